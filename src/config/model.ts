@@ -1,0 +1,156 @@
+// The resolved, immutable configuration snapshot: what every other part of lvsd reads.
+// Produced only by src/config/load.ts; durations are in milliseconds, addresses normalised.
+
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+export type Forwarding = 'gate' | 'masq' | 'ipip';
+export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'misc' | 'none';
+export type Family = 4 | 6;
+
+/** Where a value came from, for messages an operator can act on. */
+export interface SourcePos {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/**
+ * A normalised IP endpoint. `host` is dotted IPv4 or compressed lower-case IPv6 without brackets.
+ * `port` is 0 only for reals/sorry servers of a fwmark service that gave no port
+ * (IPVS then keeps the destination port of each packet).
+ */
+export interface Endpoint {
+  readonly host: string;
+  readonly family: Family;
+  readonly port: number;
+}
+
+interface CheckCommon {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly rise: number;
+  readonly fall: number;
+  /** The port the check connects to: `check.port`, else the real's port. */
+  readonly port: number;
+}
+
+export interface TcpCheckSpec extends CheckCommon {
+  readonly type: 'tcp';
+  /** Bytes to send after connecting (escapes like \r\n already decoded). */
+  readonly send: string | null;
+  /** Regex source matched against the first bytes read. */
+  readonly expect: string | null;
+}
+
+export interface HttpCheckSpec extends CheckCommon {
+  readonly type: 'http' | 'https';
+  readonly method: 'GET' | 'HEAD';
+  readonly path: string;
+  /** Host header and TLS SNI; null = the real's address. */
+  readonly host: string | null;
+  /** Inclusive ranges of accepted status codes. */
+  readonly expectStatus: readonly (readonly [number, number])[];
+  /** Regex source matched against the (bounded) body. */
+  readonly expectBody: string | null;
+  readonly tlsVerify: boolean;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface DnsCheckSpec extends CheckCommon {
+  readonly type: 'dns';
+  readonly query: string;
+  /** Upper-case record type name as dns-packet knows it: A, AAAA, SOA, ... */
+  readonly queryType: string;
+  readonly transport: 'udp' | 'tcp';
+  /** Upper-case rcode name: NOERROR, NXDOMAIN, ... */
+  readonly expectRcode: string;
+  /** Regex source matched against each answer record rendered as text. */
+  readonly expectAnswer: string | null;
+}
+
+export interface MiscCheckSpec extends CheckCommon {
+  readonly type: 'misc';
+  /** argv; command[0] is an absolute path or resolved against PATH, checked executable at load. */
+  readonly command: readonly string[];
+  readonly dynamicWeight: boolean;
+}
+
+export interface NoneCheckSpec extends CheckCommon {
+  readonly type: 'none';
+}
+
+export type CheckSpec = TcpCheckSpec | HttpCheckSpec | DnsCheckSpec | MiscCheckSpec | NoneCheckSpec;
+
+export interface RealConfig {
+  /** "10.0.0.11:80" or "[2001:db8::11]:80"; unique inside its service. */
+  readonly key: string;
+  readonly address: Endpoint;
+  readonly weight: number;
+  readonly forwarding: Forwarding;
+  readonly check: CheckSpec;
+  readonly pos: SourcePos;
+}
+
+export interface Persistence {
+  readonly timeoutS: number;
+  /** IPv4 dotted netmask, or for IPv6 services a prefix length as a decimal string ("128"). */
+  readonly netmask: string;
+}
+
+interface ServiceCommon {
+  readonly name: string;
+  /**
+   * Kernel identity of the service, stable across reloads and renames:
+   * "tcp:192.0.2.10:80", "udp:[2001:db8::10]:53", "fwmark:12:v4".
+   */
+  readonly key: string;
+  readonly family: Family;
+  readonly scheduler: string;
+  readonly persistence: Persistence | null;
+  readonly quiescent: boolean;
+  readonly reals: readonly RealConfig[];
+  /** Used only while no real is healthy. Their checks are not run. */
+  readonly sorry: readonly RealConfig[];
+  readonly pos: SourcePos;
+}
+
+export interface AddressService extends ServiceCommon {
+  readonly kind: 'address';
+  readonly vip: Endpoint;
+  readonly protocol: Protocol;
+}
+
+export interface FwmarkService extends ServiceCommon {
+  readonly kind: 'fwmark';
+  readonly fwmark: number;
+}
+
+export type ServiceConfig = AddressService | FwmarkService;
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GlobalConfig {
+  readonly listen: ListenAddress;
+  readonly ipvsadm: string;
+  readonly resyncIntervalMs: number;
+  readonly drainTimeoutMs: number;
+  readonly cleanStop: boolean;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Where lvsd keeps its ownership record (default /var/lib/lvsd). */
+  readonly stateDir: string;
+  /** Most checks in flight at once across all probes. */
+  readonly maxConcurrentChecks: number;
+}
+
+export interface Snapshot {
+  readonly global: GlobalConfig;
+  readonly services: readonly ServiceConfig[];
+  /** Files read to build this snapshot, absolute paths, sorted. */
+  readonly files: readonly string[];
+  /** Hash of the inputs' content: equal hashes mean an unchanged config (reload is a no-op). */
+  readonly hash: string;
+}
+
+export const DEFAULT_LISTEN_PORT = 9716;

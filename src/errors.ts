@@ -1,0 +1,26 @@
+// Errors with a stable `code` (used in logs and metric labels) and an optional `cause`.
+
+export type ErrorCode =
+  | 'LVSD_CONFIG_INVALID'
+  | 'LVSD_CONFIG_READ'
+  | 'LVSD_USAGE'
+  | 'LVSD_IPVSADM_MISSING'
+  | 'LVSD_IPVSADM_FAILED'
+  | 'LVSD_IPVS_PARSE'
+  | 'LVSD_STATE_IO'
+  | 'LVSD_DAEMON_UNREACHABLE'
+  | 'LVSD_LISTEN_FAILED';
+
+export class LvsdError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LvsdError';
+    this.code = code;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
