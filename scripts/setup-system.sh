@@ -1,0 +1,16 @@
+#!/bin/bash
+# Install the Debian packages the tests, benchmarks and kernel-test VM need (idempotent; root or sudo).
+# Add a package here, and only here, when a test starts to need it.
+set -euo pipefail
+PACKAGES=(ipvsadm dnsmasq-base iproute2 openssl qemu-system-x86 busybox-static kmod cpio procps)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup-system: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
