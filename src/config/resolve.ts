@@ -1,0 +1,249 @@
+// From validated raw documents to the resolved model: defaults applied, addresses normalised, keys
+// built, and the rules that involve several fields of one service checked.
+
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type {
+  Endpoint,
+  Family,
+  Forwarding,
+  GlobalConfig,
+  Persistence,
+  RealConfig,
+  ServiceConfig,
+  SourcePos,
+} from './model.js';
+import { formatEndpoint, formatHost, parseEndpoint } from './endpoint.js';
+import type { IssueList } from './issues.js';
+import { formatPos } from './issues.js';
+import type { PathSeg, YamlDoc } from './positions.js';
+import type { RawDefaults, RawGlobal, RawService, RawSorry, RawReal } from './schema.js';
+import { BUILTIN, NAME_PATTERN } from './schema.js';
+import type { CheckLevel, CommandRef } from './check-merge.js';
+import { resolveCheck } from './check-merge.js';
+
+export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: string, issues: IssueList): GlobalConfig {
+  let listen: GlobalConfig['listen'] = BUILTIN.listen;
+  if (raw.listen !== undefined && doc) {
+    const r = parseEndpoint(raw.listen);
+    if (r.ok) listen = { host: r.endpoint.host, port: r.endpoint.port };
+    else issues.add(doc.at(['listen']), `listen: ${r.error}`);
+  }
+  const stateDir = raw.state_dir ?? BUILTIN.stateDir;
+  return {
+    listen,
+    ipvsadm: raw.ipvsadm ?? BUILTIN.ipvsadm,
+    resyncIntervalMs: raw.resync_interval ?? BUILTIN.resyncIntervalMs,
+    drainTimeoutMs: raw.drain_timeout ?? BUILTIN.drainTimeoutMs,
+    cleanStop: raw.clean_stop ?? BUILTIN.cleanStop,
+    logLevel: raw.log_level ?? BUILTIN.logLevel,
+    // Relative to the config dir, so a self-contained directory (examples/demo) works from any cwd.
+    stateDir: isAbsolute(stateDir) ? stateDir : resolvePath(configDir, stateDir),
+    maxConcurrentChecks: raw.max_concurrent_checks ?? BUILTIN.maxConcurrentChecks,
+  };
+}
+
+export interface ServiceContext {
+  readonly doc: YamlDoc;
+  /** The service name when the document gives none: file base name, "-2", "-3"... for later documents. */
+  readonly defaultName: string;
+  readonly defaults: RawDefaults | undefined;
+  /** The check under lvsd.yaml `defaults`, as a merge level; null without lvsd.yaml. */
+  readonly defaultsCheck: CheckLevel | null;
+  readonly configDir: string;
+  readonly issues: IssueList;
+}
+
+export interface ResolvedService {
+  readonly service: ServiceConfig;
+  /** Where the name / kernel identity are written, for duplicate messages across files. */
+  readonly namePos: SourcePos;
+  /** null when the identity could not be read (an invalid address, already reported). */
+  readonly keyPos: SourcePos | null;
+  readonly commands: readonly CommandRef[];
+}
+
+interface Dest {
+  readonly path: PathSeg[];
+  readonly endpoint: Endpoint;
+  readonly pos: SourcePos;
+}
+
+export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedService {
+  const { doc, issues } = ctx;
+  const name = raw.name ?? ctx.defaultName;
+  const namePos = raw.name !== undefined ? doc.at(['name']) : doc.start();
+  if (raw.name === undefined && !NAME_PATTERN.test(name)) {
+    issues.add(namePos, `the file name makes the service name "${name}", which is not a valid name (letters, digits, ".", "_", "-"); add a "name:" key`);
+  }
+
+  // --- identity: address or fwmark --------------------------------------------------------------
+  const fwmark = raw.address === undefined ? raw.fwmark : undefined;
+  if (raw.address !== undefined && raw.fwmark !== undefined) {
+    issues.add(doc.at(['fwmark'], 'key'), 'give either "address" or "fwmark", not both');
+  }
+  if (raw.address === undefined && raw.fwmark === undefined) {
+    issues.add(doc.start(), 'a service needs "address" (IP:PORT) or "fwmark" (a firewall mark)');
+  }
+  if (raw.fwmark !== undefined && raw.protocol !== undefined) {
+    issues.add(doc.at(['protocol'], 'key'), '"protocol" cannot be used with "fwmark": the firewall mark already selects the packets');
+  }
+  let vip: Endpoint | null = null;
+  if (raw.address !== undefined) {
+    const r = parseEndpoint(raw.address);
+    if (r.ok) vip = r.endpoint;
+    else issues.add(doc.at(['address']), `address: ${r.error}`);
+  }
+  const protocol = raw.protocol ?? BUILTIN.protocol;
+  const serviceForwarding: Forwarding = raw.forwarding ?? ctx.defaults?.forwarding ?? BUILTIN.forwarding;
+
+  // --- destinations: parse all, then settle the family ------------------------------------------
+  const parseDest = (path: PathSeg[], text: string, what: string): Dest | null => {
+    // A fwmark service's sorry server must name its port (see docs/configuration.md); reals may omit
+    // it: IPVS then keeps each packet's destination port. Reals of an address service default to the VIP port.
+    const portOptional = !(fwmark !== undefined && what === 'sorry server');
+    const r = parseEndpoint(text, portOptional);
+    const pos = doc.at([...path, 'address']);
+    if (!r.ok) {
+      const hint = portOptional ? '' : ' (a sorry server of a fwmark service needs an explicit port: every marked packet goes there)';
+      issues.add(pos, `${what} address: ${r.error}${hint}`);
+      return null;
+    }
+    let endpoint = r.endpoint;
+    if (endpoint.port === 0 && vip) endpoint = { ...endpoint, port: vip.port };
+    return { path, endpoint, pos };
+  };
+  const reals = raw.reals.map((r, i) => parseDest(['reals', i], r.address, 'real'));
+  const sorry = (raw.sorry ?? []).map((s, i) => parseDest(['sorry', i], s.address, 'sorry server'));
+  const all = [...reals, ...sorry].filter((d): d is Dest => d !== null);
+
+  const family: Family = vip?.family ?? all[0]?.endpoint.family ?? 4;
+  const familyOrigin = vip ? null : (all[0] ?? null);
+  if (fwmark !== undefined && all.length === 0 && raw.reals.length + (raw.sorry?.length ?? 0) === 0) {
+    issues.add(doc.at(['fwmark']), 'a fwmark service takes its address family (IPv4 or IPv6) from its reals: list at least one real or sorry server');
+  }
+  // Without a valid service address there is nothing to compare the reals with.
+  for (const d of vip || fwmark !== undefined ? all : []) {
+    if (d.endpoint.family === family) continue;
+    const v = (f: Family): string => `IPv${f}`;
+    const why = familyOrigin
+      ? `its first destination, at ${formatPos(familyOrigin.pos)}, is ${v(family)}`
+      : `the service address is ${v(family)}`;
+    issues.add(d.pos, `${v(d.endpoint.family)} address ${formatEndpoint(d.endpoint)} in an ${v(family)} service (${why}); IPVS cannot mix them`);
+  }
+
+  // --- checks -----------------------------------------------------------------------------------
+  const serviceCheck: CheckLevel = { label: 'the service check', check: raw.check, doc, path: ['check'] };
+  const baseLevels = ctx.defaultsCheck ? [ctx.defaultsCheck, serviceCheck] : [serviceCheck];
+  const dnsTransport = fwmark !== undefined || protocol === 'udp' ? 'udp' : 'tcp';
+  const commands: CommandRef[] = [];
+  // Reported once for the service on its own, so a service without reals is still checked.
+  resolveCheck(baseLevels, { realPort: 1, realPos: doc.start(), dnsTransport, configDir: ctx.configDir, partial: true }, issues);
+
+  // One kernel destination per address: a sorry server cannot also be a real of the same service.
+  const seen = new Map<string, { pos: SourcePos; sorry: boolean }>();
+  const build = (d: Dest | null, rawDest: RawReal | RawSorry, isSorry: boolean): RealConfig | null => {
+    if (!d) return null;
+    const key = formatEndpoint(d.endpoint);
+    const forwarding = rawDest.forwarding ?? serviceForwarding;
+    const first = seen.get(key);
+    if (first) {
+      const what = isSorry ? 'sorry server' : 'real';
+      const msg = first.sorry === isSorry ? `${what} ${key} is listed twice in this service` : `sorry server ${key} is also a real of this service`;
+      issues.add(d.pos, `${msg} (also at ${formatPos(first.pos)})`);
+    } else {
+      seen.set(key, { pos: d.pos, sorry: isSorry });
+    }
+    if (vip && forwarding !== 'masq' && d.endpoint.port !== vip.port) {
+      // ipvsadm silently rewrites the port for gate/ipip; the table would never match the config.
+      issues.add(d.pos, `with forwarding ${forwarding} the port cannot be changed: ${key} must use the service port ${vip.port} (or use forwarding: masq)`);
+    }
+    const checkTarget = { realPort: d.endpoint.port, realPos: d.pos, dnsTransport, configDir: ctx.configDir } as const;
+    let check: RealConfig['check'];
+    if (isSorry) {
+      // Sorry servers are never probed; the spec only carries the port for consumers that show it.
+      check = { type: 'none', ...timing(), port: d.endpoint.port };
+    } else {
+      const realLevel: CheckLevel = { label: "this real's check", check: (rawDest as RawReal).check, doc, path: [...d.path, 'check'] };
+      const r = resolveCheck([...baseLevels, realLevel], checkTarget, issues);
+      if (r.command) commands.push(r.command);
+      check = r.spec;
+    }
+    return {
+      key,
+      address: d.endpoint,
+      weight: rawDest.weight ?? BUILTIN.weight,
+      forwarding,
+      check,
+      pos: doc.at(d.path),
+    };
+  };
+  const realConfigs = raw.reals.map((r, i) => build(reals[i] ?? null, r, false)).filter((r) => r !== null);
+  const sorryConfigs = (raw.sorry ?? []).map((s, i) => build(sorry[i] ?? null, s, true)).filter((s) => s !== null);
+
+  const common = {
+    name,
+    family,
+    scheduler: raw.scheduler ?? ctx.defaults?.scheduler ?? BUILTIN.scheduler,
+    persistence: raw.persistence ? resolvePersistence(raw.persistence, family, doc, issues) : null,
+    quiescent: raw.quiescent ?? ctx.defaults?.quiescent ?? BUILTIN.quiescent,
+    reals: realConfigs,
+    sorry: sorryConfigs,
+    pos: doc.start(),
+  };
+  let service: ServiceConfig;
+  let keyPos: SourcePos | null;
+  if (fwmark !== undefined) {
+    service = { ...common, kind: 'fwmark', fwmark, key: `fwmark:${fwmark}:v${family}` };
+    keyPos = doc.at(['fwmark']);
+  } else {
+    const v = vip ?? { host: '0.0.0.0', family: 4 as const, port: 0 };
+    service = { ...common, kind: 'address', vip: v, protocol, key: `${protocol}:${formatHost(v)}:${v.port}` };
+    keyPos = vip ? doc.at(['address']) : null;
+  }
+  return { service, namePos, keyPos, commands };
+}
+
+function timing(): { intervalMs: number; timeoutMs: number; rise: number; fall: number } {
+  const { intervalMs, timeoutMs, rise, fall } = BUILTIN.check;
+  return { intervalMs, timeoutMs, rise, fall };
+}
+
+function resolvePersistence(
+  raw: NonNullable<RawService['persistence']>,
+  family: Family,
+  doc: YamlDoc,
+  issues: IssueList,
+): Persistence {
+  const timeoutMs = raw.timeout;
+  if (timeoutMs % 1000 !== 0) {
+    issues.add(doc.at(['persistence', 'timeout']), 'persistence: timeout must be a whole number of seconds (IPVS counts in seconds)');
+  }
+  const timeoutS = Math.max(1, Math.round(timeoutMs / 1000));
+  if (raw.netmask === undefined) return { timeoutS, netmask: family === 4 ? '255.255.255.255' : '128' };
+  const netmask = parseNetmask(raw.netmask, family);
+  if (netmask === null) {
+    const want = family === 4 ? 'a dotted IPv4 netmask such as 255.255.255.0, or a prefix length 0-32' : 'a prefix length 0-128 (IPv6 services have no dotted netmask)';
+    issues.add(doc.at(['persistence', 'netmask']), `persistence: netmask ${JSON.stringify(raw.netmask)} is not valid here; write ${want}`);
+  }
+  return { timeoutS, netmask: netmask ?? (family === 4 ? '255.255.255.255' : '128') };
+}
+
+/** IPv4: a contiguous dotted mask (a prefix length is converted); IPv6: a prefix length as text. */
+export function parseNetmask(value: string | number, family: Family): string | null {
+  const text = String(value).trim().replace(/^\//, '');
+  if (/^\d{1,3}$/.test(text)) {
+    const len = Number(text);
+    if (family === 6) return len <= 128 ? String(len) : null;
+    if (len > 32) return null;
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    return [24, 16, 8, 0].map((s) => (mask >>> s) & 255).join('.');
+  }
+  if (family === 6) return null;
+  const parts = text.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)) return null;
+  const mask = parts.reduce((acc, p) => ((acc << 8) | Number(p)) >>> 0, 0);
+  // Contiguous ones then zeros: inverting gives 2^k - 1.
+  const inv = ~mask >>> 0;
+  if ((inv & (inv + 1)) !== 0) return null;
+  return parts.map(Number).join('.');
+}

@@ -1,0 +1,276 @@
+// zod schemas of the raw files (lvsd.yaml and one conf.d service document), the built-in defaults,
+// and which check keys apply to which check type. Cross-field rules live in resolve.ts / check-merge.ts.
+
+import { z } from 'zod';
+import type { CheckType } from './model.js';
+import { DEFAULT_LISTEN_PORT } from './model.js';
+import { parseDuration } from './duration.js';
+
+export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'none'] as const;
+export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export const FORWARDINGS = ['gate', 'masq', 'ipip'] as const;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+/** The kernel's IPVS schedulers (ip_vs_*.ko); a closed list so that "wcl" is caught at load, not by ipvsadm. */
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
+export const DNS_QUERY_TYPES = [
+  'A', 'AAAA', 'ANY', 'CAA', 'CNAME', 'DNAME', 'DNSKEY', 'DS', 'HINFO', 'HTTPS', 'MX', 'NAPTR', 'NS',
+  'PTR', 'SOA', 'SRV', 'SSHFP', 'SVCB', 'TLSA', 'TXT',
+] as const;
+export const DNS_RCODES = [
+  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE',
+] as const;
+
+/** Built-in values, the bottom of the merge order built-in < lvsd.yaml `defaults` < service < real. */
+export const BUILTIN = {
+  listen: { host: '127.0.0.1', port: DEFAULT_LISTEN_PORT },
+  ipvsadm: 'ipvsadm',
+  resyncIntervalMs: 30_000,
+  drainTimeoutMs: 60_000,
+  cleanStop: true,
+  logLevel: 'info',
+  stateDir: '/var/lib/lvsd',
+  maxConcurrentChecks: 256,
+  scheduler: 'wlc',
+  forwarding: 'gate',
+  protocol: 'tcp',
+  quiescent: false,
+  weight: 1,
+  check: { type: 'tcp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3 },
+  http: { method: 'GET', path: '/', expectStatus: [[200, 399]] as [number, number][], tlsVerify: false },
+  dns: { queryType: 'A', expectRcode: 'NOERROR' },
+} as const;
+
+/** Service names end up in logs, metric labels and URLs: keep them plain. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+// --- leaf values -----------------------------------------------------------------------------
+
+function durationSchema(opts: { allowZero?: boolean } = {}) {
+  return z.unknown().transform((v, ctx) => {
+    const r = parseDuration(v, opts);
+    if (r.ok) return r.ms;
+    ctx.issues.push({ code: 'custom', message: r.error, input: v });
+    return z.NEVER;
+  });
+}
+
+const regexSchema = z.string().superRefine((v, ctx) => {
+  try {
+    new RegExp(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+  }
+});
+
+/** Decode the escapes a `send` string may carry when YAML did not already (plain or single-quoted). */
+export function decodeEscapes(text: string): { ok: true; value: string } | { ok: false; error: string } {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const next = text[++i];
+    if (next === 'r') out += '\r';
+    else if (next === 'n') out += '\n';
+    else if (next === 't') out += '\t';
+    else if (next === '\\') out += '\\';
+    else return { ok: false, error: `unknown escape "\\${next ?? ''}" (only \\r \\n \\t \\\\ are understood)` };
+  }
+  return { ok: true, value: out };
+}
+
+const sendSchema = z.string().transform((v, ctx) => {
+  const r = decodeEscapes(v);
+  if (r.ok) return r.value;
+  ctx.issues.push({ code: 'custom', message: r.error, input: v });
+  return z.NEVER;
+});
+
+/** Parse expect_status: 200, "200-299", or a list of those, into inclusive ranges. */
+export function parseStatusList(value: unknown): { ok: true; ranges: [number, number][] } | { ok: false; error: string } {
+  const items = Array.isArray(value) ? value : [value];
+  if (items.length === 0) return { ok: false, error: 'expect_status needs at least one code or range' };
+  const ranges: [number, number][] = [];
+  for (const item of items) {
+    const text = typeof item === 'number' || typeof item === 'string' ? String(item).trim() : null;
+    const m = text === null ? null : /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(text);
+    if (!m) {
+      return { ok: false, error: `${JSON.stringify(item)} is not a status code or range (write 200, or "200-299")` };
+    }
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo < 100 || hi > 599 || lo > hi) {
+      return { ok: false, error: `"${text}" is not a range of HTTP status codes between 100 and 599` };
+    }
+    ranges.push([lo, hi]);
+  }
+  return { ok: true, ranges };
+}
+
+const statusSchema = z.unknown().transform((v, ctx) => {
+  const r = parseStatusList(v);
+  if (r.ok) return r.ranges;
+  ctx.issues.push({ code: 'custom', message: r.error, input: v });
+  return z.NEVER;
+});
+
+/** Case-insensitive enum that yields the canonical upper-case name. */
+function upperEnum<const T extends readonly string[]>(values: T, what: string) {
+  return z.string().transform((v, ctx) => {
+    const up = v.toUpperCase();
+    if ((values as readonly string[]).includes(up)) return up as T[number];
+    ctx.issues.push({ code: 'custom', message: `"${v}" is not a ${what} (one of ${values.join(', ')})`, input: v });
+    return z.NEVER;
+  });
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const headersSchema = z.record(z.string(), z.string()).superRefine((h, ctx) => {
+  for (const [name, value] of Object.entries(h)) {
+    if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a valid HTTP header name` });
+    else if (name.toLowerCase() === 'host') ctx.addIssue({ code: 'custom', path: [name], message: 'set the Host header with the check key `host`' });
+    if (/[\r\n\0]/.test(value)) ctx.addIssue({ code: 'custom', path: [name], message: 'header values cannot contain line breaks' });
+  }
+});
+
+const portSchema = z.int().min(1).max(65535);
+const countSchema = z.int().min(1).max(1000);
+
+// --- documents -------------------------------------------------------------------------------
+
+export const checkSchema = z.strictObject({
+  type: z.enum(CHECK_TYPES).optional(),
+  interval: durationSchema().optional(),
+  timeout: durationSchema().optional(),
+  rise: countSchema.optional(),
+  fall: countSchema.optional(),
+  port: portSchema.optional(),
+  // tcp
+  send: sendSchema.optional(),
+  expect: regexSchema.optional(),
+  // http, https
+  path: z.string().startsWith('/', 'a path starts with "/"').optional(),
+  host: z.string().min(1).optional(),
+  method: z.enum(['GET', 'HEAD']).optional(),
+  expect_status: statusSchema.optional(),
+  expect_body: regexSchema.optional(),
+  tls_verify: z.boolean().optional(),
+  headers: headersSchema.optional(),
+  // dns
+  query: z.string().min(1).optional(),
+  query_type: upperEnum(DNS_QUERY_TYPES, 'DNS record type').optional(),
+  transport: z.enum(['udp', 'tcp']).optional(),
+  expect_rcode: upperEnum(DNS_RCODES, 'DNS rcode').optional(),
+  expect_answer: regexSchema.optional(),
+  // misc
+  command: z.array(z.string().min(1)).min(1).optional(),
+  dynamic_weight: z.boolean().optional(),
+});
+
+const weightSchema = z.int().min(0).max(65535);
+
+export const realSchema = z.strictObject({
+  address: z.string(),
+  weight: weightSchema.optional(),
+  forwarding: z.enum(FORWARDINGS).optional(),
+  check: checkSchema.optional(),
+});
+
+/** Sorry servers are never checked, so they take no `check`. */
+export const sorrySchema = z.strictObject({
+  address: z.string(),
+  weight: weightSchema.optional(),
+  forwarding: z.enum(FORWARDINGS).optional(),
+});
+
+export const persistenceSchema = z.strictObject({
+  timeout: durationSchema(),
+  // Dotted mask, prefix length as number or string; checked against the service's family in resolve.ts.
+  netmask: z.union([z.string(), z.number()]).optional(),
+});
+
+export const serviceSchema = z.strictObject({
+  name: z.string().regex(NAME_PATTERN, 'a name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
+  address: z.string().optional(),
+  fwmark: z.int().min(1).max(0xffffffff).optional(),
+  protocol: z.enum(PROTOCOLS).optional(),
+  scheduler: z.enum(SCHEDULERS).optional(),
+  persistence: persistenceSchema.optional(),
+  forwarding: z.enum(FORWARDINGS).optional(),
+  quiescent: z.boolean().optional(),
+  check: checkSchema.optional(),
+  reals: z.array(realSchema),
+  sorry: z.array(sorrySchema).optional(),
+});
+
+/** What lvsd.yaml `defaults` may hold: service keys that make sense for every service. */
+export const defaultsSchema = z.strictObject({
+  scheduler: z.enum(SCHEDULERS).optional(),
+  forwarding: z.enum(FORWARDINGS).optional(),
+  quiescent: z.boolean().optional(),
+  check: checkSchema.optional(),
+});
+
+export const globalSchema = z.strictObject({
+  listen: z.string().optional(),
+  ipvsadm: z.string().min(1).optional(),
+  resync_interval: durationSchema().optional(),
+  drain_timeout: durationSchema({ allowZero: true }).optional(),
+  clean_stop: z.boolean().optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+  state_dir: z.string().min(1).optional(),
+  max_concurrent_checks: z.int().min(1).max(100_000).optional(),
+  defaults: defaultsSchema.optional(),
+});
+
+export type RawCheck = z.output<typeof checkSchema>;
+export type RawReal = z.output<typeof realSchema>;
+export type RawSorry = z.output<typeof sorrySchema>;
+export type RawService = z.output<typeof serviceSchema>;
+export type RawDefaults = z.output<typeof defaultsSchema>;
+export type RawGlobal = z.output<typeof globalSchema>;
+
+// --- check keys by type ----------------------------------------------------------------------
+
+export const COMMON_CHECK_KEYS: readonly string[] = ['type', 'interval', 'timeout', 'rise', 'fall', 'port'];
+export const CHECK_KEYS_BY_TYPE: Readonly<Record<CheckType, readonly string[]>> = {
+  tcp: ['send', 'expect'],
+  http: ['path', 'host', 'method', 'expect_status', 'expect_body', 'tls_verify', 'headers'],
+  https: ['path', 'host', 'method', 'expect_status', 'expect_body', 'tls_verify', 'headers'],
+  dns: ['query', 'query_type', 'transport', 'expect_rcode', 'expect_answer'],
+  misc: ['command', 'dynamic_weight'],
+  none: [],
+};
+
+export function checkKeyApplies(key: string, type: CheckType): boolean {
+  return COMMON_CHECK_KEYS.includes(key) || CHECK_KEYS_BY_TYPE[type].includes(key);
+}
+
+/** The check types a type-specific key belongs to, for messages ("http and https"). */
+export function typesUsingKey(key: string): CheckType[] {
+  return CHECK_TYPES.filter((t) => CHECK_KEYS_BY_TYPE[t].includes(key));
+}
+
+// --- key lists for "unknown key" suggestions -------------------------------------------------
+
+type Shaped = { shape: Record<string, unknown> };
+const keysOf = (s: Shaped): readonly string[] => Object.keys(s.shape);
+
+/** The keys allowed in the mapping at `path` of a service document or of lvsd.yaml. */
+export function allowedKeysAt(file: 'service' | 'global', path: readonly PropertyKey[]): readonly string[] {
+  const p = path.filter((seg) => typeof seg === 'string');
+  if (file === 'global') {
+    if (p.length === 0) return keysOf(globalSchema);
+    if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);
+    return keysOf(checkSchema);
+  }
+  const last = p[p.length - 1];
+  if (last === undefined) return keysOf(serviceSchema);
+  if (last === 'check') return keysOf(checkSchema);
+  if (last === 'reals') return keysOf(realSchema);
+  if (last === 'sorry') return keysOf(sorrySchema);
+  if (last === 'persistence') return keysOf(persistenceSchema);
+  return [];
+}

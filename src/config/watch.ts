@@ -1,0 +1,174 @@
+// Keep-last-good reloads: watches lvsd.yaml and conf.d/, reloads (debounced, or on request for
+// SIGHUP), and hands over a new Snapshot only when the whole new config is valid and different.
+
+import { EventEmitter } from 'node:events';
+import { relative, resolve as resolvePath, sep } from 'node:path';
+import { watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
+import type { Logger } from '../log.js';
+import { errorMessage } from '../errors.js';
+import type { Snapshot } from './model.js';
+import type { ConfigIssue } from './issues.js';
+import { loadConfig } from './load.js';
+
+export interface ConfigWatcherOptions {
+  readonly configDir: string;
+  readonly logger: Logger;
+  /** The snapshot the daemon runs with (from its first loadConfig). */
+  readonly initial: Snapshot;
+  /** Quiet time after the last file event before reloading; editors and `cp -r` fire bursts. */
+  readonly debounceMs?: number;
+}
+
+export interface ReloadOutcome {
+  readonly ok: boolean;
+  readonly at: Date;
+  /** Why the reload ran: "initial", "file change", "SIGHUP"... */
+  readonly reason: string;
+  /** True when a new snapshot was taken into use. */
+  readonly changed: boolean;
+  readonly issues: readonly ConfigIssue[];
+}
+
+export interface ConfigWatcherEvents {
+  /** A valid, different config: the new snapshot to run with. */
+  snapshot: [snapshot: Snapshot];
+  /** An invalid config was rejected; the running snapshot stays. */
+  invalid: [issues: readonly ConfigIssue[]];
+  /** Every finished reload, whatever its outcome (for metrics and status). */
+  reloaded: [outcome: ReloadOutcome];
+}
+
+export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
+  private readonly configDir: string;
+  private readonly root: string;
+  private readonly logger: Logger;
+  private readonly debounceMs: number;
+  private snapshot: Snapshot;
+  private outcome: ReloadOutcome;
+  private fsw: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** Reloads run one at a time; this is the tail of the queue. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** A queued reload that has not started yet: later requests join it instead of queueing more. */
+  private pending: { promise: Promise<ReloadOutcome>; reasons: string[] } | null = null;
+  private closed = false;
+
+  constructor(opts: ConfigWatcherOptions) {
+    super();
+    this.configDir = opts.configDir;
+    this.root = resolvePath(opts.configDir);
+    this.logger = opts.logger;
+    this.debounceMs = opts.debounceMs ?? 200;
+    this.snapshot = opts.initial;
+    this.outcome = { ok: true, at: new Date(), reason: 'initial', changed: true, issues: [] };
+  }
+
+  get current(): Snapshot {
+    return this.snapshot;
+  }
+
+  get lastReload(): ReloadOutcome {
+    return this.outcome;
+  }
+
+  /** Start watching; resolves once the initial scan is done, so later edits are all seen. */
+  async start(): Promise<void> {
+    if (this.fsw || this.closed) return;
+    const fsw = watch(this.root, {
+      ignoreInitial: true,
+      depth: 1,
+      ignored: (path) => !this.relevant(path),
+      // Editors' unlink+add within a short time is reported as one change.
+      atomic: true,
+    });
+    this.fsw = fsw;
+    fsw.on('all', (event, path) => {
+      this.logger.debug({ event, path }, 'config file event');
+      this.schedule();
+    });
+    fsw.on('error', (err) => this.logger.warn({ err: errorMessage(err) }, 'config watcher error'));
+    await new Promise<void>((resolve) => fsw.once('ready', resolve));
+  }
+
+  /** Load, validate and, if valid and different, switch to the new config. For SIGHUP and tests. */
+  reload(reason: string): Promise<ReloadOutcome> {
+    if (this.pending) {
+      this.pending.reasons.push(reason);
+      return this.pending.promise;
+    }
+    const reasons = [reason];
+    const promise = this.queue.then(() => {
+      this.pending = null;
+      return this.run(reasons.join(', '));
+    });
+    this.pending = { promise, reasons };
+    this.queue = promise.catch(() => undefined);
+    return promise;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.fsw?.close();
+    this.fsw = null;
+    await this.queue;
+  }
+
+  private relevant(path: string): boolean {
+    const rel = relative(this.root, path);
+    if (rel === '' || rel === 'lvsd.yaml' || rel === 'conf.d') return true;
+    const prefix = `conf.d${sep}`;
+    return rel.startsWith(prefix) && !rel.slice(prefix.length).includes(sep);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.reload('file change').catch((err: unknown) =>
+        this.logger.error({ err: errorMessage(err) }, 'config reload failed'),
+      );
+    }, this.debounceMs);
+  }
+
+  private async run(reason: string): Promise<ReloadOutcome> {
+    let issues: ConfigIssue[];
+    let next: Snapshot | null = null;
+    try {
+      const r = await loadConfig(this.configDir);
+      if (r.ok) next = r.snapshot;
+      issues = r.ok ? [] : r.issues;
+    } catch (err) {
+      // loadConfig reports problems as issues; anything thrown is unexpected but must not kill the daemon.
+      issues = [{ file: this.configDir, line: 0, col: 0, message: `reload failed: ${errorMessage(err)}` }];
+    }
+    const at = new Date();
+    if (!next) {
+      for (const i of issues) {
+        this.logger.warn({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, i.message);
+      }
+      this.logger.error(
+        { code: 'LVSD_CONFIG_INVALID', issues: issues.length, reason },
+        `configuration rejected (${issues.length} error${issues.length === 1 ? '' : 's'}); keeping the running configuration`,
+      );
+      this.outcome = { ok: false, at, reason, changed: false, issues };
+      this.emit('invalid', issues);
+    } else if (next.hash === this.snapshot.hash) {
+      this.logger.debug({ reason }, 'configuration unchanged');
+      this.outcome = { ok: true, at, reason, changed: false, issues: [] };
+    } else {
+      this.snapshot = next;
+      this.logger.info(
+        { reason, services: next.services.length, hash: next.hash.slice(0, 12) },
+        'configuration reloaded',
+      );
+      this.outcome = { ok: true, at, reason, changed: true, issues: [] };
+      this.emit('snapshot', next);
+    }
+    this.emit('reloaded', this.outcome);
+    return this.outcome;
+  }
+}
