@@ -98,7 +98,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
 
   // --- destinations: parse all, then settle the family ------------------------------------------
   const parseDest = (path: PathSeg[], text: string, what: string): Dest | null => {
-    // A fwmark service's sorry server must name its port (see docs/configuration.md); reals may omit
+    // A fwmark service's sorry server must name its port (see the README configuration reference); reals may omit
     // it: IPVS then keeps each packet's destination port. Reals of an address service default to the VIP port.
     const portOptional = !(fwmark !== undefined && what === 'sorry server');
     const r = parseEndpoint(text, portOptional);
