@@ -1,0 +1,105 @@
+// Drain bookkeeping: reals that left the config stay at weight 0 until idle or timed out (pure, explicit now).
+
+import type { Snapshot } from '../config/model.js';
+import type { IpvsTable, TableCounters } from '../ipvs/model.js';
+import { kernelRealKey } from './desired.js';
+import type { DrainSet } from './desired.js';
+
+/** When each draining (service, real) pair was first seen as leaving; key `${service}\n${real}`. */
+export interface DrainState {
+  readonly since: ReadonlyMap<string, number>;
+}
+
+export const EMPTY_DRAIN_STATE: DrainState = { since: new Map() };
+
+export interface DrainFinished {
+  readonly serviceKey: string;
+  readonly realKey: string;
+  readonly why: 'idle' | 'timeout';
+}
+
+export interface DrainUpdate {
+  readonly state: DrainState;
+  /** Pairs still held at weight 0 (feed to desiredTable). */
+  readonly draining: DrainSet;
+  /** Pairs whose drain ended in this update; desired leaves them out so the diff deletes them. */
+  readonly finished: readonly DrainFinished[];
+}
+
+/**
+ * Reals in the kernel, inside services lvsd owns, that the config no longer lists (as real or sorry
+ * server); a removed owned service contributes all its reals. Derived from the kernel rather than
+ * from the previous snapshot so that a config change made while lvsd was down drains too.
+ * UDP services are left out: no connection state worth waiting for, their reals go at once.
+ */
+export function drainCandidates(
+  snapshot: Snapshot,
+  actual: IpvsTable,
+  owned: ReadonlySet<string>,
+): Map<string, Set<string>> {
+  const configured = new Map(snapshot.services.map((s) => [s.key, s]));
+  const out = new Map<string, Set<string>>();
+  for (const service of actual.services.values()) {
+    if (!owned.has(service.key)) continue;
+    if (service.kind === 'address' && service.protocol === 'udp') continue;
+    const config = configured.get(service.key);
+    const listed = new Set<string>();
+    if (config) {
+      for (const r of config.reals) listed.add(kernelRealKey(r));
+      for (const r of config.sorry) listed.add(kernelRealKey(r));
+    }
+    for (const realKey of service.reals.keys()) {
+      if (listed.has(realKey)) continue;
+      let set = out.get(service.key);
+      if (!set) out.set(service.key, (set = new Set()));
+      set.add(realKey);
+    }
+  }
+  return out;
+}
+
+/**
+ * Advance the drains: a candidate is done when its ActiveConn+InActConn is 0 or when it has drained
+ * for `timeoutMs`. Without counters (not read, or the read failed) only the timeout ends a drain.
+ * Finished pairs keep their start time so that, if the delete fails, they do not start over.
+ */
+export function updateDrains(
+  prev: DrainState,
+  candidates: ReadonlyMap<string, ReadonlySet<string>>,
+  counters: TableCounters | null,
+  now: number,
+  timeoutMs: number,
+): DrainUpdate {
+  const since = new Map<string, number>();
+  const draining = new Map<string, Set<string>>();
+  const finished: DrainFinished[] = [];
+  for (const [serviceKey, realKeys] of candidates) {
+    for (const realKey of realKeys) {
+      const id = `${serviceKey}\n${realKey}`;
+      const start = prev.since.get(id) ?? now;
+      since.set(id, start);
+      let why: DrainFinished['why'] | null = null;
+      if (now - start >= timeoutMs) {
+        why = 'timeout';
+      } else {
+        const c = counters?.get(serviceKey)?.get(realKey);
+        if (c && c.activeConns + c.inactiveConns === 0) why = 'idle';
+      }
+      if (why) {
+        finished.push({ serviceKey, realKey, why });
+      } else {
+        let set = draining.get(serviceKey);
+        if (!set) draining.set(serviceKey, (set = new Set()));
+        set.add(realKey);
+      }
+    }
+  }
+  return { state: { since }, draining, finished };
+}
+
+/** Number of (service, real) pairs in a drain set. */
+export function drainCount(drains: DrainSet): number {
+  let n = 0;
+  for (const set of drains.values()) n += set.size;
+  return n;
+}

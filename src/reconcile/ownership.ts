@@ -1,0 +1,145 @@
+// The record of which IPVS services are lvsd's, persisted atomically so a restart never deletes a foreign one.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LvsdError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export const OWNED_FILE = 'owned.json';
+const FORMAT_VERSION = 1;
+
+/**
+ * Read an ownership file. A missing file is an empty set (first start). Anything else that cannot
+ * be read or is not the expected JSON throws LvsdError LVSD_STATE_IO.
+ */
+export async function readOwnedFile(path: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw new LvsdError('LVSD_STATE_IO', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new LvsdError('LVSD_STATE_IO', `${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  const services = (data as { services?: unknown } | null)?.services;
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    (data as { version?: unknown }).version !== FORMAT_VERSION ||
+    !Array.isArray(services) ||
+    !services.every((s) => typeof s === 'string')
+  ) {
+    throw new LvsdError(
+      'LVSD_STATE_IO',
+      `${path} is not an lvsd ownership record (expected {"version":${FORMAT_VERSION},"services":[...]})`,
+    );
+  }
+  return new Set(services as string[]);
+}
+
+/**
+ * Replace the file atomically: write a temporary file in the same directory, fsync it, rename it over
+ * the old one, fsync the directory. A crash leaves either the old or the new record, never half of one.
+ */
+export async function writeOwnedFile(path: string, dir: string, keys: Iterable<string>): Promise<void> {
+  const body = `${JSON.stringify({ version: FORMAT_VERSION, services: [...keys].sort() }, null, 2)}\n`;
+  const tmp = join(dir, `.${OWNED_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(body, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    const dh = await open(dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Service keys lvsd created or manages. Configured services are always managed (the reconciler adds
+ * them here before it creates them, and a configured service found already in the kernel is adopted:
+ * the config declares it, so lvsd edits it and later removes it when it leaves the config). A key
+ * leaves the record only once the service is gone from the kernel.
+ */
+export class Ownership {
+  readonly #file: string | null;
+  readonly #dir: string | null;
+  #keys: ReadonlySet<string>;
+  /** The last write failed: the next save writes even if the set did not change. */
+  #dirty = false;
+
+  private constructor(dir: string | null, keys: ReadonlySet<string>) {
+    this.#dir = dir;
+    this.#file = dir === null ? null : join(dir, OWNED_FILE);
+    this.#keys = keys;
+  }
+
+  /**
+   * Load `${stateDir}/owned.json`. A corrupt or unreadable record is logged (LVSD_STATE_IO), moved
+   * aside as owned.json.corrupt when possible, and lvsd starts with an empty set: that only means
+   * services lvsd created and that have since left the config are left alone like foreign ones,
+   * which is the safe direction (never flush what you do not own); configured services are managed
+   * regardless of the record. Refusing to start would take the director down over a bookkeeping file.
+   */
+  static async load(stateDir: string, logger: Logger): Promise<Ownership> {
+    const file = join(stateDir, OWNED_FILE);
+    try {
+      return new Ownership(stateDir, await readOwnedFile(file));
+    } catch (err) {
+      const code = err instanceof LvsdError ? err.code : 'LVSD_STATE_IO';
+      let movedTo: string | null = `${file}.corrupt`;
+      try {
+        await rename(file, movedTo);
+      } catch {
+        movedTo = null;
+      }
+      logger.error(
+        { code, err: errorMessage(err), movedTo },
+        'ownership record unusable; starting with no previously created services',
+      );
+      const o = new Ownership(stateDir, new Set());
+      o.#dirty = true;
+      return o;
+    }
+  }
+
+  /** A record that lives only in memory (dry-run, tests). */
+  static inMemory(initial: Iterable<string> = []): Ownership {
+    return new Ownership(null, new Set(initial));
+  }
+
+  keys(): ReadonlySet<string> {
+    return this.#keys;
+  }
+
+  /**
+   * Make `next` the record. The in-memory set changes even if the write fails (this process still
+   * knows), and the write is retried on the next save. Throws LvsdError LVSD_STATE_IO on failure.
+   */
+  async save(next: Iterable<string>): Promise<void> {
+    const set = new Set(next);
+    const changed = set.size !== this.#keys.size || [...set].some((k) => !this.#keys.has(k));
+    this.#keys = set;
+    if (this.#file === null || this.#dir === null || (!changed && !this.#dirty)) return;
+    this.#dirty = true;
+    await writeOwnedFile(this.#file, this.#dir, set);
+    this.#dirty = false;
+  }
+}

@@ -1,0 +1,423 @@
+// The level-triggered sync loop: read the kernel, diff against desired, apply in one ipvsadm -R, verify.
+
+import type { Snapshot } from '../config/model.js';
+import { LvsdError, errorMessage } from '../errors.js';
+import { formatOp } from '../ipvs/format.js';
+import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
+import type { Logger } from '../log.js';
+import { desiredTable } from './desired.js';
+import type { HealthView, RealHealth } from './desired.js';
+import { diffTables } from './diff.js';
+import { EMPTY_DRAIN_STATE, drainCandidates, drainCount, updateDrains } from './drain.js';
+import type { DrainState, DrainUpdate } from './drain.js';
+import type { Ownership } from './ownership.js';
+
+export interface ReconcilerTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface ReconcilerOptions {
+  readonly runner: IpvsRunner;
+  readonly logger: Logger;
+  readonly ownership: Ownership;
+  readonly now?: () => number;
+  /** Defaults to the global timers looked up at call time (so node:test mock.timers applies). */
+  readonly timers?: ReconcilerTimers;
+  /** A burst of triggers within this window becomes one pass. */
+  readonly coalesceMs?: number;
+  /** Full re-read and repair; default: the snapshot's resync_interval, else 30 s. */
+  readonly resyncIntervalMs?: number;
+  /** Default: the snapshot's drain_timeout, else 60 s. */
+  readonly drainTimeoutMs?: number;
+  /** How often counters are re-read while something drains. */
+  readonly drainPollMs?: number;
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+  /** Called after every pass (metrics hook). */
+  readonly onPass?: (report: PassReport) => void;
+}
+
+export interface PassReport {
+  readonly reasons: readonly string[];
+  readonly at: number;
+  readonly ok: boolean;
+  /** Ops sent to ipvsadm in this pass (empty when the kernel already matched). */
+  readonly ops: readonly IpvsOp[];
+  readonly lines: readonly string[];
+  /** Lines still needed after the apply (what did not take effect). */
+  readonly remaining: readonly string[];
+  /** What ipvsadm printed, or the runner's error. */
+  readonly errors: readonly string[];
+  readonly draining: number;
+}
+
+export interface Plan {
+  readonly ops: readonly IpvsOp[];
+  readonly lines: readonly string[];
+}
+
+export type OpKind = IpvsOp['op'];
+
+export interface ReconcilerStats {
+  readonly started: boolean;
+  readonly passes: number;
+  readonly failures: number;
+  readonly consecutiveFailures: number;
+  /** Ops sent to ipvsadm, by kind. */
+  readonly opsApplied: Readonly<Record<OpKind, number>>;
+  /** `now()` of the last pass that left the kernel equal to desired. */
+  readonly lastSuccessAt: number | null;
+  readonly lastError: string | null;
+  readonly draining: number;
+}
+
+export interface StopResult {
+  /** Owned services deleted by a clean stop. */
+  readonly removed: readonly string[];
+  /** Owned services still in the kernel after a clean stop (failed deletes). */
+  readonly left: readonly string[];
+}
+
+interface Computed {
+  readonly actual: IpvsTable;
+  readonly owned: ReadonlySet<string>;
+  readonly drains: DrainUpdate;
+  readonly health: HealthView;
+  readonly ops: IpvsOp[];
+}
+
+const ZERO_OPS: Record<OpKind, number> = {
+  'add-service': 0,
+  'edit-service': 0,
+  'delete-service': 0,
+  'add-real': 0,
+  'edit-real': 0,
+  'delete-real': 0,
+};
+
+const globalTimers: ReconcilerTimers = {
+  setTimeout: (fn, ms) => {
+    const t = globalThis.setTimeout(fn, ms) as { unref?: () => void };
+    // The daemon is kept alive by its listeners and checks, not by the resync timer.
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => globalThis.clearTimeout(h as Parameters<typeof clearTimeout>[0]),
+};
+
+/**
+ * Keeps the kernel's managed services equal to desired(snapshot, health). Nothing touches the kernel
+ * until `start()`: the composition root calls it once the first check round is in, so a starting
+ * lvsd never removes a live real or adds a dead one on a guess. Passes run one at a time; triggers
+ * that arrive during a pass cause exactly one more pass.
+ */
+export class Reconciler {
+  readonly #o: ReconcilerOptions;
+  readonly #now: () => number;
+  readonly #timers: ReconcilerTimers;
+  readonly #coalesceMs: number;
+  #snapshot: Snapshot | null = null;
+  #health: HealthView | null = null;
+  #drainState: DrainState = EMPTY_DRAIN_STATE;
+  #started = false;
+  #stopped = false;
+  #running: Promise<PassReport> | null = null;
+  #dirty = false;
+  #reasons = new Set<string>();
+  #timer: unknown = undefined;
+  #timerDue = 0;
+  /** Runner itself failing (ipvsadm missing, cannot read): triggers wait until then. */
+  #blockedUntil = 0;
+  #passes = 0;
+  #failures = 0;
+  #consecutiveFailures = 0;
+  #opsApplied: Record<OpKind, number> = { ...ZERO_OPS };
+  #lastSuccessAt: number | null = null;
+  #lastError: string | null = null;
+  #draining = 0;
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = options;
+    // Looked up per call, so a mocked Date (node:test mock.timers) applies.
+    this.#now = options.now ?? (() => Date.now());
+    this.#timers = options.timers ?? globalTimers;
+    this.#coalesceMs = options.coalesceMs ?? 50;
+  }
+
+  setSnapshot(snapshot: Snapshot): void {
+    this.#snapshot = snapshot;
+    this.trigger('config');
+  }
+
+  setHealth(view: HealthView): void {
+    this.#health = view;
+    this.trigger('health');
+  }
+
+  /** Ask for a pass within ~coalesceMs (a health transition, a reload, a signal). */
+  trigger(reason: string): void {
+    this.#reasons.add(reason);
+    if (!this.#started || this.#stopped) return;
+    if (this.#running) {
+      this.#dirty = true;
+      return;
+    }
+    this.#schedule(Math.max(this.#coalesceMs, this.#blockedUntil - this.#now()));
+  }
+
+  /**
+   * Begin changing the kernel: run the first pass now, then keep the loop going. The composition
+   * root calls this once the first check round is in (every real has a first result, or its check
+   * gave up), never earlier; until then triggers are only remembered.
+   */
+  async start(): Promise<PassReport> {
+    if (this.#stopped) throw new Error('Reconciler.start() after stop()');
+    this.#started = true;
+    this.#reasons.add('start');
+    this.#clearTimer();
+    return this.#runPass();
+  }
+
+  /** Resolves once no pass is running (tests and shutdown use it). */
+  async settled(): Promise<void> {
+    while (this.#running) await this.#running.catch(() => undefined);
+  }
+
+  /** The ops and lines a pass would apply now; changes nothing (for `lvsd plan`). */
+  async planOnce(): Promise<Plan> {
+    const c = await this.#compute(false);
+    return { ops: c.ops, lines: c.ops.map(formatOp) };
+  }
+
+  /**
+   * Stop the loop. With `clean`, delete every owned service still in the kernel (one delete-service
+   * line each, never -C, so foreign services stay). This works before start() too: stopping is an
+   * explicit order, and an OCF/heartbeat stop must release what a previous run created. Runner
+   * errors propagate: a failed clean stop is the caller's to report (an OCF stop must fail then).
+   */
+  async stop(options: { readonly clean: boolean }): Promise<StopResult> {
+    this.#stopped = true;
+    this.#clearTimer();
+    await this.settled();
+    if (!options.clean) return { removed: [], left: [] };
+    const { runner, logger, ownership } = this.#o;
+    const owned = this.#ownedKeys();
+    const actual = await runner.read();
+    const targets = [...actual.services.values()]
+      .filter((s) => owned.has(s.key))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (targets.length === 0) return { removed: [], left: [] };
+    const ops: IpvsOp[] = targets.map((s) => {
+      const { reals: _reals, ...service } = s;
+      return { op: 'delete-service', service };
+    });
+    const lines = ops.map(formatOp);
+    logger.info({ services: targets.length, lines }, 'clean stop: removing managed services');
+    const { errors } = await runner.apply(lines);
+    this.#countOps(ops);
+    const after = await runner.read();
+    const left = targets.filter((s) => after.services.has(s.key)).map((s) => s.key);
+    const removed = targets.filter((s) => !after.services.has(s.key)).map((s) => s.key);
+    if (left.length > 0) logger.error({ left, errors }, 'clean stop: services still in the kernel');
+    await this.#saveOwnership(new Set([...ownership.keys()].filter((k) => !removed.includes(k))));
+    return { removed, left };
+  }
+
+  stats(): ReconcilerStats {
+    return {
+      started: this.#started,
+      passes: this.#passes,
+      failures: this.#failures,
+      consecutiveFailures: this.#consecutiveFailures,
+      opsApplied: { ...this.#opsApplied },
+      lastSuccessAt: this.#lastSuccessAt,
+      lastError: this.#lastError,
+      draining: this.#draining,
+    };
+  }
+
+  /** One timer serves triggers, retries, drain polls and resyncs: the earliest due wins. */
+  #schedule(delayMs: number, reason?: string): void {
+    const due = this.#now() + delayMs;
+    if (this.#timer !== undefined && this.#timerDue <= due) return;
+    this.#clearTimer();
+    this.#timerDue = due;
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      if (reason !== undefined && this.#reasons.size === 0) this.#reasons.add(reason);
+      void this.#runPass();
+    }, delayMs);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #runPass(): Promise<PassReport> {
+    if (this.#running) {
+      this.#dirty = true;
+      return this.#running;
+    }
+    const reasons = [...this.#reasons];
+    this.#reasons.clear();
+    this.#dirty = false;
+    const running = this.#pass(reasons).finally(() => {
+      this.#running = null;
+      if (!this.#stopped) this.#scheduleNext();
+    });
+    this.#running = running;
+    return running;
+  }
+
+  #scheduleNext(): void {
+    let delay = this.#o.resyncIntervalMs ?? this.#snapshot?.global.resyncIntervalMs ?? 30_000;
+    let reason = 'resync';
+    const earlier = (ms: number, why: string): void => {
+      if (ms < delay) [delay, reason] = [ms, why];
+    };
+    if (this.#consecutiveFailures > 0) earlier(this.#backoffMs(), 'retry');
+    if (this.#draining > 0) earlier(this.#o.drainPollMs ?? 1_000, 'drain');
+    // Triggers that arrived during the pass are already in #reasons.
+    if (this.#dirty) earlier(Math.max(this.#coalesceMs, this.#blockedUntil - this.#now()), 'trigger');
+    this.#schedule(delay, reason);
+  }
+
+  #backoffMs(): number {
+    const initial = this.#o.retryInitialMs ?? 1_000;
+    const max = this.#o.retryMaxMs ?? 30_000;
+    return Math.min(max, initial * 2 ** Math.min(30, this.#consecutiveFailures - 1));
+  }
+
+  async #pass(reasons: readonly string[]): Promise<PassReport> {
+    const base = { reasons, at: this.#now(), ops: [] as readonly IpvsOp[], lines: [] as readonly string[] };
+    // Without a config or health there is nothing lvsd could want; doing nothing is the safe reading.
+    if (!this.#snapshot || !this.#health) return this.#emit({ ...base, ok: true, remaining: [], errors: [] });
+    this.#passes++;
+    const { runner, logger } = this.#o;
+    let lines: readonly string[] = [];
+    try {
+      const c = await this.#compute(true);
+      await this.#recordOwnership(c.actual);
+      if (c.ops.length === 0) return this.#succeeded({ ...base, errors: [] });
+      lines = c.ops.map(formatOp);
+      logger.info({ reasons, ops: c.ops.length, lines }, 'applying IPVS changes');
+      const { errors } = await runner.apply(lines);
+      this.#countOps(c.ops);
+      // ipvsadm -R goes on after a failing line and its status reflects only the last one: the
+      // kernel is the only truth, so re-read it and diff again.
+      const after = await runner.read();
+      await this.#recordOwnership(after);
+      const desired = desiredTable(this.#snapshot, c.health, c.drains.draining, after);
+      const remaining = diffTables(desired, after, c.owned).map(formatOp);
+      const applied = { ...base, ops: c.ops, lines, errors };
+      if (remaining.length === 0) return this.#succeeded(applied);
+      this.#failed(`${remaining.length} change(s) did not take effect`, false);
+      logger.error(
+        { reasons, remaining, errors, retryInMs: this.#backoffMs() },
+        'IPVS table still differs after apply; will retry',
+      );
+      return this.#emit({ ...applied, ok: false, remaining });
+    } catch (err) {
+      const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
+      this.#failed(errorMessage(err), true);
+      logger.error({ code, err: errorMessage(err), retryInMs: this.#backoffMs() }, 'IPVS sync failed; will retry');
+      return this.#emit({ ...base, lines, ok: false, remaining: lines, errors: [errorMessage(err)] });
+    }
+  }
+
+  async #compute(commit: boolean): Promise<Computed> {
+    const snapshot = this.#snapshot;
+    const live = this.#health;
+    if (!snapshot || !live) throw new Error('Reconciler needs setSnapshot() and setHealth() first');
+    const { runner, logger } = this.#o;
+    const health = frozenHealth(live);
+    const actual = await runner.read();
+    const owned = this.#ownedKeys();
+    const candidates = drainCandidates(snapshot, actual, owned);
+    let counters: TableCounters | null = null;
+    if (candidates.size > 0) {
+      try {
+        counters = await runner.counters();
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'cannot read connection counters; drains end on timeout');
+      }
+    }
+    const timeout = this.#o.drainTimeoutMs ?? snapshot.global.drainTimeoutMs ?? 60_000;
+    const drains = updateDrains(this.#drainState, candidates, counters, this.#now(), timeout);
+    if (commit) {
+      this.#drainState = drains.state;
+      this.#draining = drainCount(drains.draining);
+      for (const f of drains.finished) logger.info(f, 'drain finished; deleting real');
+    }
+    const desired = desiredTable(snapshot, health, drains.draining, actual);
+    return { actual, owned, drains, health, ops: diffTables(desired, actual, owned) };
+  }
+
+  /** Owned = recorded ∪ configured: configured services are managed even before the first save. */
+  #ownedKeys(): Set<string> {
+    const owned = new Set(this.#o.ownership.keys());
+    for (const s of this.#snapshot?.services ?? []) owned.add(s.key);
+    return owned;
+  }
+
+  /** Record configured keys before they are created; forget unconfigured ones once gone. */
+  async #recordOwnership(kernel: IpvsTable): Promise<void> {
+    const configured = new Set(this.#snapshot?.services.map((s) => s.key) ?? []);
+    const next = new Set<string>();
+    for (const k of this.#ownedKeys()) if (configured.has(k) || kernel.services.has(k)) next.add(k);
+    await this.#saveOwnership(next);
+  }
+
+  async #saveOwnership(next: Set<string>): Promise<void> {
+    try {
+      await this.#o.ownership.save(next);
+    } catch (err) {
+      // The kernel matters more than the record; the write is retried on the next pass.
+      this.#o.logger.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save ownership record');
+    }
+  }
+
+  #countOps(ops: readonly IpvsOp[]): void {
+    for (const op of ops) this.#opsApplied[op.op]++;
+  }
+
+  #succeeded(r: Omit<PassReport, 'ok' | 'remaining' | 'draining'>): PassReport {
+    if (this.#consecutiveFailures > 0) this.#o.logger.info({ reasons: r.reasons }, 'IPVS table in sync again');
+    this.#consecutiveFailures = 0;
+    this.#blockedUntil = 0;
+    this.#lastSuccessAt = this.#now();
+    this.#lastError = null;
+    return this.#emit({ ...r, ok: true, remaining: [] });
+  }
+
+  #failed(message: string, runnerBroken: boolean): void {
+    this.#failures++;
+    this.#consecutiveFailures++;
+    this.#lastError = message;
+    this.#blockedUntil = runnerBroken ? this.#now() + this.#backoffMs() : 0;
+  }
+
+  #emit(r: Omit<PassReport, 'draining'>): PassReport {
+    const report: PassReport = { ...r, draining: this.#draining };
+    try {
+      this.#o.onPass?.(report);
+    } catch (err) {
+      // A metrics hook must not break the loop (the pass promise is not awaited by the timer).
+      this.#o.logger.error({ err: errorMessage(err) }, 'onPass hook failed');
+    }
+    return report;
+  }
+}
+
+/** One answer per pair for the whole pass, so the verify step judges against what was applied. */
+function frozenHealth(view: HealthView): HealthView {
+  const seen = new Map<string, RealHealth>();
+  return (serviceKey, realKey) => {
+    const id = `${serviceKey}\n${realKey}`;
+    let h = seen.get(id);
+    if (!h) seen.set(id, (h = view(serviceKey, realKey)));
+    return h;
+  };
+}

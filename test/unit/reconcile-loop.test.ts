@@ -1,0 +1,484 @@
+// The Reconciler loop against an in-memory IpvsRunner (MemoryTable) with node:test mock timers.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { LvsdError } from '../../src/errors.js';
+import { MemoryTable } from '../../src/ipvs/memory-table.js';
+import type { IpvsRunner, IpvsTable, RealCounters, TableCounters } from '../../src/ipvs/model.js';
+import { createLogger } from '../../src/log.js';
+import type { Logger } from '../../src/log.js';
+import type { HealthState, HealthView } from '../../src/reconcile/desired.js';
+import { Ownership } from '../../src/reconcile/ownership.js';
+import { Reconciler } from '../../src/reconcile/reconciler.js';
+import type { PassReport, ReconcilerOptions } from '../../src/reconcile/reconciler.js';
+import { plain, snapshot, table } from '../helpers/reconcile-fixtures.js';
+import type { KernelServiceSpec, ServiceSpec } from '../helpers/reconcile-fixtures.js';
+
+const WEB = 'tcp:192.0.2.10:80';
+const DNS = 'udp:192.0.2.53:53';
+const FOREIGN = 'tcp:198.51.100.1:443';
+const R1 = '10.0.0.1:80';
+const R2 = '10.0.0.2:80';
+const R3 = '10.0.0.3:80';
+
+/** The IpvsRunner seam with a MemoryTable behind it, plus the failures a real ipvsadm can show. */
+class FakeRunner implements IpvsRunner {
+  readonly memory: MemoryTable;
+  readonly applies: string[][] = [];
+  reads = 0;
+  counterReads = 0;
+  /** ActiveConn/InActConn by "service real"; absent = 0/0. */
+  readonly conns = new Map<string, readonly [number, number]>();
+  /** Every call throws this (ipvsadm missing or broken). */
+  broken: Error | null = null;
+  /** The next apply drops lines matching this, reporting an error for each (once). */
+  dropOnce: RegExp | null = null;
+  /** apply waits for this before touching the table. */
+  gate: Promise<void> | null = null;
+
+  constructor(initial?: IpvsTable) {
+    this.memory = new MemoryTable(initial);
+  }
+
+  async read(): Promise<IpvsTable> {
+    this.reads++;
+    if (this.broken) throw this.broken;
+    return this.memory.table();
+  }
+
+  async counters(): Promise<TableCounters> {
+    this.counterReads++;
+    if (this.broken) throw this.broken;
+    const out = new Map<string, Map<string, RealCounters>>();
+    for (const [key, svc] of this.memory.table().services) {
+      const m = new Map<string, RealCounters>();
+      for (const real of svc.reals.keys()) {
+        const [a, i] = this.conns.get(`${key} ${real}`) ?? [0, 0];
+        m.set(real, { activeConns: a, inactiveConns: i, persistentConns: 0 });
+      }
+      out.set(key, m);
+    }
+    return out;
+  }
+
+  async apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }> {
+    this.applies.push([...lines]);
+    if (this.broken) throw this.broken;
+    if (this.gate) await this.gate;
+    const drop = this.dropOnce;
+    this.dropOnce = null;
+    const kept = drop ? lines.filter((l) => !drop.test(l)) : lines;
+    const dropped = lines.filter((l) => !kept.includes(l)).map((l) => `${l}: Memory allocation problem`);
+    return { errors: [...dropped, ...this.memory.restore(kept).errors] };
+  }
+}
+
+function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const dest = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: createLogger('info', dest), lines };
+}
+
+/** Mutable health: "service real" -> state; everything else up. */
+function mutableHealth(): { view: HealthView; set(s: string, r: string, st: HealthState): void } {
+  const states = new Map<string, HealthState>();
+  return {
+    view: (s, r) => ({ state: states.get(`${s} ${r}`) ?? 'up' }),
+    set: (s, r, st) => void states.set(`${s} ${r}`, st),
+  };
+}
+
+const WEB_CONFIG: ServiceSpec = { key: WEB, reals: [{ address: R1, weight: 10 }, { address: R2, weight: 20 }] };
+
+interface Rig {
+  readonly runner: FakeRunner;
+  readonly reconciler: Reconciler;
+  readonly health: ReturnType<typeof mutableHealth>;
+  readonly ownership: Ownership;
+  readonly logs: Record<string, unknown>[];
+  readonly reports: PassReport[];
+}
+
+function rig(
+  opts: {
+    config?: readonly ServiceSpec[];
+    kernel?: readonly KernelServiceSpec[];
+    owned?: readonly string[];
+    extra?: Partial<ReconcilerOptions>;
+  } = {},
+): Rig {
+  const runner = new FakeRunner(table(opts.kernel ?? []));
+  const ownership = Ownership.inMemory(opts.owned ?? []);
+  const { logger, lines } = capture();
+  const reports: PassReport[] = [];
+  const reconciler = new Reconciler({
+    runner,
+    logger,
+    ownership,
+    onPass: (r) => reports.push(r),
+    ...opts.extra,
+  });
+  const health = mutableHealth();
+  reconciler.setSnapshot(snapshot(opts.config ?? [WEB_CONFIG]));
+  reconciler.setHealth(health.view);
+  return { runner, reconciler, health, ownership, logs: lines, reports };
+}
+
+/** Advance mocked time and let the pass it may start finish. */
+async function advance(r: Rig, ms: number): Promise<void> {
+  mock.timers.tick(ms);
+  await r.reconciler.settled();
+}
+
+const kernel = (r: Rig): Record<string, unknown> => plain(r.runner.memory.table());
+
+describe('Reconciler', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  it('changes nothing before start(), whatever is triggered, then syncs on start()', async () => {
+    const r = rig({ kernel: [{ key: WEB, reals: [[R3, 1]] }] });
+    r.reconciler.trigger('health');
+    r.reconciler.trigger('reload');
+    await advance(r, 10 * 60_000);
+    assert.equal(r.runner.applies.length, 0);
+    assert.equal(r.runner.reads, 0);
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R3, 1]] }])));
+
+    const report = await r.reconciler.start();
+    assert.equal(report.ok, true);
+    assert.deepEqual(report.lines, [
+      '-a -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 10',
+      '-a -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 20',
+      '-d -t 192.0.2.10:80 -r 10.0.0.3:80',
+    ]);
+    assert.equal(r.runner.applies.length, 1);
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])));
+  });
+
+  it('coalesces a burst of triggers into one pass and one ipvsadm -R', async () => {
+    const r = rig();
+    await r.reconciler.start();
+    const before = r.runner.applies.length;
+    const readsBefore = r.runner.reads;
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    await advance(r, 10);
+    r.health.set(WEB, R2, 'down');
+    r.reconciler.trigger('health');
+    await advance(r, 10);
+    r.health.set(WEB, R2, 'up');
+    r.reconciler.trigger('health');
+    r.reconciler.trigger('reload');
+    await advance(r, 29);
+    assert.equal(r.runner.applies.length, before, 'nothing yet inside the window');
+    assert.equal(r.runner.reads, readsBefore);
+    await advance(r, 1);
+    assert.equal(r.runner.applies.length, before + 1);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.1:80']);
+    assert.deepEqual(r.reports.at(-1)?.reasons, ['health', 'reload']);
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R2, 20]] }])));
+  });
+
+  it('a trigger during a running pass causes exactly one more pass, and does not fail the running one', async () => {
+    const r = rig();
+    let open!: () => void;
+    r.runner.gate = new Promise<void>((res) => (open = res));
+    const first = r.reconciler.start();
+    while (r.runner.applies.length === 0) await new Promise((res) => setImmediate(res));
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    r.reconciler.trigger('health');
+    r.runner.gate = null;
+    open();
+    const report = await first;
+    assert.equal(report.ok, true, 'verified against the health the pass applied, not a later transition');
+    assert.equal(r.reconciler.stats().failures, 0);
+    assert.equal(r.runner.applies.length, 1);
+    await advance(r, 50);
+    assert.equal(r.runner.applies.length, 2);
+    assert.deepEqual(r.runner.applies[1], ['-d -t 192.0.2.10:80 -r 10.0.0.1:80']);
+    await advance(r, 50);
+    assert.equal(r.runner.applies.length, 2);
+  });
+
+  it('re-reads after apply, logs the failing lines and retries with doubling backoff', async () => {
+    const r = rig({ extra: { retryInitialMs: 1000, retryMaxMs: 4000 } });
+    r.runner.dropOnce = /10\.0\.0\.2/;
+    const first = await r.reconciler.start();
+    assert.equal(first.ok, false);
+    assert.deepEqual(first.remaining, ['-a -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 20']);
+    assert.match(first.errors.join('\n'), /10\.0\.0\.2:80 -m -w 20: Memory allocation problem/);
+    const logged = r.logs.find((l) => l.msg === 'IPVS table still differs after apply; will retry');
+    assert.ok(logged);
+    assert.deepEqual(logged.remaining, first.remaining);
+    assert.equal(r.reconciler.stats().consecutiveFailures, 1);
+
+    r.runner.dropOnce = /10\.0\.0\.2/; // fails once more
+    await advance(r, 999);
+    assert.equal(r.runner.applies.length, 1);
+    await advance(r, 1);
+    assert.equal(r.runner.applies.length, 2);
+    assert.deepEqual(r.runner.applies[1], ['-a -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 20']);
+    await advance(r, 1999);
+    assert.equal(r.runner.applies.length, 2, 'second retry waits twice as long');
+    await advance(r, 1);
+    assert.equal(r.runner.applies.length, 3);
+    const stats = r.reconciler.stats();
+    assert.equal(stats.failures, 2);
+    assert.equal(stats.consecutiveFailures, 0);
+    assert.equal(stats.lastSuccessAt, Date.now());
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])));
+  });
+
+  it('a missing ipvsadm is a logged retry loop with capped backoff, never a crash', async () => {
+    const r = rig({ extra: { retryInitialMs: 1000, retryMaxMs: 4000 } });
+    r.runner.broken = new LvsdError('LVSD_IPVSADM_MISSING', 'ipvsadm not found at /usr/sbin/ipvsadm');
+    const first = await r.reconciler.start();
+    assert.equal(first.ok, false);
+    const line = r.logs.find((l) => l.code === 'LVSD_IPVSADM_MISSING');
+    assert.ok(line, 'one clear log line with the code');
+    assert.equal(line.level, 'error');
+    assert.match(String(line.err), /ipvsadm not found/);
+
+    // Triggers while the runner is broken wait for the backoff instead of hammering it.
+    r.reconciler.trigger('health');
+    await advance(r, 999);
+    assert.equal(r.runner.reads, 1);
+    await advance(r, 1);
+    assert.equal(r.runner.reads, 2);
+    await advance(r, 2000);
+    assert.equal(r.runner.reads, 3);
+    await advance(r, 4000);
+    assert.equal(r.runner.reads, 4);
+    await advance(r, 4000);
+    assert.equal(r.runner.reads, 5, 'backoff capped at retryMaxMs');
+    assert.equal(r.reconciler.stats().consecutiveFailures, 5);
+
+    r.runner.broken = null;
+    await advance(r, 4000);
+    assert.equal(r.reconciler.stats().consecutiveFailures, 0);
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])));
+  });
+
+  it('the periodic resync repairs drift (ipvsadm -C, a hand-edited weight) and leaves foreign services be', async () => {
+    const r = rig({ kernel: [{ key: FOREIGN, reals: [[R1, 3]] }], extra: { resyncIntervalMs: 30_000 } });
+    await r.reconciler.start();
+    const want = plain(table([{ key: FOREIGN, reals: [[R1, 3]] }, { key: WEB, reals: [[R1, 10], [R2, 20]] }]));
+    assert.deepEqual(kernel(r), want);
+
+    r.runner.memory.restore(['-e -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 99']);
+    await advance(r, 30_000);
+    assert.deepEqual(r.runner.applies.at(-1), ['-e -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 10']);
+    assert.deepEqual(kernel(r), want);
+
+    r.runner.memory.restore(['-D -t 192.0.2.10:80', '-D -t 198.51.100.1:443']); // like -C
+    await advance(r, 30_000);
+    assert.deepEqual(
+      kernel(r),
+      plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])),
+      'the managed service comes back; the foreign one is not lvsd business',
+    );
+    assert.deepEqual(r.reports.at(-1)?.reasons, ['resync']);
+  });
+
+  it('a quiet resync pass reads the kernel and applies nothing', async () => {
+    const r = rig();
+    await r.reconciler.start();
+    const applies = r.runner.applies.length;
+    await advance(r, 30_000);
+    await advance(r, 30_000);
+    assert.equal(r.runner.applies.length, applies);
+    assert.equal(r.reconciler.stats().passes, 3);
+  });
+
+  it('drains a real removed from the config: weight 0, deleted once idle', async () => {
+    const r = rig({ config: [{ ...WEB_CONFIG, reals: [...WEB_CONFIG.reals!, R3] }], extra: { drainPollMs: 1000 } });
+    await r.reconciler.start();
+    assert.equal(r.runner.counterReads, 0, 'counters only read while something drains');
+    r.runner.conns.set(`${WEB} ${R3}`, [2, 1]);
+    r.reconciler.setSnapshot(snapshot([WEB_CONFIG]));
+    await advance(r, 50);
+    assert.deepEqual(r.runner.applies.at(-1), ['-e -t 192.0.2.10:80 -r 10.0.0.3:80 -m -w 0']);
+    assert.equal(r.reconciler.stats().draining, 1);
+
+    await advance(r, 1000);
+    assert.equal(r.runner.applies.length, 2, 'still busy: nothing to do');
+    r.runner.conns.set(`${WEB} ${R3}`, [0, 0]);
+    await advance(r, 1000);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.3:80']);
+    assert.equal(r.reconciler.stats().draining, 0);
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])));
+  });
+
+  it('a drain ends at the drain timeout even with connections left', async () => {
+    const r = rig({ config: [{ ...WEB_CONFIG, reals: [R3] }], extra: { drainPollMs: 1000, drainTimeoutMs: 5000 } });
+    await r.reconciler.start();
+    r.runner.conns.set(`${WEB} ${R3}`, [5, 5]);
+    r.reconciler.setSnapshot(snapshot([{ ...WEB_CONFIG, reals: [] }]));
+    await advance(r, 50);
+    assert.deepEqual(r.runner.applies.at(-1), ['-e -t 192.0.2.10:80 -r 10.0.0.3:80 -m -w 0']);
+    await advance(r, 4000);
+    assert.equal(r.runner.applies.length, 2);
+    await advance(r, 1000);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.3:80']);
+  });
+
+  it('UDP reals and services removed from the config go at once', async () => {
+    const dns: ServiceSpec = { key: DNS, reals: ['10.0.0.53:53', '10.0.0.54:53'] };
+    const r = rig({ config: [WEB_CONFIG, dns] });
+    await r.reconciler.start();
+    r.runner.conns.set(`${DNS} 10.0.0.54:53`, [0, 9]);
+    r.reconciler.setSnapshot(snapshot([WEB_CONFIG, { ...dns, reals: ['10.0.0.53:53'] }]));
+    await advance(r, 50);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -u 192.0.2.53:53 -r 10.0.0.54:53']);
+    r.reconciler.setSnapshot(snapshot([WEB_CONFIG]));
+    await advance(r, 50);
+    assert.deepEqual(r.runner.applies.at(-1), ['-D -u 192.0.2.53:53']);
+    assert.equal(r.runner.counterReads, 0);
+  });
+
+  it('a service removed from the config drains its reals, then is deleted', async () => {
+    const r = rig({ extra: { drainPollMs: 1000 } });
+    await r.reconciler.start();
+    r.runner.conns.set(`${WEB} ${R1}`, [1, 0]);
+    r.reconciler.setSnapshot(snapshot([]));
+    await advance(r, 50);
+    assert.deepEqual(r.runner.applies.at(-1), [
+      '-e -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 0',
+      '-d -t 192.0.2.10:80 -r 10.0.0.2:80',
+    ]);
+    r.runner.conns.set(`${WEB} ${R1}`, [0, 0]);
+    await advance(r, 1000);
+    assert.deepEqual(r.runner.applies.at(-1), ['-D -t 192.0.2.10:80']);
+    assert.deepEqual(kernel(r), {});
+    assert.deepEqual(r.ownership.keys(), new Set(), 'forgotten once gone from the kernel');
+  });
+
+  it('records a service as owned before creating it, adopts a configured pre-existing one', async () => {
+    const other: ServiceSpec = { key: 'tcp:192.0.2.11:80', scheduler: 'rr', reals: [R1] };
+    const r = rig({
+      config: [WEB_CONFIG, other],
+      kernel: [{ key: 'tcp:192.0.2.11:80', scheduler: 'rr', reals: [[R1, 1]] }, { key: FOREIGN }],
+    });
+    const seen: string[][] = [];
+    const apply = r.runner.apply.bind(r.runner);
+    r.runner.apply = async (lines) => {
+      seen.push([...r.ownership.keys()].sort());
+      return apply(lines);
+    };
+    await r.reconciler.start();
+    assert.deepEqual(seen, [['tcp:192.0.2.10:80', 'tcp:192.0.2.11:80']], 'written ahead of the apply');
+
+    // Both leave the config: lvsd removes what it manages, adopted or created; the foreign one stays.
+    r.reconciler.setSnapshot(snapshot([]));
+    await advance(r, 50);
+    assert.deepEqual(kernel(r), plain(table([{ key: FOREIGN }])));
+    assert.deepEqual(r.ownership.keys(), new Set());
+  });
+
+  it('keeps the kernel entries of reals without a first result (restart)', async () => {
+    const r = rig({ kernel: [{ key: WEB, reals: [[R1, 7], [R2, 20]] }] });
+    r.health.set(WEB, R1, 'unknown');
+    r.health.set(WEB, R2, 'unknown');
+    const report = await r.reconciler.start();
+    assert.deepEqual(report.ops, []);
+    assert.equal(r.runner.applies.length, 0);
+  });
+
+  it('stop({ clean: true }) deletes owned services one by one (never -C); foreign ones stay', async () => {
+    const r = rig({
+      kernel: [{ key: FOREIGN, reals: [[R1, 1]] }, { key: 'tcp:192.0.2.99:80', reals: [[R1, 1]] }],
+      owned: ['tcp:192.0.2.99:80', 'tcp:192.0.2.98:80'],
+    });
+    r.runner.conns.set(`tcp:192.0.2.99:80 ${R1}`, [3, 3]); // draining when stopped: removed anyway
+    await r.reconciler.start();
+    const result = await r.reconciler.stop({ clean: true });
+    assert.deepEqual(r.runner.applies.at(-1), ['-D -t 192.0.2.10:80', '-D -t 192.0.2.99:80']);
+    assert.ok(r.runner.applies.flat().every((l) => !l.startsWith('-C')));
+    assert.deepEqual(result, { removed: [WEB, 'tcp:192.0.2.99:80'], left: [] });
+    assert.deepEqual(kernel(r), plain(table([{ key: FOREIGN, reals: [[R1, 1]] }])));
+    assert.deepEqual(r.ownership.keys(), new Set());
+    const applies = r.runner.applies.length;
+    await advance(r, 120_000);
+    assert.equal(r.runner.applies.length, applies, 'no pass after stop');
+  });
+
+  it('stop({ clean: false }) leaves the kernel as it is', async () => {
+    const r = rig();
+    await r.reconciler.start();
+    const before = kernel(r);
+    const applies = r.runner.applies.length;
+    assert.deepEqual(await r.reconciler.stop({ clean: false }), { removed: [], left: [] });
+    r.reconciler.trigger('health');
+    await advance(r, 120_000);
+    assert.equal(r.runner.applies.length, applies);
+    assert.deepEqual(kernel(r), before);
+  });
+
+  it('stop({ clean: true }) before start() still releases what a previous run left', async () => {
+    const r = rig({ kernel: [{ key: WEB, reals: [[R1, 10]] }, { key: FOREIGN }] });
+    assert.deepEqual(await r.reconciler.stop({ clean: true }), { removed: [WEB], left: [] });
+    assert.deepEqual(r.runner.applies, [['-D -t 192.0.2.10:80']]);
+  });
+
+  it('an unwritable ownership record is logged and does not hold the kernel back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lvsd-rec-'));
+    try {
+      const stateDir = join(dir, 'state');
+      await writeFile(stateDir, 'a file where the directory should be');
+      const ownership = await Ownership.load(stateDir, createLogger('silent'));
+      const r = rig({ extra: { ownership } });
+      const report = await r.reconciler.start();
+      assert.equal(report.ok, true);
+      assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])));
+      assert.ok(r.logs.some((l) => l.code === 'LVSD_STATE_IO' && l.level === 'error'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('planOnce() returns the lines a pass would apply and applies nothing, before or after start()', async () => {
+    const r = rig({ kernel: [{ key: WEB, scheduler: 'rr', reals: [[R1, 10]] }] });
+    const plan = await r.reconciler.planOnce();
+    assert.deepEqual(plan.lines, ['-E -t 192.0.2.10:80 -s wlc', '-a -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 20']);
+    assert.deepEqual(
+      plan.ops.map((o) => o.op),
+      ['edit-service', 'add-real'],
+    );
+    assert.equal(r.runner.applies.length, 0);
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, scheduler: 'rr', reals: [[R1, 10]] }])));
+    assert.equal(r.reconciler.stats().passes, 0);
+    await r.reconciler.start();
+    assert.deepEqual((await r.reconciler.planOnce()).lines, []);
+  });
+
+  it('counts passes, ops by kind and the last successful sync', async () => {
+    const r = rig({ kernel: [{ key: WEB, scheduler: 'rr', reals: [[R1, 1], [R3, 1]] }] });
+    await r.reconciler.start();
+    const s = r.reconciler.stats();
+    assert.equal(s.started, true);
+    assert.equal(s.passes, 1);
+    assert.equal(s.failures, 0);
+    assert.equal(s.lastSuccessAt, 1_000_000);
+    assert.equal(s.lastError, null);
+    assert.deepEqual(s.opsApplied, {
+      'add-service': 0,
+      'edit-service': 1,
+      'delete-service': 0,
+      'add-real': 1,
+      'edit-real': 1,
+      'delete-real': 1,
+    });
+    assert.equal(r.reports.length, 1);
+  });
+});
