@@ -1,0 +1,27 @@
+#!/bin/bash
+# Runs inside the kernel-test VM as root (see vm/run.sh): loads the IPVS and networking modules,
+# turns on forwarding, then runs the compiled kernel tests one file at a time with the TAP
+# reporter, so the closing "# pass N" / "# fail N" lines reach the host's stdout.
+set -uo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${LVSD_BUILD_DIR:-$repo/build}
+
+modules=(ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh ip_vs_sed ip_vs_nq
+         nf_conntrack nf_tables veth dummy ipip ip6_tunnel sctp)
+modprobe -a "${modules[@]}" || { echo "guest: modprobe failed" >&2; exit 1; }
+sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.vs.conntrack=1 ||
+  { echo "guest: sysctl failed" >&2; exit 1; }
+rm -rf /vmout/logs && mkdir -p /vmout/logs
+echo "guest: $(ipvsadm --version 2>&1 | head -1); $(nft --version); node $(node --version)"
+
+files=("$build/test/kernel/")
+if [ -n "${LVSD_KERNEL_ONLY:-}" ]; then
+  files=()
+  for f in "$build"/test/kernel/*.test.js; do
+    for want in $LVSD_KERNEL_ONLY; do
+      case "$(basename "$f")" in *"$want"*) files+=("$f"); break;; esac
+    done
+  done
+  [ ${#files[@]} -gt 0 ] || { echo "guest: no kernel test matches '$LVSD_KERNEL_ONLY'" >&2; exit 1; }
+fi
+node --test --test-concurrency=1 --test-reporter=tap "${files[@]}"

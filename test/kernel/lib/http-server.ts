@@ -1,0 +1,67 @@
+// A realserver program for kernel tests, run inside a namespace:
+//   node http-server.js --port 80 --name rs1 [--host ::] [--mode http|tcp]
+// http: GET / answers "hello from NAME"; GET /hold answers the same line and then keeps the
+//   response open until the client goes away (a long-lived connection for drain tests);
+//   GET /health answers the status set by PUT /health?status=N (default 200), for HTTP checks.
+// tcp: sends "hello from NAME\n" on connect, then echoes what it reads.
+// Prints one JSON line {"ready":true,...} on stdout once it listens.
+
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import type { Server } from 'node:net';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '80' },
+    name: { type: 'string' },
+    host: { type: 'string', default: '::' },
+    mode: { type: 'string', default: 'http' },
+  },
+});
+const name = values.name ?? 'unnamed';
+const port = Number(values.port);
+const hello = `hello from ${name}\n`;
+let healthStatus = 200;
+
+function handleHttp(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://realserver');
+  res.setHeader('x-served-by', name);
+  if (url.pathname === '/hold') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write(hello);
+    // Nothing more is written; the connection lives until the client (or a kill) ends it.
+    return;
+  }
+  if (url.pathname === '/health') {
+    if (req.method === 'PUT') {
+      healthStatus = Number(url.searchParams.get('status') ?? '200');
+      res.end(`health set to ${healthStatus}\n`);
+      return;
+    }
+    res.writeHead(healthStatus, { 'content-type': 'text/plain' });
+    res.end(healthStatus < 400 ? `ok from ${name}\n` : `unhealthy ${name}\n`);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.end(hello);
+}
+
+function tcpServer(): Server {
+  return createTcpServer((socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.write(hello);
+    socket.pipe(socket);
+  });
+}
+
+const server: Server = values.mode === 'tcp' ? tcpServer() : createHttpServer(handleHttp);
+server.on('error', (err) => {
+  process.stderr.write(`${name}: ${err.message}\n`);
+  process.exit(1);
+});
+server.listen({ port, host: values.host, ipv6Only: false }, () => {
+  process.stdout.write(`${JSON.stringify({ ready: true, name, port, mode: values.mode, pid: process.pid })}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
