@@ -1,0 +1,101 @@
+// A check's own deadline (spec timeout) merged with the caller's cancellation signal, torn down in finally.
+
+import type { CheckResult } from './types.js';
+
+export type StopCause = 'timeout' | 'cancelled';
+
+export interface Deadline {
+  /** Why the check was stopped, or null while it may still run. */
+  readonly cause: StopCause | null;
+  /** Clears the timer and the listener on the caller's signal; idempotent. Call it in `finally`. */
+  dispose(): void;
+}
+
+/**
+ * Calls `onStop` once, when `timeoutMs` elapses or `parent` aborts, whichever comes first.
+ *
+ * Deliberately not `AbortSignal.any([parent, AbortSignal.timeout(ms)])` and not one listener per
+ * check on `parent`: the parent may be a daemon-lifetime signal shared by thousands of checks in
+ * flight. `any()` registers a dependant on it per call (Node has shipped retention bugs there,
+ * nodejs/node#55351); per-check listeners trip MaxListenersExceededWarning past 10 and make each
+ * removeEventListener walk a list as long as the checks in flight. Instead each parent gets one
+ * listener that fans out to a Set of live deadlines (O(1) add/remove), plus one timer per check;
+ * a per-check parent costs one Set and one listener, both collected with it.
+ * If `parent` is already aborted, `onStop('cancelled')` runs synchronously.
+ */
+export function startDeadline(
+  parent: AbortSignal,
+  timeoutMs: number,
+  onStop: (cause: StopCause) => void,
+): Deadline {
+  const state = new DeadlineState(parent, onStop);
+  if (parent.aborted) {
+    state.stop('cancelled');
+    return state;
+  }
+  liveDeadlines(parent).add(state);
+  state.timer = setTimeout(state.onTimeout, timeoutMs);
+  return state;
+}
+
+const liveByParent = new WeakMap<AbortSignal, Set<DeadlineState>>();
+
+function liveDeadlines(parent: AbortSignal): Set<DeadlineState> {
+  let live = liveByParent.get(parent);
+  if (live === undefined) {
+    const set = new Set<DeadlineState>();
+    live = set;
+    liveByParent.set(parent, set);
+    parent.addEventListener(
+      'abort',
+      () => {
+        for (const state of [...set]) state.stop('cancelled');
+      },
+      { once: true },
+    );
+  }
+  return live;
+}
+
+class DeadlineState implements Deadline {
+  cause: StopCause | null = null;
+  timer: NodeJS.Timeout | null = null;
+  readonly #parent: AbortSignal;
+  readonly #onStop: (cause: StopCause) => void;
+  #disposed = false;
+
+  constructor(parent: AbortSignal, onStop: (cause: StopCause) => void) {
+    this.#parent = parent;
+    this.#onStop = onStop;
+  }
+
+  // An arrow property so setTimeout gets a bound function without a closure per call site.
+  readonly onTimeout = (): void => this.stop('timeout');
+
+  stop(cause: StopCause): void {
+    if (this.cause !== null || this.#disposed) return;
+    this.cause = cause;
+    this.dispose();
+    this.#onStop(cause);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    liveByParent.get(this.#parent)?.delete(this);
+  }
+}
+
+/** The down result for a stopped check: 'timeout', or 'error' with reason "cancelled". */
+export function stoppedResult(
+  cause: StopCause,
+  label: string,
+  timeoutMs: number,
+  latencyMs: number,
+): CheckResult {
+  return cause === 'timeout'
+    ? { up: false, code: 'timeout', reason: `${label}: timed out after ${timeoutMs} ms`, latencyMs }
+    : { up: false, code: 'error', reason: `${label}: cancelled`, latencyMs };
+}

@@ -1,0 +1,287 @@
+// DNS checker: one query to the real over UDP or TCP, judged on id, question, rcode and answers.
+
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import { decode, encode, RECURSION_DESIRED } from 'dns-packet';
+import type { DecodedPacket, RecordType } from 'dns-packet';
+import { formatEndpoint } from '../config/endpoint.js';
+import type { DnsCheckSpec, Family } from '../config/model.js';
+import { startDeadline } from './deadline.js';
+import type { Deadline } from './deadline.js';
+import { renderAnswer } from './dns-render.js';
+import { classifyNetError, closeSocket, compilePattern } from './socket-util.js';
+import type { Checker, CheckReasonCode, CheckResult } from './types.js';
+
+const RCODES = [
+  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET',
+  'NXRRSET', 'NOTAUTH', 'NOTZONE', 'RCODE_11', 'RCODE_12', 'RCODE_13', 'RCODE_14', 'RCODE_15',
+] as const;
+
+interface Query {
+  readonly id: number;
+  readonly bytes: Buffer;
+  /** Compared form: lower-case, no trailing dot (the root is ""). */
+  readonly name: string;
+  readonly type: string;
+}
+
+interface Peer {
+  readonly host: string;
+  readonly family: Family;
+  readonly port: number;
+}
+
+type Exchange =
+  /** `message` is null only for a truncated UDP answer too mangled to decode: it still means "ask over TCP". */
+  | { readonly ok: true; readonly message: DecodedPacket | null; readonly rcode: number; readonly truncated: boolean }
+  | { readonly ok: false; readonly code: CheckReasonCode; readonly detail: string };
+
+type Verdict = { readonly kind: 'foreign' } | Exchange;
+
+/** The check's deadline plus a signal that aborts with it, shared by the UDP try and the TCP retry. */
+interface Stop {
+  readonly deadline: Deadline;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Choices an operator can rely on (the docs state them):
+ * - RD (recursion desired) is set, as dig and stub resolvers do: authoritative servers ignore it,
+ *   while a recursive resolver behind LVS needs it to answer names it has not cached.
+ * - A UDP answer with TC (truncated) set is asked again over TCP within the same timeout, as a
+ *   resolver would; the TCP answer then decides, and a failing TCP retry is a failing check.
+ * - A message with a foreign id is ignored (stale or spoofed, it must not count) and the wait goes
+ *   on; bytes that do not decode as DNS at all are dns_bad_response.
+ * - `expect_answer` is an unanchored regex tested against each answer-section record rendered as
+ *   "NAME TTL CLASS TYPE DATA" (dns-render.ts); one matching record is enough.
+ */
+export const checkDns: Checker = async (target, signal) => {
+  const started = performance.now();
+  const spec = target.spec;
+  const result = (up: boolean, code: CheckReasonCode, reason: string): CheckResult => ({
+    up,
+    code,
+    reason,
+    latencyMs: performance.now() - started,
+  });
+  if (spec.type !== 'dns') return result(false, 'error', `DNS checker given a ${spec.type} check`);
+
+  const peer: Peer = { host: target.address.host, family: target.address.family, port: spec.port };
+  const label = `DNS ${spec.queryType} ${spec.query} @${formatEndpoint(peer)}/${spec.transport}`;
+  const query = buildQuery(spec);
+  if (typeof query === 'string') return result(false, 'error', `${label}: ${query}`);
+
+  const stopper = new AbortController();
+  const deadline = startDeadline(signal, spec.timeoutMs, (cause) => stopper.abort(cause));
+  const stop: Stop = { deadline, signal: stopper.signal, timeoutMs: spec.timeoutMs };
+  try {
+    let exchange =
+      spec.transport === 'udp' ? await exchangeUdp(peer, query, stop) : await exchangeTcp(peer, query, stop);
+    let via = '';
+    if (exchange.ok && exchange.truncated && spec.transport === 'udp') {
+      via = 'truncated over UDP, retried over TCP: ';
+      exchange = await exchangeTcp(peer, query, stop);
+    }
+    if (!exchange.ok) return result(false, exchange.code, `${label}: ${via}${exchange.detail}`);
+    if (exchange.message === null) return result(false, 'dns_bad_response', `${label}: ${via}undecodable response`);
+    const judged = judge(spec, exchange.message, exchange.rcode);
+    return result(judged.up, judged.code, `${label}: ${via}${judged.detail}`);
+  } catch (err) {
+    // Only a bug gets here; it is still a result, never a throw.
+    return result(false, 'error', `${label}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    deadline.dispose();
+  }
+};
+
+function buildQuery(spec: DnsCheckSpec): Query | string {
+  const id = randomInt(0, 0x10000);
+  const name = normaliseName(spec.query) || '.';
+  let bytes: Buffer;
+  try {
+    bytes = encode({
+      type: 'query',
+      id,
+      flags: RECURSION_DESIRED,
+      questions: [{ type: spec.queryType as RecordType, name, class: 'IN' }],
+    });
+  } catch (err) {
+    return `cannot build query: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  // dns-packet encodes an unknown type name as type 0 instead of failing; catch that here.
+  let echoed: string | undefined;
+  try {
+    echoed = decode(bytes).questions?.[0]?.type;
+  } catch {
+    echoed = undefined;
+  }
+  if (echoed !== spec.queryType) return `unknown query type ${spec.queryType} or malformed name`;
+  return { id, bytes, name: normaliseName(name), type: spec.queryType };
+}
+
+/** Classify one received DNS message: not ours (foreign id), malformed, or the response. */
+function readMessage(bytes: Buffer, query: Query, transport: 'udp' | 'tcp'): Verdict {
+  let message: DecodedPacket;
+  try {
+    message = decode(bytes);
+  } catch (err) {
+    // Some servers cut a UDP answer mid-record and keep the counts; TC set on our id still means "use TCP".
+    const header = bytes.length >= 12 ? bytes.readUInt16BE(2) : 0;
+    if (transport === 'udp' && bytes.readUInt16BE(0) === query.id && header & 0x8000 && header & 0x0200) {
+      return { ok: true, message: null, rcode: header & 0x0f, truncated: true };
+    }
+    const why = err instanceof Error ? err.message : String(err);
+    return bad(`undecodable response (${bytes.length} bytes${preview(bytes)}): ${why}`);
+  }
+  if (message.id !== query.id) return { kind: 'foreign' };
+  if (!message.flag_qr) return bad('reply is a query, not a response (QR bit clear)');
+  const header = bytes.readUInt16BE(2);
+  const opcode = (header >> 11) & 0x0f;
+  if (opcode !== 0) return bad(`response has opcode ${opcode}, not QUERY`);
+  const rcode = header & 0x0f;
+  const questions = message.questions ?? [];
+  // Servers may leave the question out of an error response (FORMERR, NOTIMP, ...).
+  const omitted = questions.length === 0 && rcode !== 0;
+  const q = questions[0];
+  const same =
+    questions.length === 1 &&
+    q !== undefined &&
+    normaliseName(q.name) === query.name &&
+    q.type === query.type &&
+    (q.class ?? 'IN') === 'IN';
+  if (!omitted && !same) {
+    const asked = questions.map((x) => `${x.type} ${x.name}`).join(', ') || 'no question';
+    return bad(`response is for a different question (${asked})`);
+  }
+  return { ok: true, message, rcode, truncated: message.flag_tc };
+}
+
+function judge(spec: DnsCheckSpec, message: DecodedPacket, rcode: number): { up: boolean; code: CheckReasonCode; detail: string } {
+  const rcodeName = RCODES[rcode] ?? `RCODE_${rcode}`;
+  if (rcodeName !== spec.expectRcode) {
+    return { up: false, code: 'dns_rcode', detail: `rcode ${rcodeName} (expected ${spec.expectRcode})` };
+  }
+  const answers = (message.answers ?? []).map(renderAnswer);
+  const counted = `${rcodeName}, ${answers.length} answer${answers.length === 1 ? '' : 's'}`;
+  if (spec.expectAnswer === null) return { up: true, code: 'ok', detail: counted };
+
+  const pattern = compilePattern(spec.expectAnswer);
+  const hit = answers.find((line) => pattern.test(line));
+  if (hit !== undefined) return { up: true, code: 'ok', detail: `${counted}, matched "${clip(hit, 200)}"` };
+  const seen = answers.length === 0 ? 'no answer records' : clip(answers.join('; '), 300);
+  return { up: false, code: 'dns_answer_mismatch', detail: `no answer matches /${spec.expectAnswer}/ (${seen})` };
+}
+
+async function exchangeUdp(peer: Peer, query: Query, stop: Stop): Promise<Exchange> {
+  const socket = createSocket(peer.family === 6 ? 'udp6' : 'udp4');
+  let ignored = 0;
+  let settle: (e: Exchange) => void = () => {};
+  const done = new Promise<Exchange>((resolve) => (settle = resolve));
+  const onAbort = (): void => settle(stopped(stop, ignored));
+  // Stays attached after close(): a late error must never become an uncaught exception.
+  socket.on('error', (err) => settle(socketFailure(err, 'udp')));
+  socket.on('message', (msg) => {
+    const verdict = readMessage(msg, query, 'udp');
+    if ('kind' in verdict) ignored += 1;
+    else settle(verdict);
+  });
+  stop.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (stop.signal.aborted) return stopped(stop, ignored);
+    // connect() so ICMP port-unreachable comes back as ECONNREFUSED and only the real's replies arrive.
+    socket.connect(peer.port, peer.host, () => {
+      try {
+        socket.send(query.bytes, (err) => {
+          if (err) settle(socketFailure(err, 'udp'));
+        });
+      } catch (err) {
+        settle(socketFailure(err, 'udp'));
+      }
+    });
+    return await done;
+  } finally {
+    stop.signal.removeEventListener('abort', onAbort);
+    socket.close();
+  }
+}
+
+async function exchangeTcp(peer: Peer, query: Query, stop: Stop): Promise<Exchange> {
+  if (stop.signal.aborted) return stopped(stop, 0);
+  // allowHalfOpen: a peer's FIN must not make Node shut down our side by itself; closeSocket's RST
+  // (SO_LINGER 0) fails with EINVAL after a shutdown and then leaks the handle (libuv forbids mixing them).
+  const socket = connect({ host: peer.host, port: peer.port, family: peer.family, allowHalfOpen: true });
+  let ignored = 0;
+  let received = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  let settle: (e: Exchange) => void = () => {};
+  const done = new Promise<Exchange>((resolve) => (settle = resolve));
+  const onAbort = (): void => settle(stopped(stop, ignored));
+  socket.on('error', (err) => settle(socketFailure(err, 'tcp')));
+  socket.on('connect', () => {
+    const frame = Buffer.alloc(2 + query.bytes.length);
+    frame.writeUInt16BE(query.bytes.length, 0);
+    query.bytes.copy(frame, 2);
+    socket.write(frame);
+  });
+  // Messages are length-prefixed and may arrive split across chunks or several to a chunk.
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 2) {
+      const size = pending.readUInt16BE(0);
+      if (pending.length < 2 + size) return;
+      const verdict = readMessage(pending.subarray(2, 2 + size), query, 'tcp');
+      pending = pending.subarray(2 + size);
+      if (!('kind' in verdict)) {
+        settle(verdict);
+        return;
+      }
+      ignored += 1;
+    }
+  });
+  const onClosed = (): void =>
+    settle(
+      bad(received === 0 ? 'connection closed without a response' : `connection closed mid-response after ${received} bytes`),
+    );
+  socket.on('end', onClosed);
+  socket.on('close', onClosed);
+  stop.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await done;
+  } finally {
+    stop.signal.removeEventListener('abort', onAbort);
+    closeSocket(socket);
+  }
+}
+
+function stopped(stop: Stop, ignored: number): Exchange {
+  if (stop.deadline.cause === 'cancelled') return { ok: false, code: 'error', detail: 'cancelled' };
+  const note = ignored > 0 ? ` (ignored ${ignored} response${ignored === 1 ? '' : 's'} with a foreign id)` : '';
+  return { ok: false, code: 'timeout', detail: `timed out after ${stop.timeoutMs} ms${note}` };
+}
+
+function socketFailure(err: unknown, transport: 'udp' | 'tcp'): Exchange {
+  const known = classifyNetError(err);
+  if (known === null) return { ok: false, code: 'error', detail: err instanceof Error ? err.message : String(err) };
+  // Over UDP "refused" means an ICMP port unreachable came back on the connected socket.
+  const udpRefused = transport === 'udp' && known.code === 'refused';
+  return { ok: false, code: known.code, detail: udpRefused ? 'port unreachable (connection refused)' : known.text };
+}
+
+function normaliseName(name: string): string {
+  return name.replace(/\.$/, '').toLowerCase();
+}
+
+function bad(detail: string): Exchange {
+  return { ok: false, code: 'dns_bad_response', detail };
+}
+
+function preview(bytes: Buffer): string {
+  return bytes.length === 0 ? '' : `: ${bytes.subarray(0, 16).toString('hex')}${bytes.length > 16 ? '…' : ''}`;
+}
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,98 @@
+// HTTP/HTTPS check: a new connection per check; the status judged against expect_status, and with
+// expect_body a bounded prefix of the body; redirects are never followed (a 301 is just a status).
+
+import { isIP } from 'node:net';
+import { formatHost } from '../config/endpoint.js';
+import type { HttpCheckSpec } from '../config/model.js';
+import { BodyProbe } from './http-body.js';
+import { StatusProbe } from './http-probe.js';
+import type { Prepared } from './http-probe.js';
+import { compilePattern } from './socket-util.js';
+import type { Checker, CheckTarget } from './types.js';
+
+const USER_AGENT = 'lvsd-health-check';
+
+export const checkHttp: Checker = async (target, signal) => {
+  const spec = target.spec;
+  if (spec.type !== 'http' && spec.type !== 'https') throw new TypeError(`checkHttp given a ${spec.type} check`);
+  const prepared = prepare(target, spec);
+  const probe = prepared.expectBody === null ? new StatusProbe(prepared, spec, signal) : new BodyProbe(prepared, spec, signal);
+  try {
+    return await probe.run();
+  } finally {
+    probe.close();
+  }
+};
+
+// Keyed by target: the scheduler keeps one target object per probe, so this runs once per probe.
+const preparedByTarget = new WeakMap<CheckTarget, Prepared>();
+
+function prepare(target: CheckTarget, spec: HttpCheckSpec): Prepared {
+  const cached = preparedByTarget.get(target);
+  if (cached !== undefined) return cached;
+  const tls = spec.type === 'https';
+  const scheme = tls ? 'https' : 'http';
+  const host = formatHost(target.address);
+  const hostPort = `${host}:${spec.port}`;
+  const headers = ['host', spec.host ?? (spec.port === (tls ? 443 : 80) ? host : hostPort), 'user-agent', USER_AGENT];
+  for (const [name, value] of Object.entries(spec.headers)) {
+    const lower = name.toLowerCase();
+    // A configured Host or User-Agent replaces ours instead of being sent twice.
+    const i = lower === 'host' ? 0 : lower === 'user-agent' ? 2 : -1;
+    if (i >= 0) headers[i + 1] = value;
+    else headers.push(name, value);
+  }
+  let expectBody: RegExp | null = null;
+  let invalid = requestProblem(spec.path, headers);
+  if (spec.expectBody !== null) {
+    try {
+      expectBody = compilePattern(spec.expectBody);
+    } catch (err) {
+      invalid ??= `invalid expect_body pattern: ${(err as Error).message}`;
+    }
+  }
+  const prepared: Prepared = {
+    host: target.address.host,
+    port: spec.port,
+    tls,
+    label: `${tls ? 'HTTPS' : 'HTTP'} ${spec.method} ${scheme}://${hostPort}${spec.path}` +
+      (spec.host !== null ? ` (Host: ${spec.host})` : ''),
+    servername: sniName(spec.host),
+    origin: new URL(`${scheme}://${hostPort}`),
+    headers,
+    request: invalid === null ? serialise(spec, headers) : Buffer.alloc(0),
+    expectBody,
+    invalid,
+  };
+  preparedByTarget.set(target, prepared);
+  return prepared;
+}
+
+function serialise(spec: HttpCheckSpec, headers: readonly string[]): Buffer {
+  let text = `${spec.method} ${spec.path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  // We read one line of the answer and reset: the server need not keep the connection for more.
+  if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'connection')) text += 'connection: close\r\n';
+  return Buffer.from(`${text}\r\n`, 'latin1');
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const PATH = /^\/[\x21-\x7e]*$/;
+
+/** The request is written byte for byte, so anything that could split it (CR, LF, spaces) is refused. */
+function requestProblem(path: string, headers: readonly string[]): string | null {
+  if (!PATH.test(path)) return `invalid path ${JSON.stringify(path)}: must start with "/" and have no spaces or controls`;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (!TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)}`;
+    if (!FIELD_VALUE.test(headers[i + 1]!)) return `invalid value for header ${name}: control characters`;
+  }
+  return null;
+}
+
+function sniName(host: string | null): string | undefined {
+  if (host === null || host.startsWith('[')) return undefined;
+  const name = host.replace(/:\d+$/, '');
+  return name.length > 0 && isIP(name) === 0 ? name : undefined;
+}

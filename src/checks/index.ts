@@ -1,0 +1,46 @@
+// Checker dispatch: the one place that maps a check type to its checker, and the safety net around it.
+
+import { formatHost } from '../config/endpoint.js';
+import type { CheckType } from '../config/model.js';
+import { errorMessage } from '../errors.js';
+import { checkDns } from './dns.js';
+import { checkHttp } from './http.js';
+import { checkMisc } from './misc.js';
+import { checkNone } from './none.js';
+import { checkTcp } from './tcp.js';
+import type { CheckResult, Checker, CheckTarget } from './types.js';
+
+const checkers: Readonly<Record<CheckType, Checker>> = {
+  tcp: checkTcp,
+  http: checkHttp,
+  https: checkHttp,
+  dns: checkDns,
+  misc: checkMisc,
+  none: checkNone,
+};
+
+/** The checker for a type; throws on a type the config schema should never have let through. */
+export function checkerFor(type: CheckType): Checker {
+  const checker = Object.hasOwn(checkers, type) ? checkers[type] : undefined;
+  if (checker === undefined) throw new TypeError(`no checker for check type "${String(type)}"`);
+  return checker;
+}
+
+/**
+ * Runs the target's check. Checkers report failures as results; a throw is a bug in a checker, and
+ * turning it into a down result keeps one bad check from taking the scheduler with it.
+ */
+export async function runCheck(target: CheckTarget, signal: AbortSignal): Promise<CheckResult> {
+  const start = performance.now();
+  try {
+    return await checkerFor(target.spec.type)(target, signal);
+  } catch (err) {
+    return {
+      up: false,
+      code: 'error',
+      reason: `${String(target.spec.type).toUpperCase()} check ${formatHost(target.address)}:${target.spec.port}: ` +
+        `internal error: ${errorMessage(err)}`,
+      latencyMs: performance.now() - start,
+    };
+  }
+}
