@@ -2,7 +2,8 @@
 # Install the Debian packages the tests, benchmarks and kernel-test VM need (idempotent; root or sudo).
 # Add a package here, and only here, when a test starts to need it.
 set -euo pipefail
-PACKAGES=(ipvsadm dnsmasq-base iproute2 openssl qemu-system-x86 busybox-static kmod cpio procps nftables xz-utils prometheus chromium)
+PACKAGES=(ipvsadm dnsmasq-base iproute2 openssl qemu-system-x86 busybox-static kmod cpio procps nftables xz-utils prometheus chromium
+  rpm rpmlint lintian debootstrap resource-agents libxml2-utils gnupg groff-base man-db shellcheck)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
