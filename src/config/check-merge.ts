@@ -125,6 +125,10 @@ export function resolveCheck(
       break;
     case 'http':
     case 'https':
+      // A HEAD response has no body, so expect_body could never match: say so now, not at 3 a.m.
+      if (full && get<string>('method') === 'HEAD' && get<string>('expect_body') !== undefined) {
+        issues.add(posOf('expect_body')!, `"expect_body" cannot match a HEAD response (it has no body); use method GET (method HEAD set at ${formatPos(posOf('method')!)})`);
+      }
       spec = {
         ...common,
         type: finalType,

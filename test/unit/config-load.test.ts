@@ -242,6 +242,11 @@ const cases: Case[] = [
     issues: ['conf.d/a.yaml:4:23: check timeout 3s must be shorter than its interval 2s (interval set at lvsd.yaml:3)'],
   },
   {
+    name: 'expect_body with method HEAD (a HEAD response has no body)',
+    files: svc('address: 192.0.2.10:80\ncheck:\n  type: http\n  method: HEAD\n  expect_body: ok\nreals:\n  - address: 10.0.0.1:80\n'),
+    issues: ['conf.d/a.yaml:5:16: "expect_body" cannot match a HEAD response (it has no body); use method GET (method HEAD set at conf.d/a.yaml:4)'],
+  },
+  {
     name: 'timeout longer than the built-in interval',
     files: svc('address: 192.0.2.10:80\ncheck: { timeout: 6 }\nreals:\n  - address: 10.0.0.1:80\n'),
     issues: ['conf.d/a.yaml:2:19: check timeout 6s must be shorter than its interval 5s (interval is the built-in default)'],
