@@ -151,7 +151,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
         this.logger.warn({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, i.message);
       }
       this.logger.error(
-        { code: 'LVSD_CONFIG_INVALID', issues: issues.length, reason },
+        { code: 'LVSD_CONFIG_INVALID', issues: issues.length, reason, files: [...new Set(issues.map((i) => i.file))] },
         `configuration rejected (${issues.length} error${issues.length === 1 ? '' : 's'}); keeping the running configuration`,
       );
       this.outcome = { ok: false, at, reason, changed: false, issues };
@@ -162,7 +162,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     } else {
       this.snapshot = next;
       this.logger.info(
-        { reason, services: next.services.length, hash: next.hash.slice(0, 12) },
+        { reason, services: next.services.length, files: next.files, hash: next.hash.slice(0, 12) },
         'configuration reloaded',
       );
       this.outcome = { ok: true, at, reason, changed: true, issues: [] };

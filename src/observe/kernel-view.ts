@@ -1,0 +1,82 @@
+// What the kernel holds, read through the IpvsRunner for metrics and status, at most once per maxAgeMs:
+// Prometheus scrapes, status pages refreshing in several browsers and `lvsd status` share one read.
+
+import { errorMessage } from '../errors.js';
+import type { IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
+import type { StatsReader, TableStats } from './kernel-stats.js';
+
+export interface KernelState {
+  /** When the read finished (ms since the epoch); null before the first read. */
+  readonly at: number | null;
+  readonly table: IpvsTable | null;
+  readonly counters: TableCounters | null;
+  /** null when the runner has no stats reader or the read failed. */
+  readonly stats: TableStats | null;
+  /** The first failure of this read ("ipvsadm -Sn: ..."); null when everything was read. */
+  readonly error: string | null;
+}
+
+export interface KernelViewOptions {
+  readonly runner: IpvsRunner;
+  readonly readStats?: StatsReader;
+  /** Default 5000: ipvsadm is a process spawn per read, and nobody needs fresher kernel numbers. */
+  readonly maxAgeMs?: number;
+  readonly now?: () => number;
+}
+
+const NOTHING_YET: KernelState = { at: null, table: null, counters: null, stats: null, error: null };
+
+export class KernelView {
+  readonly #o: KernelViewOptions;
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  #last: KernelState = NOTHING_YET;
+  #reading: Promise<KernelState> | null = null;
+
+  constructor(options: KernelViewOptions) {
+    this.#o = options;
+    this.#maxAgeMs = options.maxAgeMs ?? 5000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The last read, without reading (may be NOTHING_YET). */
+  get last(): KernelState {
+    return this.#last;
+  }
+
+  /** A read no older than maxAgeMs; concurrent callers share one read. Never throws. */
+  get(): Promise<KernelState> {
+    const at = this.#last.at;
+    if (at !== null && this.#now() - at < this.#maxAgeMs) return Promise.resolve(this.#last);
+    this.#reading ??= this.#read().finally(() => (this.#reading = null));
+    return this.#reading;
+  }
+
+  /** Forget the cached read (e.g. after a reconcile pass changed the table). */
+  invalidate(): void {
+    if (this.#last.at !== null) this.#last = { ...this.#last, at: null };
+  }
+
+  async #read(): Promise<KernelState> {
+    const { runner, readStats } = this.#o;
+    const [table, counters, stats] = await Promise.allSettled([
+      runner.read(),
+      runner.counters(),
+      readStats ? readStats() : Promise.resolve(null),
+    ]);
+    const errors: string[] = [];
+    const pick = <T>(r: PromiseSettledResult<T>, what: string): T | null => {
+      if (r.status === 'fulfilled') return r.value;
+      errors.push(`${what}: ${errorMessage(r.reason)}`);
+      return null;
+    };
+    this.#last = {
+      at: this.#now(),
+      table: pick(table, 'table'),
+      counters: pick(counters, 'connection counters'),
+      stats: pick(stats, 'traffic stats'),
+      error: errors.length > 0 ? errors.join('; ') : null,
+    };
+    return this.#last;
+  }
+}

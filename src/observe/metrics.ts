@@ -1,0 +1,351 @@
+// Prometheus metrics on an explicit prom-client Registry. Event counters and histograms are fed by
+// the daemon's hooks; gauges (and counters the reconciler already keeps) are read from the live
+// state at scrape time, so a label set whose real or service left the config disappears by itself.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
+import type { CheckResult } from '../checks/types.js';
+import type { HealthEvent, TrackedReal } from '../health/tracker.js';
+import type { ReconcilerStats } from '../reconcile/reconciler.js';
+import type { SchedulerStats } from '../scheduler/scheduler.js';
+import { buildProbePlan } from '../scheduler/probe-key.js';
+import { kernelRealKey } from '../reconcile/desired.js';
+import type { ReloadOutcome } from '../config/watch.js';
+import type { KernelState } from './kernel-view.js';
+import type { ReloadState } from './status-document.js';
+import { registerKernelMetrics } from './metrics-kernel.js';
+
+/** What the metrics read at scrape time. */
+export interface MetricsSources {
+  snapshot(): Snapshot;
+  health(serviceKey: string, realKey: string): TrackedReal | undefined;
+  reconciler(): ReconcilerStats;
+  scheduler(): SchedulerStats;
+  reload(): ReloadState;
+  kernel(): Promise<KernelState>;
+}
+
+export interface MetricsOptions {
+  readonly version: string;
+  /** process_* and nodejs_* metrics (default true; tests creating many registries turn it off). */
+  readonly defaultMetrics?: boolean;
+}
+
+interface Pair {
+  readonly service: string;
+  readonly real: string;
+}
+
+/** Check latencies: sub-millisecond loopback to multi-second timeouts. */
+const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A pass is one or two ipvsadm spawns: milliseconds normally, seconds when the box is loaded. */
+const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+const pairId = (service: string, real: string): string => `${service}\n${real}`;
+
+export class LvsdMetrics {
+  readonly registry = new Registry();
+  readonly #sources: MetricsSources;
+  /** probe key -> label pairs it feeds; rebuilt on each snapshot. */
+  #byProbe = new Map<string, Pair[]>();
+  /** Service key -> name, for transitions (which carry keys). */
+  #serviceNames = new Map<string, string>();
+  /** Label sets of per-pair event metrics, so a reload can remove those of vanished pairs. */
+  readonly #seen = new Map<string, { pair: Pair; codes: Set<string> }>();
+
+  readonly #checkDuration: Histogram<'service' | 'real'>;
+  readonly #checkResults: Counter<'service' | 'real' | 'code'>;
+  readonly #transitions: Counter<'service' | 'real' | 'to'>;
+  readonly #reconcileDuration: Histogram;
+  readonly #reloads: Counter<'result'>;
+
+  constructor(sources: MetricsSources, options: MetricsOptions) {
+    this.#sources = sources;
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false) {
+      // Unprefixed process_* and nodejs_*: the names every Node.js dashboard already knows.
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named *_total break Prometheus' naming rules (promtool rejects them); the same
+      // numbers remain as nodejs_active_handles{type} and nodejs_active_requests{type}.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
+
+    new Gauge({
+      name: 'lvsd_build_info',
+      help: 'Always 1; the version label says which lvsd runs.',
+      labelNames: ['version'],
+      registers,
+    }).set({ version: options.version }, 1);
+
+    // Per (service, real): health and weights, read from the tracker and the config at scrape time.
+    new Gauge({
+      name: 'lvsd_real_up',
+      help: 'Health of a real in a service: 1 up, 0 down or not checked yet.',
+      labelNames: ['service', 'real'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { service, real } of eachReal(sources)) {
+          this.set({ service: service.name, real: real.key }, sources.health(service.key, real.key)?.health.state === 'up' ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lvsd_real_weight',
+      help: 'Weight of a real: source="config" as configured, "dynamic" as a MISC check asked for, "kernel" in the IPVS table now.',
+      labelNames: ['service', 'real', 'source'],
+      registers,
+      async collect() {
+        const kernel = await sources.kernel();
+        this.reset();
+        for (const { service, real } of eachReal(sources)) {
+          const labels = { service: service.name, real: real.key };
+          this.set({ ...labels, source: 'config' }, real.weight);
+          const dynamic = sources.health(service.key, real.key)?.health.weight;
+          if (dynamic !== undefined && dynamic !== null) this.set({ ...labels, source: 'dynamic' }, dynamic);
+          const k = kernel.table?.services.get(service.key)?.reals.get(kernelRealKey(real));
+          if (k) this.set({ ...labels, source: 'kernel' }, k.weight);
+        }
+      },
+    });
+    this.#checkDuration = new Histogram({
+      name: 'lvsd_check_duration_seconds',
+      help: 'Duration of health checks of a real, as seen by each service that lists it.',
+      labelNames: ['service', 'real'],
+      buckets: CHECK_BUCKETS,
+      registers,
+    });
+    this.#checkResults = new Counter({
+      name: 'lvsd_check_results_total',
+      help: 'Health check results of a real by reason code (ok, refused, timeout, bad_status, ...).',
+      labelNames: ['service', 'real', 'code'],
+      registers,
+    });
+    this.#transitions = new Counter({
+      name: 'lvsd_real_transitions_total',
+      help: 'Health state changes of a real, by the state it changed to.',
+      labelNames: ['service', 'real', 'to'],
+      registers,
+    });
+
+    // Per service.
+    new Gauge({
+      name: 'lvsd_service_reals',
+      help: 'Reals configured for a service (sorry servers not included).',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.snapshot().services) this.set({ service: s.name }, s.reals.length);
+      },
+    });
+    new Gauge({
+      name: 'lvsd_service_healthy_reals',
+      help: 'Reals of a service whose health is up.',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of sources.snapshot().services) {
+          let up = 0;
+          for (const r of s.reals) if (sources.health(s.key, r.key)?.health.state === 'up') up++;
+          this.set({ service: s.name }, up);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lvsd_service_sorry_active',
+      help: 'Whether the sorry servers of a service are in the kernel table (1) or not (0).',
+      labelNames: ['service'],
+      registers,
+      async collect() {
+        const kernel = await sources.kernel();
+        this.reset();
+        if (!kernel.table) return; // unknown is absent, not 0
+        for (const s of sources.snapshot().services) {
+          if (s.sorry.length === 0) continue;
+          const ks = kernel.table.services.get(s.key);
+          const active = s.sorry.some((sorry) => ks?.reals.has(kernelRealKey(sorry)) === true);
+          this.set({ service: s.name }, active ? 1 : 0);
+        }
+      },
+    });
+
+    // Reconciler: its own counters are the source of truth (clean stop ops included).
+    this.#reconcileDuration = new Histogram({
+      name: 'lvsd_reconcile_duration_seconds',
+      help: 'Duration of reconcile passes (read the kernel, diff, apply, verify).',
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    new Counter({
+      name: 'lvsd_reconcile_passes_total',
+      help: 'Reconcile passes run.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.reconciler().passes);
+      },
+    });
+    new Counter({
+      name: 'lvsd_reconcile_operations_total',
+      help: 'IPVS operations sent to ipvsadm, by kind (add-service, edit-real, delete-real, ...).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(sources.reconciler().opsApplied)) this.inc({ kind }, n);
+      },
+    });
+    new Counter({
+      name: 'lvsd_reconcile_failures_total',
+      help: 'Reconcile passes that failed (ipvsadm error, or the table still differed after apply).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.reconciler().failures);
+      },
+    });
+    new Gauge({
+      name: 'lvsd_reconcile_consecutive_failures',
+      help: 'Failed reconcile passes since the last successful one.',
+      registers,
+      collect() {
+        this.set(sources.reconciler().consecutiveFailures);
+      },
+    });
+    new Gauge({
+      name: 'lvsd_reconcile_last_success_timestamp_seconds',
+      help: 'When a reconcile pass last left the kernel table equal to the desired one (0 = never).',
+      registers,
+      collect() {
+        const at = sources.reconciler().lastSuccessAt;
+        this.set(at === null ? 0 : at / 1000);
+      },
+    });
+    new Gauge({
+      name: 'lvsd_reconcile_draining_reals',
+      help: 'Removed reals held in the kernel at weight 0 until idle or drain_timeout.',
+      registers,
+      collect() {
+        this.set(sources.reconciler().draining);
+      },
+    });
+
+    // Config reloads, named as Prometheus names its own.
+    new Gauge({
+      name: 'lvsd_config_last_reload_successful',
+      help: 'Whether the last configuration reload attempt succeeded (1) or was rejected (0).',
+      registers,
+      collect() {
+        this.set(sources.reload().ok ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'lvsd_config_last_reload_success_timestamp_seconds',
+      help: 'When the configuration was last loaded successfully (start-up included).',
+      registers,
+      collect() {
+        const at = sources.reload().lastSuccessAt;
+        this.set(at === null ? 0 : at / 1000);
+      },
+    });
+    this.#reloads = new Counter({
+      name: 'lvsd_config_reloads_total',
+      help: 'Configuration reload attempts after start-up, by result (success, failure).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#reloads.inc({ result: 'success' }, 0);
+    this.#reloads.inc({ result: 'failure' }, 0);
+
+    // Scheduler.
+    const sched = (name: string, help: string, pick: (s: SchedulerStats) => number, counter = false): void => {
+      const config = { name, help, registers };
+      if (counter) {
+        new Counter({ ...config, collect() { this.reset(); this.inc(pick(sources.scheduler())); } });
+      } else {
+        new Gauge({ ...config, collect() { this.set(pick(sources.scheduler())); } });
+      }
+    };
+    sched('lvsd_scheduler_probes', 'Distinct probes planned (identical checks of a real shared by services run once).', (s) => s.probes);
+    sched('lvsd_scheduler_checks_in_flight', 'Checks running now.', (s) => s.inFlight);
+    sched('lvsd_scheduler_checks_queued', 'Checks waiting for a slot under max_concurrent_checks.', (s) => s.queued);
+    sched('lvsd_scheduler_checks_total', 'Periodic checks completed (once per probe, however many services share it).', (s) => s.completed, true);
+    sched('lvsd_scheduler_overruns_total', 'Checks that finished after their next run was due.', (s) => s.overruns, true);
+
+    registerKernelMetrics(this.registry, sources);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** A new config: re-index probes and drop per-pair series of pairs it no longer has. */
+  setSnapshot(snapshot: Snapshot): void {
+    this.#serviceNames = new Map(snapshot.services.map((s) => [s.key, s.name]));
+    const byProbe = new Map<string, Pair[]>();
+    const current = new Set<string>();
+    for (const [probeKey, entry] of buildProbePlan(snapshot)) {
+      const pairs = entry.members.map((m) => ({ service: this.#serviceNames.get(m.serviceKey) ?? m.serviceKey, real: m.realKey }));
+      byProbe.set(probeKey, pairs);
+      for (const p of pairs) {
+        const id = pairId(p.service, p.real);
+        current.add(id);
+        if (!this.#seen.has(id)) {
+          this.#seen.set(id, { pair: p, codes: new Set() });
+          // Known label sets start at 0, so rate() and increase() see the first transition.
+          this.#transitions.inc({ ...p, to: 'up' }, 0);
+          this.#transitions.inc({ ...p, to: 'down' }, 0);
+        }
+      }
+    }
+    this.#byProbe = byProbe;
+    for (const [id, { pair, codes }] of this.#seen) {
+      if (current.has(id)) continue;
+      this.#seen.delete(id);
+      this.#checkDuration.remove(pair);
+      for (const code of codes) this.#checkResults.remove({ ...pair, code });
+      for (const to of ['up', 'down']) this.#transitions.remove({ ...pair, to });
+    }
+  }
+
+  checkResult(probeKey: string, result: CheckResult): void {
+    const pairs = this.#byProbe.get(probeKey);
+    if (!pairs) return;
+    const seconds = result.latencyMs / 1000;
+    for (const p of pairs) {
+      this.#checkDuration.observe(p, seconds);
+      this.#checkResults.inc({ ...p, code: result.code });
+      this.#seen.get(pairId(p.service, p.real))?.codes.add(result.code);
+    }
+  }
+
+  healthEvents(events: readonly HealthEvent[]): void {
+    for (const e of events) {
+      if (e.kind !== 'state') continue;
+      const service = this.#serviceNames.get(e.serviceKey) ?? e.serviceKey;
+      if (!this.#seen.has(pairId(service, e.realKey))) continue;
+      this.#transitions.inc({ service, real: e.realKey, to: e.to });
+    }
+  }
+
+  reconcilePass(durationMs: number): void {
+    this.#reconcileDuration.observe(Math.max(0, durationMs) / 1000);
+  }
+
+  reloaded(outcome: ReloadOutcome): void {
+    this.#reloads.inc({ result: outcome.ok ? 'success' : 'failure' });
+  }
+}
+
+/** Every configured (service, real) pair, in config order. */
+function* eachReal(sources: Pick<MetricsSources, 'snapshot'>): Generator<{ service: ServiceConfig; real: RealConfig }> {
+  for (const service of sources.snapshot().services) for (const real of service.reals) yield { service, real };
+}

@@ -1,0 +1,214 @@
+// The observability side channel of `lvsd run`: takes the daemon's hooks (results, transitions,
+// passes, reloads), reads its state, and serves /metrics, /status, /healthz and the page at `/`.
+// It only reads: nothing in checks, health, scheduler or reconcile depends on it.
+
+import { hostname } from 'node:os';
+import type { ListenAddress, Snapshot } from '../config/model.js';
+import type { ReloadOutcome } from '../config/watch.js';
+import type { CheckResult } from '../checks/types.js';
+import type { HealthEvent, HealthTracker } from '../health/tracker.js';
+import type { IpvsRunner } from '../ipvs/model.js';
+import type { PassReport, ReconcilerStats } from '../reconcile/reconciler.js';
+import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { Logger } from '../log.js';
+import { VERSION } from '../version.js';
+import { judgeHealth } from './healthz.js';
+import type { HealthzVerdict } from './healthz.js';
+import { ObserveServer, formatListen } from './http-server.js';
+import type { Route } from './http-server.js';
+import { KernelView } from './kernel-view.js';
+import type { StatsReader } from './kernel-stats.js';
+import { LvsdMetrics } from './metrics.js';
+import { buildStatusDocument } from './status-document.js';
+import type { PassSummary, ReloadState, StatusDocument } from './status-document.js';
+import { renderStatusPage } from './status-page.js';
+
+export interface ObserverOptions {
+  readonly logger: Logger;
+  readonly configDir: string;
+  readonly dryRun: boolean;
+  readonly snapshot: Snapshot;
+  readonly tracker: Pick<HealthTracker, 'get'>;
+  readonly reconciler: { stats(): ReconcilerStats };
+  readonly scheduler: { stats(): SchedulerStats };
+  readonly runner: IpvsRunner;
+  /** Kernel traffic stats (ipvsadm -Ln --exact --stats), when the runner can read them. */
+  readonly readStats?: StatsReader;
+  /** Oldest kernel read metrics and status may serve (default 5 s). */
+  readonly kernelMaxAgeMs?: number;
+  readonly now?: () => number;
+  /** process_* and nodejs_* metrics; default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+/** The longest interval + timeout of any check: how long the slowest probe may go without a result. */
+function slowestProbeMs(snapshot: Snapshot): number {
+  let max = 0;
+  for (const s of snapshot.services) for (const r of s.reals) max = Math.max(max, r.check.intervalMs + r.check.timeoutMs);
+  return max;
+}
+
+function countOps(report: PassReport): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const op of report.ops) kinds[op.op] = (kinds[op.op] ?? 0) + 1;
+  return kinds;
+}
+
+export class Observer {
+  readonly metrics: LvsdMetrics;
+  readonly kernel: KernelView;
+  readonly #o: ObserverOptions;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  readonly #server: ObserveServer;
+  #snapshot: Snapshot;
+  #plannedAt: number;
+  #lastCheckAt: number | null = null;
+  #failingSince: number | null = null;
+  #lastPass: PassSummary | null = null;
+  #reload: ReloadState;
+  #listen: ListenAddress;
+  /** "serviceKey\nrealKey" -> reason of the pair's last health change. */
+  #transitions = new Map<string, string>();
+
+  constructor(options: ObserverOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#plannedAt = this.#startedAt;
+    this.#snapshot = options.snapshot;
+    this.#listen = options.snapshot.global.listen;
+    this.#reload = { ok: true, changed: true, reason: 'initial', at: this.#startedAt, issues: [], lastSuccessAt: this.#startedAt };
+    this.kernel = new KernelView({
+      runner: options.runner,
+      ...(options.readStats ? { readStats: options.readStats } : {}),
+      ...(options.kernelMaxAgeMs === undefined ? {} : { maxAgeMs: options.kernelMaxAgeMs }),
+      now: this.#now,
+    });
+    this.metrics = new LvsdMetrics(
+      {
+        snapshot: () => this.#snapshot,
+        health: (s, r) => options.tracker.get(s, r),
+        reconciler: () => options.reconciler.stats(),
+        scheduler: () => options.scheduler.stats(),
+        reload: () => this.#reload,
+        kernel: () => this.kernel.get(),
+      },
+      { version: VERSION, ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) },
+    );
+    this.metrics.setSnapshot(options.snapshot);
+    const routes = new Map<string, Route>([
+      ['/metrics', async () => ({ status: 200, type: this.metrics.contentType, body: await this.metrics.text() })],
+      ['/status', async () => ({ status: 200, type: 'application/json; charset=utf-8', body: `${JSON.stringify(await this.statusDocument(), null, 2)}\n` })],
+      ['/healthz', () => {
+        const v = this.healthz();
+        return { status: v.ok ? 200 : 503, type: 'text/plain; charset=utf-8', body: v.ok ? 'ok\n' : `unhealthy\n${v.problems.map((p) => `- ${p}\n`).join('')}` };
+      }],
+      ['/', async () => ({ status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(await this.statusDocument()) })],
+    ]);
+    this.#server = new ObserveServer(routes, options.logger);
+  }
+
+  /** Bind the listener (default: the snapshot's `listen`); throws LvsdError LVSD_LISTEN_FAILED. */
+  async listen(at: ListenAddress = this.#o.snapshot.global.listen): Promise<ListenAddress> {
+    this.#listen = await this.#server.listen(at);
+    this.#o.logger.info({ listen: formatListen(this.#listen), paths: ['/', '/status', '/metrics', '/healthz'] }, 'status and metrics listener ready');
+    return this.#listen;
+  }
+
+  close(): Promise<void> {
+    return this.#server.close();
+  }
+
+  /** After the daemon adopted a new snapshot (and the tracker took it). */
+  setSnapshot(snapshot: Snapshot): void {
+    this.#snapshot = snapshot;
+    this.#plannedAt = this.#now();
+    this.metrics.setSnapshot(snapshot);
+    const keep = new Set(snapshot.services.flatMap((s) => s.reals.map((r) => `${s.key}\n${r.key}`)));
+    for (const id of this.#transitions.keys()) if (!keep.has(id)) this.#transitions.delete(id);
+    this.kernel.invalidate();
+  }
+
+  /** Every completed periodic check (the scheduler's onResult). */
+  checkResult(probeKey: string, result: CheckResult): void {
+    this.#lastCheckAt = this.#now();
+    this.metrics.checkResult(probeKey, result);
+  }
+
+  healthEvents(events: readonly HealthEvent[]): void {
+    for (const e of events) if (e.kind === 'state') this.#transitions.set(`${e.serviceKey}\n${e.realKey}`, e.reason);
+    this.metrics.healthEvents(events);
+  }
+
+  /** The reconciler's onPass. */
+  reconcilePass(report: PassReport): void {
+    const durationMs = Math.max(0, this.#now() - report.at);
+    this.metrics.reconcilePass(durationMs);
+    this.#failingSince = report.ok ? null : (this.#failingSince ?? report.at);
+    this.#lastPass = { at: report.at, ok: report.ok, ops: report.ops.length, durationMs, reasons: report.reasons, errors: report.errors };
+    if (report.ops.length > 0) {
+      this.kernel.invalidate();
+      // The reconciler logs the lines before applying and any failure; this is the "done" line.
+      if (report.ok) {
+        this.#o.logger.info(
+          { event: 'reconcile_applied', ops: report.ops.length, kinds: countOps(report), reasons: report.reasons, duration_ms: Math.round(durationMs) },
+          'IPVS changes applied',
+        );
+      }
+    }
+  }
+
+  /** The config watcher's 'reloaded' event. */
+  reloaded(outcome: ReloadOutcome): void {
+    this.#reload = {
+      ok: outcome.ok,
+      changed: outcome.changed,
+      reason: outcome.reason,
+      at: outcome.at.getTime(),
+      issues: outcome.issues,
+      lastSuccessAt: outcome.ok ? outcome.at.getTime() : this.#reload.lastSuccessAt,
+    };
+    this.metrics.reloaded(outcome);
+  }
+
+  healthz(): HealthzVerdict {
+    const now = this.#now();
+    const last = this.#lastCheckAt === null ? this.#plannedAt : Math.max(this.#lastCheckAt, this.#plannedAt);
+    return judgeHealth({
+      now,
+      resyncIntervalMs: this.#snapshot.global.resyncIntervalMs,
+      reconcile: this.#o.reconciler.stats(),
+      failingSince: this.#failingSince,
+      probes: this.#o.scheduler.stats().probes,
+      slowestProbeMs: slowestProbeMs(this.#snapshot),
+      lastCheckAt: last,
+      startedAt: this.#startedAt,
+    });
+  }
+
+  async statusDocument(): Promise<StatusDocument> {
+    const kernel = await this.kernel.get();
+    return buildStatusDocument({
+      now: this.#now(),
+      startedAt: this.#startedAt,
+      version: VERSION,
+      hostname: hostname(),
+      pid: process.pid,
+      dryRun: this.#o.dryRun,
+      configDir: this.#o.configDir,
+      listen: formatListen(this.#listen),
+      snapshot: this.#snapshot,
+      health: (s, r) => this.#o.tracker.get(s, r),
+      lastTransition: (s, r) => this.#transitions.get(`${s}\n${r}`),
+      reconciler: this.#o.reconciler.stats(),
+      failingSince: this.#failingSince,
+      lastPass: this.#lastPass,
+      scheduler: this.#o.scheduler.stats(),
+      lastCheckAt: this.#lastCheckAt,
+      reload: this.#reload,
+      kernel,
+      healthz: this.healthz(),
+    });
+  }
+}

@@ -1,0 +1,323 @@
+// The /status JSON document: what the daemon thinks and why, per service and real. Pure: built
+// from the daemon's state handed in; `lvsd status`, the status page and tests all read this shape.
+
+import { formatEndpoint } from '../config/endpoint.js';
+import type { ServiceConfig, Snapshot } from '../config/model.js';
+import { formatPos } from '../config/issues.js';
+import type { ConfigIssue } from '../config/issues.js';
+import type { CheckReasonCode } from '../checks/types.js';
+import type { TrackedReal } from '../health/tracker.js';
+import type { IpvsService } from '../ipvs/model.js';
+import { kernelRealKey } from '../reconcile/desired.js';
+import type { ReconcilerStats } from '../reconcile/reconciler.js';
+import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { KernelState } from './kernel-view.js';
+import type { TrafficStats } from './kernel-stats.js';
+import type { HealthzVerdict } from './healthz.js';
+
+export type HealthState = 'up' | 'down' | 'unknown';
+/** How a row is shown: its health, or `draining` (config weight 0, or removed and held at weight 0). */
+export type RowState = HealthState | 'draining';
+
+export interface Connections {
+  readonly active: number;
+  readonly inactive: number;
+}
+
+export interface RealStatus {
+  readonly real: string;
+  readonly health: HealthState;
+  readonly state: RowState;
+  /** The last check's text, e.g. "HTTP GET http://10.0.0.2:80/health: status 503"; null before one. */
+  readonly reason: string | null;
+  readonly code: CheckReasonCode | null;
+  readonly latency_ms: number | null;
+  /** Why the health last changed ("3 consecutive failures (fall 3): ..."); null while unknown. */
+  readonly transition_reason: string | null;
+  readonly last_check_at: string | null;
+  /** When `health` last changed (while unknown: since when it is tracked). */
+  readonly last_change_at: string | null;
+  readonly checks: number;
+  readonly consecutive_successes: number;
+  readonly consecutive_failures: number;
+  readonly forwarding: string;
+  /** config = lvsd.yaml/conf.d; dynamic = asked for by a MISC check; kernel = in the IPVS table now. */
+  readonly weight: { readonly config: number; readonly dynamic: number | null; readonly kernel: number | null };
+  readonly in_kernel: boolean;
+  readonly connections: Connections | null;
+  readonly traffic: TrafficStats | null;
+}
+
+export interface SorryStatus {
+  readonly real: string;
+  readonly in_use: boolean;
+  readonly weight: { readonly config: number; readonly kernel: number | null };
+}
+
+/** A real in the kernel that is no longer configured: held at weight 0 until idle or drain_timeout. */
+export interface DrainingStatus {
+  readonly real: string;
+  readonly weight_kernel: number;
+  readonly connections: Connections | null;
+}
+
+export interface ServiceStatus {
+  readonly name: string;
+  readonly key: string;
+  /** "192.0.2.10:80", "[2001:db8::10]:53" or "fwmark 12". */
+  readonly address: string;
+  readonly protocol: string;
+  readonly scheduler: string;
+  readonly persistence: { readonly timeout_s: number; readonly netmask: string } | null;
+  readonly quiescent: boolean;
+  /** "conf.d/web.yaml:3". */
+  readonly defined_at: string;
+  readonly healthy_reals: number;
+  readonly total_reals: number;
+  /** Sorry servers in the kernel now; null when the kernel could not be read. */
+  readonly sorry_active: boolean | null;
+  /** The service as the kernel has it; null when the kernel could not be read. */
+  readonly kernel: {
+    readonly present: boolean;
+    readonly scheduler: string | null;
+    readonly reals: number;
+    readonly traffic: TrafficStats | null;
+  } | null;
+  readonly reals: readonly RealStatus[];
+  readonly sorry: readonly SorryStatus[];
+  readonly draining: readonly DrainingStatus[];
+}
+
+export interface ReloadState {
+  readonly ok: boolean;
+  readonly changed: boolean;
+  readonly reason: string;
+  readonly at: number;
+  readonly issues: readonly ConfigIssue[];
+  /** The last successful load (start-up counts). */
+  readonly lastSuccessAt: number | null;
+}
+
+export interface PassSummary {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly ops: number;
+  readonly durationMs: number;
+  readonly reasons: readonly string[];
+  readonly errors: readonly string[];
+}
+
+export interface StatusInputs {
+  readonly now: number;
+  readonly startedAt: number;
+  readonly version: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly dryRun: boolean;
+  readonly configDir: string;
+  readonly listen: string;
+  readonly snapshot: Snapshot;
+  readonly health: (serviceKey: string, realKey: string) => TrackedReal | undefined;
+  /** The reason of the pair's last health change (tracked by the observer from health events). */
+  readonly lastTransition: (serviceKey: string, realKey: string) => string | undefined;
+  readonly reconciler: ReconcilerStats;
+  readonly failingSince: number | null;
+  readonly lastPass: PassSummary | null;
+  readonly scheduler: SchedulerStats;
+  readonly lastCheckAt: number | null;
+  readonly reload: ReloadState;
+  readonly kernel: KernelState;
+  readonly healthz: HealthzVerdict;
+}
+
+export interface StatusDocument {
+  readonly lvsd: {
+    readonly version: string;
+    readonly hostname: string;
+    readonly pid: number;
+    readonly started_at: string;
+    readonly dry_run: boolean;
+    readonly config_dir: string;
+    readonly listen: string;
+  };
+  readonly generated_at: string;
+  readonly healthz: { readonly ok: boolean; readonly problems: readonly string[] };
+  readonly config: {
+    readonly files: readonly string[];
+    readonly hash: string;
+    readonly services: number;
+    readonly last_reload: {
+      readonly ok: boolean;
+      readonly changed: boolean;
+      readonly reason: string;
+      readonly at: string;
+      readonly issues: readonly ConfigIssue[];
+    };
+    readonly last_success_at: string | null;
+  };
+  readonly reconcile: {
+    readonly started: boolean;
+    readonly passes: number;
+    readonly failures: number;
+    readonly consecutive_failures: number;
+    readonly failing_since: string | null;
+    readonly last_success_at: string | null;
+    readonly last_error: string | null;
+    readonly draining: number;
+    readonly operations: Readonly<Record<string, number>>;
+    readonly last_pass: {
+      readonly at: string;
+      readonly ok: boolean;
+      readonly ops: number;
+      readonly duration_ms: number;
+      readonly reasons: readonly string[];
+      readonly errors: readonly string[];
+    } | null;
+  };
+  readonly checks: {
+    readonly probes: number;
+    readonly in_flight: number;
+    readonly queued: number;
+    readonly completed: number;
+    readonly overruns: number;
+    readonly last_completed_at: string | null;
+  };
+  readonly kernel: { readonly read_at: string | null; readonly error: string | null };
+  readonly services: readonly ServiceStatus[];
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function serviceAddress(s: ServiceConfig): string {
+  return s.kind === 'fwmark' ? `fwmark ${s.fwmark}${s.family === 6 ? ' (IPv6)' : ''}` : formatEndpoint(s.vip);
+}
+
+function connectionsOf(kernel: KernelState, serviceKey: string, realKey: string): Connections | null {
+  const c = kernel.counters?.get(serviceKey)?.get(realKey);
+  return c ? { active: c.activeConns, inactive: c.inactiveConns } : null;
+}
+
+function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number], inputs: StatusInputs, ks: IpvsService | undefined): RealStatus {
+  const tracked = inputs.health(service.key, real.key);
+  const h = tracked?.health;
+  const health: HealthState = h?.state ?? 'unknown';
+  const last = h?.lastResult ?? null;
+  const kernelKey = kernelRealKey(real);
+  const kernelReal = ks?.reals.get(kernelKey);
+  const adminDrain = real.weight === 0 && health === 'up';
+  return {
+    real: real.key,
+    health,
+    state: adminDrain ? 'draining' : health,
+    reason: last?.reason ?? null,
+    code: last?.code ?? null,
+    latency_ms: last ? Math.round(last.latencyMs * 10) / 10 : null,
+    transition_reason: inputs.lastTransition(service.key, real.key) ?? null,
+    last_check_at: iso(h?.lastCheckAt ?? null),
+    last_change_at: iso(h?.since ?? null),
+    checks: h?.checks ?? 0,
+    consecutive_successes: h?.successes ?? 0,
+    consecutive_failures: h?.failures ?? 0,
+    forwarding: real.forwarding,
+    weight: { config: real.weight, dynamic: h?.weight ?? null, kernel: kernelReal?.weight ?? null },
+    in_kernel: kernelReal !== undefined,
+    connections: connectionsOf(inputs.kernel, service.key, kernelKey),
+    traffic: inputs.kernel.stats?.get(service.key)?.reals.get(kernelKey) ?? null,
+  };
+}
+
+function serviceStatus(service: ServiceConfig, inputs: StatusInputs): ServiceStatus {
+  const kernelKnown = inputs.kernel.table !== null;
+  const ks = inputs.kernel.table?.services.get(service.key);
+  const reals = service.reals.map((r) => realStatus(service, r, inputs, ks));
+  const sorry = service.sorry.map((s): SorryStatus => {
+    const key = kernelRealKey(s);
+    const k = ks?.reals.get(key);
+    return { real: key, in_use: k !== undefined, weight: { config: s.weight, kernel: k?.weight ?? null } };
+  });
+  const configured = new Set([...service.reals.map(kernelRealKey), ...sorry.map((s) => s.real)]);
+  const draining: DrainingStatus[] = [];
+  for (const [key, k] of ks?.reals ?? []) {
+    if (configured.has(key)) continue;
+    draining.push({ real: key, weight_kernel: k.weight, connections: connectionsOf(inputs.kernel, service.key, key) });
+  }
+  return {
+    name: service.name,
+    key: service.key,
+    address: serviceAddress(service),
+    protocol: service.kind === 'fwmark' ? 'fwmark' : service.protocol,
+    scheduler: service.scheduler,
+    persistence: service.persistence ? { timeout_s: service.persistence.timeoutS, netmask: service.persistence.netmask } : null,
+    quiescent: service.quiescent,
+    defined_at: formatPos(service.pos),
+    healthy_reals: reals.filter((r) => r.health === 'up').length,
+    total_reals: reals.length,
+    sorry_active: kernelKnown ? sorry.some((s) => s.in_use) : null,
+    kernel: kernelKnown
+      ? {
+          present: ks !== undefined,
+          scheduler: ks?.scheduler ?? null,
+          reals: ks?.reals.size ?? 0,
+          traffic: inputs.kernel.stats?.get(service.key)?.total ?? null,
+        }
+      : null,
+    reals,
+    sorry,
+    draining,
+  };
+}
+
+export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
+  const { reconciler: r, scheduler: s, reload, snapshot } = inputs;
+  return {
+    lvsd: {
+      version: inputs.version,
+      hostname: inputs.hostname,
+      pid: inputs.pid,
+      started_at: iso(inputs.startedAt)!,
+      dry_run: inputs.dryRun,
+      config_dir: inputs.configDir,
+      listen: inputs.listen,
+    },
+    generated_at: iso(inputs.now)!,
+    healthz: { ok: inputs.healthz.ok, problems: inputs.healthz.problems },
+    config: {
+      files: snapshot.files,
+      hash: snapshot.hash,
+      services: snapshot.services.length,
+      last_reload: { ok: reload.ok, changed: reload.changed, reason: reload.reason, at: iso(reload.at)!, issues: reload.issues },
+      last_success_at: iso(reload.lastSuccessAt),
+    },
+    reconcile: {
+      started: r.started,
+      passes: r.passes,
+      failures: r.failures,
+      consecutive_failures: r.consecutiveFailures,
+      failing_since: iso(inputs.failingSince),
+      last_success_at: iso(r.lastSuccessAt),
+      last_error: r.lastError,
+      draining: r.draining,
+      operations: { ...r.opsApplied },
+      last_pass: inputs.lastPass
+        ? {
+            at: iso(inputs.lastPass.at)!,
+            ok: inputs.lastPass.ok,
+            ops: inputs.lastPass.ops,
+            duration_ms: inputs.lastPass.durationMs,
+            reasons: inputs.lastPass.reasons,
+            errors: inputs.lastPass.errors,
+          }
+        : null,
+    },
+    checks: {
+      probes: s.probes,
+      in_flight: s.inFlight,
+      queued: s.queued,
+      completed: s.completed,
+      overruns: s.overruns,
+      last_completed_at: iso(inputs.lastCheckAt),
+    },
+    kernel: { read_at: iso(inputs.kernel.at), error: inputs.kernel.error },
+    services: snapshot.services.map((svc) => serviceStatus(svc, inputs)),
+  };
+}

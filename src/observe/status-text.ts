@@ -1,0 +1,87 @@
+// The human output of `lvsd status`: the status document as a few summary lines and one aligned
+// table per service. Plain text (no colour codes), so it pastes into tickets and pipes into grep.
+
+import { ago, formatAge, transitionNote } from './format.js';
+import type { ServiceStatus, StatusDocument } from './status-document.js';
+
+const HEADER = ['REAL', 'STATE', 'WEIGHT cfg/kern', 'CONNS act/inact', 'LAST CHECK', 'SINCE', 'REASON'];
+
+/** Align columns; the last one (free text) is not padded. */
+function table(rows: readonly (readonly string[])[], indent: string): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** Control characters from a remote answer or a file name must not reach the terminal. */
+function clean(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+}
+
+function weight(config: number, kernel: number | null, dynamic: number | null = null): string {
+  return `${config}/${kernel ?? '-'}${dynamic === null ? '' : ` (check: ${dynamic})`}`;
+}
+
+function conns(c: { active: number; inactive: number } | null): string {
+  return c ? `${c.active}/${c.inactive}` : '-';
+}
+
+function since(iso: string | null, now: string): string {
+  return iso === null ? '-' : formatAge(Date.parse(now) - Date.parse(iso));
+}
+
+function serviceBlock(s: ServiceStatus, now: string): string[] {
+  const kernel = s.kernel === null ? 'kernel: unknown' : s.kernel.present ? `kernel: present (${s.kernel.reals} reals)` : 'kernel: NOT PRESENT';
+  const flags = [
+    s.scheduler,
+    s.persistence ? `persistent ${s.persistence.timeout_s}s` : '',
+    s.quiescent ? 'quiescent' : '',
+    `${s.healthy_reals}/${s.total_reals} healthy`,
+    s.sorry_active ? 'SORRY SERVERS ACTIVE' : '',
+    kernel,
+  ].filter((f) => f !== '');
+  const rows: string[][] = [HEADER];
+  for (const r of s.reals) {
+    let reason = r.reason === null ? 'no check result yet' : r.reason;
+    const note = transitionNote(r.transition_reason, r.reason);
+    if (note) reason += ` [changed: ${note}]`;
+    rows.push([
+      r.real,
+      r.state === 'draining' ? `draining (${r.health})` : r.state,
+      weight(r.weight.config, r.weight.kernel, r.weight.dynamic),
+      conns(r.connections),
+      r.last_check_at === null ? '-' : ago(r.last_check_at, now),
+      since(r.last_change_at, now),
+      clean(reason),
+    ]);
+  }
+  for (const x of s.sorry) {
+    rows.push([x.real, x.in_use ? 'sorry' : 'sorry-standby', weight(x.weight.config, x.weight.kernel), '-', '-', '-', x.in_use ? 'in use: no real is healthy' : 'used only while no real is healthy']);
+  }
+  for (const d of s.draining) {
+    rows.push([d.real, 'draining', `-/${d.weight_kernel}`, conns(d.connections), '-', '-', 'removed from the config; deleted when idle or after drain_timeout']);
+  }
+  return [`${clean(s.name)}  ${s.protocol} ${s.address}  ${flags.join('  ')}`, ...table(rows, '  ')];
+}
+
+export function renderStatusText(doc: StatusDocument): string {
+  const now = doc.generated_at;
+  const { lvsd, config, reconcile: rc, checks } = doc;
+  const reload = config.last_reload;
+  const sync = !rc.started
+    ? 'waiting for the first check round'
+    : rc.consecutive_failures > 0
+      ? `FAILING (${rc.consecutive_failures} passes): ${rc.last_error ?? ''}`
+      : `in sync, last success ${ago(rc.last_success_at, now)}`;
+  const lines = [
+    `lvsd ${lvsd.version} on ${clean(lvsd.hostname)} (pid ${lvsd.pid}${lvsd.dry_run ? ', DRY RUN' : ''}), up ${since(lvsd.started_at, now)}, ${doc.healthz.ok ? 'healthy' : 'UNHEALTHY'}`,
+    `config   ${reload.ok ? 'loaded' : 'REJECTED'} (${reload.reason}) ${ago(reload.at, now)}; ${config.services} services from ${config.files.length} files in ${clean(lvsd.config_dir)}`,
+    `kernel   ${clean(sync)}; ${rc.passes} passes, ${rc.failures} failed, ${rc.draining} draining${doc.kernel.error ? `; read error: ${clean(doc.kernel.error)}` : ''}`,
+    `checks   ${checks.probes} probes, ${checks.in_flight} running, last completed ${ago(checks.last_completed_at, now)}`,
+  ];
+  for (const p of doc.healthz.problems) lines.push(`problem  ${clean(p)}`);
+  for (const i of reload.issues) lines.push(`issue    ${clean(i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file)}: ${clean(i.message)}`);
+  for (const s of doc.services) lines.push('', ...serviceBlock(s, now));
+  if (doc.services.length === 0) lines.push('', 'no services configured');
+  return `${lines.join('\n')}\n`;
+}
