@@ -16,7 +16,6 @@ import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
 import { Observer } from './observe/observer.js';
-import { statsReaderOf } from './observe/kernel-stats.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -134,7 +133,7 @@ export class Daemon {
       reconciler: this.#reconciler,
       scheduler: this.#scheduler,
       runner: this.#runner,
-      readStats: statsReaderOf(this.#runner),
+      readStats: () => this.#runner.stats(),
     });
     await observer.listen();
     this.#observer = observer;

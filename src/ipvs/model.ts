@@ -55,6 +55,24 @@ export interface RealCounters {
 /** Service key -> real key -> counters. */
 export type TableCounters = ReadonlyMap<string, ReadonlyMap<string, RealCounters>>;
 
+/** Traffic totals since the entry was created in the kernel (they restart when it is re-created). */
+export interface TrafficStats {
+  readonly connections: number;
+  readonly inPackets: number;
+  readonly outPackets: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+}
+
+export interface ServiceStats {
+  readonly total: TrafficStats;
+  /** Real key ("10.0.0.11:80") -> its share. */
+  readonly reals: ReadonlyMap<string, TrafficStats>;
+}
+
+/** Service key -> traffic stats, from `ipvsadm -Ln --exact --stats`. */
+export type TableStats = ReadonlyMap<string, ServiceStats>;
+
 /** A service as an ipvsadm line needs it, without its reals. */
 export type IpvsServiceHead = Omit<IpvsAddressService, 'reals'> | Omit<IpvsFwmarkService, 'reals'>;
 
@@ -78,6 +96,8 @@ export interface IpvsRunner {
   read(): Promise<IpvsTable>;
   /** Connection counters of every real (`ipvsadm -Ln --exact`). */
   counters(): Promise<TableCounters>;
+  /** Traffic totals of every service and real (`ipvsadm -Ln --exact --stats`), for metrics. */
+  stats(): Promise<TableStats>;
   /** Apply lines in one `ipvsadm -R` process. ipvsadm goes on after a failing line, so the
    *  caller must re-read to learn what took effect; `errors` holds what ipvsadm printed. */
   apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }>;

@@ -4,9 +4,10 @@
 import { spawn } from 'node:child_process';
 import { LvsdError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { IpvsRunner, IpvsTable, RealCounters, TableCounters } from './model.js';
+import type { IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats, TrafficStats } from './model.js';
 import { MemoryTable } from './memory-table.js';
 import { parseCounters, parseSave, parseThresholds, withThresholds } from './parse.js';
+import { parseStatsListing } from './parse-stats.js';
 
 export interface IpvsadmRunnerOptions {
   /** ipvsadm to run: an absolute path, or a name looked up on PATH. */
@@ -139,6 +140,9 @@ export function createIpvsadmRunner(options: IpvsadmRunnerOptions): IpvsRunner {
     async counters(): Promise<TableCounters> {
       return parseCounters(await list(['-Ln', '--persistent-conn', '--exact']));
     },
+    async stats(): Promise<TableStats> {
+      return parseStatsListing(await list(['-Ln', '--stats', '--exact']));
+    },
     async apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }> {
       checkLines(lines);
       if (lines.length === 0) return { errors: [] };
@@ -173,6 +177,13 @@ export function createDryRunRunner(options: DryRunRunnerOptions): IpvsRunner & {
       const zero: RealCounters = { activeConns: 0, inactiveConns: 0, persistentConns: 0 };
       const out = new Map<string, Map<string, RealCounters>>();
       for (const [key, svc] of memory.table().services) out.set(key, new Map([...svc.reals.keys()].map((k) => [k, zero])));
+      return out;
+    },
+    async stats(): Promise<TableStats> {
+      // No packets flow through an in-memory table.
+      const zero: TrafficStats = { connections: 0, inPackets: 0, outPackets: 0, inBytes: 0, outBytes: 0 };
+      const out = new Map<string, { total: TrafficStats; reals: Map<string, TrafficStats> }>();
+      for (const [key, svc] of memory.table().services) out.set(key, { total: zero, reals: new Map([...svc.reals.keys()].map((k) => [k, zero])) });
       return out;
     },
     async apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }> {

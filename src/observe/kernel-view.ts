@@ -3,7 +3,9 @@
 
 import { errorMessage } from '../errors.js';
 import type { IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
-import type { StatsReader, TableStats } from './kernel-stats.js';
+import type { TableStats } from '../ipvs/model.js';
+
+export type StatsReader = () => Promise<TableStats>;
 
 export interface KernelState {
   /** When the read finished (ms since the epoch); null before the first read. */

@@ -6,7 +6,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { Snapshot } from '../config/model.js';
 import type { KernelState } from './kernel-view.js';
-import type { TrafficStats } from './kernel-stats.js';
+import type { TrafficStats } from '../ipvs/model.js';
 
 interface KernelSources {
   snapshot(): Snapshot;

@@ -17,7 +17,7 @@ import type { HealthzVerdict } from './healthz.js';
 import { ObserveServer, formatListen } from './http-server.js';
 import type { Route } from './http-server.js';
 import { KernelView } from './kernel-view.js';
-import type { StatsReader } from './kernel-stats.js';
+import type { StatsReader } from './kernel-view.js';
 import { LvsdMetrics } from './metrics.js';
 import { buildStatusDocument } from './status-document.js';
 import type { PassSummary, ReloadState, StatusDocument } from './status-document.js';

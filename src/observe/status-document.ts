@@ -12,7 +12,7 @@ import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReconcilerStats } from '../reconcile/reconciler.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { KernelState } from './kernel-view.js';
-import type { TrafficStats } from './kernel-stats.js';
+import type { TrafficStats } from '../ipvs/model.js';
 import type { HealthzVerdict } from './healthz.js';
 
 export type HealthState = 'up' | 'down' | 'unknown';

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log.js';
 import type { Logger } from '../../src/log.js';
 import { Observer } from '../../src/observe/observer.js';
 import type { ObserverOptions } from '../../src/observe/observer.js';
-import type { TableStats, TrafficStats } from '../../src/observe/kernel-stats.js';
+import type { TableStats, TrafficStats } from '../../src/ipvs/model.js';
 import type { ReconcilerStats } from '../../src/reconcile/reconciler.js';
 import type { SchedulerStats } from '../../src/scheduler/scheduler.js';
 import { probeKey } from '../../src/scheduler/probe-key.js';
@@ -64,6 +64,9 @@ export class TableRunner implements IpvsRunner {
   }
   async apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }> {
     return { errors: this.memory.restore(lines).errors };
+  }
+  async stats(): Promise<TableStats> {
+    return this.statsTable ?? new Map();
   }
 }
 

@@ -124,6 +124,16 @@ describe('createIpvsadmRunner', () => {
     assert.deepEqual(invocations().map((i) => i.argv), [['-Ln', '--persistent-conn', '--exact']]);
   });
 
+  it('stats(): traffic of every service and real from one -Ln --stats --exact', async () => {
+    writeFileSync(stateFile, savedTable);
+    writeFileSync(logFile, '');
+    const stats = await runner().stats();
+    const table = await runner().read();
+    assert.deepEqual([...stats.keys()].sort(), [...table.services.keys()].sort());
+    for (const [key, svc] of table.services) assert.deepEqual([...stats.get(key)!.reals.keys()].sort(), [...svc.reals.keys()].sort());
+    assert.deepEqual(invocations()[0]!.argv, ['-Ln', '--stats', '--exact']);
+  });
+
   it('a missing ipvsadm is LVSD_IPVSADM_MISSING naming the path', async () => {
     const missing = createIpvsadmRunner({ path: join(work, 'no', 'ipvsadm'), logger });
     await assert.rejects(missing.read(), (e: unknown) => code('LVSD_IPVSADM_MISSING')(e) && (e as Error).message.includes(join(work, 'no', 'ipvsadm')));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IpvsRunner, TableCounters } from '../../src/ipvs/model.js';
 import { KernelView } from '../../src/observe/kernel-view.js';
-import type { TableStats } from '../../src/observe/kernel-stats.js';
+import type { TableStats } from '../../src/ipvs/model.js';
 import { table } from '../helpers/reconcile-fixtures.js';
 
 class CountingRunner implements IpvsRunner {
@@ -25,6 +25,9 @@ class CountingRunner implements IpvsRunner {
   }
   async apply() {
     return { errors: [] };
+  }
+  async stats() {
+    return new Map();
   }
 }
 

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TableStats } from '../../src/observe/kernel-stats.js';
+import type { TableStats } from '../../src/ipvs/model.js';
 import { DNS, T0, WEB, fail, ok, traffic, world } from '../helpers/observe-fixtures.js';
 import { samples, value } from '../helpers/prometheus.js';
 

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { LvsdError } from '../../src/errors.js';
 import { MemoryTable } from '../../src/ipvs/memory-table.js';
-import type { IpvsRunner, IpvsTable, RealCounters, TableCounters } from '../../src/ipvs/model.js';
+import type { IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats } from '../../src/ipvs/model.js';
 import { createLogger } from '../../src/log.js';
 import type { Logger } from '../../src/log.js';
 import type { HealthState, HealthView } from '../../src/reconcile/desired.js';
@@ -48,6 +48,11 @@ class FakeRunner implements IpvsRunner {
     this.reads++;
     if (this.broken) throw this.broken;
     return this.memory.table();
+  }
+
+  async stats(): Promise<TableStats> {
+    if (this.broken) throw this.broken;
+    return new Map();
   }
 
   async counters(): Promise<TableCounters> {

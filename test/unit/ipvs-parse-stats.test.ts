@@ -1,10 +1,12 @@
-// parseStatsListing: `ipvsadm -Ln --exact --stats` as ipvsadm 1.31 prints it, and the runner seam.
+// parseStatsListing: `ipvsadm -Ln --exact --stats` as ipvsadm 1.31 prints it.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LvsdError } from '../../src/errors.js';
-import type { IpvsRunner } from '../../src/ipvs/model.js';
-import { parseStatsListing, statsReaderOf } from '../../src/observe/kernel-stats.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseStatsListing } from '../../src/ipvs/parse-stats.js';
+import { fixturesDir } from '../helpers/paths.js';
 
 // Column layout of ipvsadm.c print_title/print_service_entry for FMT_STATS (%-33s then %8llu each).
 const LISTING = `IP Virtual Server version 1.2.1 (size=4096)
@@ -57,22 +59,20 @@ describe('parseStatsListing', () => {
   });
 });
 
-describe('statsReaderOf', () => {
-  const base: IpvsRunner = {
-    read: async () => ({ services: new Map() }),
-    counters: async () => new Map(),
-    apply: async () => ({ errors: [] }),
-  };
-
-  it('is undefined for a runner without stats()', () => {
-    assert.equal(statsReaderOf(base), undefined);
+describe('parseStatsListing on real kernel output (test/fixtures/ipvs/list-stats-exact.txt)', () => {
+  it('reads every service of the capture with its traffic', async () => {
+    const text = await readFile(join(fixturesDir, 'ipvs', 'list-stats-exact.txt'), 'utf8');
+    const stats = parseStatsListing(text);
+    const services = text.split('\n').filter((l) => /^(TCP|UDP|SCTP|FWM) /.test(l)).length;
+    assert.equal(stats.size, services);
+    const web = stats.get('tcp:192.0.2.100:80')!;
+    assert.deepEqual(web.total, { connections: 5, inPackets: 23, outPackets: 21, inBytes: 1240, outBytes: 1144 });
+    assert.equal(web.reals.get('10.10.2.2:80')!.connections, 5);
+    assert.equal(stats.get('tcp:192.0.2.100:8080')!.reals.get('10.10.1.2:8080')!.inBytes, 702);
   });
 
-  it('calls the runner\'s stats() with the runner as this', async () => {
-    const stats = parseStatsListing(LISTING);
-    const runner = { ...base, calls: 0, async stats(this: { calls: number }) { this.calls++; return stats; } };
-    const read = statsReaderOf(runner)!;
-    assert.equal(await read(), stats);
-    assert.equal(runner.calls, 1);
+  it('reads marks of 2^31 and up, which ipvsadm prints as negative numbers', () => {
+    const text = LISTING.replace('FWM  12  ', 'FWM  -2147483648');
+    assert.ok(parseStatsListing(text).has('fwmark:2147483648:v4'));
   });
 });

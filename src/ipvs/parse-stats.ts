@@ -1,37 +1,16 @@
 // Kernel traffic counters of IPVS services and reals, parsed from `ipvsadm -Ln --exact --stats`.
-// Only src/ipvs/runner.ts may run ipvsadm: the daemon hands the observer a reader when the runner
-// has one (see statsReaderOf); this module only parses text and never spawns anything.
 
 import { LvsdError } from '../errors.js';
 import type { Protocol } from '../config/model.js';
-import type { IpvsRunner } from '../ipvs/model.js';
-import { parseIpvsEndpoint, realKey, serviceKey } from '../ipvs/keys.js';
-
-/** Totals since the entry was created in the kernel (they restart when it is re-created). */
-export interface TrafficStats {
-  readonly connections: number;
-  readonly inPackets: number;
-  readonly outPackets: number;
-  readonly inBytes: number;
-  readonly outBytes: number;
-}
-
-export interface ServiceStats {
-  readonly total: TrafficStats;
-  /** Real key ("10.0.0.11:80") -> its share. */
-  readonly reals: ReadonlyMap<string, TrafficStats>;
-}
-
-/** Service key ("tcp:192.0.2.10:80") -> stats. */
-export type TableStats = ReadonlyMap<string, ServiceStats>;
-
-export type StatsReader = () => Promise<TableStats>;
+import type { TableStats, TrafficStats } from './model.js';
+import { parseIpvsEndpoint, realKey, serviceKey } from './keys.js';
 
 const COLUMNS = { Conns: 'connections', InPkts: 'inPackets', OutPkts: 'outPackets', InBytes: 'inBytes', OutBytes: 'outBytes' } as const;
 type Column = keyof typeof COLUMNS;
 
 const SERVICE_LINE = /^(TCP|UDP|SCTP)\s+(\S+)\s+(.*)$/;
-const FWMARK_LINE = /^FWM\s+(\d+)(\s+IPv6)?\s+(.*)$/;
+// Marks of 2^31 and up print as negative numbers (ipvsadm formats them signed).
+const FWMARK_LINE = /^FWM\s+(-?\d+)(\s+IPv6)?\s+(.*)$/;
 const REAL_LINE = /^\s+->\s+(\S+)\s+(.*)$/;
 
 /** A listing number; without --exact ipvsadm abbreviates ("12K", "3M", "1G"), so accept those too. */
@@ -91,7 +70,8 @@ export function parseStatsListing(text: string): TableStats {
         key = serviceKey({ kind: 'address', protocol, vip: { host: ep.host, family: ep.family, port: ep.port } });
         values = svc[3]!;
       } else {
-        key = serviceKey({ kind: 'fwmark', fwmark: Number(fwm![1]), family: fwm![2] ? 6 : 4 });
+        const mark = Number(fwm![1]);
+        key = serviceKey({ kind: 'fwmark', fwmark: mark < 0 ? mark + 2 ** 32 : mark, family: fwm![2] ? 6 : 4 });
         values = fwm![3]!;
       }
       current = new Map();
@@ -109,13 +89,4 @@ export function parseStatsListing(text: string): TableStats {
     throw parseError(n, line, 'unrecognised line');
   }
   return out;
-}
-
-/**
- * The runner's stats reader, if it has one. IpvsRunner (src/ipvs/model.ts) has no stats() yet;
- * a runner that adds `stats(): Promise<TableStats>` is picked up here without further wiring.
- */
-export function statsReaderOf(runner: IpvsRunner): StatsReader | undefined {
-  const candidate = (runner as IpvsRunner & { stats?: unknown }).stats;
-  return typeof candidate === 'function' ? () => (candidate as StatsReader).call(runner) : undefined;
 }
