@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir, repoRoot } from '../helpers/paths.js';
-import { freePort, runLvsd, tcpListener } from '../helpers/observe-daemon.js';
+import { freePort, runLvsd, tcpListener } from '../helpers/daemon-process.js';
 
 async function tempConfig(files: Readonly<Record<string, string>>, global = ''): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsd-cli-'));

@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturesDir } from '../helpers/paths.js';
-import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/observe-daemon.js';
-import type { ConfigDir } from '../helpers/observe-daemon.js';
+import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir } from '../helpers/daemon-process.js';
 
 const FOREIGN = '-A -u 192.0.2.200:53 -s rr\n-a -u 192.0.2.200:53 -r 198.51.100.7:53 -g -w 3\n';
 

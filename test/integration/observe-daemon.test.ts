@@ -6,8 +6,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StatusDocument } from '../../src/observe/status-document.js';
-import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/observe-daemon.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/observe-daemon.js';
+import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
 import { promtoolCheckMetrics, samples, value } from '../helpers/prometheus.js';
 
 const CHECK = 'check: { type: tcp, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }';

@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { configDir, freePort, startDaemon, tcpListener } from '../helpers/observe-daemon.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/observe-daemon.js';
+import { configDir, freePort, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
 import { startPrometheus } from '../helpers/prometheus.js';
 import type { PrometheusServer } from '../helpers/prometheus.js';
 

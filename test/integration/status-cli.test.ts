@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { StatusDocument } from '../../src/observe/status-document.js';
-import { configDir, eventually, fakeIpvsadm, freePort, runLvsd, startDaemon, tcpListener } from '../helpers/observe-daemon.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/observe-daemon.js';
+import { configDir, eventually, fakeIpvsadm, freePort, runLvsd, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
 import { value } from '../helpers/prometheus.js';
 
 const exec = promisify(execFile);

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { StatusDocument } from '../../src/observe/status-document.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { Browser } from '../helpers/browser.js';
-import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/observe-daemon.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/observe-daemon.js';
+import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
 import { testOutputDir } from '../helpers/paths.js';
 
 describe('status page in Chromium', () => {

@@ -1,4 +1,4 @@
-// `lvsd run` as a child process for the observe/status tests, plus loopback ports and listeners.
+// `lvsd` as a child process for integration tests (run, status, check-config...), plus loopback ports and listeners.
 // Runs the CLI compiled beside this helper: bin/lvsd.js when that is build/ (as `npm test` does),
 // else the sibling build's main.js, so a private build directory tests its own code.
 
