@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './observe-daemon.js';
+import { freePort } from './daemon-process.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
