@@ -1,0 +1,36 @@
+// Runs the benchmarks: `node build/bench/run.js` runs all, `node build/bench/run.js NAME [options]` one.
+// To add a benchmark, add one line to `benches`: its module exports `run(args: string[]): Promise<void>`.
+
+interface Bench {
+  readonly name: string;
+  readonly about: string;
+  readonly load: () => Promise<{ run(args: string[]): Promise<void> }>;
+}
+
+const benches: readonly Bench[] = [
+  { name: 'checks', about: 'N reals on loopback checked every second (TCP, HTTP; 1,000 and 10,000)', load: () => import('./checks.js') },
+  { name: 'timers', about: 'scheduler timer strategy: one timer over a DueQueue vs a setTimeout per probe', load: () => import('./lib/timer-strategies.js') },
+];
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  if (name === '--help' || name === '-h') {
+    for (const b of benches) console.log(`${b.name.padEnd(10)} ${b.about}`);
+    return;
+  }
+  const selected = name === undefined ? benches : benches.filter((b) => b.name === name);
+  if (selected.length === 0) {
+    console.error(`unknown benchmark "${name}"; known: ${benches.map((b) => b.name).join(', ')}`);
+    process.exitCode = 2;
+    return;
+  }
+  for (const b of selected) {
+    console.log(`== ${b.name}: ${b.about}`);
+    await (await b.load()).run(name === undefined ? [] : args);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
