@@ -14,4 +14,6 @@ fi
 export LVSD_BUILD_DIR="$build"
 out=${LVSD_KERNEL_OUT:-$repo/test-output/kernel}
 mkdir -p "$out"
+# A checkout under /tmp or /run is hidden by the guest's fresh ones: share it again.
+case "$repo" in /tmp/*|/run/*) export LVSD_VM_SHARE="$repo";; esac
 exec bash "$repo/test/kernel/vm/run.sh" "$repo/test/kernel/guest.sh" "$out"

@@ -27,6 +27,13 @@ mount -t tmpfs -o mode=755 tmpfs /newroot/lib/modules
 cp -a "/lib/modules/$ver" /newroot/lib/modules/
 mkdir -p /newroot/vmout
 mount -t 9p -o trans=virtio,version=9p2000.L,rw,msize=262144 vmout /newroot/vmout || fail "no 9p vmout"
+# A checkout under the host's /tmp (CI clones anywhere) would vanish under the fresh /tmp: run.sh
+# shares it again (tag "share") and names its path on the command line as vmshare=PATH.
+share=$(sed -n 's/.*vmshare=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$share" ]; then
+  mkdir -p "/newroot$share"
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose share "/newroot$share" || fail "no 9p share"
+fi
 
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys

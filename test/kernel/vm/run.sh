@@ -6,16 +6,28 @@
 # /var/tmp/lvsd-vm.XXXXXX) is the guest's writable /vmout; it also keeps console.log and out.log.
 # Environment: LVSD_VM_TIMEOUT (seconds, default 1200), LVSD_VM_MEM (MiB, default 2048),
 # LVSD_VM_KERNEL_ARGS (appended to the kernel command line, e.g. "loglevel=7" to see the boot in
-# console.log), LVSD_VM_CACHE (see build.sh); every LVSD_* variable is passed on to SCRIPT.
+# console.log), LVSD_VM_CACHE (see build.sh), LVSD_VM_SHARE (a directory under /tmp or /run to
+# make visible, read-only, at the same path in the guest: a checkout there would otherwise be
+# hidden by the guest's fresh /tmp); every LVSD_* variable is passed on to SCRIPT.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: $0 SCRIPT [OUTDIR]" >&2; exit 2; }
 script=$(readlink -f "$1")
 [ -f "$script" ] || { echo "vm: no such script: $1" >&2; exit 2; }
+share=""
+share_args=()
+if [ -n "${LVSD_VM_SHARE:-}" ]; then
+  share=$(readlink -f "$LVSD_VM_SHARE")
+  case "$share" in
+    *' '*) echo "vm: LVSD_VM_SHARE must not contain spaces: $share" >&2; exit 2;;
+  esac
+  share_args=(-virtfs "local,path=$share,mount_tag=share,security_model=none,readonly=on,multidevs=remap")
+fi
 case "$script" in
+  "$share"/*) ;;
   /tmp/*|/run/*|/vmout/*|/proc/*|/dev/*|/sys/*)
-    echo "vm: $script is not visible in the guest (fresh /tmp, /run there); put it elsewhere" >&2; exit 2;;
+    echo "vm: $script is not visible in the guest (fresh /tmp, /run there); set LVSD_VM_SHARE or put it elsewhere" >&2; exit 2;;
 esac
 out=${2:-$(mktemp -d /var/tmp/lvsd-vm.XXXXXX)}
 mkdir -p "$out"
@@ -41,9 +53,9 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   -display none -monitor none -no-reboot \
   -serial "file:$out/console.log" \
   -kernel "$cache/boot-image" -initrd "$cache/initrd.cpio" \
-  -append "console=ttyS0 quiet panic=-1 mitigations=off ${LVSD_VM_KERNEL_ARGS:-}" \
+  -append "console=ttyS0 quiet panic=-1 mitigations=off ${share:+vmshare=$share} ${LVSD_VM_KERNEL_ARGS:-}" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-  -virtfs "local,path=$out,mount_tag=vmout,security_model=none" &
+  -virtfs "local,path=$out,mount_tag=vmout,security_model=none" "${share_args[@]}" &
 qemu=$!
 trap 'kill "$qemu" 2>/dev/null; wait "$qemu" 2>/dev/null; exit 130' INT TERM
 
