@@ -36,6 +36,8 @@ export interface CaseResult {
   readonly peakRssMb: number;
   readonly endRssMb: number;
   readonly heapUsedMb: number;
+  readonly heapTotalMb: number;
+  readonly externalMb: number;
   readonly eventLoopDelayP99Ms: number;
   readonly upAtEnd: number;
   readonly maxQueueDepth: number;
@@ -109,6 +111,8 @@ async function runCase(cfg: CaseConfig): Promise<CaseResult> {
     peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
     endRssMb: mb(endRss.rss),
     heapUsedMb: mb(endRss.heapUsed),
+    heapTotalMb: mb(endRss.heapTotal),
+    externalMb: mb(endRss.external),
     eventLoopDelayP99Ms: round(loop.percentile(99) / 1e6, 2),
     upAtEnd,
     maxQueueDepth: stats.maxQueueDepth,

@@ -9,6 +9,8 @@ export interface FloorResult {
   readonly connects: number;
   readonly perS: number;
   readonly cpuUsPerConnect: number;
+  /** Peak RSS of this bare process: what Node itself needs for this connection rate. */
+  readonly peakRssMb: number;
 }
 
 function measure(port: number, n: number, concurrency: number): Promise<FloorResult> {
@@ -26,7 +28,12 @@ function measure(port: number, n: number, concurrency: number): Promise<FloorRes
         if (++done < n) return one();
         const cpu = process.cpuUsage(cpu0);
         const ms = performance.now() - t0;
-        resolve({ connects: n, perS: Math.round(n / (ms / 1000)), cpuUsPerConnect: Math.round(((cpu.user + cpu.system) / n) * 10) / 10 });
+        resolve({
+          connects: n,
+          perS: Math.round(n / (ms / 1000)),
+          cpuUsPerConnect: Math.round(((cpu.user + cpu.system) / n) * 10) / 10,
+          peakRssMb: Math.round(process.resourceUsage().maxRSS / 102.4) / 10,
+        });
       });
     };
     for (let i = 0; i < concurrency; i++) one();

@@ -2,9 +2,9 @@
 //
 // Why one setTimeout over a DueQueue rather than one per probe: stop() has exactly one handle to
 // clear, a reload touches no timers, and it is cheaper. Measured with a no-op check, 1 s interval
-// (`node build/bench/run.js timers`, bench/results/timers.md): 10,000 probes 4.5 % of a core and
-// 78 MB RSS vs 8.1 % and 106 MB for a setTimeout chain per probe; 100,000 probes 14 % / 174 MB vs
-// 36 % / 541 MB. See due-queue.ts for why not a binary heap of probes.
+// (`node build/bench/run.js timers`, bench/results/timers.md): 10,000 probes 5 % of a core and
+// 82 MB RSS vs 8 % and 104 MB for a setTimeout chain per probe; 100,000 probes 9 % / 178 MB vs
+// 38 % / 522 MB. See due-queue.ts for why not a binary heap of probes.
 
 import { performance } from 'node:perf_hooks';
 import type { CheckResult, CheckTarget, Checker } from '../checks/types.js';
@@ -47,7 +47,8 @@ export interface SchedulerStats {
 type Phase = 'waiting' | 'queued' | 'running' | 'removed' | 'done';
 
 interface Probe {
-  readonly key: string;
+  /** The key string of the latest plan, so consumers keyed by that plan compare it by identity. */
+  key: string;
   /** When the next run is due (ms, the scheduler's clock). */
   due: number;
   target: CheckTarget;
@@ -137,6 +138,7 @@ export class Scheduler {
       if (existing) {
         // Same key = same check on the wire; the context (service name) may still have changed.
         existing.target = entry.target;
+        existing.key = key;
         continue;
       }
       const intervalMs = Math.max(1, entry.target.spec.intervalMs);
@@ -303,10 +305,11 @@ export class Scheduler {
 
   #finish(probe: Probe, result: CheckResult): void {
     this.#inFlight--;
-    const controller = probe.controller!;
-    probe.controller = null;
-    if (!controller.signal.aborted) this.#pool.push(controller);
     const removed = probe.phase === 'removed';
+    // We abort only in #remove and stop(), so these flags say whether the controller is still
+    // clean, without the brand-checking getters of controller.signal.aborted (measurable here).
+    if (!removed && !this.#stopped) this.#pool.push(probe.controller!);
+    probe.controller = null;
     if (removed) this.#aborted++;
     else this.#completed++;
 

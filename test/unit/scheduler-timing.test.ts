@@ -26,6 +26,7 @@ interface Call {
   key: string;
   at: number;
   signal: AbortSignal;
+  abortedAtStart: boolean;
 }
 
 /** A checker whose run time per probe is set by the test and measured on the mocked clock. */
@@ -36,7 +37,7 @@ function harness(opts: { durationMs?: (key: string) => number; maxConcurrent?: n
   let maxInFlight = 0;
   const check = (target: CheckTarget, signal: AbortSignal): Promise<CheckResult> => {
     const key = target.address.host;
-    calls.push({ key, at: Date.now(), signal });
+    calls.push({ key, at: Date.now(), signal, abortedAtStart: signal.aborted });
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     const d = opts.durationMs?.(key) ?? 0;
@@ -273,6 +274,22 @@ describe('Scheduler timing (mock timers)', () => {
     await advance(200);
     assert.deepEqual(h.startsOf('a'), [0, 100, 200]);
     assert.deepEqual(errors, ['a: tracker bug', 'a: tracker bug', 'a: tracker bug']);
+    await h.scheduler.stop();
+  });
+
+  it('reuses abort signals only while clean: a check never starts with an aborted signal', async () => {
+    const h = harness({ durationMs: () => 50, maxConcurrent: 1 });
+    h.scheduler.update(plan(['a', 100], ['b', 100]));
+    await advance(10);
+    h.scheduler.update(plan(['b', 100])); // aborts a's running check
+    await advance(300);
+    const later = h.calls.slice(1);
+    assert.ok(later.length >= 3);
+    assert.ok(later.every((c) => c.key === 'b'));
+    assert.ok(later.every((c) => !c.abortedAtStart), 'no aborted signal was handed to a later check');
+    assert.equal(h.calls[0]!.signal.aborted, true);
+    assert.ok(later.every((c) => c.signal !== h.calls[0]!.signal), 'the aborted controller was not pooled');
+    assert.ok(later.some((c, i) => i > 0 && c.signal === later[0]!.signal), 'clean controllers are reused');
     await h.scheduler.stop();
   });
 });
