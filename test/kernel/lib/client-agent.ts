@@ -6,15 +6,21 @@
 //   http    {url, timeoutMs}              -> {status, body, servedBy}
 //   hold    {url, timeoutMs}              -> {status, body, holdId}   (connection stays open)
 //   release {holdId}                      -> {}
+//   session {url, timeoutMs}              -> {sessionId, status, body, servedBy, localPort}  (a
+//           keep-alive connection: later sessionGets reuse the same TCP connection)
+//   sessionGet {sessionId, url, timeoutMs} -> {status, body, servedBy, localPort, reused}
+//   sessionClose {sessionId, reset}       -> {}  (reset: RST instead of FIN, so IPVS forgets the
+//           connection after its CLOSE timeout instead of holding it in TIME_WAIT for 2 minutes)
 //   dns     {server, port, name, type, transport, timeoutMs} -> {rcode, answers:[{type,name,data}]}
 //   tcp     {host, port, send, timeoutMs} -> {data}   (sends `send` if given, returns what
 //           arrives until the connection ends or goes quiet)
 
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import type { ClientRequest } from 'node:http';
 import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import * as dnsPacket from 'dns-packet';
 import type { RecordType } from 'dns-packet';
@@ -23,6 +29,13 @@ type Json = Record<string, unknown>;
 
 const holds = new Map<number, ClientRequest>();
 let nextHold = 1;
+
+interface Session {
+  readonly agent: Agent;
+  socket: Socket | null;
+}
+const sessions = new Map<number, Session>();
+let nextSession = 1;
 
 function str(req: Json, key: string): string {
   const v = req[key];
@@ -62,6 +75,37 @@ function httpGet(url: string, timeoutMs: number, hold: boolean): Promise<Json> {
     req.once('error', reject);
     req.end();
   });
+}
+
+/** One GET over the session's single keep-alive connection (a new one only if it was closed). */
+function sessionGet(session: Session, url: string, timeoutMs: number): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: session.agent }, (res) => {
+      res.setEncoding('utf8');
+      let body = '';
+      res.on('data', (chunk: string) => (body += chunk));
+      res.once('end', () =>
+        resolve({
+          status: res.statusCode,
+          body,
+          servedBy: res.headers['x-served-by'],
+          localPort: req.socket?.localPort,
+          reused: req.reusedSocket,
+        }),
+      );
+      res.once('error', reject);
+    });
+    req.once('socket', (socket: Socket) => (session.socket = socket));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function sessionOf(req: Json): Session {
+  const session = sessions.get(num(req, 'sessionId', -1));
+  if (session === undefined) throw new Error(`no session ${String(req['sessionId'])}`);
+  return session;
 }
 
 function answerData(a: dnsPacket.Answer): string {
@@ -170,6 +214,22 @@ async function handle(req: Json): Promise<Json> {
       const id = num(req, 'holdId', -1);
       holds.get(id)?.destroy();
       holds.delete(id);
+      return {};
+    }
+    case 'session': {
+      const session: Session = { agent: new Agent({ keepAlive: true, maxSockets: 1 }), socket: null };
+      const sessionId = nextSession++;
+      sessions.set(sessionId, session);
+      return { sessionId, ...(await sessionGet(session, str(req, 'url'), num(req, 'timeoutMs', 5000))) };
+    }
+    case 'sessionGet':
+      return sessionGet(sessionOf(req), str(req, 'url'), num(req, 'timeoutMs', 5000));
+    case 'sessionClose': {
+      const session = sessionOf(req);
+      sessions.delete(num(req, 'sessionId', -1));
+      if (req['reset'] === true) session.socket?.resetAndDestroy();
+      else session.socket?.destroy();
+      session.agent.destroy();
       return {};
     }
     case 'dns':

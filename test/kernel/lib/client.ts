@@ -41,6 +41,23 @@ export interface Hold {
   readonly body: string;
 }
 
+/** A keep-alive HTTP connection through a VIP (see Client.openSession). */
+export interface Session {
+  readonly sessionId: number;
+  /** The url it was opened with; sessionGet() asks for it again. */
+  readonly url: string;
+  /** The realserver that answered the first request. */
+  readonly servedBy: string | undefined;
+  /** The client's port of the connection: the same port later means the same TCP connection. */
+  readonly localPort: number;
+}
+
+export interface SessionReply extends HttpReply {
+  readonly localPort: number;
+  /** True when the request went over the connection the session already had. */
+  readonly reused: boolean;
+}
+
 interface Reply {
   readonly id: number;
   readonly ok: boolean;
@@ -144,6 +161,37 @@ export class Client {
 
   async release(hold: Hold): Promise<void> {
     await this.request('release', { holdId: hold.holdId });
+  }
+
+  /**
+   * Opens one keep-alive HTTP connection through `url` and sends a first GET over it; the
+   * connection stays open (an ActiveConn in IPVS) for sessionGet() until closeSession().
+   */
+  async openSession(url: string, timeoutMs = 5000): Promise<Session> {
+    const r = await this.request('session', { url, timeoutMs });
+    return {
+      sessionId: r['sessionId'] as number,
+      url,
+      servedBy: r['servedBy'] as string | undefined,
+      localPort: r['localPort'] as number,
+    };
+  }
+
+  /** Another GET over the session's connection; `reused` and `localPort` tell whether it was the same one. */
+  async sessionGet(session: Session, timeoutMs = 5000): Promise<SessionReply> {
+    const r = await this.request('sessionGet', { sessionId: session.sessionId, url: session.url, timeoutMs });
+    return {
+      status: r['status'] as number,
+      body: r['body'] as string,
+      servedBy: r['servedBy'] as string | undefined,
+      localPort: r['localPort'] as number,
+      reused: r['reused'] as boolean,
+    };
+  }
+
+  /** Closes the session's connection: with `reset`, an RST (IPVS then forgets it within ~10 s). */
+  async closeSession(session: Session, opts: { reset?: boolean } = {}): Promise<void> {
+    await this.request('sessionClose', { sessionId: session.sessionId, reset: opts.reset === true });
   }
 
   async dns(q: DnsQuery): Promise<DnsReply> {

@@ -3,6 +3,7 @@
 // http: GET / answers "hello from NAME"; GET /hold answers the same line and then keeps the
 //   response open until the client goes away (a long-lived connection for drain tests);
 //   GET /health answers the status set by PUT /health?status=N (default 200), for HTTP checks.
+//   Keep-alive connections are not closed for idleness (see httpServer()).
 // tcp: sends "hello from NAME\n" on connect, then echoes what it reads.
 // Prints one JSON line {"ready":true,...} on stdout once it listens.
 
@@ -56,7 +57,15 @@ function tcpServer(): Server {
   });
 }
 
-const server: Server = values.mode === 'tcp' ? tcpServer() : createHttpServer(handleHttp);
+function httpServer(): Server {
+  const server = createHttpServer(handleHttp);
+  // Keep-alive connections stay open until the client closes them (node's default closes them
+  // after 5 s idle), so a drain test can hold one through a slow reconcile and use it again.
+  server.keepAliveTimeout = 600_000;
+  return server;
+}
+
+const server: Server = values.mode === 'tcp' ? tcpServer() : httpServer();
 server.on('error', (err) => {
   process.stderr.write(`${name}: ${err.message}\n`);
   process.exit(1);

@@ -1,6 +1,7 @@
 // Reading and changing the kernel IPVS table from kernel tests with the real ipvsadm. The parser
 // here is deliberately the test's own (not src/ipvs): assertions should not share the code under test.
 
+import { readFile } from 'node:fs/promises';
 import { output, pollUntil, run } from './exec.js';
 
 /** Runs ipvsadm with these arguments and returns its stdout. */
@@ -123,6 +124,30 @@ function takeSelector(
   return { key: `${protocol}:${value}`, selector: [flag, value], remaining: rest };
 }
 
+/** The key of one `ipvsadm -Sn` line ("-A -t 10.20.0.10:80 ..." -> "tcp:10.20.0.10:80"), or null. */
+export function lineKey(line: string): string | null {
+  const tokens = line.trim().split(/\s+/).filter((t) => t !== '');
+  if (tokens.length < 3) return null;
+  try {
+    return takeSelector(tokens.slice(1), line).key;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The lines of `ipvsadm -Sn` output that belong to one service (its -A line and its -a lines),
+ * exactly as printed: for byte-for-byte comparisons of a service nobody should have touched.
+ */
+export function serviceLines(text: string, key: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '' && lineKey(l) === key);
+}
+
+/** `ipvsadm -Sn` as text. */
+export async function readTableText(): Promise<string> {
+  return ipvsadm('-Sn');
+}
+
 /** The current kernel table (`ipvsadm -Sn`). */
 export async function readTable(): Promise<Table> {
   return parseTable(await ipvsadm('-Sn'));
@@ -152,6 +177,48 @@ export async function waitForTable(
   } catch (err) {
     throw new Error(`${(err as Error).message}; last table:\n${lastText || '(empty)'}`);
   }
+}
+
+const PROC_FORWARDING: Readonly<Record<string, TableForwarding>> = { Masq: 'masq', Route: 'gate', Tunnel: 'ipip' };
+
+/** "0A0A0102:0050" -> "10.10.1.2:80"; "[fd00:0010:...:0002]:0050" -> "[fd00:10:1::2]:80". */
+function procEndpoint(hex: string): string {
+  const colon = hex.lastIndexOf(':');
+  const port = parseInt(hex.slice(colon + 1), 16);
+  const host = hex.slice(0, colon);
+  if (host.startsWith('[')) return `${new URL(`http://${host}/`).hostname}:${port}`;
+  const octets = [0, 2, 4, 6].map((i) => parseInt(host.slice(i, i + 2), 16));
+  return `${octets.join('.')}:${port}`;
+}
+
+/**
+ * Parses /proc/net/ip_vs into the same shape as parseTable() (keys, real addresses, weights,
+ * forwarding, scheduler; no flags). Reading a file costs no fork, so it can be polled often
+ * without loading the emulated machine the way an `ipvsadm` exec every few ms would.
+ */
+export function parseProcTable(text: string): Table {
+  const services: TableService[] = [];
+  let reals: TableReal[] | null = null;
+  for (const line of text.split('\n')) {
+    const t = line.trim().split(/\s+/);
+    if (t[0] === '->' && reals !== null && t[1] !== 'RemoteAddress:Port' && t[1] !== undefined) {
+      reals.push({ address: procEndpoint(t[1]), forwarding: PROC_FORWARDING[t[2] ?? ''] ?? 'gate', weight: Number(t[3]), extra: [] });
+    } else if ((t[0] === 'TCP' || t[0] === 'UDP' || t[0] === 'SCTP' || t[0] === 'FWM') && t[1] !== undefined) {
+      reals = [];
+      const key =
+        t[0] === 'FWM'
+          ? `fwmark:${parseInt(t[1], 16)}:${t.includes('IPv6') ? 'v6' : 'v4'}`
+          : `${t[0].toLowerCase()}:${procEndpoint(t[1])}`;
+      const scheduler = t[0] === 'FWM' ? (t.find((x, i) => i > 1 && x !== 'IPv6') ?? '') : (t[2] ?? '');
+      services.push({ key, selector: [], scheduler, persistent: null, extra: [], reals });
+    }
+  }
+  return { services, byKey: new Map(services.map((s) => [s.key, s])) };
+}
+
+/** The kernel table from /proc/net/ip_vs (no fork; see parseProcTable). */
+export async function readProcTable(): Promise<Table> {
+  return parseProcTable(await readFile('/proc/net/ip_vs', 'utf8'));
 }
 
 export interface RealCounters {
