@@ -183,13 +183,13 @@ export function reconcileFigures(runs = DEFAULT_RUNS): BenchResult {
   const loadAverage = Math.round(loadavg()[0]! * 100) / 100;
   const { snapshot, health, actual, differences } = buildInputs();
   const owned = new Set(snapshot.services.map((s) => s.key));
-  const desired = desiredTable(snapshot, health, undefined, actual);
+  const desired = desiredTable(snapshot, { health }, undefined, actual);
   const ops = diffTables(desired, actual, owned).length;
   const figures = [
     measure('diffTables, 10,000 reals', runs, () => diffTables(desired, actual, owned), DIFF_TARGET_MS),
-    measure('desiredTable, 10,000 reals', runs, () => desiredTable(snapshot, health, undefined, actual)),
+    measure('desiredTable, 10,000 reals', runs, () => desiredTable(snapshot, { health }, undefined, actual)),
     measure('desiredTable + diffTables (one pass, no I/O)', runs, () =>
-      diffTables(desiredTable(snapshot, health, undefined, actual), actual, owned),
+      diffTables(desiredTable(snapshot, { health }, undefined, actual), actual, owned),
     ),
   ];
   return {

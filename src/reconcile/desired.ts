@@ -17,6 +17,16 @@ export interface RealHealth {
 export type HealthView = (serviceKey: string, realKey: string) => RealHealth;
 
 /**
+ * Everything desired reads besides the config, the drains and the kernel, as one object so a new
+ * input (admin state, slow start, quorum, agent) is one more field, not one more parameter at every
+ * call site. Each field is a read-only view answered by config keys; desired stays pure because the
+ * views are frozen for the pass by whoever builds the inputs.
+ */
+export interface DesiredInputs {
+  readonly health: HealthView;
+}
+
+/**
  * Reals being drained: service key -> kernel real keys still held at weight 0.
  * A service present here but absent from the config is a removed service being drained.
  */
@@ -36,7 +46,7 @@ export function kernelRealKey(real: RealConfig): string {
  */
 export function desiredTable(
   snapshot: Snapshot,
-  health: HealthView,
+  inputs: DesiredInputs,
   drains: DrainSet | undefined,
   actual: IpvsTable,
 ): IpvsTable {
@@ -44,7 +54,7 @@ export function desiredTable(
   const services = new Map<string, IpvsService>();
   for (const service of snapshot.services) {
     const current = actual.services.get(service.key);
-    services.set(service.key, desiredService(service, health, draining.get(service.key), current));
+    services.set(service.key, desiredService(service, inputs, draining.get(service.key), current));
   }
   // Removed services: keep the kernel head and only the reals still draining; once none is left the
   // service drops out of desired and the diff deletes it (it is owned).
@@ -61,7 +71,7 @@ export function desiredTable(
 
 function desiredService(
   service: ServiceConfig,
-  health: HealthView,
+  inputs: DesiredInputs,
   draining: ReadonlySet<string> | undefined,
   current: IpvsService | undefined,
 ): IpvsService {
@@ -72,7 +82,7 @@ function desiredService(
   for (const real of service.reals) {
     const key = kernelRealKey(real);
     const kernel = current?.reals.get(key);
-    const h = health(service.key, real.key);
+    const h = inputs.health(service.key, real.key);
     if (h.state === 'up') {
       anyUp = true;
       reals.set(key, toIpvsReal(real, key, effectiveWeight(real, h), kernel));

@@ -309,7 +309,7 @@ export class Reconciler {
       // kernel is the only truth, so re-read it and diff again.
       const after = await runner.read();
       await this.#recordOwnership(after);
-      const desired = desiredTable(this.#snapshot, c.health, c.drains.draining, after);
+      const desired = desiredTable(this.#snapshot, { health: c.health }, c.drains.draining, after);
       const remaining = diffTables(desired, after, c.owned).map(formatOp);
       const applied = { ...base, ops: c.ops, lines, errors };
       if (remaining.length === 0) return this.#succeeded(applied);
@@ -351,7 +351,7 @@ export class Reconciler {
       this.#draining = drainCount(drains.draining);
       for (const f of drains.finished) logger.info(f, 'drain finished; deleting real');
     }
-    const desired = desiredTable(snapshot, health, drains.draining, actual);
+    const desired = desiredTable(snapshot, { health }, drains.draining, actual);
     return { actual, owned, drains, health, ops: diffTables(desired, actual, owned) };
   }
 

@@ -222,7 +222,7 @@ describe('desiredTable', () => {
   for (const c of cases) {
     it(c.name, () => {
       const drains: DrainSet = new Map(Object.entries(c.drains ?? {}).map(([k, v]) => [k, new Set(v)]));
-      const got = desiredTable(snapshot(c.config), healthOf(c.health), drains, table(c.actual ?? []));
+      const got = desiredTable(snapshot(c.config), { health: healthOf(c.health) }, drains, table(c.actual ?? []));
       assert.deepEqual(plain(got), plain(table(c.expect)));
     });
   }
@@ -230,7 +230,7 @@ describe('desiredTable', () => {
   it('carries the service identity: protocol and VIP, or fwmark and family', () => {
     const got = desiredTable(
       snapshot([{ key: 'udp:[2001:db8::53]:53' }, { key: 'fwmark:7:v6' }]),
-      healthOf({}),
+      { health: healthOf({}) },
       undefined,
       table([]),
     );
@@ -251,9 +251,11 @@ describe('desiredTable', () => {
     const before = plain(actual);
     desiredTable(
       snapshot([web()]),
-      (s, r) => {
-        asked.push(`${s} ${r}`);
-        return { state: 'unknown' };
+      {
+        health: (s, r) => {
+          asked.push(`${s} ${r}`);
+          return { state: 'unknown' };
+        },
       },
       undefined,
       actual,
