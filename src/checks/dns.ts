@@ -10,6 +10,7 @@ import type { DnsCheckSpec, Family } from '../config/model.js';
 import { startDeadline } from './deadline.js';
 import type { Deadline } from './deadline.js';
 import { renderAnswer } from './dns-render.js';
+import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, compilePattern } from './socket-util.js';
 import type { Checker, CheckReasonCode, CheckResult } from './types.js';
 
@@ -35,7 +36,7 @@ interface Peer {
 type Exchange =
   /** `message` is null only for a truncated UDP answer too mangled to decode: it still means "ask over TCP". */
   | { readonly ok: true; readonly message: DecodedPacket | null; readonly rcode: number; readonly truncated: boolean }
-  | { readonly ok: false; readonly code: CheckReasonCode; readonly detail: string };
+  | { readonly ok: false; readonly code: CheckReasonCode; readonly detail: string; readonly notRun?: string };
 
 type Verdict = { readonly kind: 'foreign' } | Exchange;
 
@@ -84,11 +85,15 @@ export const checkDns: Checker = async (target, signal) => {
       via = 'truncated over UDP, retried over TCP: ';
       exchange = await exchangeTcp(peer, query, stop);
     }
+    if (!exchange.ok && exchange.notRun !== undefined) return notRunResult(label, exchange.notRun, performance.now() - started);
     if (!exchange.ok) return result(false, exchange.code, `${label}: ${via}${exchange.detail}`);
     if (exchange.message === null) return result(false, 'dns_bad_response', `${label}: ${via}undecodable response`);
     const judged = judge(spec, exchange.message, exchange.rcode);
     return result(judged.up, judged.code, `${label}: ${via}${judged.detail}`);
   } catch (err) {
+    // A socket that could not even be created (EMFILE from a synchronous bind) is not the real's fault.
+    const errno = localErrno(err);
+    if (errno !== null) return notRunResult(label, errno, performance.now() - started);
     // Only a bug gets here; it is still a result, never a throw.
     return result(false, 'error', `${label}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
@@ -263,6 +268,8 @@ function stopped(stop: Stop, ignored: number): Exchange {
 }
 
 function socketFailure(err: unknown, transport: 'udp' | 'tcp'): Exchange {
+  const errno = localErrno(err);
+  if (errno !== null) return { ok: false, code: 'not_run', detail: errno, notRun: errno };
   const known = classifyNetError(err);
   if (known === null) return { ok: false, code: 'error', detail: err instanceof Error ? err.message : String(err) };
   // Over UDP "refused" means an ICMP port unreachable came back on the connected socket.

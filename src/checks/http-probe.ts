@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { HttpCheckSpec } from '../config/model.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
+import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, excerpt } from './socket-util.js';
 import type { CheckReasonCode, CheckResult } from './types.js';
 
@@ -113,6 +114,8 @@ export abstract class HttpProbeBase {
   /** Maps an error to a result, using the socket's own errno and the phase it failed in. */
   protected fail(err: Error): void {
     const cause = this.socketError ?? err;
+    const errno = localErrno(cause);
+    if (errno !== null) return this.settle(notRunResult(this.p.label, errno, performance.now() - this.#start));
     const known = classifyNetError(cause);
     if (this.p.tls && this.tcpConnected && !this.tlsDone && (known === null || known.code === 'reset')) {
       // Whatever breaks between TCP connect and a finished handshake is a TLS problem to the operator.

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { formatEndpoint } from '../config/endpoint.js';
 import { startDeadline } from './deadline.js';
+import { localErrno, notRunResult } from './local-error.js';
 import { OutputTail, signalGroup } from './process-group.js';
 import type { Checker, CheckReasonCode, CheckResult, CheckTarget } from './types.js';
 
@@ -58,6 +59,8 @@ export const checkMisc: Checker = async (target, signal) => {
         env: commandEnv(target),
       });
     } catch (err) {
+      const errno = localErrno(err);
+      if (errno !== null) return notRunResult(label, errno, performance.now() - started);
       return result(false, 'spawn_failed', `cannot run ${command}: ${errText(err)}`);
     }
     const proc = child;
@@ -73,6 +76,9 @@ export const checkMisc: Checker = async (target, signal) => {
     // A later 'error' (a failed kill) must not become an uncaught exception; outcomes come from 'exit'.
     proc.on('error', () => {});
     if (spawnError !== null || proc.pid === undefined) {
+      // fork() hitting a process or fd limit (EAGAIN, EMFILE, ENOMEM) says nothing about the real.
+      const errno = localErrno(spawnError);
+      if (errno !== null) return notRunResult(label, errno, performance.now() - started);
       return result(false, 'spawn_failed', `cannot run ${command}: ${errText(spawnError)}`);
     }
     const pgid = proc.pid;

@@ -26,8 +26,6 @@ export function classifyNetError(err: unknown): Classified | null {
       return { code: 'unreachable', text: 'host down' };
     case 'ENETUNREACH':
       return { code: 'unreachable', text: 'network unreachable' };
-    case 'EADDRNOTAVAIL':
-      return { code: 'unreachable', text: 'address not available (EADDRNOTAVAIL)' };
     case 'ETIMEDOUT':
       // The kernel gave up (SYN retries) before our own deadline did.
       return { code: 'timeout', text: 'connection timed out (ETIMEDOUT)' };

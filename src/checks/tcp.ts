@@ -6,6 +6,7 @@ import { formatHost } from '../config/endpoint.js';
 import type { TcpCheckSpec } from '../config/model.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
+import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, compilePattern, excerpt } from './socket-util.js';
 import type { CheckReasonCode, CheckResult, Checker, CheckTarget } from './types.js';
 
@@ -124,6 +125,8 @@ class TcpProbe {
   }
 
   #onError(err: Error): void {
+    const errno = localErrno(err);
+    if (errno !== null) return this.#settle(notRunResult(this.#label, errno, performance.now() - this.#start));
     const known = classifyNetError(err);
     if (known !== null) this.#finish(false, known.code, known.text);
     else this.#finish(false, 'error', err.message);

@@ -18,6 +18,8 @@ export type CheckReasonCode =
   | 'dns_bad_response'
   | 'exit_code'
   | 'spawn_failed'
+  /** The check could not run here (EMFILE, ENOBUFS, ...): says nothing about the real; health ignores it. */
+  | 'not_run'
   | 'error';
 
 export interface CheckResult {
@@ -28,6 +30,8 @@ export interface CheckResult {
   readonly latencyMs: number;
   /** MISC with dynamic_weight only: the weight the command asked for. */
   readonly weight?: number;
+  /** Set with code 'not_run': the local errno that kept the check from running (metric label). */
+  readonly notRun?: string;
 }
 
 /** Service context a check may need (MISC passes it to the command as LVSD_* variables). */

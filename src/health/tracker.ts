@@ -116,6 +116,9 @@ export class HealthTracker {
 
   /** Fan one probe result out to every pair it feeds; returns the transitions it caused. */
   record(probeKey: string, result: CheckResult, now: number): readonly HealthEvent[] {
+    // A check that could not run (EMFILE, ENOBUFS...) says nothing about the real: no state change,
+    // and it is not kept as the probe's last result either.
+    if (result.code === 'not_run') return NO_EVENTS;
     const slot = this.#byProbe.get(probeKey);
     if (!slot) return NO_EVENTS; // a result for a probe a reload removed meanwhile
     slot.last = result;

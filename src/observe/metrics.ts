@@ -55,6 +55,7 @@ export class LvsdMetrics {
 
   readonly #checkDuration: Histogram<'service' | 'real'>;
   readonly #checkResults: Counter<'service' | 'real' | 'code'>;
+  readonly #notRun: Counter<'code'>;
   readonly #transitions: Counter<'service' | 'real' | 'to'>;
   readonly #reconcileDuration: Histogram;
   readonly #reloads: Counter<'result'>;
@@ -121,6 +122,12 @@ export class LvsdMetrics {
       name: 'lvsd_check_results_total',
       help: 'Health check results of a real by reason code (ok, refused, timeout, bad_status, ...).',
       labelNames: ['service', 'real', 'code'],
+      registers,
+    });
+    this.#notRun = new Counter({
+      name: 'lvsd_checks_not_run_total',
+      help: 'Checks that could not run because of a local resource error (code = errno: EMFILE, ENOBUFS, EADDRNOTAVAIL, ...); health was left unchanged.',
+      labelNames: ['code'],
       registers,
     });
     this.#transitions = new Counter({
@@ -317,6 +324,10 @@ export class LvsdMetrics {
   }
 
   checkResult(probeKey: string, result: CheckResult): void {
+    if (result.code === 'not_run') {
+      this.#notRun.inc({ code: result.notRun ?? 'unknown' });
+      return;
+    }
     const pairs = this.#byProbe.get(probeKey);
     if (!pairs) return;
     const seconds = result.latencyMs / 1000;

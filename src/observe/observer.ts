@@ -22,6 +22,7 @@ import { LvsdMetrics } from './metrics.js';
 import { buildStatusDocument } from './status-document.js';
 import type { PassSummary, ReloadState, StatusDocument } from './status-document.js';
 import { renderStatusPage } from './status-page.js';
+import { ThrottledWarning } from './throttled-warning.js';
 
 export interface ObserverOptions {
   readonly logger: Logger;
@@ -70,11 +71,13 @@ export class Observer {
   #listen: ListenAddress;
   /** "serviceKey\nrealKey" -> reason of the pair's last health change. */
   #transitions = new Map<string, string>();
+  readonly #notRunWarning: ThrottledWarning;
 
   constructor(options: ObserverOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#startedAt = this.#now();
+    this.#notRunWarning = new ThrottledWarning(options.logger, 10_000, this.#now);
     this.#plannedAt = this.#startedAt;
     this.#snapshot = options.snapshot;
     this.#listen = options.snapshot.global.listen;
@@ -132,6 +135,15 @@ export class Observer {
 
   /** Every completed periodic check (the scheduler's onResult). */
   checkResult(probeKey: string, result: CheckResult): void {
+    if (result.code === 'not_run') {
+      // Not a check of the real: /healthz keeps judging by the last check that really ran.
+      this.#notRunWarning.warn(
+        { event: 'check_not_run', code: result.notRun, probe: probeKey, reason: result.reason },
+        'a check could not run (local resource error); realserver health left unchanged',
+      );
+      this.metrics.checkResult(probeKey, result);
+      return;
+    }
     this.#lastCheckAt = this.#now();
     this.metrics.checkResult(probeKey, result);
   }

@@ -50,6 +50,24 @@ describe('HealthTracker', () => {
     assert.equal(t.get(B, '10.0.0.1:80')!.health.since, 20);
   });
 
+  it('regression: a check that could not run (EMFILE) no longer counts as a failure', () => {
+    const s1 = svc('a', '192.0.2.1:80', [real('10.0.0.1:80', tcp({ rise: 1, fall: 1 }))]);
+    const t = new HealthTracker();
+    t.update(snap([s1]), 0);
+    const pk = probeKey(s1.reals[0]!, s1);
+    const NOT_RUN: CheckResult = { up: false, code: 'not_run', notRun: 'EMFILE', reason: 'could not run', latencyMs: 0 };
+    // Before the first result: still unknown (the kernel stays untouched).
+    assert.deepEqual(t.record(pk, NOT_RUN, 1), []);
+    assert.equal(t.unknownCount, 1);
+    t.record(pk, OK, 2);
+    assert.deepEqual(t.record(pk, NOT_RUN, 3), []);
+    const h = t.get(A, '10.0.0.1:80')!.health;
+    assert.equal(h.state, 'up');
+    assert.equal(h.failures, 0);
+    assert.equal(h.lastResult, OK);
+    assert.equal(h.lastCheckAt, 2);
+  });
+
   it('returns no events for unknown probes or steady results', () => {
     const s1 = svc('a', '192.0.2.1:80', [real('10.0.0.1:80', tcp())]);
     const t = new HealthTracker();
