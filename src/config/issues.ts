@@ -42,12 +42,13 @@ export class IssueList {
     return this.list.length;
   }
 
-  /** Issues ordered by file (in the given order), then line and column. */
+  /** Issues ordered by file (first those given, in that order, then by name), then line and column. */
   sorted(fileOrder: readonly string[]): ConfigIssue[] {
     const rank = (f: string): number => {
       const i = fileOrder.indexOf(f);
       return i < 0 ? fileOrder.length : i;
     };
-    return [...this.list].sort((a, b) => rank(a.file) - rank(b.file) || a.line - b.line || a.col - b.col);
+    const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    return [...this.list].sort((a, b) => rank(a.file) - rank(b.file) || byName(a.file, b.file) || a.line - b.line || a.col - b.col);
   }
 }

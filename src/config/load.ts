@@ -2,14 +2,16 @@
 // problem of every file with its FILE:LINE:COL. Nothing is applied from a config with any problem.
 
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ServiceConfig, Snapshot, SourcePos } from './model.js';
 import { LvsdError } from '../errors.js';
 import type { ConfigIssue } from './issues.js';
 import { IssueList, formatIssue, formatPos } from './issues.js';
-import type { YamlDoc } from './positions.js';
+import type { NodeBudget, YamlDoc } from './positions.js';
 import { parseYamlFile } from './positions.js';
+import { LIMITS } from './limits.js';
+import type { ReadBudget } from './sources.js';
+import { listServiceFiles, readSource } from './sources.js';
 import { validateDoc } from './zod-issues.js';
 import type { RawDefaults, RawGlobal } from './schema.js';
 import { defaultsSchema, globalSchema, serviceSchema } from './schema.js';
@@ -20,6 +22,7 @@ import { executableProblem } from './executable.js';
 
 export type { ConfigIssue } from './issues.js';
 export { formatIssue } from './issues.js';
+export { isServiceFileName } from './sources.js';
 
 export type LoadResult = { ok: true; snapshot: Snapshot } | { ok: false; issues: ConfigIssue[] };
 
@@ -31,22 +34,21 @@ interface SourceFile {
   readonly text: string;
 }
 
-/** Service files: *.yaml, not hidden. Editor leftovers (.swp, ~, .bak, .dpkg-old, .#lock) never match. */
-export function isServiceFileName(name: string): boolean {
-  return name.endsWith('.yaml') && !name.startsWith('.') && name.length > '.yaml'.length;
-}
-
 export async function loadConfig(configDir: string): Promise<LoadResult> {
   const issues = new IssueList();
   const globalPath = join(configDir, 'lvsd.yaml');
   const confDir = join(configDir, 'conf.d');
   const sources: SourceFile[] = [];
 
-  const globalText = await readOptional(globalPath, issues);
+  const readBudget: ReadBudget = { bytes: 0 };
+  const nodeBudget: NodeBudget = { remaining: LIMITS.totalNodes };
+
+  const globalText = await readSource(globalPath, issues, readBudget, true);
   if (globalText !== null) sources.push({ file: globalPath, rel: 'lvsd.yaml', text: globalText });
-  for (const name of await listServiceFiles(confDir, issues)) {
-    const file = join(confDir, name);
-    const text = await readOptional(file, issues);
+  const listed = (await listServiceFiles(confDir, issues)).map((name) => join(confDir, name));
+  for (const file of listed) {
+    const name = file.slice(confDir.length + 1);
+    const text = await readSource(file, issues, readBudget, false);
     if (text !== null) sources.push({ file, rel: `conf.d/${name}`, text });
   }
 
@@ -54,7 +56,7 @@ export async function loadConfig(configDir: string): Promise<LoadResult> {
   let rawGlobal: RawGlobal = {};
   let globalDoc: YamlDoc | null = null;
   if (globalText !== null) {
-    const docs = parseYamlFile(globalPath, globalText, issues);
+    const docs = parseYamlFile(globalPath, globalText, issues, nodeBudget);
     globalDoc = docs[0] ?? null;
     for (const extra of docs.slice(1)) issues.add(extra.start(), 'lvsd.yaml holds a single YAML document; remove this one (services go in conf.d/)');
     if (globalDoc) rawGlobal = validateDoc(globalDoc, globalSchema, 'global', issues) ?? salvageDefaults(globalDoc);
@@ -77,7 +79,7 @@ export async function loadConfig(configDir: string): Promise<LoadResult> {
   for (const src of sources) {
     if (src.file === globalPath) continue;
     const base = src.rel.slice('conf.d/'.length, -'.yaml'.length);
-    for (const doc of parseYamlFile(src.file, src.text, issues)) {
+    for (const doc of parseYamlFile(src.file, src.text, issues, nodeBudget)) {
       const raw = validateDoc(doc, serviceSchema, 'service', issues);
       if (!raw) continue;
       const defaultName = doc.index === 1 ? base : `${base}-${doc.index}`;
@@ -114,7 +116,7 @@ export async function loadConfig(configDir: string): Promise<LoadResult> {
   }
 
   if (issues.length > 0) {
-    return { ok: false, issues: issues.sorted([globalPath, confDir, ...sources.map((s) => s.file)]) };
+    return { ok: false, issues: issues.sorted([globalPath, confDir]) };
   }
   const hash = createHash('sha256');
   for (const s of sources) hash.update(`${s.rel}\0${s.text}\0`);
@@ -144,42 +146,6 @@ function salvageDefaults(doc: YamlDoc): RawGlobal {
   const js = doc.toJS() as { defaults?: unknown } | null;
   const r = defaultsSchema.safeParse(js && typeof js === 'object' ? js.defaults : undefined);
   return r.success ? { defaults: r.data } : {};
-}
-
-/** The file's text, or null if it does not exist. */
-async function readOptional(file: string, issues: IssueList): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    // lvsd.yaml is optional; a conf.d file listed a moment ago and gone now was removed while we
-    // read, and the watcher reloads again after that change.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    issues.add({ file, line: 0, col: 0 }, `cannot read: ${(err as Error).message}`);
-    return null;
-  }
-}
-
-async function listServiceFiles(confDir: string, issues: IssueList): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(confDir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'directory not found (services go in conf.d/*.yaml; create it, even empty)'
-      : code === 'ENOTDIR' ? 'is not a directory'
-      : `cannot read directory: ${(err as Error).message}`;
-    issues.add({ file: confDir, line: 0, col: 0 }, why);
-    return [];
-  }
-  const files: string[] = [];
-  for (const name of names.filter(isServiceFileName)) {
-    // Follows symlinks (conf.d entries are often links into a shared tree); directories are skipped.
-    const st = await stat(join(confDir, name)).catch(() => null);
-    if (st?.isFile()) files.push(name);
-  }
-  // Plain code-unit order, independent of the locale: "10-web" before "20-dns" before "a".
-  return files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,10 +1,12 @@
 // YAML parsing with line:col positions: every document of a file, its syntax errors, and a lookup
-// from a key path (as zod reports it) to the place of that key or value in the text.
+// from a key path (as zod reports it) to the place of that key or value in the text. Size limits
+// (limits.ts) are applied before the tree is built and before aliases are expanded.
 
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node } from 'yaml';
 import type { SourcePos } from './model.js';
 import type { IssueList } from './issues.js';
+import { LIMITS, expandedSize, prescanYaml } from './limits.js';
 
 export type PathSeg = string | number;
 
@@ -16,11 +18,17 @@ export class YamlDoc {
     readonly index: number,
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
+    /** Each alias and the node it refers to (from the expansion count). */
+    private readonly aliases: ReadonlyMap<Node, Node>,
   ) {}
 
-  /** The plain JS value (maps as objects). */
+  /**
+   * The plain JS value (maps as objects). Aliases were already counted as expanded against the
+   * limits, so yaml's own alias limit (100 uses, which refuses an anchor shared by 100 reals) is off;
+   * an alias becomes a shared reference, never a copy.
+   */
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    return this.doc.toJS({ maxAliasCount: -1 });
   }
 
   posOf(offset: number): SourcePos {
@@ -76,7 +84,8 @@ export class YamlDoc {
   }
 
   private deref(node: Node | null | undefined): Node | null {
-    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
+    // yaml's Alias.resolve() walks the whole document on each call; the map is built once.
+    if (isAlias(node)) return this.aliases.get(node) ?? null;
     return node ?? null;
   }
 }
@@ -86,15 +95,38 @@ function keyText(key: unknown): string | null {
   return null;
 }
 
+/** What is left of the node limit over all files; each parsed file takes its share. */
+export interface NodeBudget {
+  remaining: number;
+}
+
 /**
  * Parse every document of a file. Syntax errors and warnings go to `issues` (a document with
- * errors is not returned, so it does not cause follow-up noise); empty documents are skipped.
+ * errors is not returned, so it does not cause follow-up noise); empty documents are skipped. A file
+ * past the limits is refused as a whole before it is parsed; a document whose aliases expand past
+ * them is refused on its own, at the alias, and the other documents are still checked.
  */
-export function parseYamlFile(file: string, text: string, issues: IssueList): YamlDoc[] {
+export function parseYamlFile(file: string, text: string, issues: IssueList, budget: NodeBudget = { remaining: LIMITS.totalNodes }): YamlDoc[] {
   const lines = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const limit = Math.min(LIMITS.nodesPerFile, budget.remaining);
+  const scan = prescanYaml(text, limit);
+  if (!scan.ok) {
+    // Positions without parsing: count the lines before the offset.
+    issues.add(positionIn(file, text, scan.offset), scan.message);
+    return [];
+  }
+  let parsed: Document.Parsed[];
+  try {
+    parsed = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+  } catch (err) {
+    // Block nesting deep enough to exhaust the parser's stack (flow nesting is refused above).
+    issues.add({ file, line: 0, col: 0 }, `cannot be parsed: ${(err as Error).message}`);
+    return [];
+  }
+  if (!Array.isArray(parsed)) parsed = [parsed];
   const docs: YamlDoc[] = [];
   let index = 0;
+  let fileNodes = 0;
   for (const doc of parsed) {
     const problems = [...doc.errors, ...doc.warnings];
     for (const err of problems) {
@@ -104,9 +136,28 @@ export function parseYamlFile(file: string, text: string, issues: IssueList): Ya
     if (doc.errors.length > 0) continue;
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
     index++;
-    docs.push(new YamlDoc(file, index, doc, lines));
+    const size = expandedSize(doc, limit - fileNodes);
+    if (!size.ok) {
+      const offset = size.node.range?.[0] ?? doc.range[0];
+      const { line, col } = lines.linePos(offset);
+      issues.add({ file, line: Math.max(line, 1), col: Math.max(col, 1) }, size.message);
+      continue;
+    }
+    fileNodes += size.nodes;
+    docs.push(new YamlDoc(file, index, doc, lines, size.anchors));
   }
+  budget.remaining -= fileNodes;
   return docs;
+}
+
+function positionIn(file: string, text: string, offset: number): SourcePos {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { file, line, col: offset - start + 1 };
 }
 
 /** yaml's messages end with "at line L, column C" which our prefix already says. */

@@ -18,10 +18,26 @@ export function validateDoc<S extends z.ZodType>(
   fileKind: 'service' | 'global',
   issues: IssueList,
 ): z.output<S> | null {
-  const js = doc.toJS();
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (err) {
+    // Aliases were resolved and counted when parsing; anything left here is still this document's problem only.
+    issues.add(doc.start(), `YAML: ${(err as Error).message}`);
+    return null;
+  }
   const result = schema.safeParse(js, { reportInput: true });
   if (result.success) return result.data;
-  for (const issue of result.error.issues) report(doc, issue, fileKind, issues);
+  // A mistake inside an aliased node is met once per alias: report it once, at the anchor's text.
+  const seen = new Set<string>();
+  for (const issue of result.error.issues) {
+    const path = issue.path.filter((p): p is PathSeg => typeof p === 'string' || typeof p === 'number');
+    const pos = doc.at(path);
+    const id = `${pos.line}:${pos.col}:${issue.code}:${issue.message}:${String(path[path.length - 1])}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    report(doc, issue, fileKind, issues);
+  }
   const pruned = prune(js, result.error.issues);
   if (pruned === null) return null;
   const again = schema.safeParse(pruned);
