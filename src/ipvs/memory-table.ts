@@ -1,12 +1,12 @@
 // An in-memory IPVS table with the kernel's and ipvsadm's semantics: what `lvsd run --dry-run`
-// applies its lines to, and the reference the fake ipvsadm (test/fixtures/bin/ipvsadm) mirrors.
+// applies its lines to, and the model the fake ipvsadm (test/fixtures/bin/ipvsadm) is a thin CLI over.
 //
 // Behaviour pinned by real captures (test/fixtures/ipvs/restore/*): a kernel error prints its
 // message and -R goes on; an argument error ipvsadm itself detects stops -R with status 2; the
 // exit status is that of the last line run (0, 255 for a kernel error).
 
 import type { Endpoint } from '../config/model.js';
-import type { IpvsReal, IpvsService, IpvsServiceHead, IpvsTable } from './model.js';
+import type { IpvsReal, IpvsService, IpvsServiceHead, IpvsTable, RealCounters } from './model.js';
 import { parseCommandLine, splitLine } from './args.js';
 import type { ParsedCommand } from './args.js';
 import { ipvsadmEndpoint, realKey } from './keys.js';
@@ -36,14 +36,28 @@ export interface RestoreResult {
   readonly status: number;
 }
 
-interface MemReal {
+/** One real as the table keeps it: the kernel entry, its tunnel options, its connection counters. */
+export interface MemoryReal {
   readonly real: IpvsReal;
   readonly tunnel: readonly string[];
+  /** Only the fake ipvsadm sets them (--fake-counters); an edit keeps them, as the kernel does. */
+  readonly counters: RealCounters;
+}
+/** One service with its reals, in ipvsadm's listing order (see entries()). */
+export interface MemoryEntry {
+  readonly head: IpvsServiceHead;
+  readonly reals: readonly MemoryReal[];
+}
+/** The table as plain JSON, in insertion order (which decides the kernel's listing order). */
+export interface MemoryTableState {
+  readonly services: readonly { readonly head: IpvsServiceHead; readonly reals: readonly MemoryReal[] }[];
 }
 interface MemService {
   readonly head: IpvsServiceHead;
-  readonly reals: Map<string, MemReal>;
+  readonly reals: Map<string, MemoryReal>;
 }
+
+const NO_COUNTERS: RealCounters = { activeConns: 0, inactiveConns: 0, persistentConns: 0 };
 
 const PROTO_NUMBER = { tcp: 6, udp: 17, sctp: 132 } as const;
 
@@ -110,9 +124,9 @@ export class MemoryTable {
     for (const [key, svc] of initial?.services ?? []) {
       const { reals } = svc;
       const head = headOf(svc);
-      const memReals = new Map<string, MemReal>();
+      const memReals = new Map<string, MemoryReal>();
       for (const [rk, real] of reals) {
-        memReals.set(rk, { real, tunnel: real.forwarding === 'ipip' ? ['--tun-type', 'ipip'] : [] });
+        memReals.set(rk, { real, tunnel: real.forwarding === 'ipip' ? ['--tun-type', 'ipip'] : [], counters: NO_COUNTERS });
       }
       this.#services.set(key, { head, reals: memReals });
     }
@@ -164,7 +178,8 @@ export class MemoryTable {
         const exists = svc.reals.has(c.real.key);
         if (c.cmd === 'add-real' && exists) return KERNEL_ERRORS.destExists;
         if (c.cmd === 'edit-real' && !exists) return KERNEL_ERRORS.noDest;
-        svc.reals.set(c.real.key, { real: c.real, tunnel: c.tunnel });
+        const counters = svc.reals.get(c.real.key)?.counters ?? NO_COUNTERS;
+        svc.reals.set(c.real.key, { real: c.real, tunnel: c.tunnel, counters });
         return null;
       }
       case 'delete-real': {
@@ -176,9 +191,37 @@ export class MemoryTable {
     }
   }
 
+  /** A table saved with toState() (the fake ipvsadm keeps its table in a file between runs). */
+  static fromState(state: MemoryTableState): MemoryTable {
+    const t = new MemoryTable();
+    for (const s of state.services) {
+      t.#services.set(s.head.key, { head: s.head, reals: new Map(s.reals.map((r) => [r.real.key, r])) });
+    }
+    return t;
+  }
+
+  /** Everything, as plain JSON-able data in insertion order. */
+  toState(): MemoryTableState {
+    return { services: [...this.#services.values()].map((s) => ({ head: s.head, reals: [...s.reals.values()] })) };
+  }
+
+  /** Set one real's connection counters (what the fake ipvsadm's --fake-counters does). */
+  setCounters(serviceKey: string, realKey: string, counters: RealCounters): boolean {
+    const reals = this.#services.get(serviceKey)?.reals;
+    const r = reals?.get(realKey);
+    if (!reals || !r) return false;
+    reals.set(realKey, { ...r, counters });
+    return true;
+  }
+
+  /** Services and reals in ipvsadm's listing order, tunnel options and counters included. */
+  entries(): MemoryEntry[] {
+    return this.#sorted();
+  }
+
   /** ipvsadm's order. The kernel hands out reals newest first (it adds them at the head of the
    *  list); services come in hash order, taken here as the order they were added. */
-  #sorted(): { head: IpvsServiceHead; reals: MemReal[] }[] {
+  #sorted(): { head: IpvsServiceHead; reals: MemoryReal[] }[] {
     return glibcMergeSort([...this.#services.values()], (a, b) => compareServices(a.head, b.head)).map((s) => ({
       head: s.head,
       reals: glibcMergeSort([...s.reals.values()].reverse(), (a, b) => compareReals(a.real, b.real)),

@@ -3,7 +3,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,5 +172,78 @@ describe('fake ipvsadm: the rest of its contract', () => {
       { argv: ['-R'], stdin: '-A -t 192.0.2.1:80 -s rr\n' },
       { argv: ['-Sn'], stdin: null },
     ]);
+  });
+});
+
+describe('fake ipvsadm: fault switches (LVSD_FAKE_IPVS_FAIL) for the fault suite', () => {
+  /** The log's entries once it has `count` lines (the fake appends them as it goes). */
+  async function logEntries(file: string, count: number): Promise<Record<string, unknown>[]> {
+    for (let i = 0; i < 500; i++) {
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
+      if (lines.length >= count) return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`${file}: fewer than ${count} lines`);
+  }
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('exit:N@restore fails -R with status N and changes nothing; other runs are unaffected', () => {
+    const f = fresh({ LVSD_FAKE_IPVS_FAIL: 'exit:3@restore' });
+    assert.equal(f.run(['-A', '-t', '192.0.2.1:80', '-s', 'rr']).status, 0);
+    const r = f.run(['-R'], '-D -t 192.0.2.1:80\n');
+    assert.deepEqual([r.status, r.stderr], [3, 'fake ipvsadm: forced failure\n']);
+    assert.equal(f.run(['-Sn']).stdout, '-A -t 192.0.2.1:80 -s rr\n');
+  });
+
+  it('sleep:MS@version still answers --version; garbage@read spoils listings only', () => {
+    const f = fresh({ LVSD_FAKE_IPVS_FAIL: 'sleep:200@version,garbage@read' });
+    assert.equal(f.run(['--version']).stdout, read('version.txt'));
+    assert.equal(f.run(['-R'], '-A -t 192.0.2.1:80 -s rr\n').status, 0);
+    assert.equal(f.run(['-Sn']).stdout, 'this is not ipvsadm output\n');
+  });
+
+  it('leak-pipes: ipvsadm exits 0 but a child outside its process group keeps stdout open', async () => {
+    const f = fresh({ LVSD_FAKE_IPVS_FAIL: 'leak-pipes' });
+    const child = spawn(fake, ['-Sn'], { env: { ...process.env, LVSD_FAKE_IPVS_STATE: f.state, LVSD_FAKE_IPVS_LOG: f.log, LVSD_FAKE_IPVS_FAIL: 'leak-pipes' }, detached: true });
+    let closed = false;
+    child.on('close', () => (closed = true));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const orphan = (await logEntries(f.log, 2)).find((e) => 'orphan' in e)!.orphan as number;
+    try {
+      assert.ok(alive(orphan), 'the child outlives ipvsadm');
+      assert.equal(closed, false, 'its pipes are still open');
+      assert.notEqual(Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(orphan)], { encoding: 'utf8' }).trim()), child.pid, 'in another process group');
+    } finally {
+      process.kill(orphan, 'SIGKILL');
+    }
+    if (!closed) await once(child, 'close');
+  });
+
+  it('hang-setsid: the process-group SIGKILL ends ipvsadm, not the child holding its pipes', async () => {
+    const f = fresh();
+    const child = spawn(fake, ['-R'], { env: { ...process.env, LVSD_FAKE_IPVS_STATE: f.state, LVSD_FAKE_IPVS_LOG: f.log, LVSD_FAKE_IPVS_FAIL: 'hang-setsid@restore' }, detached: true });
+    child.stdin.end('-A -t 192.0.2.1:80 -s rr\n');
+    let closed = false;
+    child.on('close', () => (closed = true));
+    const orphan = (await logEntries(f.log, 2)).find((e) => 'orphan' in e)!.orphan as number;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+      const [, signal] = (await once(child, 'exit')) as [number | null, string];
+      assert.equal(signal, 'SIGKILL');
+      assert.ok(alive(orphan), 'the child survived the group kill');
+      assert.equal(closed, false, 'the pipes are still open');
+    } finally {
+      process.kill(orphan, 'SIGKILL');
+    }
+    if (!closed) await once(child, 'close');
+    assert.equal(f.run(['-Sn']).stdout, '', 'nothing was applied');
   });
 });
