@@ -16,7 +16,9 @@ import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
 import { Observer } from './observe/observer.js';
-import { errorMessage } from './errors.js';
+import { LvsdError, errorMessage } from './errors.js';
+import { Lifecycle, actionFor } from './lifecycle.js';
+import type { Phase } from './lifecycle.js';
 import type { Logger } from './log.js';
 
 export interface DaemonOptions {
@@ -24,6 +26,8 @@ export interface DaemonOptions {
   readonly dryRun: boolean;
   readonly logger: Logger;
   readonly initial: Snapshot;
+  /** Total time a stop may take (default STOP_BUDGET_MS). */
+  readonly stopBudgetMs?: number;
 }
 
 /** A real's first check may take its whole interval (first runs are spread) plus its timeout. */
@@ -52,19 +56,31 @@ function restartOnlyGlobals(a: Snapshot, b: Snapshot): string[] {
   return keys.filter((k) => JSON.stringify(a.global[k]) !== JSON.stringify(b.global[k]));
 }
 
+/**
+ * How long a stop may take in total before the daemon gives up on the kernel and exits 1: well
+ * inside systemd's TimeoutStopSec (90 s in the shipped unit), so a hung ipvsadm never earns a SIGKILL.
+ */
+export const STOP_BUDGET_MS = 15_000;
+
 export class Daemon {
   readonly #o: DaemonOptions;
   readonly #log: Logger;
+  readonly #life = new Lifecycle();
   readonly #tracker = new HealthTracker();
   readonly #services = new Map<string, ServiceConfig>();
   #snapshot: Snapshot;
-  #runner!: IpvsRunner;
-  #scheduler!: Scheduler;
-  #reconciler!: Reconciler;
-  #watcher!: ConfigWatcher;
+  // Parts exist once start() has built them; a stop during start finds only some of them.
+  #runner: IpvsRunner | null = null;
+  #scheduler: Scheduler | null = null;
+  #reconciler: Reconciler | null = null;
+  #ownedAtStart = 0;
+  #watcher: ConfigWatcher | null = null;
   /** Metrics, status API and page: a side channel that only reads. */
   #observer: Observer | null = null;
   #firstRoundTimer: NodeJS.Timeout | null = null;
+  /** SIGHUPs that arrived while starting: one reload once running. */
+  #queuedReloads: string[] = [];
+  #starting: Promise<void> | null = null;
   #stopping: Promise<number> | null = null;
   #done!: (code: number) => void;
   readonly finished: Promise<number>;
@@ -74,20 +90,43 @@ export class Daemon {
     this.#log = options.logger;
     this.#snapshot = options.initial;
     this.finished = new Promise((resolve) => (this.#done = resolve));
+    this.#life.onChange((from, to) => this.#log.debug({ from, to }, `lifecycle: ${to}`));
   }
 
   get snapshot(): Snapshot {
     return this.#snapshot;
   }
 
-  async start(): Promise<void> {
+  get phase(): Phase {
+    return this.#life.phase;
+  }
+
+  /**
+   * Build and start every part. Resolves once running, or once a stop that arrived during start
+   * has aborted it (then `finished` carries the stop's exit code). Rejects when the start itself
+   * fails (e.g. LVSD_LISTEN_FAILED): what it built is torn down, the kernel is left as it was.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start().catch(async (err: unknown) => {
+      if (this.#life.stopRequested) return; // the abort of a stop, not a failure of its own
+      this.#life.to('stopping');
+      this.#stopping = this.#teardown().then(() => this.#finish(1));
+      await this.#stopping;
+      throw err;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     const { dryRun, configDir } = this.#o;
     const snapshot = this.#snapshot;
     const log = this.#log;
+    const signal = this.#life.startSignal;
     log.info({ configDir, dryRun, services: snapshot.services.length, files: snapshot.files.length }, 'lvsd starting');
 
     if (!dryRun) {
-      const probe = await checkIpvsadm(snapshot.global.ipvsadm);
+      const probe = await checkIpvsadm(snapshot.global.ipvsadm, undefined, signal);
+      if (signal.aborted) return;
       if (!probe.ok) {
         // Not fatal: checks, status and reloads keep running while the reconciler retries with backoff.
         log.error({ code: probe.error.code, err: probe.error.message }, 'ipvsadm is not usable; will keep retrying');
@@ -95,7 +134,8 @@ export class Daemon {
         log.info({ ipvsadm: snapshot.global.ipvsadm, version: probe.version }, 'ipvsadm found');
       }
     }
-    this.#runner = createRunner(snapshot, dryRun, log);
+    const runner = createRunner(snapshot, dryRun, log);
+    this.#runner = runner;
     let ownership: Ownership;
     if (dryRun) {
       ownership = Ownership.inMemory();
@@ -103,18 +143,21 @@ export class Daemon {
       await mkdir(snapshot.global.stateDir, { recursive: true });
       ownership = await Ownership.load(snapshot.global.stateDir, log);
     }
+    this.#ownedAtStart = ownership.keys().size;
 
-    this.#reconciler = new Reconciler({
-      runner: this.#runner,
+    const reconciler = new Reconciler({
+      runner,
       logger: log,
       ownership,
       resyncIntervalMs: snapshot.global.resyncIntervalMs,
       drainTimeoutMs: snapshot.global.drainTimeoutMs,
       onPass: (report) => this.#observer?.reconcilePass(report),
     });
-    this.#reconciler.setHealth(healthViewOf(this.#tracker));
+    this.#reconciler = reconciler;
+    reconciler.setHealth(healthViewOf(this.#tracker));
+    if (signal.aborted) return;
 
-    this.#scheduler = new Scheduler({
+    const scheduler = new Scheduler({
       check: runCheck,
       maxConcurrent: snapshot.global.maxConcurrentChecks,
       onResult: (probeKey, result) => {
@@ -122,6 +165,7 @@ export class Daemon {
         this.#onEvents(this.#tracker.record(probeKey, result, Date.now()));
       },
     });
+    this.#scheduler = scheduler;
 
     // Bound before anything starts, so a taken port (LVSD_LISTEN_FAILED) stops the start cleanly.
     const observer = new Observer({
@@ -130,54 +174,148 @@ export class Daemon {
       dryRun,
       snapshot,
       tracker: this.#tracker,
-      reconciler: this.#reconciler,
-      scheduler: this.#scheduler,
-      runner: this.#runner,
-      readStats: () => this.#runner.stats(),
+      reconciler,
+      scheduler,
+      runner,
+      readStats: () => runner.stats(),
     });
-    await observer.listen();
     this.#observer = observer;
+    await observer.listen();
+    if (signal.aborted) return;
 
     this.#applySnapshot(snapshot);
     this.#watchFirstRound();
 
-    this.#watcher = new ConfigWatcher({ configDir, logger: log, initial: snapshot });
-    this.#watcher.on('snapshot', (next) => this.#reload(next));
-    this.#watcher.on('reloaded', (outcome) => this.#observer?.reloaded(outcome));
-    await this.#watcher.start();
+    const watcher = new ConfigWatcher({ configDir, logger: log, initial: snapshot });
+    this.#watcher = watcher;
+    watcher.on('snapshot', (next) => this.#reload(next));
+    watcher.on('reloaded', (outcome) => this.#observer?.reloaded(outcome));
+    await watcher.start();
+    if (signal.aborted) return;
+
+    this.#life.to('running');
+    if (this.#queuedReloads.length > 0) {
+      const reasons = this.#queuedReloads.join(', ');
+      this.#queuedReloads = [];
+      log.info({ reason: reasons }, 'applying the reload requested during start');
+      this.#watcherReload(`${reasons} (during start)`);
+    }
   }
 
-  /** SIGHUP. */
+  /** SIGHUP: reload now when running, once running when starting, not at all once stopping. */
   reload(reason: string): void {
-    void this.#watcher.reload(reason);
+    switch (actionFor(this.#life.phase, 'reload')) {
+      case 'queue-reload':
+        this.#queuedReloads.push(reason);
+        this.#log.info({ reason }, 'reload requested during start; it runs once started');
+        return;
+      case 'reload':
+        this.#watcherReload(reason);
+        return;
+      default:
+        this.#log.debug({ reason, phase: this.#life.phase }, 'reload ignored: stopping');
+    }
+  }
+
+  #watcherReload(reason: string): void {
+    // ConfigWatcher reports config problems as an outcome; a rejection here is a bug, logged, never fatal.
+    this.#watcher?.reload(reason).catch((err: unknown) => this.#log.error({ code: 'LVSD_INTERNAL', err: errorMessage(err), reason }, 'reload failed'));
   }
 
   /**
    * SIGTERM/SIGINT: stop checks, then (clean_stop) remove managed services. SIGUSR2 passes
-   * `clean: false` (package upgrades: the next lvsd adopts the table). The first stop wins.
+   * `clean: false` (package upgrades: the next lvsd adopts the table). The first stop wins; a stop
+   * during start aborts the start first. Resolves with the exit code.
    */
   stop(signal: string, options: { readonly clean?: boolean } = {}): Promise<number> {
-    this.#stopping ??= this.#shutdown(signal, options.clean ?? this.#snapshot.global.cleanStop).then((code) => {
-      this.#done(code);
-      return code;
-    });
+    const action = actionFor(this.#life.phase, 'stop');
+    if (action === 'ignore') {
+      if (this.#stopping) return this.#stopping;
+      return this.finished;
+    }
+    this.#life.to('stopping');
+    const clean = options.clean ?? this.#snapshot.global.cleanStop;
+    this.#stopping = this.#shutdown(signal, clean, action === 'abort-start').then((code) => this.#finish(code));
     return this.#stopping;
   }
 
-  async #shutdown(signal: string, clean: boolean): Promise<number> {
-    this.#log.info({ signal, cleanStop: clean }, 'lvsd stopping');
+  #finish(code: number): number {
+    this.#life.to('stopped');
+    this.#done(code);
+    return code;
+  }
+
+  async #shutdown(signal: string, clean: boolean, duringStart: boolean): Promise<number> {
+    this.#log.info({ signal, cleanStop: clean, phase: duringStart ? 'starting' : 'running' }, duringStart ? 'lvsd stopping (start aborted)' : 'lvsd stopping');
+    // The start unwinds at its next step (its AbortSignal ended any ipvsadm it ran); wait for that
+    // so the parts it built are all known before they are stopped.
+    await this.#starting?.catch(() => undefined);
+    let code = 0;
+    try {
+      await this.#stopChecks();
+      // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
+      // to remove; what an earlier run left stays for the next start to adopt.
+      code = await this.#stopKernel(clean && !duringStart);
+    } finally {
+      // Last, so status and metrics stay readable while the clean stop runs.
+      await this.#observer?.close();
+    }
+    return code;
+  }
+
+  async #stopChecks(): Promise<void> {
     if (this.#firstRoundTimer) clearTimeout(this.#firstRoundTimer);
+    this.#firstRoundTimer = null;
     await this.#watcher?.close();
     await this.#scheduler?.stop();
+  }
+
+  /** The reconciler's stop, bounded by the stop budget. Returns the exit code. */
+  async #stopKernel(clean: boolean): Promise<number> {
+    const reconciler = this.#reconciler;
+    if (!reconciler) {
+      this.#log.info('lvsd stopped (nothing was started)');
+      return 0;
+    }
+    const budgetMs = this.#o.stopBudgetMs ?? STOP_BUDGET_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const overBudget = new Promise<'over'>((resolve) => {
+      timer = setTimeout(() => resolve('over'), budgetMs);
+    });
     try {
-      const result = await this.#reconciler.stop({ clean });
+      const result = await Promise.race([reconciler.stop({ clean }), overBudget]);
+      if (result === 'over') {
+        this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs }, `stop did not finish within ${budgetMs} ms; exiting, managed services may remain in the kernel`);
+        return 1;
+      }
       this.#log.info({ removed: result.removed, left: result.left }, 'lvsd stopped');
       return result.left.length === 0 ? 0 : 1;
     } catch (err) {
-      this.#log.error({ err: errorMessage(err) }, 'clean stop failed; managed services may remain in the kernel');
+      const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
+      if (this.#neverTouchedKernel(reconciler)) {
+        // ipvsadm cannot run (no IPVS, no binary) and this run changed nothing: nothing of ours can be there.
+        this.#log.warn({ code, err: errorMessage(err) }, 'clean stop could not read the IPVS table; this run changed nothing in it and no earlier run left a record');
+        this.#log.info({ removed: [], left: [] }, 'lvsd stopped');
+        return 0;
+      }
+      this.#log.error({ code, err: errorMessage(err) }, 'clean stop failed; managed services may remain in the kernel');
       return 1;
     } finally {
-      // Last, so status and metrics stay readable while the clean stop runs.
+      clearTimeout(timer);
+    }
+  }
+
+  #neverTouchedKernel(reconciler: Reconciler): boolean {
+    const ops = Object.values(reconciler.stats().opsApplied).reduce((a, b) => a + b, 0);
+    return ops === 0 && this.#ownedAtStart === 0;
+  }
+
+  /** A start that failed: stop what it built, change nothing in the kernel. */
+  async #teardown(): Promise<void> {
+    try {
+      await this.#stopChecks();
+      await this.#reconciler?.stop({ clean: false });
+    } finally {
       await this.#observer?.close();
     }
   }
@@ -188,12 +326,13 @@ export class Daemon {
     for (const s of snapshot.services) this.#services.set(s.key, s);
     const events = this.#tracker.update(snapshot, Date.now());
     this.#observer?.setSnapshot(snapshot);
-    this.#scheduler.update(buildProbePlan(snapshot));
-    this.#reconciler.setSnapshot(snapshot);
+    this.#scheduler?.update(buildProbePlan(snapshot));
+    this.#reconciler?.setSnapshot(snapshot);
     this.#onEvents(events);
   }
 
   #reload(next: Snapshot): void {
+    if (this.#life.stopRequested) return;
     const ignored = restartOnlyGlobals(this.#snapshot, next);
     if (ignored.length) this.#log.warn({ keys: ignored }, 'these lvsd.yaml settings take effect at the next restart');
     if (next.global.logLevel !== this.#snapshot.global.logLevel) this.#log.level = next.global.logLevel;
@@ -213,11 +352,12 @@ export class Daemon {
   }
 
   #startReconciler(why: string): void {
-    if (this.#stopping || this.#reconciler.stats().started) return;
+    const reconciler = this.#reconciler;
+    if (!reconciler || this.#life.stopRequested || reconciler.stats().started) return;
     if (this.#firstRoundTimer) clearTimeout(this.#firstRoundTimer);
     this.#firstRoundTimer = null;
     this.#log.info({ why, unknown: this.#tracker.unknownCount }, 'first check round in; reconciling the kernel table');
-    this.#reconciler.start().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'first reconcile pass failed'));
+    reconciler.start().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'first reconcile pass failed'));
   }
 
   #onEvents(events: readonly HealthEvent[]): void {
@@ -240,8 +380,8 @@ export class Daemon {
         `${service?.name ?? e.serviceKey} ${e.realKey}: ${e.from} -> ${e.to}`,
       );
     }
-    this.#reconciler.trigger('health');
-    if (!this.#reconciler.stats().started && this.#tracker.unknownCount === 0) this.#startReconciler('all reals checked');
+    this.#reconciler?.trigger('health');
+    if (this.#reconciler && !this.#reconciler.stats().started && this.#tracker.unknownCount === 0) this.#startReconciler('all reals checked');
   }
 }
 

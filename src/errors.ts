@@ -9,7 +9,11 @@ export type ErrorCode =
   | 'LVSD_IPVS_PARSE'
   | 'LVSD_STATE_IO'
   | 'LVSD_DAEMON_UNREACHABLE'
-  | 'LVSD_LISTEN_FAILED';
+  | 'LVSD_LISTEN_FAILED'
+  /** A bug: an exception or rejection nothing handled (logged at fatal, the daemon exits 1). */
+  | 'LVSD_INTERNAL'
+  /** A stop that did not finish within its budget. */
+  | 'LVSD_STOP_TIMEOUT';
 
 export class LvsdError extends Error {
   readonly code: ErrorCode;

@@ -2,9 +2,45 @@
 
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
+import type { Logger } from '../log.js';
 import { Daemon, logIssues } from '../daemon.js';
+import { errorMessage } from '../errors.js';
 import { COMMON_HELP, EXIT_FAILURE, parseCommand } from './args.js';
 import type { Command } from './main.js';
+
+/** After a fatal error, how long the orderly part of the exit may take before exit(1) regardless. */
+const FATAL_EXIT_MS = 5_000;
+/** Once stopped, a handle still open (a stuck child's pipe) must not keep the process alive. */
+const EXIT_GRACE_MS = 1_000;
+
+/**
+ * Process-wide policy for what nothing handled (a bug): log it at fatal with code LVSD_INTERNAL
+ * and the stack, stop checks and the listener, leave the kernel table as it is (like SIGUSR2:
+ * systemd's Restart=on-failure starts a new lvsd that adopts it without a flap, where a clean stop
+ * would take every service down until the new daemon's first check round), and exit 1 within
+ * FATAL_EXIT_MS whatever happens. Never silent, never a hang.
+ */
+function installFatalHandlers(daemon: Daemon, logger: Logger): () => void {
+  let fatal = false;
+  const onFatal = (kind: string) => (err: unknown): void => {
+    logger.fatal({ code: 'LVSD_INTERNAL', kind, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, `internal error (${kind}); exiting, the IPVS table is left as it is`);
+    if (fatal) return;
+    fatal = true;
+    setTimeout(() => process.exit(1), FATAL_EXIT_MS).unref();
+    daemon.stop(kind, { clean: false }).then(
+      () => process.exit(1),
+      () => process.exit(1),
+    );
+  };
+  const onException = onFatal('uncaughtException');
+  const onRejection = onFatal('unhandledRejection');
+  process.on('uncaughtException', onException);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onException);
+    process.off('unhandledRejection', onRejection);
+  };
+}
 
 export const runCommand: Command = {
   summary: 'run the daemon in the foreground',
@@ -12,9 +48,12 @@ export const runCommand: Command = {
 
 Run the daemon in the foreground: check every realserver and keep the kernel IPVS table equal to
 the healthy set. Logs JSON lines on stdout. SIGHUP reloads the configuration (an invalid one is
-rejected and the running one stays); SIGTERM or SIGINT stops, removing the managed services unless
-clean_stop is false; SIGUSR2 stops without removing anything from the kernel (package upgrades:
-the next lvsd adopts the table and changes nothing before its first check results).
+rejected and the running one stays; during start it is applied once started); SIGTERM or SIGINT
+stops, removing the managed services unless clean_stop is false (during start: the start is
+aborted first); SIGUSR2 stops without removing anything from the kernel (package upgrades: the
+next lvsd adopts the table and changes nothing before its first check results). A stop takes at
+most 15 s. Exit status: 0 after a clean stop, 1 when the start or the stop failed or on an
+internal error (logged at level fatal, code LVSD_INTERNAL; the table is then left as it is).
 
 Options:
       --dry-run          never run ipvsadm: apply to an in-memory table that starts empty and log
@@ -33,6 +72,8 @@ ${COMMON_HELP}
     const logger = createLogger(common.logLevel ?? loaded.snapshot.global.logLevel);
     const daemon = new Daemon({ configDir: common.configDir, dryRun, logger, initial: loaded.snapshot });
 
+    // Installed before the start and kept until the daemon has stopped: the lifecycle decides what
+    // each signal does in each phase (see src/lifecycle.ts).
     const onHup = (): void => daemon.reload('SIGHUP');
     const onStop = (signal: NodeJS.Signals): void => void daemon.stop(signal);
     const onKeepStop = (signal: NodeJS.Signals): void => void daemon.stop(signal, { clean: false });
@@ -40,14 +81,18 @@ ${COMMON_HELP}
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     process.on('SIGUSR2', onKeepStop);
+    const removeFatal = installFatalHandlers(daemon, logger);
     try {
       await daemon.start();
-      return await daemon.finished;
+      const code = await daemon.finished;
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+      return code;
     } finally {
       process.off('SIGHUP', onHup);
       process.off('SIGTERM', onStop);
       process.off('SIGINT', onStop);
       process.off('SIGUSR2', onKeepStop);
+      removeFatal();
     }
   },
 };

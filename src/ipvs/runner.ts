@@ -54,8 +54,12 @@ function isInitFailure(stderr: string): boolean {
 }
 
 /** Run ipvsadm once: resolves with its status and output; rejects only when it cannot run. */
-function run(path: string, args: readonly string[], stdin: string | null, timeoutMs: number): Promise<RunResult> {
+function run(path: string, args: readonly string[], stdin: string | null, timeoutMs: number, signal?: AbortSignal): Promise<RunResult> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(failed(path, args, 'aborted before it started'));
+      return;
+    }
     let child;
     try {
       child = spawn(path, args, { stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: true });
@@ -78,6 +82,13 @@ function run(path: string, args: readonly string[], stdin: string | null, timeou
       timedOut = true;
       killGroup();
     }, timeoutMs);
+    // An abort (the daemon stopping) ends the run like a timeout: the whole group is killed.
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      killGroup();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const collect = (into: Buffer[]) => (chunk: Buffer): void => {
       size += chunk.length;
       if (size > MAX_OUTPUT) killGroup();
@@ -87,6 +98,7 @@ function run(path: string, args: readonly string[], stdin: string | null, timeou
     child.stderr!.on('data', collect(err));
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       if (e.code === 'ENOENT') {
         reject(new LvsdError('LVSD_IPVSADM_MISSING',
           `ipvsadm not found at "${path}": install the ipvsadm package or set "ipvsadm:" in lvsd.yaml`, { cause: e }));
@@ -94,12 +106,14 @@ function run(path: string, args: readonly string[], stdin: string | null, timeou
         reject(new LvsdError('LVSD_IPVSADM_FAILED', `${path}: cannot run (${e.code ?? e.message})`, { cause: e }));
       }
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, killedBy) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       const stderr = Buffer.concat(err).toString('utf8');
-      if (timedOut) reject(failed(path, args, `timed out after ${timeoutMs} ms`, stderr));
+      if (aborted) reject(failed(path, args, 'aborted', stderr));
+      else if (timedOut) reject(failed(path, args, `timed out after ${timeoutMs} ms`, stderr));
       else if (size > MAX_OUTPUT) reject(failed(path, args, `printed more than ${MAX_OUTPUT} bytes`));
-      else if (code === null) reject(failed(path, args, `killed by ${signal}`, stderr));
+      else if (code === null) reject(failed(path, args, `killed by ${killedBy}`, stderr));
       else resolve({ status: code, stdout: Buffer.concat(out).toString('utf8'), stderr });
     });
     if (stdin !== null) {
@@ -200,11 +214,12 @@ export type IpvsadmCheck = { readonly ok: true; readonly version: string } | { r
 
 /**
  * Start-up check: `ipvsadm --version`. ipvsadm opens IPVS before it even prints its version, so
- * this also proves the kernel side (module loaded, enough privilege).
+ * this also proves the kernel side (module loaded, enough privilege). `signal` aborts it (a stop
+ * during start): the process group is killed and the check resolves not ok.
  */
-export async function checkIpvsadm(path: string, timeoutMs = 10_000): Promise<IpvsadmCheck> {
+export async function checkIpvsadm(path: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<IpvsadmCheck> {
   try {
-    const r = await run(path, ['--version'], null, timeoutMs);
+    const r = await run(path, ['--version'], null, timeoutMs, signal);
     const version = /ipvsadm\s+(v\S+)/.exec(r.stdout)?.[1];
     if (r.status !== 0 || !version) {
       return { ok: false, error: failed(path, ['--version'], `exit status ${r.status}`, r.stderr || r.stdout) };
