@@ -7,7 +7,9 @@ import type { ServiceConfig, Snapshot } from './config/model.js';
 import { runCheck } from './checks/index.js';
 import { HealthTracker } from './health/tracker.js';
 import type { HealthEvent } from './health/tracker.js';
+import { LoopLagMonitor } from './scheduler/loop-lag.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { ThrottledWarning } from './observe/throttled-warning.js';
 import { buildProbePlan } from './scheduler/probe-key.js';
 import type { ProbePlan } from './scheduler/probe-key.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -72,6 +74,8 @@ export class Daemon {
   // Parts exist once start() has built them; a stop during start finds only some of them.
   #runner: IpvsRunner | null = null;
   #scheduler: Scheduler | null = null;
+  /** lvsd's own lateness; the scheduler judges timeouts and admission by it. */
+  readonly #lag = new LoopLagMonitor();
   #reconciler: Reconciler | null = null;
   #ownedAtStart = 0;
   #watcher: ConfigWatcher | null = null;
@@ -157,9 +161,17 @@ export class Daemon {
     reconciler.setHealth(healthViewOf(this.#tracker));
     if (signal.aborted) return;
 
+    const overload = new ThrottledWarning(log, 10_000);
+    this.#lag.start();
     const scheduler = new Scheduler({
       check: runCheck,
       maxConcurrent: snapshot.global.maxConcurrentChecks,
+      lag: this.#lag,
+      onOverload: (info) =>
+        overload.warn(
+          { event: 'checks_delayed', lag_ms: Math.round(info.lagMs), limit: info.limit, queued: info.queued, delayed: info.delayed, late_timeouts: info.lateTimeouts },
+          'lvsd is late (event-loop lag): running checks later at a lower rate instead of failing realservers',
+        ),
       onResult: (probeKey, result) => {
         this.#observer?.checkResult(probeKey, result);
         this.#onEvents(this.#tracker.record(probeKey, result, Date.now()));
@@ -268,6 +280,7 @@ export class Daemon {
     this.#firstRoundTimer = null;
     await this.#watcher?.close();
     await this.#scheduler?.stop();
+    this.#lag.stop();
   }
 
   /** The reconciler's stop, bounded by the stop budget. Returns the exit code. */

@@ -60,6 +60,7 @@ function liveDeadlines(parent: AbortSignal): Set<DeadlineState> {
 class DeadlineState implements Deadline {
   cause: StopCause | null = null;
   timer: NodeJS.Timeout | null = null;
+  #immediate: NodeJS.Immediate | null = null;
   readonly #parent: AbortSignal;
   readonly #onStop: (cause: StopCause) => void;
   #disposed = false;
@@ -69,8 +70,19 @@ class DeadlineState implements Deadline {
     this.#onStop = onStop;
   }
 
-  // An arrow property so setTimeout gets a bound function without a closure per call site.
-  readonly onTimeout = (): void => this.stop('timeout');
+  // Arrow properties so setTimeout gets a bound function without a closure per call site.
+  // The timer phase runs before the poll phase of the same loop turn: when the loop was busy, a
+  // reply may already sit in the socket buffer. Deciding in the check phase (setImmediate), after
+  // the poll phase has read it, keeps lvsd's own lateness from turning that reply into a timeout.
+  readonly onTimeout = (): void => {
+    this.timer = null;
+    if (this.cause === null && !this.#disposed) this.#immediate = setImmediate(this.#onTimeoutChecked);
+  };
+
+  readonly #onTimeoutChecked = (): void => {
+    this.#immediate = null;
+    this.stop('timeout');
+  };
 
   stop(cause: StopCause): void {
     if (this.cause !== null || this.#disposed) return;
@@ -84,6 +96,8 @@ class DeadlineState implements Deadline {
     this.#disposed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#immediate = null;
     liveByParent.get(this.#parent)?.delete(this);
   }
 }

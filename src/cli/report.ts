@@ -3,6 +3,7 @@
 import type { Snapshot } from '../config/model.js';
 import type { CheckResult } from '../checks/types.js';
 import { runCheck } from '../checks/index.js';
+import { LoopLagMonitor } from '../scheduler/loop-lag.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 
@@ -17,12 +18,16 @@ export interface RealReport {
 /** Runs each distinct probe once (a real shared by services is probed once), in config order. */
 export async function probeAll(snapshot: Snapshot): Promise<RealReport[]> {
   const plan = buildProbePlan(snapshot);
-  const scheduler = new Scheduler({ check: runCheck, maxConcurrent: snapshot.global.maxConcurrentChecks, onResult: () => {} });
+  // With the lag monitor a one-shot round on a loaded box re-runs timeouts lvsd itself caused.
+  const lag = new LoopLagMonitor();
+  lag.start();
+  const scheduler = new Scheduler({ check: runCheck, maxConcurrent: snapshot.global.maxConcurrentChecks, onResult: () => {}, lag });
   let results: Map<string, CheckResult>;
   try {
     results = await scheduler.runOnce(plan);
   } finally {
     await scheduler.stop();
+    lag.stop();
   }
   const byMember = new Map<string, { probeKey: string; result: CheckResult }>();
   for (const [probeKey, entry] of plan) {

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { CheckResult, CheckTarget, Checker } from '../checks/types.js';
 import { errorMessage } from '../errors.js';
 import { DueQueue } from './due-queue.js';
+import type { LagSource } from './loop-lag.js';
 import type { ProbePlan } from './probe-key.js';
 
 export interface SchedulerOptions {
@@ -25,6 +26,24 @@ export interface SchedulerOptions {
   readonly now?: () => number;
   /** [0, 1); default Math.random. Spreads new probes over their first interval. */
   readonly random?: () => number;
+  /**
+   * The process's own lateness (loop-lag.ts). With it, a timeout that fired while lvsd was stalled
+   * is discarded and the check re-run, and admission adapts to the load. Without it (tests of
+   * other logic, one-shot tools), neither happens.
+   */
+  readonly lag?: LagSource;
+  /** Called when overload makes the scheduler lower its admission (the caller logs, throttled). */
+  readonly onOverload?: (info: OverloadInfo) => void;
+}
+
+export interface OverloadInfo {
+  /** The stall just measured (ms). */
+  readonly lagMs: number;
+  /** Checks allowed in flight from now on. */
+  readonly limit: number;
+  readonly queued: number;
+  readonly delayed: number;
+  readonly lateTimeouts: number;
 }
 
 export interface SchedulerStats {
@@ -42,7 +61,20 @@ export interface SchedulerStats {
   readonly queueWaitMsTotal: number;
   /** Runs that finished after the probe's next start was due (the next run then starts at once). */
   readonly overruns: number;
+  /** Periodic checks started later than due by more than 10 % of their interval (at least 50 ms). */
+  readonly delayed: number;
+  /** Timeouts discarded because lvsd itself was stalled during the check; the check was re-run. */
+  readonly lateTimeouts: number;
+  /** Checks allowed in flight now: max_concurrent_checks, lowered while the event loop lags. */
+  readonly limit: number;
+  /** Worst event-loop stall over the last second (ms); 0 without a lag source. */
+  readonly lagMs: number;
 }
+
+/** A tick stalled longer than this means the process cannot keep up: halve admission. */
+export const LAG_HIGH_MS = 40;
+/** Admission never drops below this many checks in flight. */
+export const MIN_LIMIT = 4;
 
 type Phase = 'waiting' | 'queued' | 'running' | 'removed' | 'done';
 
@@ -59,6 +91,9 @@ interface Probe {
   queuedAt: number;
   /** Set for runOnce jobs: receives the result instead of onResult and is never rescheduled. */
   readonly once: ((result: CheckResult) => void) | null;
+  /** When the running check started, and the lag source's stall clock then. */
+  startedAt: number;
+  stalledAtStart: number;
 }
 
 const PROBE_REMOVED = new Error('probe removed from the plan');
@@ -75,6 +110,10 @@ export class Scheduler {
   readonly #onError: (err: unknown, probeKey: string) => void;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #lag: LagSource | null;
+  readonly #onOverload: ((info: OverloadInfo) => void) | null;
+  /** Adaptive admission: #max, halved on a stalled tick, grown back on clean ones. */
+  #limit: number;
 
   readonly #probes = new Map<string, Probe>();
   /** Waiting probes by due time; a probe that left the plan stays in it and is skipped when due. */
@@ -108,6 +147,8 @@ export class Scheduler {
   #queuedTotal = 0;
   #queueWaitMsTotal = 0;
   #overruns = 0;
+  #delayed = 0;
+  #lateTimeouts = 0;
 
   constructor(options: SchedulerOptions) {
     this.#check = options.check;
@@ -122,6 +163,10 @@ export class Scheduler {
       });
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
+    this.#limit = this.#max;
+    this.#lag = options.lag ?? null;
+    this.#onOverload = options.onOverload ?? null;
+    if (this.#lag !== null) this.#lag.onTick = this.#onLagTick;
   }
 
   /**
@@ -190,6 +235,7 @@ export class Scheduler {
   stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
+      if (this.#lag !== null && this.#lag.onTick === this.#onLagTick) this.#lag.onTick = null;
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
       this.#timerDue = Infinity;
@@ -230,6 +276,10 @@ export class Scheduler {
       queuedTotal: this.#queuedTotal,
       queueWaitMsTotal: this.#queueWaitMsTotal,
       overruns: this.#overruns,
+      delayed: this.#delayed,
+      lateTimeouts: this.#lateTimeouts,
+      limit: this.#limit,
+      lagMs: this.#lag === null ? 0 : this.#lag.lagMs(),
     };
   }
 
@@ -272,8 +322,27 @@ export class Scheduler {
     this.#arm();
   };
 
+  /**
+   * AIMD on the loop's own stall: a stalled tick halves what may run (never below MIN_LIMIT, and
+   * from what actually runs, so a large idle limit is cut at once); a clean tick grows it by a
+   * quarter back toward max_concurrent_checks. Due checks wait in the queue meanwhile: the
+   * effective rate drops to what the process can do instead of every check timing out.
+   */
+  readonly #onLagTick = (stallMs: number): void => {
+    if (this.#stopped) return;
+    if (stallMs > LAG_HIGH_MS) {
+      const cut = Math.max(MIN_LIMIT, Math.floor(Math.min(this.#limit, Math.max(1, this.#inFlight)) / 2));
+      if (cut >= this.#limit) return;
+      this.#limit = cut;
+      this.#onOverload?.({ lagMs: stallMs, limit: cut, queued: this.#queued, delayed: this.#delayed, lateTimeouts: this.#lateTimeouts });
+    } else if (stallMs === 0 && this.#limit < this.#max) {
+      this.#limit = Math.min(this.#max, this.#limit + Math.max(1, Math.ceil(this.#limit / 4)));
+      this.#drain();
+    }
+  };
+
   #acquire(probe: Probe): void {
-    if (this.#inFlight < this.#max) {
+    if (this.#inFlight < this.#limit) {
       this.#start(probe);
       return;
     }
@@ -291,6 +360,12 @@ export class Scheduler {
     probe.controller = controller;
     this.#inFlight++;
     this.#started++;
+    if (this.#lag !== null) {
+      const t = this.#now();
+      probe.startedAt = t;
+      probe.stalledAtStart = this.#lag.stalledMs(t);
+      if (probe.once === null && t - probe.due > Math.max(50, probe.intervalMs / 10)) this.#delayed++;
+    }
     let pending: Promise<CheckResult>;
     try {
       pending = this.#check(probe.target, controller.signal);
@@ -314,7 +389,14 @@ export class Scheduler {
     else this.#completed++;
 
     let again = false;
-    if (probe.once) {
+    const late = !removed && !this.#stopped && this.#lateTimeout(probe, result);
+    if (late) {
+      // Not the real's verdict: lvsd was stalled for part of the check. Run it again (behind the
+      // probes already waiting); the result is neither reported nor counted against the real.
+      this.#lateTimeouts++;
+      probe.due = this.#now();
+      again = true;
+    } else if (probe.once) {
       probe.phase = 'done';
     } else if (!removed) {
       // Fixed rate from the scheduled start (like ldirectord's checkinterval); an overrun starts
@@ -340,6 +422,7 @@ export class Scheduler {
       this.#idle = null;
       idle();
     }
+    if (late) return;
 
     if (probe.once) {
       // After stop() a running job's result still counts; a job already answered is not answered twice.
@@ -353,9 +436,20 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A timeout judged by the time the process actually had: if lvsd was stalled (CPU starvation,
+   * a long synchronous stretch) for more than 10 % of the timeout (at least 50 ms) while the check
+   * ran, the reply may well have been sitting unread in a socket buffer.
+   */
+  #lateTimeout(probe: Probe, result: CheckResult): boolean {
+    if (result.code !== 'timeout' || this.#lag === null) return false;
+    const stalled = this.#lag.stalledMs(this.#now()) - probe.stalledAtStart;
+    return stalled > Math.max(50, probe.target.spec.timeoutMs / 10);
+  }
+
   /** Hand freed slots to waiting probes, first come first served. */
   #drain(): void {
-    while (this.#inFlight < this.#max && this.#qHead < this.#queue.length) {
+    while (this.#inFlight < this.#limit && this.#qHead < this.#queue.length) {
       const probe = this.#queue[this.#qHead++]!;
       if (probe.phase !== 'queued') continue;
       this.#queued--;
@@ -370,5 +464,5 @@ export class Scheduler {
 }
 
 function newProbe(key: string, target: CheckTarget, intervalMs: number, once: Probe['once']): Probe {
-  return { key, due: 0, target, intervalMs, phase: 'waiting', controller: null, queuedAt: 0, once };
+  return { key, due: 0, target, intervalMs, phase: 'waiting', controller: null, queuedAt: 0, once, startedAt: 0, stalledAtStart: 0 };
 }

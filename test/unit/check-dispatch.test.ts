@@ -73,8 +73,14 @@ describe('startDeadline', () => {
   test('fires once with "timeout" and releases its timer', async () => {
     const causes: StopCause[] = [];
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const d = startDeadline(new AbortController().signal, 5, (c) => causes.push(c));
-    await new Promise((r) => setTimeout(r, 30));
+    let fired!: () => void;
+    const stopped = new Promise<void>((r) => (fired = r));
+    const d = startDeadline(new AbortController().signal, 5, (c) => {
+      causes.push(c);
+      fired();
+    });
+    await stopped;
+    await new Promise((r) => setImmediate(r));
     assert.deepEqual(causes, ['timeout']);
     assert.equal(d.cause, 'timeout');
     d.dispose();
