@@ -9,6 +9,8 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -8,6 +8,7 @@ import { runCommand } from './run.js';
 import { probeCommand } from './probe.js';
 import { planCommand } from './plan.js';
 import { statusCommand } from './status.js';
+import { convertCommand } from './convert.js';
 
 export interface Command {
   readonly summary: string;
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   probe: probeCommand,
   plan: planCommand,
   status: statusCommand,
+  convert: convertCommand,
 };
 
 function usage(): string {

@@ -1,0 +1,20 @@
+// `lvsd convert` entry: detect the input format and run its importer.
+
+import type { Capabilities } from './capabilities.js';
+import type { ConvertResult, Format } from './model.js';
+import { convertKeepalived } from './keepalived.js';
+import { convertLdirectord } from './ldirectord.js';
+
+export type { ConvertResult, Format, OutMap, OutValue } from './model.js';
+
+/** keepalived.conf is made of { blocks }; ldirectord.cf of key=value lines. null when neither shows. */
+export function detectFormat(text: string): Format | null {
+  const body = text.split('\n').filter((l) => !/^\s*[#!]/.test(l)).join('\n');
+  if (/^\s*(virtual_server|virtual_server_group|global_defs|vrrp_\w+)\b[^=\n]*\{?/m.test(body) && /[{}]/.test(body)) return 'keepalived';
+  if (/^\s*(virtual6?|real6?|checktimeout|checkinterval|negotiatetimeout|quiescent|fallback6?|autoreload|logfile)\s*=/m.test(body)) return 'ldirectord';
+  return null;
+}
+
+export function convert(format: Format, file: string, text: string, caps: Capabilities): Promise<ConvertResult> {
+  return format === 'keepalived' ? convertKeepalived(file, text, caps) : convertLdirectord(file, text, caps);
+}

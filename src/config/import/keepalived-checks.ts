@@ -1,0 +1,246 @@
+// keepalived checkers (HTTP_GET, SSL_GET, TCP_CHECK, SMTP_CHECK, DNS_CHECK, MISC_CHECK, UDP_CHECK,
+// PING_CHECK, FILE_CHECK, BFD_CHECK) of one real_server mapped to lvsd checks.
+
+import type { Capabilities } from './capabilities.js';
+import type { OutMap } from './model.js';
+import type { KNode } from './keepalived-parse.js';
+import { commandProblem, fitTiming, isRegex, literalRegex, splitCommand, statusText } from './common.js';
+
+export interface Inherited {
+  /** Values set on the virtual_server or real_server that checkers inherit. */
+  readonly delayLoopMs: number | null;
+  readonly connectTimeoutMs: number | null;
+  readonly retry: number | null;
+  readonly delayBeforeRetryMs: number | null;
+  readonly virtualhost: string | null;
+}
+
+export interface Warn {
+  (node: KNode, message: string): void;
+}
+
+export const CHECKERS = ['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK', 'DNS_CHECK', 'MISC_CHECK', 'UDP_CHECK', 'PING_CHECK', 'FILE_CHECK', 'BFD_CHECK'];
+
+/** keepalived TIMER values: seconds, with fractions. */
+export function timerMs(text: string | undefined): number | null {
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text)) return null;
+  return Math.round(Number(text) * 1000);
+}
+
+function child(node: KNode, keyword: string): KNode | undefined {
+  return (node.children ?? []).filter((c) => c.keyword === keyword).at(-1);
+}
+
+export function inherit(base: Inherited, node: KNode): Inherited {
+  const v = (k: string): string | undefined => child(node, k)?.args[0];
+  return {
+    delayLoopMs: timerMs(v('delay_loop')) ?? base.delayLoopMs,
+    connectTimeoutMs: timerMs(v('connect_timeout')) ?? base.connectTimeoutMs,
+    retry: v('retry') ?? v('nb_get_retry') ? Number(v('retry') ?? v('nb_get_retry')) : base.retry,
+    delayBeforeRetryMs: timerMs(v('delay_before_retry')) ?? base.delayBeforeRetryMs,
+    virtualhost: v('virtualhost') ?? base.virtualhost,
+  };
+}
+
+const GENERIC = new Set([
+  'connect_ip', 'connect_port', 'bindto', 'bind_if', 'bind_port', 'fwmark', 'alpha', 'connect_timeout', 'retry', 'nb_get_retry',
+  'delay_before_retry', 'warmup', 'delay_loop', 'log_all_failures',
+]);
+
+export async function mapChecker(
+  node: KNode,
+  inh0: Inherited,
+  real: { host: string; port: number },
+  caps: Capabilities,
+  warn: Warn,
+  note: Warn,
+): Promise<OutMap | null> {
+  const kind = node.keyword;
+  const inh = inherit(inh0, node);
+  const opts = node.children ?? [];
+  const c: OutMap = {};
+  // --- generic options ---------------------------------------------------------------------
+  for (const o of opts) {
+    if (!GENERIC.has(o.keyword)) continue;
+    if (o.keyword === 'connect_ip' && o.args[0] !== real.host) warn(o, `connect_ip ${o.args[0]}: lvsd checks the real's own address ${real.host}; add a separate real or a misc check for another address`);
+    if (o.keyword === 'connect_port') c.port = Number(o.args[0]);
+    if (['bindto', 'bind_if', 'bind_port', 'fwmark'].includes(o.keyword)) warn(o, `${o.keyword} is not supported by lvsd checks (they use the director's default source); left out`);
+    if (o.keyword === 'warmup') note(o, 'warmup: lvsd spreads the first checks with its own jitter');
+    if (o.keyword === 'log_all_failures') note(o, 'log_all_failures: lvsd logs every state change and keeps the last failure reason in lvsd status');
+  }
+  const intervalMs = inh.delayLoopMs ?? 60_000;
+  const misc = kind === 'MISC_CHECK';
+  const timeoutWritten = misc ? timerMs(child(node, 'misc_timeout')?.args[0]) : inh.connectTimeoutMs;
+  const defaultTimeout = misc ? intervalMs : 5000;
+  const retry = inh.retry ?? (kind === 'MISC_CHECK' ? 0 : kind === 'DNS_CHECK' ? 3 : 1);
+  const fit = fitTiming(intervalMs, timeoutWritten ?? defaultTimeout, timeoutWritten !== null);
+  c.interval = fit.intervalMs / 1000;
+  c.timeout = fit.timeoutMs % 1000 === 0 ? fit.timeoutMs / 1000 : `${fit.timeoutMs}ms`;
+  if (fit.message) (timeoutWritten !== null ? warn : note)(node, fit.message);
+  c.rise = 1;
+  c.fall = retry + 1;
+  if (retry > 0) {
+    const dbr = inh.delayBeforeRetryMs ?? (kind === 'DNS_CHECK' ? intervalMs : kind === 'HTTP_GET' || kind === 'SSL_GET' ? 3000 : 1000);
+    if (dbr !== fit.intervalMs) {
+      note(node, `retry ${retry}: keepalived retries ${dbr / 1000}s apart (delay_before_retry); lvsd counts ${retry + 1} failed checks ${fit.intervalMs / 1000}s apart (check.fall), so a dead real leaves after ${((retry + 1) * fit.intervalMs) / 1000}s instead of about ${(fit.intervalMs + retry * dbr) / 1000}s`);
+    }
+  }
+
+  switch (kind) {
+    case 'TCP_CHECK':
+      return { type: 'tcp', ...c };
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return http(node, kind === 'SSL_GET' ? 'https' : 'http', c, inh, caps, warn, note);
+    case 'SMTP_CHECK': {
+      const helo = child(node, 'helo_name')?.args[0] ?? 'smtpchecker.keepalived.org';
+      for (const h of opts.filter((o) => o.keyword === 'host')) warn(h, 'SMTP_CHECK host { } blocks (several SMTP servers in one checker) are not supported; the real itself is checked');
+      if (caps.dialogue) {
+        return { type: 'tcp', ...c, dialogue: [{ expect: '^220' }, { send: `HELO ${helo.replace(/\\/g, '\\\\')}\\r\\n`, expect: '^250' }, { send: 'QUIT\\r\\n', expect: '^221' }] };
+      }
+      warn(node, 'SMTP_CHECK: this lvsd has no TCP dialogue (check.dialogue), so only the 220 greeting is checked, without HELO');
+      return { type: 'tcp', ...c, expect: '^220' };
+    }
+    case 'DNS_CHECK': {
+      const d: OutMap = { type: 'dns', ...c, query: child(node, 'name')?.args[0] ?? '.', query_type: (child(node, 'type')?.args[0] ?? 'SOA').toUpperCase(), transport: 'udp' };
+      return d;
+    }
+    case 'MISC_CHECK': {
+      const pathNode = child(node, 'misc_path');
+      const argv = splitCommand(pathNode?.args.join(' ') ?? '');
+      if (argv.length === 0) {
+        warn(node, 'MISC_CHECK without misc_path: nothing to run; the real is not checked (type: none)');
+        return { type: 'none', interval: c.interval };
+      }
+      const user = child(node, 'user');
+      if (user) warn(user, `user ${user.args.join(' ')}: lvsd runs checks as its own user; make the script work as that user (or wrap it with setpriv/runuser)`);
+      const problem = await commandProblem(argv);
+      if (problem) {
+        warn(pathNode ?? node, `misc_path: ${problem}; lvsd cannot run it here, so a TCP connect check stands in until the program is installed (then use type: misc, command: ${JSON.stringify(argv)})`);
+        const { port: _p, ...rest } = c;
+        return { type: 'tcp', ...rest, ...(real.port === 0 ? { port: 80 } : {}) };
+      }
+      const m: OutMap = { type: 'misc', ...c, command: argv };
+      delete m.port;
+      if (child(node, 'misc_dynamic')) m.dynamic_weight = true;
+      return m;
+    }
+    case 'UDP_CHECK': {
+      if (!caps.udp) {
+        warn(node, 'UDP_CHECK: this lvsd has no UDP check; the real is not checked (type: none)');
+        return { type: 'none', interval: c.interval };
+      }
+      const u: OutMap = { type: 'udp', ...c };
+      const payload = child(node, 'payload')?.args.join('');
+      u.send = payload ? hexToEscapes(payload) : '\\n';
+      if (!payload) note(node, 'UDP_CHECK without payload: keepalived sends random bytes, lvsd sends a new line');
+      const rr = child(node, 'require_reply');
+      if (rr) u.expect = rr.args.length > 0 ? hexToRegex(rr.args.join('')) : '[\\s\\S]';
+      for (const k of ['min_reply_length', 'max_reply_length']) {
+        const n = child(node, k);
+        if (n) warn(n, `${k} is not supported by lvsd's UDP check; left out`);
+      }
+      return u;
+    }
+    case 'PING_CHECK':
+      if (caps.ping) return { type: 'ping', ...withoutPort(c) };
+      warn(node, 'PING_CHECK: this lvsd has no ICMP check; the real is not checked (type: none)');
+      return { type: 'none', interval: c.interval };
+    case 'FILE_CHECK':
+      warn(node, `FILE_CHECK (track_file ${child(node, 'track_file')?.args[0] ?? '?'}) is not supported: put the real in maintenance with "lvsd drain"/"lvsd disable" instead; left out`);
+      return null;
+    case 'BFD_CHECK':
+      warn(node, 'BFD_CHECK is not supported by lvsd; left out');
+      return null;
+    default:
+      return null;
+  }
+}
+
+function withoutPort(c: OutMap): OutMap {
+  const { port: _p, ...rest } = c;
+  return rest;
+}
+
+async function http(node: KNode, type: string, c: OutMap, inh: Inherited, caps: Capabilities, warn: Warn, note: Warn): Promise<OutMap> {
+  const out: OutMap = { type, ...c };
+  if (type === 'https') out.tls_verify = false;
+  const checkerHost = child(node, 'virtualhost')?.args[0] ?? inh.virtualhost;
+  for (const o of node.children ?? []) {
+    if (o.keyword === 'http_protocol') note(o, `http_protocol ${o.args[0]}: lvsd speaks HTTP/1.1 with Connection: close`);
+    if (o.keyword === 'fast_recovery') note(o, 'fast_recovery: lvsd checks every URL of a check in each round');
+    if (o.keyword === 'enable_sni') note(o, 'enable_sni: lvsd sends SNI when check.host is set');
+  }
+  const urls = (node.children ?? []).filter((u) => u.keyword === 'url');
+  if (urls.length === 0) {
+    out.path = '/';
+    out.expect_status = '200-299';
+    if (checkerHost) out.host = checkerHost;
+    return out;
+  }
+  const mapped = urls.map((u) => mapUrl(u, caps, warn));
+  const hosts = new Set(urls.map((u) => child(u, 'virtualhost')?.args[0] ?? checkerHost ?? ''));
+  const host = [...hosts][0];
+  if (hosts.size > 1) warn(urls[1]!, `the url blocks use different virtualhost values; lvsd sends one Host per check: ${host || 'the real address'}`);
+  if (host) out.host = host;
+  if (urls.length === 1 || !caps.urls) {
+    if (urls.length > 1) warn(urls[1]!, `${urls.length} url blocks: this lvsd checks one URL per check (no check.urls), so only ${String(mapped[0]!.path)} is checked`);
+    Object.assign(out, mapped[0]);
+    return out;
+  }
+  out.urls = mapped;
+  return out;
+}
+
+function mapUrl(u: KNode, caps: Capabilities, warn: Warn): OutMap {
+  const o: OutMap = { path: child(u, 'path')?.args[0] ?? '/' };
+  const status = child(u, 'status_code');
+  if (status) {
+    const ranges = status.args.map((a) => /^(\d{3})(?:-(\d{3}))?$/.exec(a)).filter((m): m is RegExpExecArray => m !== null);
+    if (ranges.length !== status.args.length) warn(status, `status_code ${status.args.join(' ')}: only codes and LO-HI ranges are understood; the others are left out`);
+    const list = ranges.map((m) => statusText(Number(m[1]), Number(m[2] ?? m[1])));
+    o.expect_status = list.length === 1 ? list[0]! : list.length === 0 ? '200-299' : list;
+  } else {
+    o.expect_status = '200-299';
+  }
+  const digest = child(u, 'digest');
+  if (digest) {
+    if (caps.digest) o.expect_digest = digest.args[0]!.toLowerCase();
+    else warn(digest, `digest ${digest.args[0]}: this lvsd cannot compare an MD5 of the body (no expect_digest); only the status is checked`);
+  }
+  const regex = child(u, 'regex');
+  if (regex) {
+    const re = regex.args.join(' ');
+    if (child(u, 'regex_no_match')) warn(regex, 'regex_no_match (fail when the body matches) is not supported; the regex is left out');
+    else o.expect_body = isRegex(re) ? re : literalRegex(re);
+    const ro = child(u, 'regex_options');
+    if (ro) warn(ro, `regex_options ${ro.args.join(' ')}: lvsd uses JavaScript regular expressions without options; write them into the regex`);
+  }
+  for (const k of ['regex_stack', 'regex_min_offset', 'regex_max_offset']) {
+    const n = child(u, k);
+    if (n) warn(n, `${k} is not supported; the whole body is searched`);
+  }
+  return o;
+}
+
+/** keepalived's free-form hex ("Ab12f 3") to lvsd send escapes; each byte as \xNN is not understood, so bytes are written raw. */
+function hexToBytes(hex: string): number[] {
+  const digits = hex.replace(/[^0-9A-Fa-fXx]/g, '');
+  const bytes: number[] = [];
+  for (let i = 0; i < digits.length; i += 2) bytes.push(parseInt(digits.slice(i, i + 2).replace(/x/gi, '0'), 16));
+  return bytes;
+}
+
+function hexToEscapes(hex: string): string {
+  return hexToBytes(hex).map((b) => (b === 0x5c ? '\\\\' : b === 13 ? '\\r' : b === 10 ? '\\n' : b === 9 ? '\\t' : String.fromCharCode(b))).join('');
+}
+
+function hexToRegex(hex: string): string {
+  const digits = hex.replace(/[^0-9A-Fa-fXx]/g, '');
+  let re = '^';
+  for (let i = 0; i < digits.length; i += 2) {
+    const pair = digits.slice(i, i + 2);
+    re += /x/i.test(pair) ? '[\\s\\S]' : `\\x${pair.padEnd(2, '0').toLowerCase()}`;
+  }
+  return re;
+}

@@ -1,0 +1,462 @@
+// ldirectord.cf → lvsd: global defaults resolved into each virtual (per-virtual values override
+// them, as in ldirectord), one service per virtual, reals with ranges, checks via ldirectord-checks.
+
+import { isIPv4 } from 'node:net';
+import type { Capabilities } from './capabilities.js';
+import type { ConvertResult, OutMap, OutService } from './model.js';
+import type { CfLine, CfVirtual } from './ldirectord-parse.js';
+import { fields, parseLdirectordCf, parsePort, unquote } from './ldirectord-parse.js';
+import { DEFAULT_SERVICE_BY_PORT, SERVICES, mapLdirectordCheck } from './ldirectord-checks.js';
+import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, fitTiming, serviceNameFor, uniqueName } from './common.js';
+import { SCHEDULERS } from '../schema.js';
+
+const FORWARDING: Readonly<Record<string, string>> = { gate: 'gate', masq: 'masq', ipip: 'ipip' };
+export const ALERT_RULES_HINT = "alert on lvsd's Prometheus metrics instead: see the alert rules shipped with lvsd (README, \"Alerting\")";
+const RANGE_LIMIT = 4096;
+
+export async function convertLdirectord(file: string, text: string, caps: Capabilities): Promise<ConvertResult> {
+  const parsed = parseLdirectordCf(file, text);
+  if (!parsed.ok) return { ok: false, format: 'ldirectord', errors: parsed.errors };
+  const { globals, virtuals } = parsed.cf;
+  const diags = new Diagnostics();
+  const global = new DocBuilder(diags, file);
+  const g = lastByKey(globals);
+  convertGlobals(globals, global, caps);
+
+  const services: OutService[] = [];
+  const names = new Set<string>();
+  const errors: { file: string; line: number; col: number; message: string }[] = [];
+  for (const v of virtuals) {
+    const r = await convertVirtual(file, v, g, caps, diags, names);
+    if ('error' in r) errors.push(r.error);
+    else if (r.service) services.push(r.service);
+    else global.comment('', `virtual at ${file}:${v.head.line} was not converted (see the warning above)`);
+  }
+  if (errors.length > 0) return { ok: false, format: 'ldirectord', errors };
+  return { ok: true, format: 'ldirectord', global: { value: global.value, comments: global.comments }, services, diagnostics: diags.list };
+}
+
+function lastByKey(lines: readonly CfLine[]): Map<string, CfLine> {
+  const m = new Map<string, CfLine>();
+  for (const l of lines) m.set(l.key, l);
+  return m;
+}
+
+function yesNo(v: string): boolean | null {
+  const t = v.toLowerCase();
+  return t === 'yes' ? true : t === 'no' ? false : null;
+}
+
+function convertGlobals(globals: readonly CfLine[], doc: DocBuilder, caps: Capabilities): void {
+  for (const l of globals) {
+    switch (l.key) {
+      case 'cleanstop': {
+        const b = yesNo(l.value);
+        if (b === null) doc.warn(l.line, '', `cleanstop=${l.value} is not yes or no; lvsd keeps its default (clean_stop: true)`);
+        else doc.value.clean_stop = b;
+        break;
+      }
+      case 'maintenancedir':
+        if (caps.maintenanceDir) {
+          doc.value.maintenance_dir = l.value;
+          doc.note(l.line, 'maintenance_dir', 'maintenancedir: lvsd looks for files named IP:PORT or IP in maintenance_dir (host names are not looked up)');
+        } else {
+          doc.warn(l.line, '', `maintenancedir=${l.value} is not supported by this lvsd: put a real in maintenance with "lvsd drain"/"weight: 0" instead`);
+        }
+        break;
+      case 'autoreload':
+        doc.note(l.line, '', 'autoreload: lvsd always reloads when conf.d changes, and on SIGHUP');
+        break;
+      case 'fork':
+        doc.note(l.line, '', 'fork: lvsd always runs checks concurrently (max_concurrent_checks)');
+        break;
+      case 'supervised':
+      case 'logfile':
+        doc.note(l.line, '', `${l.key}: lvsd logs JSON lines on stdout (journald); there is no log file to set`);
+        break;
+      case 'callback':
+      case 'execute':
+        doc.warn(l.line, '', `${l.key}="${l.value}" has no lvsd equivalent: lvsd reloads by itself when conf.d changes; run one lvsd per config dir (-c DIR)`);
+        break;
+      case 'readdquiescent':
+        doc.note(l.line, '', 'readdquiescent: lvsd repairs its table at every resync (resync_interval), so a real removed by hand comes back');
+        break;
+      case 'emailalert':
+      case 'emailalertfreq':
+      case 'emailalertstatus':
+      case 'emailalertfrom':
+      case 'smtp':
+        doc.warn(l.line, '', `${l.key}: lvsd sends no e-mail; ${ALERT_RULES_HINT}`);
+        break;
+      case 'checkcount':
+        doc.warn(l.line, '', 'checkcount (deprecated in ldirectord) is not carried over: lvsd does not retry within a check; use failurecount (check.fall)');
+        break;
+      default:
+        // Check timing, quiescent, fallback and fallbackcommand are defaults applied to every virtual.
+        break;
+    }
+  }
+}
+
+type Get = (key: string) => CfLine | undefined;
+
+async function convertVirtual(
+  file: string,
+  v: CfVirtual,
+  g: Map<string, CfLine>,
+  caps: Capabilities,
+  diags: Diagnostics,
+  names: Set<string>,
+): Promise<{ service: OutService | null } | { error: { file: string; line: number; col: number; message: string } }> {
+  const own = lastByKey(v.lines);
+  const get: Get = (key) => own.get(key) ?? g.get(key);
+  const doc = new DocBuilder(diags, file);
+  const head = v.head;
+  const v6 = head.key === 'virtual6';
+  const err = (l: CfLine, message: string, col = l.valueCol) => ({ error: { file, line: l.line, col, message } });
+  const lineOf = (key: string): number => get(key)?.line ?? head.line;
+
+  // --- the virtual address ------------------------------------------------------------------
+  let fwmark: number | undefined;
+  let host: string | undefined;
+  let port = 0;
+  const addr = head.value.trim();
+  if (/^\d+$/.test(addr)) {
+    fwmark = Number(addr);
+    if (fwmark < 1 || fwmark > 0xffffffff) return err(head, `firewall mark ${addr} is not between 1 and 4294967295`);
+  } else {
+    const m = v6 ? /^\[([^\]]+)\]:(\S+)$/.exec(addr) : /^([^:\s]+):(\S+)$/.exec(addr);
+    if (!m) return err(head, v6 ? 'virtual6 takes [IPv6]:PORT or a firewall mark' : 'virtual takes IP:PORT or a firewall mark');
+    const p = parsePort(m[2]!);
+    if (p === null || p === 0) return err(head, `"${m[2]}" is not a port number or a known service name`, head.valueCol + m[1]!.length + (v6 ? 3 : 1));
+    host = m[1]!;
+    port = p;
+    const fam = familyOf(host);
+    if (fam === null) {
+      doc.warn(head.line, '', `virtual=${addr}: "${host}" is a host name; lvsd does not resolve names, so this virtual is not converted (write its address)`);
+      return { service: null };
+    }
+    if ((fam === 6) !== v6) return err(head, v6 ? 'virtual6 needs an IPv6 address in brackets' : 'an IPv6 virtual is written virtual6=[ADDRESS]:PORT');
+  }
+
+  // --- protocol, service, checktype -------------------------------------------------------
+  const protoLine = get('protocol');
+  let protocol = protoLine?.value.toLowerCase() ?? (fwmark !== undefined ? 'fwm' : port === 53 ? 'udp' : 'tcp');
+  if (fwmark !== undefined && protocol !== 'fwm') {
+    doc.warn(protoLine!.line, '', `protocol=${protocol} on a firewall-mark virtual: ldirectord requires fwm; the mark selects the packets`);
+    protocol = 'fwm';
+  }
+  if (fwmark === undefined && !['tcp', 'udp', 'sctp'].includes(protocol)) {
+    return err(protoLine!, `protocol=${protocol} is not tcp or udp for an IP:PORT virtual`);
+  }
+  const serviceLine = get('service');
+  const service = serviceLine?.value.toLowerCase() ?? (fwmark !== undefined ? 'none' : (DEFAULT_SERVICE_BY_PORT[port] ?? 'none'));
+  if (!(SERVICES as readonly string[]).includes(service)) return err(serviceLine!, `service=${service} is not one of ${SERVICES.join(', ')}`);
+  const checktypeLine = get('checktype');
+  const checktype = checktypeLine?.value.toLowerCase() ?? 'negotiate';
+  if (!/^(connect|negotiate|external|external-perl|ping|on|off|\d+)$/.test(checktype)) {
+    return err(checktypeLine!, `checktype=${checktype} is not connect, negotiate, external, external-perl, ping, on, off or a number`);
+  }
+
+  const name = uniqueName(serviceNameFor({ fwmark, host, port, protocol }), names);
+  const value = doc.value;
+  value.name = name;
+  if (fwmark !== undefined) value.fwmark = fwmark;
+  else value.address = endpointText(host!, port);
+  if (fwmark === undefined) value.protocol = protocol;
+  for (const key of ['servicename', 'comment']) {
+    const l = own.get(key);
+    if (l) doc.comment('name', `${key}: ${l.value}`);
+  }
+
+  // --- scheduler, persistence, quiescent -----------------------------------------------------
+  const sched = get('scheduler')?.value ?? 'wrr';
+  if ((SCHEDULERS as readonly string[]).includes(sched)) value.scheduler = sched;
+  else {
+    doc.warn(lineOf('scheduler'), 'scheduler', `scheduler=${sched} is not an IPVS scheduler lvsd knows; wrr (ldirectord's default) is used`);
+    value.scheduler = 'wrr';
+  }
+  const persistent = get('persistent');
+  const netmask = get('netmask');
+  if (persistent) {
+    if (!/^\d+$/.test(persistent.value) || Number(persistent.value) < 1) return err(persistent, `persistent=${persistent.value} is not a number of seconds`);
+    const p: OutMap = { timeout: Number(persistent.value) };
+    if (netmask) p.netmask = /^\d+$/.test(netmask.value) ? Number(netmask.value) : netmask.value;
+    value.persistence = p;
+  } else if (netmask) {
+    doc.note(netmask.line, '', `netmask=${netmask.value} without persistent does nothing (as in ldirectord); not carried over`);
+  }
+  const quiescentLine = get('quiescent');
+  const quiescent = quiescentLine ? yesNo(quiescentLine.value) : true;
+  if (quiescent === null) return err(quiescentLine!, `quiescent=${quiescentLine!.value} is not yes or no`);
+  value.quiescent = quiescent;
+  if (!quiescentLine) doc.comment('quiescent', "ldirectord's default quiescent=yes (lvsd's default is false)");
+
+  // --- the check ---------------------------------------------------------------------------
+  const setting = (key: string): string | undefined => get(key)?.value;
+  const mapped = mapLdirectordCheck(
+    {
+      checktype,
+      service,
+      protocol,
+      request: setting('request') === undefined ? undefined : normaliseRequest(setting('request')!),
+      receive: setting('receive'),
+      virtualhost: setting('virtualhost'),
+      httpmethod: setting('httpmethod'),
+      login: setting('login'),
+      passwd: setting('passwd'),
+      checkcommand: setting('checkcommand'),
+    },
+    caps,
+  );
+  for (const w of mapped.warnings) doc.warn(get(w.directive)?.line ?? lineOf('checktype'), 'check', w.message);
+  for (const key of ['login', 'passwd', 'database', 'secret']) {
+    const l = get(key);
+    if (l && !['pop', 'imap', 'ftp'].includes(service)) doc.warn(l.line, 'check', `${key}: lvsd's ${String(mapped.check?.type ?? 'none')} check does not log in; write a misc check that does`);
+  }
+  const check: OutMap | null = mapped.check ? { ...mapped.check } : null;
+  if (check) {
+    const checkport = get('checkport');
+    if (checkport) {
+      const p = parsePort(checkport.value);
+      if (p === null || p === 0) return err(checkport, `checkport=${checkport.value} is not a port number`);
+      check.port = p;
+    } else if (fwmark !== undefined && check.type !== 'none' && check.type !== 'misc' && check.type !== 'ping') {
+      const p = Object.entries(DEFAULT_SERVICE_BY_PORT).find(([, s]) => s === service)?.[0];
+      if (p) check.port = Number(p);
+    }
+    timing(check, mapped.negotiate, get, doc, head.line);
+  }
+
+  // --- reals -------------------------------------------------------------------------------
+  const reals: OutMap[] = [];
+  for (const l of v.lines.filter((x) => x.key === 'real' || x.key === 'real6')) {
+    const r = await convertReal(l, { file, fwmark, port, v6, doc, mapped, host, service, realsSoFar: reals.length });
+    if ('error' in r) return r;
+    reals.push(...r.reals);
+  }
+  if (check === null) {
+    for (const r of reals) doc.comment('reals', `real ${String(r.address)} (checktype=off)`);
+    value.reals = [];
+  } else {
+    if (mapped.externalArgv) {
+      const problem = await commandProblem(mapped.externalArgv);
+      if (problem) {
+        doc.warn(lineOf('checkcommand'), 'check', `checkcommand: ${problem}; lvsd cannot run it here, so a ${protocol === 'udp' ? 'no-check (type: none)' : 'TCP connect'} check stands in until the program is installed (then use type: misc with command: [${mapped.externalArgv.join(', ')}, VIP, VPORT, RIP, RPORT])`);
+        check.type = protocol === 'udp' ? 'none' : 'tcp';
+        for (const r of reals) delete r.check;
+      } else {
+        check.type = 'misc';
+        delete check.port;
+      }
+    }
+    value.check = check;
+    value.reals = reals;
+  }
+
+  // --- fallback (sorry server) ---------------------------------------------------------------
+  const sixReals = v6 || String(reals[0]?.address ?? '').startsWith('[');
+  const fb = get(sixReals ? 'fallback6' : 'fallback');
+  if (fb && check !== null) {
+    const s = parseDest(fb.value, fb.key === 'fallback6', port);
+    if (!s) return err(fb, `${fb.key}=${fb.value} is not ${fb.key === 'fallback6' ? '[IPv6]' : 'IP'}[:PORT] [gate|masq|ipip]`);
+    if (familyOf(s.host) === null) doc.warn(fb.line, '', `${fb.key}: "${s.host}" is a host name; lvsd does not resolve names, so the fallback is left out`);
+    else {
+      const sorry: OutMap = { address: endpointText(s.host, fwmark !== undefined ? s.port : portFor(s.method, s.port, port)) };
+      if (s.method !== 'gate') sorry.forwarding = s.method;
+      value.sorry = [sorry];
+    }
+  }
+  const fbc = get('fallbackcommand');
+  if (fbc) {
+    const argv = fbc.value.split(/\s+/).filter(Boolean);
+    const vs = fwmark !== undefined ? String(fwmark) : endpointText(host!, port);
+    if (caps.notify.includes('sorry_on') && caps.notify.includes('sorry_off')) {
+      value.notify = { sorry_on: [...argv, 'start', vs, protocol], sorry_off: [...argv, 'stop', vs, protocol] };
+    } else {
+      doc.warn(fbc.line, '', `fallbackcommand="${fbc.value}" is not supported by this lvsd; watch lvsd_service_sorry_active (metrics) or lvsd status instead`);
+    }
+  }
+  for (const key of ['emailalert', 'emailalertfreq', 'emailalertstatus', 'emailalertfrom', 'smtp']) {
+    const l = own.get(key);
+    if (l) doc.warn(l.line, '', `${key}: lvsd sends no e-mail; ${ALERT_RULES_HINT}`);
+  }
+  const ops = own.get('ops');
+  if (ops && yesNo(ops.value)) doc.warn(ops.line, '', 'ops=yes (one-packet scheduling) is not supported by lvsd; the service schedules per connection');
+  const monitor = own.get('monitorfile');
+  if (monitor) doc.warn(monitor.line, '', `monitorfile=${monitor.value}: lvsd logs every check result change as a JSON line instead (journalctl -u lvsd)`);
+  const cleanstop = own.get('cleanstop');
+  if (cleanstop) doc.warn(cleanstop.line, '', 'cleanstop in a virtual section: lvsd has one clean_stop for all services (lvsd.yaml)');
+  const checkcount = own.get('checkcount');
+  if (checkcount) doc.warn(checkcount.line, '', 'checkcount (deprecated in ldirectord) is not carried over: use failurecount (check.fall)');
+
+  return {
+    service: {
+      name,
+      file,
+      line: head.line,
+      reals: reals.length,
+      value,
+      comments: doc.comments,
+    },
+  };
+}
+
+function normaliseRequest(r: string): string {
+  return r.startsWith('/') ? r : `/${r}`;
+}
+
+/** gate and ipip cannot change the port: IPVS uses the virtual's, as ldirectord(8) says. */
+function portFor(method: string, realPort: number, vport: number): number {
+  return method === 'masq' && realPort !== 0 ? realPort : vport;
+}
+
+function timing(check: OutMap, negotiate: boolean, get: Get, doc: DocBuilder, headLine: number): void {
+  const ct = get('checktimeout');
+  const nt = get('negotiatetimeout') ?? get('connecttimeout');
+  const primary = negotiate ? (nt ?? ct) : (ct ?? nt);
+  const timeoutS = primary ? Number(primary.value) : negotiate ? 30 : 5;
+  const intervalLine = get('checkinterval');
+  const intervalS = intervalLine ? Number(intervalLine.value) : 10;
+  if (check.type === 'none') {
+    check.interval = intervalS;
+    return;
+  }
+  const fit = fitTiming(intervalS * 1000, timeoutS * 1000, primary !== undefined);
+  check.interval = fit.intervalMs / 1000;
+  check.timeout = fit.timeoutMs % 1000 === 0 ? fit.timeoutMs / 1000 : `${fit.timeoutMs}ms`;
+  // Changing a timing the operator wrote is a warning; reconciling ldirectord's own defaults is a note.
+  if (fit.message) (primary ? doc.warn : doc.note).call(doc, intervalLine?.line ?? primary?.line ?? headLine, 'check.interval', fit.message);
+  check.rise = 1;
+  const fc = get('failurecount');
+  check.fall = fc ? Math.max(1, Number(fc.value)) : 1;
+}
+
+interface Dest {
+  host: string;
+  port: number;
+  method: string;
+}
+
+function parseDest(text: string, v6: boolean, defaultPort: number): Dest | null {
+  const f = fields(text);
+  const spec = f[0]?.text ?? '';
+  const method = (f[1]?.text ?? 'gate').toLowerCase();
+  if (!FORWARDING[method]) return null;
+  const m = v6 ? /^\[([^\]]+)\](?::(\S+))?$/.exec(spec) : /^([^:]+)(?::(\S+))?$/.exec(spec);
+  if (!m) return null;
+  const port = m[2] === undefined ? defaultPort : parsePort(m[2]);
+  if (port === null) return null;
+  return { host: m[1]!, port, method };
+}
+
+interface RealCtx {
+  file: string;
+  fwmark: number | undefined;
+  port: number;
+  v6: boolean;
+  doc: DocBuilder;
+  mapped: ReturnType<typeof mapLdirectordCheck>;
+  host: string | undefined;
+  service: string;
+  realsSoFar: number;
+}
+
+async function convertReal(l: CfLine, ctx: RealCtx): Promise<{ reals: OutMap[] } | { error: { file: string; line: number; col: number; message: string } }> {
+  const err = (message: string, col = l.valueCol) => ({ error: { file: ctx.file, line: l.line, col, message } });
+  const f = fields(l.raw);
+  const spec = f[0];
+  if (!spec) return err('real needs an address: real=IP[:PORT] gate|masq|ipip [WEIGHT]');
+  const is6 = l.key === 'real6';
+  const m = is6 ? /^\[([^\]]+)\](?:->\[([^\]]+)\])?(?::(\S+))?$/.exec(spec.text) : /^([^:>-]+(?:-(?!>)[^:>-]*)*)(?:->([^:]+))?(?::(\S+))?$/.exec(spec.text);
+  if (!m) return err(is6 ? 'real6 takes [IPv6][:PORT]' : `"${spec.text}" is not IP[->IP][:PORT]`, l.valueCol + spec.col);
+  const from = m[1]!;
+  const to = m[2];
+  let rport = 0;
+  if (m[3] !== undefined) {
+    const p = parsePort(m[3]);
+    if (p === null) return err(`"${m[3]}" is not a port number or a known service name`, l.valueCol + spec.col + spec.text.lastIndexOf(':') + 1);
+    rport = p;
+  }
+  const methodField = f[1] && !f[1].quoted ? f[1] : undefined;
+  const method = methodField ? methodField.text.toLowerCase() : 'gate';
+  if (!FORWARDING[method]) return err(`"${methodField!.text}" is not gate, masq or ipip`, l.valueCol + methodField!.col);
+  let next = methodField ? 2 : 1;
+  let weight = 1;
+  if (f[next] && !f[next]!.quoted && /^\d+$/.test(f[next]!.text)) {
+    weight = Number(f[next]!.text);
+    next++;
+  }
+  const quoted = f.slice(next).filter((x) => x.quoted).map((x) => x.text);
+  const thresholds = quoted.filter((q) => /^[<>]?[lu]:/.test(q) || /^\d+:\d+$/.test(q));
+  const rr = quoted.filter((q) => !thresholds.includes(q));
+  const path = `reals.${ctx.realsSoFar}`;
+
+  // Addresses: one, or an IPv4 range "a->b".
+  let hosts: string[];
+  if (familyOf(from) === null || (to !== undefined && familyOf(to) === null)) {
+    ctx.doc.warn(l.line, 'reals', `real=${spec.text}: host names are not resolved by lvsd; this real is left out (write its address${to ? 'es' : ''})`);
+    return { reals: [] };
+  }
+  if (to !== undefined) {
+    if (!isIPv4(from) || !isIPv4(to)) return err('address ranges (A->B) are IPv4 only', l.valueCol + spec.col);
+    const a = ipv4ToInt(from);
+    const b = ipv4ToInt(to);
+    if (b < a) return err(`range ${from}->${to} ends before it starts`, l.valueCol + spec.col);
+    if (b - a >= RANGE_LIMIT) return err(`range ${from}->${to} holds ${b - a + 1} addresses (at most ${RANGE_LIMIT})`, l.valueCol + spec.col);
+    hosts = [];
+    for (let n = a; n <= b; n++) hosts.push(intToIpv4(n));
+  } else {
+    hosts = [from];
+  }
+  if ((familyOf(from) === 6) !== is6) return err(is6 ? 'real6 needs an IPv6 address in brackets' : 'an IPv6 real is written real6=[ADDRESS]:PORT', l.valueCol + spec.col);
+
+  let port = rport;
+  if (ctx.fwmark === undefined) {
+    port = portFor(method, rport, ctx.port);
+    if (rport !== 0 && port !== rport) ctx.doc.comment(path, `real ${spec.text} ${method}: IPVS uses the virtual's port ${ctx.port} (as ldirectord does)`);
+  }
+  const out: OutMap[] = [];
+  for (const h of hosts) {
+    const real: OutMap = { address: endpointText(h, port) };
+    if (weight !== 1) real.weight = weight;
+    if (method !== 'gate') real.forwarding = method;
+    const override = realCheck(rr, ctx, l, path);
+    if (ctx.mapped.externalArgv) {
+      const vs = ctx.fwmark !== undefined ? String(ctx.fwmark) : ctx.host!;
+      override.command = [...ctx.mapped.externalArgv, vs, String(ctx.port), h, String(port)];
+    }
+    if (Object.keys(override).length > 0) real.check = override;
+    out.push(real);
+  }
+  if (thresholds.length > 0) ctx.doc.warn(l.line, path, `connection thresholds ${thresholds.map((t) => `"${t}"`).join(' ')} are not supported by lvsd (no -x/-y); left out`);
+  return { reals: out };
+}
+
+function realCheck(rr: readonly string[], ctx: RealCtx, l: CfLine, path: string): OutMap {
+  const o: OutMap = {};
+  if (rr.length === 0) return o;
+  const [request, receive] = rr;
+  const type = ctx.mapped.check?.type;
+  if (type === 'http' || type === 'https') {
+    if (request !== undefined) o.path = normaliseRequest(unquote(request));
+    if (receive !== undefined) o.expect_body = receive;
+  } else if (type === 'dns') {
+    if (request !== undefined) o.query = request.replace(/^\//, '');
+    if (receive !== undefined) o.expect_answer = receive;
+  } else if (type === 'tcp' && ctx.service === 'simpletcp') {
+    if (request !== undefined) o.send = request.replace(/\\(?!n)/g, '\\\\');
+    if (receive !== undefined) o.expect = receive;
+  } else {
+    ctx.doc.warn(l.line, path, `the per-real request/receive pair is not used by a ${String(type)} check; left out`);
+  }
+  return o;
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
