@@ -76,6 +76,7 @@ function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTa
         weight: 100,
         forwarding: 'masq',
         check: { type: 'none', intervalMs: 1000, timeoutMs: 500, rise: 1, fall: 1, port: 8080 },
+        slowStartMs: 0,
         pos: POS,
       });
       if (rand() < 0.02) down.add(`${key} ${realKey}`);
@@ -90,6 +91,8 @@ function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTa
       scheduler: 'wlc',
       persistence: null,
       quiescent: i % 2 === 0,
+      quorum: 1,
+      hysteresis: 0,
       reals,
       sorry: [],
       pos: POS,

@@ -87,6 +87,8 @@ export interface RealConfig {
   readonly weight: number;
   readonly forwarding: Forwarding;
   readonly check: CheckSpec;
+  /** Ramp window after the real comes (back) up; 0 = full weight at once. Sorry servers: always 0. */
+  readonly slowStartMs: number;
   readonly pos: SourcePos;
 }
 
@@ -107,8 +109,12 @@ interface ServiceCommon {
   readonly scheduler: string;
   readonly persistence: Persistence | null;
   readonly quiescent: boolean;
+  /** Least sum of the weights of healthy reals for the service to have quorum (keepalived `quorum`). */
+  readonly quorum: number;
+  /** Quorum is gained at quorum + hysteresis and lost below quorum - hysteresis. */
+  readonly hysteresis: number;
   readonly reals: readonly RealConfig[];
-  /** Used only while no real is healthy. Their checks are not run. */
+  /** Used only while the service has no quorum (default: no real is healthy). Their checks are not run. */
   readonly sorry: readonly RealConfig[];
   readonly pos: SourcePos;
 }

@@ -174,6 +174,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
       weight: rawDest.weight ?? BUILTIN.weight,
       forwarding,
       check,
+      slowStartMs: isSorry ? 0 : ((rawDest as RawReal).slow_start ?? raw.slow_start ?? ctx.defaults?.slow_start ?? BUILTIN.slowStartMs),
       pos: doc.at(d.path),
     };
   };
@@ -186,6 +187,8 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
     scheduler: raw.scheduler ?? ctx.defaults?.scheduler ?? BUILTIN.scheduler,
     persistence: raw.persistence ? resolvePersistence(raw.persistence, family, doc, issues) : null,
     quiescent: raw.quiescent ?? ctx.defaults?.quiescent ?? BUILTIN.quiescent,
+    quorum: raw.quorum ?? ctx.defaults?.quorum ?? BUILTIN.quorum,
+    hysteresis: raw.hysteresis ?? ctx.defaults?.hysteresis ?? BUILTIN.hysteresis,
     reals: realConfigs,
     sorry: sorryConfigs,
     pos: doc.start(),

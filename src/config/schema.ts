@@ -35,6 +35,9 @@ export const BUILTIN = {
   protocol: 'tcp',
   quiescent: false,
   weight: 1,
+  quorum: 1,
+  hysteresis: 0,
+  slowStartMs: 0,
   check: { type: 'tcp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3 },
   http: { method: 'GET', path: '/', expectStatus: [[200, 399]] as [number, number][], tlsVerify: false },
   dns: { queryType: 'A', expectRcode: 'NOERROR' },
@@ -171,9 +174,13 @@ export const checkSchema = z.strictObject({
 
 const weightSchema = z.int().min(0).max(65535);
 
+/** Sums of real weights (keepalived's quorum and hysteresis). */
+const quorumSchema = z.int().min(0).max(0xffffffff);
+
 export const realSchema = z.strictObject({
   address: z.string(),
   weight: weightSchema.optional(),
+  slow_start: durationSchema({ allowZero: true }).optional(),
   forwarding: z.enum(FORWARDINGS).optional(),
   check: checkSchema.optional(),
 });
@@ -200,6 +207,9 @@ export const serviceSchema = z.strictObject({
   persistence: persistenceSchema.optional(),
   forwarding: z.enum(FORWARDINGS).optional(),
   quiescent: z.boolean().optional(),
+  quorum: quorumSchema.optional(),
+  hysteresis: quorumSchema.optional(),
+  slow_start: durationSchema({ allowZero: true }).optional(),
   check: checkSchema.optional(),
   reals: z.array(realSchema),
   sorry: z.array(sorrySchema).optional(),
@@ -210,6 +220,9 @@ export const defaultsSchema = z.strictObject({
   scheduler: z.enum(SCHEDULERS).optional(),
   forwarding: z.enum(FORWARDINGS).optional(),
   quiescent: z.boolean().optional(),
+  quorum: quorumSchema.optional(),
+  hysteresis: quorumSchema.optional(),
+  slow_start: durationSchema({ allowZero: true }).optional(),
   check: checkSchema.optional(),
 });
 

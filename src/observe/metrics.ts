@@ -6,7 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, TrackedReal } from '../health/tracker.js';
-import type { ReconcilerStats } from '../reconcile/reconciler.js';
+import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
+import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import { kernelRealKey } from '../reconcile/desired.js';
@@ -23,6 +24,10 @@ export interface MetricsSources {
   scheduler(): SchedulerStats;
   reload(): ReloadState;
   kernel(): Promise<KernelState>;
+  /** Quorum and sorry state of the last committed pass (absent: no quorum metrics). */
+  services?(): ReadonlyMap<string, ServiceRuntime>;
+  /** Reals in slow start, "serviceKey realKey" -> ramp. */
+  slowStarts?(): SlowStartState;
 }
 
 export interface MetricsOptions {
@@ -176,6 +181,52 @@ export class LvsdMetrics {
           const ks = kernel.table.services.get(s.key);
           const active = s.sorry.some((sorry) => ks?.reals.has(kernelRealKey(sorry)) === true);
           this.set({ service: s.name }, active ? 1 : 0);
+        }
+      },
+    });
+
+    // Quorum (keepalived semantics) as the reconciler committed it; absent before the first pass.
+    new Gauge({
+      name: 'lvsd_service_quorum',
+      help: 'Whether a service has quorum (1) or has lost it (0): the sum of the weights of its healthy reals against quorum and hysteresis.',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        const state = sources.services?.();
+        if (!state) return;
+        for (const s of sources.snapshot().services) {
+          const q = state.get(s.key)?.quorum;
+          if (q) this.set({ service: s.name }, q.up ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lvsd_service_healthy_weight',
+      help: 'Sum of the weights of the healthy reals of a service (what quorum is compared with).',
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        const state = sources.services?.();
+        if (!state) return;
+        for (const s of sources.snapshot().services) {
+          const q = state.get(s.key)?.quorum;
+          if (q) this.set({ service: s.name }, q.weightSum);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lvsd_real_slow_start',
+      help: 'Whether a real is ramping its weight after coming up (slow_start): 1 while ramping.',
+      labelNames: ['service', 'real'],
+      registers,
+      collect() {
+        this.reset();
+        const ramps = sources.slowStarts?.();
+        if (!ramps) return;
+        for (const { service, real } of eachReal(sources)) {
+          if (ramps.has(`${service.key} ${real.key}`)) this.set({ service: service.name, real: real.key }, 1);
         }
       },
     });

@@ -8,7 +8,8 @@ import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, HealthTracker } from '../health/tracker.js';
 import type { IpvsRunner } from '../ipvs/model.js';
-import type { PassReport, ReconcilerStats } from '../reconcile/reconciler.js';
+import type { PassReport, ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
+import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -30,7 +31,11 @@ export interface ObserverOptions {
   readonly dryRun: boolean;
   readonly snapshot: Snapshot;
   readonly tracker: Pick<HealthTracker, 'get'>;
-  readonly reconciler: { stats(): ReconcilerStats };
+  readonly reconciler: {
+    stats(): ReconcilerStats;
+    services?(): ReadonlyMap<string, ServiceRuntime>;
+    slowStarts?(): SlowStartState;
+  };
   readonly scheduler: { stats(): SchedulerStats };
   readonly runner: IpvsRunner;
   /** Kernel traffic stats (ipvsadm -Ln --exact --stats), when the runner can read them. */
@@ -96,6 +101,8 @@ export class Observer {
         scheduler: () => options.scheduler.stats(),
         reload: () => this.#reload,
         kernel: () => this.kernel.get(),
+        services: () => options.reconciler.services?.() ?? new Map(),
+        slowStarts: () => options.reconciler.slowStarts?.() ?? new Map(),
       },
       { version: VERSION, ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) },
     );
@@ -221,6 +228,8 @@ export class Observer {
       reload: this.#reload,
       kernel,
       healthz: this.healthz(),
+      ...(this.#o.reconciler.services ? { services: this.#o.reconciler.services() } : {}),
+      ...(this.#o.reconciler.slowStarts ? { slowStarts: this.#o.reconciler.slowStarts() } : {}),
     });
   }
 }

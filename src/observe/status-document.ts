@@ -9,13 +9,15 @@ import type { CheckReasonCode } from '../checks/types.js';
 import type { TrackedReal } from '../health/tracker.js';
 import type { IpvsService } from '../ipvs/model.js';
 import { kernelRealKey } from '../reconcile/desired.js';
-import type { ReconcilerStats } from '../reconcile/reconciler.js';
+import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
+import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { KernelState } from './kernel-view.js';
 import type { TrafficStats } from '../ipvs/model.js';
 import type { HealthzVerdict } from './healthz.js';
 
 export type HealthState = 'up' | 'down' | 'unknown';
+export type OverallState = 'healthy' | 'degraded' | 'unhealthy';
 /** How a row is shown: its health, or `draining` (config weight 0, or removed and held at weight 0). */
 export type RowState = HealthState | 'draining';
 
@@ -46,6 +48,8 @@ export interface RealStatus {
   readonly in_kernel: boolean;
   readonly connections: Connections | null;
   readonly traffic: TrafficStats | null;
+  /** The weight ramp after coming up (slow_start), while it runs; null otherwise. */
+  readonly slow_start: { readonly since: string; readonly window_ms: number } | null;
 }
 
 export interface SorryStatus {
@@ -76,6 +80,16 @@ export interface ServiceStatus {
   readonly total_reals: number;
   /** Sorry servers in the kernel now; null when the kernel could not be read. */
   readonly sorry_active: boolean | null;
+  /**
+   * keepalived's quorum: `up` as of the last reconcile pass (null before the first one),
+   * `weight_sum` = the weights of the healthy reals it was judged on.
+   */
+  readonly quorum: {
+    readonly up: boolean | null;
+    readonly weight_sum: number | null;
+    readonly quorum: number;
+    readonly hysteresis: number;
+  };
   /** The service as the kernel has it; null when the kernel could not be read. */
   readonly kernel: {
     readonly present: boolean;
@@ -128,6 +142,10 @@ export interface StatusInputs {
   readonly reload: ReloadState;
   readonly kernel: KernelState;
   readonly healthz: HealthzVerdict;
+  /** Quorum and sorry state of the reconciler's last committed pass. */
+  readonly services?: ReadonlyMap<string, ServiceRuntime>;
+  /** Reals in slow start. */
+  readonly slowStarts?: SlowStartState;
 }
 
 export interface StatusDocument {
@@ -142,6 +160,11 @@ export interface StatusDocument {
   };
   readonly generated_at: string;
   readonly healthz: { readonly ok: boolean; readonly problems: readonly string[] };
+  /**
+   * The verdict of the top badge: `unhealthy` when /healthz fails, `degraded` while a service has
+   * lost quorum or serves its sorry servers, or the last reload was rejected; otherwise `healthy`.
+   */
+  readonly overall: { readonly state: OverallState; readonly reasons: readonly string[] };
   readonly config: {
     readonly files: readonly string[];
     readonly hash: string;
@@ -197,6 +220,11 @@ function connectionsOf(kernel: KernelState, serviceKey: string, realKey: string)
   return c ? { active: c.activeConns, inactive: c.inactiveConns } : null;
 }
 
+function rampOf(inputs: StatusInputs, serviceKey: string, realKey: string): RealStatus['slow_start'] {
+  const ramp = inputs.slowStarts?.get(`${serviceKey} ${realKey}`);
+  return ramp ? { since: iso(ramp.since)!, window_ms: ramp.windowMs } : null;
+}
+
 function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number], inputs: StatusInputs, ks: IpvsService | undefined): RealStatus {
   const tracked = inputs.health(service.key, real.key);
   const h = tracked?.health;
@@ -223,6 +251,7 @@ function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number]
     in_kernel: kernelReal !== undefined,
     connections: connectionsOf(inputs.kernel, service.key, kernelKey),
     traffic: inputs.kernel.stats?.get(service.key)?.reals.get(kernelKey) ?? null,
+    slow_start: rampOf(inputs, service.key, real.key),
   };
 }
 
@@ -235,6 +264,7 @@ function serviceStatus(service: ServiceConfig, inputs: StatusInputs): ServiceSta
     const k = ks?.reals.get(key);
     return { real: key, in_use: k !== undefined, weight: { config: s.weight, kernel: k?.weight ?? null } };
   });
+  const runtime = inputs.services?.get(service.key);
   const configured = new Set([...service.reals.map(kernelRealKey), ...sorry.map((s) => s.real)]);
   const draining: DrainingStatus[] = [];
   for (const [key, k] of ks?.reals ?? []) {
@@ -253,6 +283,12 @@ function serviceStatus(service: ServiceConfig, inputs: StatusInputs): ServiceSta
     healthy_reals: reals.filter((r) => r.health === 'up').length,
     total_reals: reals.length,
     sorry_active: kernelKnown ? sorry.some((s) => s.in_use) : null,
+    quorum: {
+      up: runtime?.quorum.up ?? null,
+      weight_sum: runtime?.quorum.weightSum ?? null,
+      quorum: service.quorum,
+      hysteresis: service.hysteresis,
+    },
     kernel: kernelKnown
       ? {
           present: ks !== undefined,
@@ -267,8 +303,21 @@ function serviceStatus(service: ServiceConfig, inputs: StatusInputs): ServiceSta
   };
 }
 
+function overall(inputs: StatusInputs, services: readonly ServiceStatus[]): StatusDocument['overall'] {
+  const reasons: string[] = [...inputs.healthz.problems];
+  const degraded: string[] = [];
+  for (const s of services) {
+    if (s.quorum.up === false) degraded.push(`${s.name} has lost quorum (healthy weight ${s.quorum.weight_sum ?? 0}, quorum ${s.quorum.quorum})`);
+    if (s.sorry_active === true) degraded.push(`${s.name} is on its sorry servers`);
+  }
+  if (!inputs.reload.ok) degraded.push(`the last configuration reload was rejected (${inputs.reload.issues.length} issue(s)); the previous configuration stays in force`);
+  const state: OverallState = !inputs.healthz.ok ? 'unhealthy' : degraded.length > 0 ? 'degraded' : 'healthy';
+  return { state, reasons: [...reasons, ...degraded] };
+}
+
 export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
   const { reconciler: r, scheduler: s, reload, snapshot } = inputs;
+  const services = snapshot.services.map((svc) => serviceStatus(svc, inputs));
   return {
     lvsd: {
       version: inputs.version,
@@ -281,6 +330,7 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
     },
     generated_at: iso(inputs.now)!,
     healthz: { ok: inputs.healthz.ok, problems: inputs.healthz.problems },
+    overall: overall(inputs, services),
     config: {
       files: snapshot.files,
       hash: snapshot.hash,
@@ -318,6 +368,6 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
       last_completed_at: iso(inputs.lastCheckAt),
     },
     kernel: { read_at: iso(inputs.kernel.at), error: inputs.kernel.error },
-    services: snapshot.services.map((svc) => serviceStatus(svc, inputs)),
+    services,
   };
 }

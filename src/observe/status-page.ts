@@ -73,7 +73,8 @@ function realRow(r: RealStatus, now: string): string {
   const note = transitionNote(r.transition_reason, r.reason);
   const why = note ? `<span class="sub">changed: ${e(note)}</span>` : '';
   const code = r.code ? ` <span class="sub">${e(r.code)}${r.latency_ms === null ? '' : `, ${e(r.latency_ms)} ms`}</span>` : '';
-  const stateText = r.state === 'draining' ? `draining<span class="sub">health ${e(r.health)}</span>` : e(r.state);
+  const ramp = r.slow_start ? `<span class="sub">slow start since ${e(clock(r.slow_start.since))} (${e(Math.round(r.slow_start.window_ms / 1000))}s)</span>` : '';
+  const stateText = (r.state === 'draining' ? `draining<span class="sub">health ${e(r.health)}</span>` : e(r.state)) + ramp;
   return (
     `<tr class="real-row state-${e(r.state)}" data-real="${e(r.real)}" data-state="${e(r.state)}">` +
     td('Real', e(r.real), 'real') +
@@ -91,6 +92,10 @@ function serviceSection(s: ServiceStatus, now: string): string {
   const healthy = `${s.healthy_reals}/${s.total_reals} healthy`;
   const healthyClass = s.healthy_reals === 0 && s.total_reals > 0 ? 'bad' : s.healthy_reals < s.total_reals ? 'warn' : 'ok';
   const sorry = s.sorry_active ? ' <span class="pill sorry">sorry servers active</span>' : '';
+  const quorum =
+    s.quorum.up === false
+      ? ` <span class="pill bad" data-quorum="lost">quorum lost (weight ${e(s.quorum.weight_sum ?? 0)} of ${e(s.quorum.quorum)})</span>`
+      : '';
   const kernel =
     s.kernel === null ? 'kernel: unknown' : s.kernel.present ? `kernel: present, ${s.kernel.reals} real(s)` : 'kernel: not present';
   const persistence = s.persistence ? ` · persistent ${s.persistence.timeout_s}s` : '';
@@ -105,7 +110,7 @@ function serviceSection(s: ServiceStatus, now: string): string {
         td('Conns act/inact', '–') +
         td('Last check', 'not checked') +
         td('State since', '–') +
-        td('Reason', x.in_use ? 'no real is healthy' : 'used only while no real is healthy', 'reason') +
+        td('Reason', x.in_use ? 'the service has no quorum' : 'used only while the service has no quorum', 'reason') +
         '</tr>',
     ),
     ...s.draining.map(
@@ -122,7 +127,7 @@ function serviceSection(s: ServiceStatus, now: string): string {
     ),
   ];
   return `<section class="service" data-service="${e(s.name)}">
-<div class="head"><h2>${e(s.name)} <span class="addr">${e(s.protocol)} ${e(s.address)}</span> <span class="pill ${healthyClass}">${e(healthy)}</span>${sorry}</h2>
+<div class="head"><h2>${e(s.name)} <span class="addr">${e(s.protocol)} ${e(s.address)}</span> <span class="pill ${healthyClass}">${e(healthy)}</span>${quorum}${sorry}</h2>
 <p class="meta">scheduler ${e(s.scheduler)}${e(persistence)}${s.quiescent ? ' · quiescent' : ''} · ${e(kernel)} · ${e(s.defined_at)}</p></div>
 <table><thead><tr><th>Real</th><th>State</th><th>Weight cfg / kernel</th><th>Conns act / inact</th><th>Last check</th><th>State since</th><th>Reason</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table></section>`;
@@ -135,6 +140,9 @@ export function renderStatusPage(doc: StatusDocument): string {
   const problems = [...doc.healthz.problems];
   if (!reload.ok) problems.push(`the last config reload (${reload.reason}) was rejected; the previous configuration stays in force`);
   if (doc.kernel.error) problems.push(`kernel read: ${doc.kernel.error}`);
+  // Service-level reasons of a degraded verdict (the reload one is already listed above).
+  for (const r of doc.overall.reasons) if (!problems.includes(r) && !r.startsWith('the last configuration reload')) problems.push(r);
+  const badge = doc.overall.state === 'healthy' ? 'ok' : doc.overall.state === 'degraded' ? 'warn' : 'bad';
   const issues = reload.issues.map((i) => `<li>${e(i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file)}: ${e(i.message)}</li>`);
   const sync = !rc.started
     ? 'waiting for the first check round'
@@ -150,7 +158,7 @@ export function renderStatusPage(doc: StatusDocument): string {
 <style>${CSS}</style></head>
 <body><header>
 <h1>lvsd on ${e(doc.lvsd.hostname)} <small>${e(doc.lvsd.version)}, up ${e(ago(doc.lvsd.started_at, now).replace(/ ago$/, ''))}</small>
- <span class="pill ${doc.healthz.ok ? 'ok' : 'bad'}" id="healthz">${doc.healthz.ok ? 'healthy' : 'unhealthy'}</span>${doc.lvsd.dry_run ? ' <span class="pill info">dry run</span>' : ''}</h1>
+ <span class="pill ${badge}" data-state="${doc.overall.state}" id="healthz">${doc.overall.state}</span>${doc.lvsd.dry_run ? ' <span class="pill info">dry run</span>' : ''}</h1>
 <dl class="summary">
 <div><dt>Config</dt><dd><span class="pill ${reload.ok ? 'ok' : 'bad'}">${reload.ok ? 'loaded' : 'rejected'}</span> ${e(reload.reason)}, ${e(ago(reload.at, now))}<span class="sub">${e(doc.config.services)} service(s) from ${e(doc.config.files.length)} file(s) · ${e(doc.lvsd.config_dir)}</span></dd></div>
 <div><dt>Kernel sync</dt><dd>${e(sync)}<span class="sub">${e(rc.passes)} passes, ${e(rc.failures)} failed, ${e(rc.draining)} draining</span></dd></div>

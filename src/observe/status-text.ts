@@ -37,6 +37,8 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
     s.persistence ? `persistent ${s.persistence.timeout_s}s` : '',
     s.quiescent ? 'quiescent' : '',
     `${s.healthy_reals}/${s.total_reals} healthy`,
+    s.quorum?.up === false ? `QUORUM LOST (weight ${s.quorum.weight_sum ?? 0} < ${s.quorum.quorum})` : '',
+    s.quorum && (s.quorum.quorum !== 1 || s.quorum.hysteresis !== 0) ? `quorum ${s.quorum.quorum}±${s.quorum.hysteresis}` : '',
     s.sorry_active ? 'SORRY SERVERS ACTIVE' : '',
     kernel,
   ].filter((f) => f !== '');
@@ -47,7 +49,7 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
     if (note) reason += ` [changed: ${note}]`;
     rows.push([
       r.real,
-      r.state === 'draining' ? `draining (${r.health})` : r.state,
+      (r.state === 'draining' ? `draining (${r.health})` : r.state) + (r.slow_start ? ' (slow start)' : ''),
       weight(r.weight.config, r.weight.kernel, r.weight.dynamic),
       conns(r.connections),
       r.last_check_at === null ? '-' : ago(r.last_check_at, now),
@@ -56,7 +58,7 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
     ]);
   }
   for (const x of s.sorry) {
-    rows.push([x.real, x.in_use ? 'sorry' : 'sorry-standby', weight(x.weight.config, x.weight.kernel), '-', '-', '-', x.in_use ? 'in use: no real is healthy' : 'used only while no real is healthy']);
+    rows.push([x.real, x.in_use ? 'sorry' : 'sorry-standby', weight(x.weight.config, x.weight.kernel), '-', '-', '-', x.in_use ? 'in use: the service has no quorum' : 'used only while the service has no quorum']);
   }
   for (const d of s.draining) {
     rows.push([d.real, 'draining', `-/${d.weight_kernel}`, conns(d.connections), '-', '-', 'removed from the config; deleted when idle or after drain_timeout']);
@@ -74,12 +76,12 @@ export function renderStatusText(doc: StatusDocument): string {
       ? `FAILING (${rc.consecutive_failures} passes): ${rc.last_error ?? ''}`
       : `in sync, last success ${ago(rc.last_success_at, now)}`;
   const lines = [
-    `lvsd ${lvsd.version} on ${clean(lvsd.hostname)} (pid ${lvsd.pid}${lvsd.dry_run ? ', DRY RUN' : ''}), up ${since(lvsd.started_at, now)}, ${doc.healthz.ok ? 'healthy' : 'UNHEALTHY'}`,
+    `lvsd ${lvsd.version} on ${clean(lvsd.hostname)} (pid ${lvsd.pid}${lvsd.dry_run ? ', DRY RUN' : ''}), up ${since(lvsd.started_at, now)}, ${(doc.overall?.state ?? (doc.healthz.ok ? 'healthy' : 'unhealthy')).replace(/^(?!healthy).*/, (v) => v.toUpperCase())}`,
     `config   ${reload.ok ? 'loaded' : 'REJECTED'} (${reload.reason}) ${ago(reload.at, now)}; ${config.services} services from ${config.files.length} files in ${clean(lvsd.config_dir)}`,
     `kernel   ${clean(sync)}; ${rc.passes} passes, ${rc.failures} failed, ${rc.draining} draining${doc.kernel.error ? `; read error: ${clean(doc.kernel.error)}` : ''}`,
     `checks   ${checks.probes} probes, ${checks.in_flight} running, last completed ${ago(checks.last_completed_at, now)}`,
   ];
-  for (const p of doc.healthz.problems) lines.push(`problem  ${clean(p)}`);
+  for (const p of doc.overall?.reasons ?? doc.healthz.problems) lines.push(`problem  ${clean(p)}`);
   for (const i of reload.issues) lines.push(`issue    ${clean(i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file)}: ${clean(i.message)}`);
   for (const s of doc.services) lines.push('', ...serviceBlock(s, now));
   if (doc.services.length === 0) lines.push('', 'no services configured');

@@ -1,8 +1,11 @@
-// The desired IPVS table of the services lvsd manages: a pure function of config, health, drains and kernel.
+// The desired IPVS table of the services lvsd manages: a pure function of config, inputs (health, quorum,
+// slow-start clock), drains and kernel.
 
 import { formatEndpoint } from '../config/endpoint.js';
 import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
 import type { IpvsReal, IpvsService, IpvsTable } from '../ipvs/model.js';
+import { quorumUp } from './quorum.js';
+import { rampedWeight, slowStartFraction, targetWeight } from './weight.js';
 
 export type HealthState = 'unknown' | 'up' | 'down';
 
@@ -24,7 +27,21 @@ export type HealthView = (serviceKey: string, realKey: string) => RealHealth;
  */
 export interface DesiredInputs {
   readonly health: HealthView;
+  /**
+   * The service's quorum as the caller keeps it (hysteresis needs the previous state: see
+   * nextQuorumState in quorum.ts). Absent, or undefined for a service: the plain threshold decides.
+   */
+  readonly quorum?: QuorumView;
+  /** When the real's slow-start ramp began (ms, same clock as `now`); undefined = not ramping. */
+  readonly slowStart?: SlowStartView;
+  /** The clock slow start is measured against; without it no ramp applies. */
+  readonly now?: number;
 }
+
+/** Service key -> has quorum; undefined when the caller has no state for that service yet. */
+export type QuorumView = (serviceKey: string) => boolean | undefined;
+
+export type SlowStartView = (serviceKey: string, realKey: string) => number | undefined;
 
 /**
  * Reals being drained: service key -> kernel real keys still held at weight 0.
@@ -76,7 +93,8 @@ function desiredService(
   current: IpvsService | undefined,
 ): IpvsService {
   const reals = new Map<string, IpvsReal>();
-  let anyUp = false;
+  const up: [RealConfig, string, number][] = [];
+  let weightSum = 0;
   // An unknown real already carrying traffic (kernel weight > 0): its first result is pending.
   let pendingLive = false;
   for (const real of service.reals) {
@@ -84,8 +102,9 @@ function desiredService(
     const kernel = current?.reals.get(key);
     const h = inputs.health(service.key, real.key);
     if (h.state === 'up') {
-      anyUp = true;
-      reals.set(key, toIpvsReal(real, key, effectiveWeight(real, h), kernel));
+      const weight = targetWeight(real, h);
+      weightSum += weight;
+      up.push([real, key, kernelWeight(service.key, real, weight, inputs)]);
     } else if (h.state === 'down') {
       if (service.quiescent) reals.set(key, toIpvsReal(real, key, 0, kernel));
     } else if (kernel) {
@@ -95,16 +114,19 @@ function desiredService(
       if (kernel.weight > 0) pendingLive = true;
     }
   }
-  // Sorry servers replace the reals while none is up. Pending results alone do not trigger it when
-  // an unknown real still carries traffic in the kernel (it may well be fine); when no unknown real
-  // carries traffic, waiting would leave the VIP with nothing to send to, so sorry goes in now and
-  // leaves as soon as one real is up. Quiescent down reals stay at weight 0 beside the sorry servers:
-  // they take no new connections, and keeping them is what quiescent promises. "Up" is health, not
-  // weight: an up real at weight 0 (admin drain, dynamic weight 0) keeps sorry out, as drained by choice.
-  if (!anyUp && !pendingLive) {
-    for (const sorry of service.sorry) {
-      const key = kernelRealKey(sorry);
-      reals.set(key, toIpvsReal(sorry, key, sorry.weight, current?.reals.get(key)));
+  // Sorry servers replace the reals while the service has no quorum (default: no healthy weight at
+  // all). Pending results alone do not trigger it when an unknown real still carries traffic in the
+  // kernel (it may well be fine); when no unknown real carries traffic, waiting would leave the VIP
+  // with nothing to send to, so sorry goes in now and leaves as soon as quorum is back. Healthy reals
+  // below quorum stay beside the sorry servers at weight 0 (established and persistent clients
+  // finish, as with quiescent); without sorry servers they keep serving: less capacity beats none.
+  const quorum = inputs.quorum?.(service.key) ?? quorumUp(service, weightSum, undefined);
+  const sorry = !quorum && !pendingLive && service.sorry.length > 0;
+  for (const [real, key, weight] of up) reals.set(key, toIpvsReal(real, key, sorry ? 0 : weight, current?.reals.get(key)));
+  if (sorry) {
+    for (const s of service.sorry) {
+      const key = kernelRealKey(s);
+      reals.set(key, toIpvsReal(s, key, s.weight, current?.reals.get(key)));
     }
   }
   if (draining && current) addDrained(reals, draining, current);
@@ -135,10 +157,18 @@ function desiredService(
   };
 }
 
-/** Config weight 0 is an admin drain and wins over a dynamic weight; otherwise the check's weight wins. */
-function effectiveWeight(real: RealConfig, h: RealHealth): number {
-  if (real.weight === 0) return 0;
-  return h.weight ?? real.weight;
+/** The weight to put in the kernel: the target weight, ramped while the real is in slow start. */
+function kernelWeight(serviceKey: string, real: RealConfig, weight: number, inputs: DesiredInputs): number {
+  if (real.slowStartMs <= 0 || !inputs.slowStart || inputs.now === undefined) return weight;
+  const since = inputs.slowStart(serviceKey, real.key);
+  if (since === undefined) return weight;
+  return rampedWeight(weight, slowStartFraction(inputs.now - since, real.slowStartMs));
+}
+
+/** The sorry servers are in the desired service (what status and the sorry_on/off events report). */
+export function sorryInUse(service: ServiceConfig, desired: IpvsService | undefined): boolean {
+  if (!desired) return false;
+  return service.sorry.some((s) => desired.reals.has(kernelRealKey(s)));
 }
 
 function toIpvsReal(real: RealConfig, key: string, weight: number, kernel: IpvsReal | undefined): IpvsReal {

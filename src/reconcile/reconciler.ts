@@ -5,12 +5,16 @@ import { LvsdError, errorMessage } from '../errors.js';
 import { formatOp } from '../ipvs/format.js';
 import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
 import type { Logger } from '../log.js';
-import { desiredTable } from './desired.js';
-import type { HealthView, RealHealth } from './desired.js';
+import { desiredTable, sorryInUse } from './desired.js';
+import type { DesiredInputs, HealthView, RealHealth } from './desired.js';
 import { diffTables } from './diff.js';
 import { EMPTY_DRAIN_STATE, drainCandidates, drainCount, updateDrains } from './drain.js';
 import type { DrainState, DrainUpdate } from './drain.js';
 import type { Ownership } from './ownership.js';
+import { NO_QUORUM_STATE, nextQuorumState, serviceEvents } from './quorum.js';
+import type { QuorumState, ServiceEvent, ServiceQuorum } from './quorum.js';
+import { NO_SLOW_START, nextRampStep, nextSlowStartState, slowStartView } from './slow-start.js';
+import type { Ramp, SlowStartState } from './slow-start.js';
 
 export interface ReconcilerTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -36,6 +40,15 @@ export interface ReconcilerOptions {
   readonly retryMaxMs?: number;
   /** Called after every pass (metrics hook). */
   readonly onPass?: (report: PassReport) => void;
+  /** Quorum and sorry-server changes of a committed pass (notify commands); already logged. */
+  readonly onServiceEvents?: (events: readonly ServiceEvent[]) => void;
+}
+
+/** A configured service's state as of the last committed pass (status, metrics, VIP announce). */
+export interface ServiceRuntime {
+  readonly quorum: ServiceQuorum;
+  /** Sorry servers are in its desired table. */
+  readonly sorry: boolean;
 }
 
 export interface PassReport {
@@ -83,7 +96,7 @@ interface Computed {
   readonly actual: IpvsTable;
   readonly owned: ReadonlySet<string>;
   readonly drains: DrainUpdate;
-  readonly health: HealthView;
+  readonly inputs: DesiredInputs;
   readonly ops: IpvsOp[];
 }
 
@@ -136,6 +149,9 @@ export class Reconciler {
   #lastSuccessAt: number | null = null;
   #lastError: string | null = null;
   #draining = 0;
+  #quorum: QuorumState = NO_QUORUM_STATE;
+  #sorry: ReadonlySet<string> = new Set();
+  #slowStart: SlowStartState = NO_SLOW_START;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -237,6 +253,26 @@ export class Reconciler {
     };
   }
 
+  /**
+   * Whether the service has quorum as of the last committed pass; false before the first pass and
+   * for a service lvsd does not know (nothing is announced before the first results).
+   */
+  quorumOf(serviceKey: string): boolean {
+    return this.#quorum.get(serviceKey)?.up ?? false;
+  }
+
+  /** Quorum and sorry state of every configured service, as of the last committed pass. */
+  services(): ReadonlyMap<string, ServiceRuntime> {
+    const out = new Map<string, ServiceRuntime>();
+    for (const [key, quorum] of this.#quorum) out.set(key, { quorum, sorry: this.#sorry.has(key) });
+    return out;
+  }
+
+  /** Reals in slow start: "serviceKey realKey" -> ramp. */
+  slowStarts(): SlowStartState {
+    return this.#slowStart;
+  }
+
   /** One timer serves triggers, retries, drain polls and resyncs: the earliest due wins. */
   #schedule(delayMs: number, reason?: string): void {
     const due = this.#now() + delayMs;
@@ -279,6 +315,9 @@ export class Reconciler {
     };
     if (this.#consecutiveFailures > 0) earlier(this.#backoffMs(), 'retry');
     if (this.#draining > 0) earlier(this.#o.drainPollMs ?? 1_000, 'drain');
+    // Each slow-start step is one ordinary pass, due when the step begins.
+    const step = nextRampStep(this.#slowStart, this.#now());
+    if (step !== null) earlier(Math.max(0, step - this.#now()), 'slow-start');
     // Triggers that arrived during the pass are already in #reasons.
     if (this.#dirty) earlier(Math.max(this.#coalesceMs, this.#blockedUntil - this.#now()), 'trigger');
     this.#schedule(delay, reason);
@@ -309,7 +348,7 @@ export class Reconciler {
       // kernel is the only truth, so re-read it and diff again.
       const after = await runner.read();
       await this.#recordOwnership(after);
-      const desired = desiredTable(this.#snapshot, { health: c.health }, c.drains.draining, after);
+      const desired = desiredTable(this.#snapshot, c.inputs, c.drains.draining, after);
       const remaining = diffTables(desired, after, c.owned).map(formatOp);
       const applied = { ...base, ops: c.ops, lines, errors };
       if (remaining.length === 0) return this.#succeeded(applied);
@@ -351,8 +390,55 @@ export class Reconciler {
       this.#draining = drainCount(drains.draining);
       for (const f of drains.finished) logger.info(f, 'drain finished; deleting real');
     }
-    const desired = desiredTable(snapshot, { health }, drains.draining, actual);
-    return { actual, owned, drains, health, ops: diffTables(desired, actual, owned) };
+    const now = this.#now();
+    const quorum = nextQuorumState(snapshot, health, this.#quorum);
+    const slowStart = nextSlowStartState(snapshot, health, actual, this.#slowStart, now);
+    const inputs: DesiredInputs = {
+      health,
+      quorum: (key) => quorum.get(key)?.up,
+      slowStart: slowStartView(slowStart),
+      now,
+    };
+    const desired = desiredTable(snapshot, inputs, drains.draining, actual);
+    if (commit) this.#commitServices(snapshot, quorum, slowStart, desired);
+    return { actual, owned, drains, inputs, ops: diffTables(desired, actual, owned) };
+  }
+
+  /** Keep quorum, sorry and slow-start state of this pass; log each change once, then hand it on. */
+  #commitServices(snapshot: Snapshot, quorum: QuorumState, slowStart: SlowStartState, desired: IpvsTable): void {
+    const sorry = new Set<string>();
+    for (const service of snapshot.services) {
+      if (sorryInUse(service, desired.services.get(service.key))) sorry.add(service.key);
+    }
+    const events = serviceEvents(this.#quorum, quorum, this.#sorry, sorry);
+    const log = this.#o.logger;
+    for (const [id, ramp] of slowStart) {
+      if (!this.#slowStart.has(id)) log.info(rampFields(id, ramp, snapshot), 'slow start: ramping the weight');
+    }
+    this.#quorum = quorum;
+    this.#sorry = sorry;
+    this.#slowStart = slowStart;
+    if (events.length === 0) return;
+    for (const e of events) {
+      const service = snapshot.services.find((s) => s.key === e.serviceKey);
+      const fields = {
+        event: e.kind,
+        service: service?.name ?? e.serviceKey,
+        weight_sum: e.weightSum,
+        quorum: service?.quorum,
+        hysteresis: service?.hysteresis,
+      };
+      const name = fields.service;
+      if (e.kind === 'quorum_down') log.warn(fields, `${name}: quorum lost (healthy weight ${e.weightSum}, quorum ${service?.quorum})`);
+      else if (e.kind === 'quorum_up') log.info(fields, `${name}: ${e.initial ? 'has quorum' : 'quorum regained'} (healthy weight ${e.weightSum})`);
+      else if (e.kind === 'sorry_on') log.warn({ ...fields, sorry: service?.sorry.map((r) => r.key) }, `${name}: sorry servers in`);
+      else log.info(fields, `${name}: sorry servers out`);
+    }
+    try {
+      this.#o.onServiceEvents?.(events);
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'onServiceEvents hook failed');
+    }
   }
 
   /** Owned = recorded ∪ configured: configured services are managed even before the first save. */
@@ -409,6 +495,12 @@ export class Reconciler {
     }
     return report;
   }
+}
+
+function rampFields(id: string, ramp: Ramp, snapshot: Snapshot): Record<string, unknown> {
+  const [serviceKey, realKey] = id.split(' ') as [string, string];
+  const service = snapshot.services.find((s) => s.key === serviceKey);
+  return { event: 'slow_start', service: service?.name ?? serviceKey, real: realKey, window_ms: ramp.windowMs };
 }
 
 /** One answer per pair for the whole pass, so the verify step judges against what was applied. */

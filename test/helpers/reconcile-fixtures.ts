@@ -26,6 +26,7 @@ export interface RealSpec {
   readonly address: string;
   readonly weight?: number;
   readonly forwarding?: Forwarding;
+  readonly slowStartMs?: number;
 }
 
 export function realConfig(spec: RealSpec | string, forwarding: Forwarding = 'masq'): RealConfig {
@@ -37,6 +38,7 @@ export function realConfig(spec: RealSpec | string, forwarding: Forwarding = 'ma
     weight: s.weight ?? 1,
     forwarding: s.forwarding ?? forwarding,
     check: { type: 'none', intervalMs: 1000, timeoutMs: 500, rise: 1, fall: 1, port: address.port },
+    slowStartMs: s.slowStartMs ?? 0,
     pos: POS,
   };
 }
@@ -47,6 +49,8 @@ export interface ServiceSpec {
   readonly scheduler?: string;
   readonly persistence?: Persistence | null;
   readonly quiescent?: boolean;
+  readonly quorum?: number;
+  readonly hysteresis?: number;
   readonly forwarding?: Forwarding;
   readonly reals?: readonly (RealSpec | string)[];
   readonly sorry?: readonly (RealSpec | string)[];
@@ -60,6 +64,8 @@ export function serviceConfig(spec: ServiceSpec): ServiceConfig {
     scheduler: spec.scheduler ?? 'wlc',
     persistence: spec.persistence ?? null,
     quiescent: spec.quiescent ?? false,
+    quorum: spec.quorum ?? 1,
+    hysteresis: spec.hysteresis ?? 0,
     reals: (spec.reals ?? []).map((r) => realConfig(r, fw)),
     sorry: (spec.sorry ?? []).map((r) => realConfig(r, fw)),
     pos: POS,

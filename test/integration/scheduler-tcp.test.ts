@@ -56,12 +56,12 @@ function tcp(port: number, fall: number): CheckSpec {
   return { type: 'tcp', intervalMs: 40, timeoutMs: 2000, rise: 1, fall, port, send: null, expect: null };
 }
 function real(port: number, fall: number): RealConfig {
-  return { key: `127.0.0.1:${port}`, address: { host: '127.0.0.1', family: 4, port }, weight: 1, forwarding: 'masq', check: tcp(port, fall), pos };
+  return { key: `127.0.0.1:${port}`, address: { host: '127.0.0.1', family: 4, port }, weight: 1, forwarding: 'masq', check: tcp(port, fall), slowStartMs: 0, pos };
 }
 function service(n: number, ports: number[], fall: number): ServiceConfig {
   return {
     kind: 'address', name: `svc${n}`, key: `tcp:192.0.2.${n}:80`, family: 4, vip: { host: `192.0.2.${n}`, family: 4, port: 80 },
-    protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, reals: ports.map((p) => real(p, fall)), sorry: [], pos,
+    protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, reals: ports.map((p) => real(p, fall)), sorry: [], pos,
   };
 }
 

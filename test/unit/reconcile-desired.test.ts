@@ -59,7 +59,7 @@ const cases: readonly Case[] = [
   },
   {
     name: 'configured weight 0 (admin drain) wins over a dynamic weight',
-    config: [web({ reals: [{ address: R1, weight: 0 }] })],
+    config: [web({ reals: [{ address: R1, weight: 0 }], sorry: [] })],
     health: { [h(R1)]: { state: 'up', weight: 42 } },
     expect: [{ key: WEB, reals: [[R1, 0]] }],
   },
