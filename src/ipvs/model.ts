@@ -90,15 +90,22 @@ export type IpvsOp =
 
 export const EMPTY_TABLE: IpvsTable = { services: new Map() };
 
-/** The one way lvsd talks to IPVS (src/ipvs/runner.ts runs ipvsadm; dry-run and tests swap it). */
+/** Per-exec options: an abort kills the ipvsadm process group and rejects LVSD_IPVSADM_ABORTED. */
+export interface ExecOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** The one way lvsd talks to IPVS (src/ipvs/runner.ts runs ipvsadm; dry-run and tests swap it).
+ *  Every call is bounded: a deadline that scales with the table (or the lines applied), and the
+ *  caller's AbortSignal. */
 export interface IpvsRunner {
   /** The whole current table (`ipvsadm -Sn`). */
-  read(): Promise<IpvsTable>;
+  read(options?: ExecOptions): Promise<IpvsTable>;
   /** Connection counters of every real (`ipvsadm -Ln --exact`). */
-  counters(): Promise<TableCounters>;
+  counters(options?: ExecOptions): Promise<TableCounters>;
   /** Traffic totals of every service and real (`ipvsadm -Ln --exact --stats`), for metrics. */
-  stats(): Promise<TableStats>;
-  /** Apply lines in one `ipvsadm -R` process. ipvsadm goes on after a failing line, so the
-   *  caller must re-read to learn what took effect; `errors` holds what ipvsadm printed. */
-  apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }>;
+  stats(options?: ExecOptions): Promise<TableStats>;
+  /** Apply lines in one `ipvsadm -R` process. ipvsadm goes on after a failing line, so `errors`
+   *  holds what ipvsadm printed (or its failing status): empty means every line took effect. */
+  apply(lines: readonly string[], options?: ExecOptions): Promise<{ readonly errors: readonly string[] }>;
 }

@@ -164,6 +164,56 @@ describe('createIpvsadmRunner', () => {
     for (const { pid } of invocations()) assert.throws(() => process.kill(pid, 0), /ESRCH/);
   });
 
+  /** Kill the processes the fake left outside its group (they hold the pipes until then). */
+  const killOrphans = (): void => {
+    const orphans = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { orphan?: number }) : [];
+    for (const { orphan } of orphans) if (orphan) try { process.kill(orphan, 'SIGKILL'); } catch { /* gone */ }
+  };
+
+  it('regression: a child that left the process group holding the pipes no longer wedges a timed-out -R (no second deadline after SIGKILL)', { timeout: 30_000 }, async () => {
+    process.env.LVSD_FAKE_IPVS_FAIL = 'hang-setsid@restore';
+    try {
+      const r = createIpvsadmRunner({ path: 'ipvsadm', logger, applyTimeoutMs: 300, perEntryMs: 0, pipeGraceMs: 300 });
+      await assert.rejects(r.apply(['-A -t 192.0.2.10:80 -s rr']), (e: unknown) => code('LVSD_IPVSADM_FAILED')(e) && /timed out/.test((e as Error).message));
+      const orphans = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { orphan?: number }).filter((o) => o.orphan);
+      assert.equal(orphans.length, 1, 'the pipe holder was there and is still alive: only the bounded wait ended the run');
+      process.kill(orphans[0]!.orphan!, 0);
+    } finally {
+      killOrphans();
+    }
+  });
+
+  it('an ipvsadm that exits while a child holds its pipes: the read completes with what it printed, and a warning', async () => {
+    writeFileSync(stateFile, savedTable);
+    process.env.LVSD_FAKE_IPVS_FAIL = 'leak-pipes@read';
+    const { logger: l, lines } = captureLogger();
+    try {
+      const table = await createIpvsadmRunner({ path: 'ipvsadm', logger: l, pipeGraceMs: 300 }).read();
+      assert.deepEqual([...table.services.keys()], [...parseSave(savedTable).services.keys()]);
+      assert.ok(lines.some((x) => /still holds its output open/.test(String(x.msg))));
+    } finally {
+      killOrphans();
+    }
+  });
+
+  it('an AbortSignal kills a running ipvsadm (its group) and rejects LVSD_IPVSADM_ABORTED', async () => {
+    process.env.LVSD_FAKE_IPVS_FAIL = 'hang';
+    const ac = new AbortController();
+    const pending = runner().apply(['-A -t 192.0.2.10:80 -s rr'], { signal: ac.signal });
+    // Abort once the fake is running (it logs first).
+    for (let i = 0; i < 500 && invocations().length === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    ac.abort(new Error('lvsd stopping'));
+    await assert.rejects(pending, (e: unknown) => code('LVSD_IPVSADM_ABORTED')(e) && /lvsd stopping/.test((e as Error).message));
+    for (const { pid } of invocations()) assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    await assert.rejects(runner().read({ signal: ac.signal }), code('LVSD_IPVSADM_ABORTED'), 'an aborted signal runs nothing');
+    assert.equal(invocations().length, 1);
+  });
+
+  it('apply(): a failing status with nothing on stderr still counts as an error', async () => {
+    process.env.LVSD_FAKE_IPVS_FAIL = 'exit:1@restore';
+    assert.deepEqual(await runner().apply(['-A -t 192.0.2.10:80 -s rr']), { errors: ['fake ipvsadm: forced failure'] });
+  });
+
   it('output that is not ipvsadm\'s is LVSD_IPVS_PARSE', async () => {
     process.env.LVSD_FAKE_IPVS_FAIL = 'garbage';
     await assert.rejects(runner().read(), code('LVSD_IPVS_PARSE'));
