@@ -1,6 +1,5 @@
 // The composition root of `lvsd run`: the only place that wires config, checks, health, reconcile and IPVS.
 
-import { mkdir } from 'node:fs/promises';
 import { ConfigWatcher } from './config/watch.js';
 import { formatIssue } from './config/load.js';
 import type { ServiceConfig, Snapshot } from './config/model.js';
@@ -144,7 +143,6 @@ export class Daemon {
     if (dryRun) {
       ownership = Ownership.inMemory();
     } else {
-      await mkdir(snapshot.global.stateDir, { recursive: true });
       ownership = await Ownership.load(snapshot.global.stateDir, log);
     }
     this.#ownedAtStart = ownership.keys().size;

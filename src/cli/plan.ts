@@ -34,7 +34,7 @@ ${COMMON_HELP}
     // Logs go to stderr so stdout is exactly the lines (pipe-able into `ipvsadm -R`).
     const logger = createLogger(common.logLevel ?? 'warn', { write: (s: string) => process.stderr.write(s) });
     const runner = createRunner(snapshot, dryRun, logger.child({}, { level: 'warn' }));
-    const ownership = dryRun ? Ownership.inMemory() : await Ownership.load(snapshot.global.stateDir, logger);
+    const ownership = dryRun ? Ownership.inMemory() : await Ownership.load(snapshot.global.stateDir, logger, { readOnly: true });
 
     const tracker = new HealthTracker();
     tracker.update(snapshot, Date.now());

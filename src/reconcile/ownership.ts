@@ -1,7 +1,7 @@
 // The record of which IPVS services are lvsd's, persisted atomically so a restart never deletes a foreign one.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, constants, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LvsdError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -92,18 +92,50 @@ export class Ownership {
   }
 
   /**
-   * Load `${stateDir}/owned.json`. A corrupt or unreadable record is logged (LVSD_STATE_IO), moved
-   * aside as owned.json.corrupt when possible, and lvsd starts with an empty set: that only means
-   * services lvsd created and that have since left the config are left alone like foreign ones,
-   * which is the safe direction (never flush what you do not own); configured services are managed
-   * regardless of the record. Refusing to start would take the director down over a bookkeeping file.
+   * Load `${stateDir}/owned.json`, creating the directory. Every state-dir problem has the same
+   * outcome: an error logged with code LVSD_STATE_IO, and lvsd runs on with the record in memory.
+   * - the directory cannot be made or written (a regular file in its place, read-only, no such
+   *   parent, permission): logged; this process still knows what it creates, and every later
+   *   save retries the write;
+   * - a corrupt or unreadable record: logged, moved aside as owned.json.corrupt when possible, and
+   *   lvsd starts with an empty set: that only means services lvsd created and that have since
+   *   left the config are left alone like foreign ones, which is the safe direction (never flush
+   *   what you do not own); configured services are managed regardless of the record.
+   * Refusing to start would take the director down over a bookkeeping file.
+   *
+   * `readOnly` (for `lvsd plan`, which must change nothing on disk): no directory is created and a
+   * corrupt record stays where it is; problems are logged at warn and the set starts empty.
    */
-  static async load(stateDir: string, logger: Logger): Promise<Ownership> {
+  static async load(stateDir: string, logger: Logger, options: { readonly readOnly?: boolean } = {}): Promise<Ownership> {
     const file = join(stateDir, OWNED_FILE);
+    const readOnly = options.readOnly === true;
+    let dirProblem: string | null = null;
+    if (!readOnly) {
+      try {
+        await mkdir(stateDir, { recursive: true });
+        await access(stateDir, constants.W_OK);
+      } catch (err) {
+        dirProblem = stateDirProblem(stateDir, err);
+        logger.error(
+          { code: 'LVSD_STATE_IO', stateDir, err: dirProblem },
+          'state_dir unusable; the ownership record is kept in memory until it can be written',
+        );
+      }
+    }
     try {
-      return new Ownership(stateDir, await readOwnedFile(file));
+      return new Ownership(readOnly ? null : stateDir, await readOwnedFile(file));
     } catch (err) {
       const code = err instanceof LvsdError ? err.code : 'LVSD_STATE_IO';
+      if (readOnly) {
+        logger.warn({ code, err: errorMessage(err) }, 'ownership record unusable; planning as if lvsd had created nothing earlier');
+        return new Ownership(null, new Set());
+      }
+      // A directory problem was logged above; reading inside it fails for the same reason.
+      if (dirProblem !== null) {
+        const o = new Ownership(stateDir, new Set());
+        o.#dirty = true;
+        return o;
+      }
       let movedTo: string | null = `${file}.corrupt`;
       try {
         await rename(file, movedTo);
@@ -141,5 +173,24 @@ export class Ownership {
     this.#dirty = true;
     await writeOwnedFile(this.#file, this.#dir, set);
     this.#dirty = false;
+  }
+}
+
+/** What is wrong with the state dir, in words an operator can act on. */
+function stateDirProblem(stateDir: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EEXIST':
+    case 'ENOTDIR':
+      return `${stateDir} (or a parent of it) exists and is not a directory`;
+    case 'EROFS':
+      return `${stateDir} is on a read-only file system`;
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to write ${stateDir}`;
+    case 'ENOSPC':
+      return `no space left for ${stateDir}`;
+    default:
+      return `${stateDir}: ${errorMessage(err)}`;
   }
 }

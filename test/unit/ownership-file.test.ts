@@ -128,6 +128,42 @@ describe('ownership record', () => {
     assert.deepEqual(await readOwnedFile(join(stateDir, OWNED_FILE)), new Set(['tcp:192.0.2.10:80']));
   });
 
+  it('regression: state_dir that is a regular file no longer stops start-up with a bare EEXIST: logged LVSD_STATE_IO, record in memory', async () => {
+    const stateDir = join(await freshDir(), 'state');
+    await writeFile(stateDir, 'not a directory');
+    const { logger, lines } = capturingLogger();
+    const o = await Ownership.load(stateDir, logger);
+    assert.equal(o.keys().size, 0);
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0]?.level, 'error');
+    assert.equal(lines[0]?.code, 'LVSD_STATE_IO');
+    assert.match(String(lines[0]?.err), /exists and is not a directory/);
+    // The file is left as it was: lvsd does not delete what it did not write.
+    assert.equal(await readFile(stateDir, 'utf8'), 'not a directory');
+  });
+
+  it('regression: a read-only load (lvsd plan) leaves a corrupt owned.json where it is', async () => {
+    const dir = await freshDir();
+    await writeFile(join(dir, OWNED_FILE), 'garbage');
+    const { logger, lines } = capturingLogger();
+    const o = await Ownership.load(dir, logger, { readOnly: true });
+    assert.equal(o.keys().size, 0);
+    assert.equal(lines[0]?.level, 'warn');
+    assert.equal(lines[0]?.code, 'LVSD_STATE_IO');
+    assert.deepEqual(await readdir(dir), [OWNED_FILE]);
+    assert.equal(await readFile(join(dir, OWNED_FILE), 'utf8'), 'garbage');
+    // And it never writes either.
+    await o.save(['tcp:192.0.2.10:80']);
+    assert.equal(await readFile(join(dir, OWNED_FILE), 'utf8'), 'garbage');
+  });
+
+  it('a read-only load creates no directory', async () => {
+    const stateDir = join(await freshDir(), 'missing');
+    const o = await Ownership.load(stateDir, createLogger('silent'), { readOnly: true });
+    assert.equal(o.keys().size, 0);
+    await assert.rejects(stat(stateDir), { code: 'ENOENT' });
+  });
+
   it('an in-memory record never touches the disk', async () => {
     const o = Ownership.inMemory(['tcp:192.0.2.10:80']);
     await o.save(['tcp:192.0.2.11:80']);
