@@ -87,8 +87,14 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
       this.logger.debug({ event, path }, 'config file event');
       this.schedule();
     });
-    fsw.on('error', (err) => this.logger.warn({ err: errorMessage(err) }, 'config watcher error'));
+    fsw.on('error', (err) => {
+      // A link loop in conf.d shows up only as an error (no add event): reload, so it is reported
+      // as a config issue and the running config is kept.
+      this.logger.warn({ err: errorMessage(err) }, 'config watcher error');
+      this.schedule();
+    });
     await new Promise<void>((resolve) => fsw.once('ready', resolve));
+    this.logger.debug({ configDir: this.root }, 'watching the configuration for changes');
   }
 
   /** Load, validate and, if valid and different, switch to the new config. For SIGHUP and tests. */
