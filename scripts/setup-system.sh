@@ -4,12 +4,12 @@
 set -euo pipefail
 PACKAGES=(ipvsadm dnsmasq-base iproute2 openssl qemu-system-x86 busybox-static kmod cpio procps nftables xz-utils prometheus chromium
   rpm rpmlint lintian debootstrap resource-agents libxml2-utils gnupg groff-base man-db shellcheck)
+PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
