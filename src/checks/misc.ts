@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { formatEndpoint } from '../config/endpoint.js';
 import { startDeadline } from './deadline.js';
+import { killTagged, newRunTag, RUN_TAG_VAR } from './escapees.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { OutputTail, signalGroup } from './process-group.js';
 import type { Checker, CheckReasonCode, CheckResult, CheckTarget } from './types.js';
@@ -12,6 +13,12 @@ import type { Checker, CheckReasonCode, CheckResult, CheckTarget } from './types
 export const KILL_GRACE_MS = 1000;
 /** How long to wait for a SIGKILLed process to be reaped before giving up on it (D state, ...). */
 const REAP_WAIT_MS = 5000;
+/**
+ * How long to wait for the stdout/stderr pipes to close once everything we could find was
+ * SIGKILLed. A process we cannot kill (D state, one that scrubbed its environment and left the
+ * group) may hold them forever; after this the check reads no more and returns.
+ */
+export const PIPE_WAIT_MS = 1000;
 const TAIL_BYTES = 4096;
 
 interface Exit {
@@ -26,6 +33,10 @@ interface Exit {
  * - On timeout the group gets SIGTERM, then SIGKILL after KILL_GRACE_MS; on cancellation (shutdown)
  *   SIGKILL at once. When the command exits on its own, whatever it left running in its group is
  *   SIGKILLed: a check runs every few seconds and must not pile up background processes.
+ * - Descendants that left the group (setsid) are found by the LVSD_CHECK_RUN tag in their
+ *   environment (escapees.ts) and SIGKILLed at the same points.
+ * - The output pipes get at most PIPE_WAIT_MS to close after those kills (and never past the
+ *   deadline): a grandchild that ignores TERM and holds them cannot wedge the check.
  */
 export const checkMisc: Checker = async (target, signal) => {
   const started = performance.now();
@@ -50,13 +61,14 @@ export const checkMisc: Checker = async (target, signal) => {
   const lastLine = (): string => stderr.lastLine() || stdout.lastLine();
   const withOutput = (text: string): string => (lastLine() ? `${text}: ${lastLine()}` : text);
   let child: ChildProcess | undefined;
+  const tag = newRunTag();
   try {
     if (stopper.signal.aborted) return result(false, 'error', 'cancelled');
     try {
       child = spawn(command, args, {
         detached: true, // own session and process group, so the whole tree can be killed
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: commandEnv(target),
+        env: { ...commandEnv(target), [RUN_TAG_VAR]: tag },
       });
     } catch (err) {
       const errno = localErrno(err);
@@ -88,12 +100,15 @@ export const checkMisc: Checker = async (target, signal) => {
 
     if (first !== null) {
       signalGroup(pgid, 'SIGKILL'); // leftovers of a finished command
-      await settleWithin(closed, stopper.signal); // read the output to its end unless time is up
+      await killTagged(tag, pgid); // and those that left its group
+      // Read the output to its end, unless time is up or something unkillable holds the pipes.
+      await waitMs(settleWithin(closed, stopper.signal), PIPE_WAIT_MS);
       return judgeExit(first, spec.dynamicWeight, result, withOutput);
     }
 
     if (deadline.cause === 'cancelled') {
       signalGroup(pgid, 'SIGKILL');
+      await killTagged(tag, pgid);
       await waitMs(exited, REAP_WAIT_MS);
       return result(false, 'error', 'cancelled');
     }
@@ -101,7 +116,9 @@ export const checkMisc: Checker = async (target, signal) => {
     signalGroup(pgid, 'SIGTERM');
     const ended = await graceOver(Promise.all([exited, closed]), KILL_GRACE_MS, signal);
     signalGroup(pgid, 'SIGKILL'); // anything that ignored SIGTERM, or outlived the leader
+    await killTagged(tag, pgid);
     await waitMs(exited, REAP_WAIT_MS);
+    await waitMs(closed, PIPE_WAIT_MS);
     const how = ended ? 'terminated with SIGTERM' : `killed with SIGKILL after ${KILL_GRACE_MS} ms grace`;
     return result(false, 'timeout', withOutput(`timed out after ${spec.timeoutMs} ms (${how})`));
   } catch (err) {
@@ -110,7 +127,10 @@ export const checkMisc: Checker = async (target, signal) => {
   } finally {
     deadline.dispose();
     // Safety net for a path that returned (or threw) while the command still ran.
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) signalGroup(child.pid, 'SIGKILL');
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      signalGroup(child.pid, 'SIGKILL');
+      void killTagged(tag, child.pid);
+    }
     child?.stdout?.destroy();
     child?.stderr?.destroy();
   }

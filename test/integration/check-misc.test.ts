@@ -159,12 +159,21 @@ describe('MISC checker: exit codes', () => {
   });
 });
 
+/** The LVSD_* lines print-env.sh wrote, the per-run LVSD_CHECK_RUN tag checked and left out. */
+function envLines(file: string): string[] {
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const tags = lines.filter((l) => l.startsWith('LVSD_CHECK_RUN='));
+  assert.equal(tags.length, 1, 'one LVSD_CHECK_RUN tag');
+  assert.match(tags[0]!, /^LVSD_CHECK_RUN=[0-9a-f]{12}-\d+-\d+$/);
+  return lines.filter((l) => !l.startsWith('LVSD_CHECK_RUN='));
+}
+
 describe('MISC checker: environment', () => {
   it('passes the service and real as LVSD_* variables', async () => {
     const out = join(work, 'env-address');
     const r = await checkMisc(target([script('print-env.sh'), out]), live());
     assert.equal(r.up, true, r.reason);
-    assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), [
+    assert.deepEqual(envLines(out), [
       'LVSD_FWMARK=',
       'LVSD_PROTOCOL=tcp',
       'LVSD_RIP=192.0.2.11',
@@ -182,7 +191,7 @@ describe('MISC checker: environment', () => {
     const r = await checkMisc(target([script('print-env.sh'), out], { port: 443 }, context, real), live());
     assert.equal(r.up, true, r.reason);
     assert.match(r.reason, /@\[2001:db8::11\]:443: exit 0$/);
-    assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), [
+    assert.deepEqual(envLines(out), [
       'LVSD_FWMARK=12',
       'LVSD_PROTOCOL=tcp',
       'LVSD_RIP=2001:db8::11',
@@ -288,5 +297,38 @@ describe('MISC checker: output and spawn failures', () => {
     assert.equal(r.up, true, r.reason);
     const glob = await checkMisc(target(['test', '-e', '/*']), live());
     assert.equal(glob.code, 'exit_code', 'no shell expands the glob');
+  });
+});
+
+describe('MISC checker: descendants that leave the process group (setsid)', () => {
+  const escape = script('setsid-escape.sh');
+
+  it('regression: a child that calls setsid no longer survives the check (it piled up, one per run)', async () => {
+    const pidFile = join(work, 'setsid-quiet.pid');
+    const r = await checkMisc(target([escape, pidFile, '0', 'quiet']), live());
+    assert.equal(r.code, 'ok', r.reason);
+    const [leader, escapee] = readPids(pidFile);
+    const stat = procStat(escapee);
+    if (stat !== null) assert.notEqual(stat.pgrp, leader, 'the escapee really left the group');
+    await assertDies(escapee);
+  });
+
+  it('regression: a setsid grandchild that ignores TERM and holds the pipes no longer wedges the check or survives it', async () => {
+    const pidFile = join(work, 'setsid-pipes.pid');
+    // A deadline far beyond the test runner's timeout: only the kill and the bounded pipe wait can end this check.
+    const r = await checkMisc(target([escape, pidFile, '3'], { timeoutMs: 600_000, intervalMs: 600_000 }), live());
+    assert.equal(r.code, 'exit_code', r.reason);
+    assert.match(r.reason, /exit 3: started escapee \d+$/);
+    const [, escapee] = readPids(pidFile);
+    await assertDies(escapee);
+  });
+
+  it('a command that hangs ignoring TERM with such a grandchild times out, and both are gone', async () => {
+    const pidFile = join(work, 'setsid-hang.pid');
+    const r = await checkMisc(target([escape, pidFile, 'hang'], { timeoutMs: 300 }), live());
+    assert.equal(r.code, 'timeout', r.reason);
+    const [leader, escapee] = readPids(pidFile);
+    await assertDies(leader);
+    await assertDies(escapee);
   });
 });
