@@ -93,6 +93,7 @@ function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTa
       quiescent: i % 2 === 0,
       quorum: 1,
       hysteresis: 0,
+      notify: { commands: {}, timeoutMs: 10_000 },
       reals,
       sorry: [],
       pos: POS,

@@ -28,7 +28,7 @@ export function syntheticSnapshot(opts: { type: BenchCheckType; reals: number; p
   }
   const service: ServiceConfig = {
     kind: 'address', name: 'bench', key: 'tcp:192.0.2.1:80', family: 4, vip: { host: '192.0.2.1', family: 4, port: 80 },
-    protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, reals, sorry: [], pos,
+    protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry: [], pos,
   };
   const global: GlobalConfig = {
     listen: { host: '127.0.0.1', port: 0 }, ipvsadm: '/bin/false', resyncIntervalMs: 30_000, drainTimeoutMs: 60_000,

@@ -113,6 +113,8 @@ interface ServiceCommon {
   readonly quorum: number;
   /** Quorum is gained at quorum + hysteresis and lost below quorum - hysteresis. */
   readonly hysteresis: number;
+  /** Commands run on this service's events (service keys over lvsd.yaml `defaults.notify`). */
+  readonly notify: NotifyConfig;
   readonly reals: readonly RealConfig[];
   /** Used only while the service has no quorum (default: no real is healthy). Their checks are not run. */
   readonly sorry: readonly RealConfig[];
@@ -131,6 +133,15 @@ export interface FwmarkService extends ServiceCommon {
 }
 
 export type ServiceConfig = AddressService | FwmarkService;
+
+export type NotifyEvent = 'real_up' | 'real_down' | 'quorum_up' | 'quorum_down' | 'sorry_on' | 'sorry_off';
+
+export interface NotifyConfig {
+  /** argv per event (no shell); an event without a command runs nothing. */
+  readonly commands: Readonly<Partial<Record<NotifyEvent, readonly string[]>>>;
+  /** The whole process group is killed after this. */
+  readonly timeoutMs: number;
+}
 
 export interface ListenAddress {
   readonly host: string;

@@ -17,7 +17,7 @@ import type { IssueList } from './issues.js';
 import { formatPos } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawDefaults, RawGlobal, RawService, RawSorry, RawReal } from './schema.js';
-import { BUILTIN, NAME_PATTERN } from './schema.js';
+import { BUILTIN, NAME_PATTERN, NOTIFY_EVENTS } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
 import { resolveCheck } from './check-merge.js';
 
@@ -181,6 +181,23 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   const realConfigs = raw.reals.map((r, i) => build(reals[i] ?? null, r, false)).filter((r) => r !== null);
   const sorryConfigs = (raw.sorry ?? []).map((s, i) => build(sorry[i] ?? null, s, true)).filter((s) => s !== null);
 
+  // Notify: each event's command from the service, else from lvsd.yaml defaults; programs are
+  // checked at load like MISC commands.
+  const notifyCommands: Partial<Record<(typeof NOTIFY_EVENTS)[number], readonly string[]>> = {};
+  for (const event of NOTIFY_EVENTS) {
+    const own = raw.notify?.[event];
+    const inherited = ctx.defaults?.notify?.[event];
+    const argv = own ?? inherited;
+    if (!argv) continue;
+    notifyCommands[event] = argv;
+    const pos = own ? doc.at(['notify', event]) : (ctx.defaultsCheck?.doc.at(['defaults', 'notify', event]) ?? doc.start());
+    commands.push({ program: argv[0]!, pos });
+  }
+  const notify = {
+    commands: notifyCommands,
+    timeoutMs: raw.notify?.timeout ?? ctx.defaults?.notify?.timeout ?? BUILTIN.notifyTimeoutMs,
+  };
+
   const common = {
     name,
     family,
@@ -189,6 +206,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
     quiescent: raw.quiescent ?? ctx.defaults?.quiescent ?? BUILTIN.quiescent,
     quorum: raw.quorum ?? ctx.defaults?.quorum ?? BUILTIN.quorum,
     hysteresis: raw.hysteresis ?? ctx.defaults?.hysteresis ?? BUILTIN.hysteresis,
+    notify,
     reals: realConfigs,
     sorry: sorryConfigs,
     pos: doc.start(),

@@ -38,6 +38,7 @@ export const BUILTIN = {
   quorum: 1,
   hysteresis: 0,
   slowStartMs: 0,
+  notifyTimeoutMs: 10_000,
   check: { type: 'tcp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3 },
   http: { method: 'GET', path: '/', expectStatus: [[200, 399]] as [number, number][], tlsVerify: false },
   dns: { queryType: 'A', expectRcode: 'NOERROR' },
@@ -174,6 +175,19 @@ export const checkSchema = z.strictObject({
 
 const weightSchema = z.int().min(0).max(65535);
 
+/** Notify commands (keepalived notify_up/notify_down, quorum_up/quorum_down; ldirectord fallbackcommand). */
+export const NOTIFY_EVENTS = ['real_up', 'real_down', 'quorum_up', 'quorum_down', 'sorry_on', 'sorry_off'] as const;
+const argvSchema = z.array(z.string().min(1)).min(1);
+export const notifySchema = z.strictObject({
+  real_up: argvSchema.optional(),
+  real_down: argvSchema.optional(),
+  quorum_up: argvSchema.optional(),
+  quorum_down: argvSchema.optional(),
+  sorry_on: argvSchema.optional(),
+  sorry_off: argvSchema.optional(),
+  timeout: durationSchema().optional(),
+});
+
 /** Sums of real weights (keepalived's quorum and hysteresis). */
 const quorumSchema = z.int().min(0).max(0xffffffff);
 
@@ -210,6 +224,7 @@ export const serviceSchema = z.strictObject({
   quorum: quorumSchema.optional(),
   hysteresis: quorumSchema.optional(),
   slow_start: durationSchema({ allowZero: true }).optional(),
+  notify: notifySchema.optional(),
   check: checkSchema.optional(),
   reals: z.array(realSchema),
   sorry: z.array(sorrySchema).optional(),
@@ -223,6 +238,7 @@ export const defaultsSchema = z.strictObject({
   quorum: quorumSchema.optional(),
   hysteresis: quorumSchema.optional(),
   slow_start: durationSchema({ allowZero: true }).optional(),
+  notify: notifySchema.optional(),
   check: checkSchema.optional(),
 });
 
@@ -277,6 +293,7 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
   if (file === 'global') {
     if (p.length === 0) return keysOf(globalSchema);
     if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);
+    if (p[p.length - 1] === 'notify') return keysOf(notifySchema);
     return keysOf(checkSchema);
   }
   const last = p[p.length - 1];
@@ -285,5 +302,6 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
   if (last === 'reals') return keysOf(realSchema);
   if (last === 'sorry') return keysOf(sorrySchema);
   if (last === 'persistence') return keysOf(persistenceSchema);
+  if (last === 'notify') return keysOf(notifySchema);
   return [];
 }

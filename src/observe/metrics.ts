@@ -64,6 +64,7 @@ export class LvsdMetrics {
   readonly #transitions: Counter<'service' | 'real' | 'to'>;
   readonly #reconcileDuration: Histogram;
   readonly #reloads: Counter<'result'>;
+  readonly #notify: Counter<'event' | 'result'>;
 
   constructor(sources: MetricsSources, options: MetricsOptions) {
     this.#sources = sources;
@@ -229,6 +230,13 @@ export class LvsdMetrics {
           if (ramps.has(`${service.key} ${real.key}`)) this.set({ service: service.name, real: real.key }, 1);
         }
       },
+    });
+
+    this.#notify = new Counter({
+      name: 'lvsd_notify_commands_total',
+      help: 'Notify commands by event (real_up, quorum_down, sorry_on, ...) and result: ok, failed (exit status or cannot run), timeout (process group killed), dropped (queue full).',
+      labelNames: ['event', 'result'],
+      registers,
     });
 
     // Reconciler: its own counters are the source of truth (clean stop ops included).
@@ -404,6 +412,10 @@ export class LvsdMetrics {
 
   reconcilePass(durationMs: number): void {
     this.#reconcileDuration.observe(Math.max(0, durationMs) / 1000);
+  }
+
+  notifyResult(event: string, result: string): void {
+    this.#notify.inc({ event, result });
   }
 
   reloaded(outcome: ReloadOutcome): void {

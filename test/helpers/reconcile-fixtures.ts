@@ -66,6 +66,7 @@ export function serviceConfig(spec: ServiceSpec): ServiceConfig {
     quiescent: spec.quiescent ?? false,
     quorum: spec.quorum ?? 1,
     hysteresis: spec.hysteresis ?? 0,
+    notify: { commands: {}, timeoutMs: 10_000 },
     reals: (spec.reals ?? []).map((r) => realConfig(r, fw)),
     sorry: (spec.sorry ?? []).map((r) => realConfig(r, fw)),
     pos: POS,

@@ -61,7 +61,7 @@ function real(port: number, fall: number): RealConfig {
 function service(n: number, ports: number[], fall: number): ServiceConfig {
   return {
     kind: 'address', name: `svc${n}`, key: `tcp:192.0.2.${n}:80`, family: 4, vip: { host: `192.0.2.${n}`, family: 4, port: 80 },
-    protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, reals: ports.map((p) => real(p, fall)), sorry: [], pos,
+    protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals: ports.map((p) => real(p, fall)), sorry: [], pos,
   };
 }
 

@@ -16,7 +16,7 @@ function real(addr: string, check: CheckSpec): RealConfig {
 }
 function svc(name: string, vip: string, reals: RealConfig[], sorry: RealConfig[] = []): ServiceConfig {
   const [host, port] = vip.split(':') as [string, string];
-  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, reals, sorry, pos };
+  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry, pos };
 }
 const snap = (services: ServiceConfig[]): Snapshot => ({ global: {} as Snapshot['global'], services, files: [], hash: 'h' });
 const OK: CheckResult = { up: true, code: 'ok', reason: 'ok', latencyMs: 3 };

@@ -17,7 +17,7 @@ function real(addr: string, check: CheckSpec): RealConfig {
 }
 function svc(name: string, vip: string, reals: RealConfig[], sorry: RealConfig[] = []): ServiceConfig {
   const [host, port] = vip.split(':') as [string, string];
-  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, reals, sorry, pos };
+  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry, pos };
 }
 function snap(services: ServiceConfig[]): Snapshot {
   return { global: {} as Snapshot['global'], services, files: [], hash: 'h' };
@@ -77,7 +77,7 @@ describe('buildProbePlan', () => {
   });
 
   it('fwmark services give a context without vip', () => {
-    const f: ServiceConfig = { kind: 'fwmark', name: 'fw', key: 'fwmark:7:v4', family: 4, fwmark: 7, scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, reals: [real('10.0.0.1:80', misc())], sorry: [], pos };
+    const f: ServiceConfig = { kind: 'fwmark', name: 'fw', key: 'fwmark:7:v4', family: 4, fwmark: 7, scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals: [real('10.0.0.1:80', misc())], sorry: [], pos };
     const [entry] = buildProbePlan(snap([f])).values();
     assert.deepEqual(entry!.target.context, { serviceName: 'fw', vip: null, fwmark: 7, protocol: 'fwmark' });
   });
