@@ -17,6 +17,7 @@ import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
 import { Observer } from './observe/observer.js';
+import { Notifier } from './notify/notifier.js';
 import { LvsdError, errorMessage } from './errors.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
 import type { Phase } from './lifecycle.js';
@@ -75,6 +76,8 @@ export class Daemon {
   #scheduler: Scheduler | null = null;
   /** lvsd's own lateness; the scheduler judges timeouts and admission by it. */
   readonly #lag = new LoopLagMonitor();
+  /** Notify commands: fire and forget, bounded; never awaited by a pass or a check. */
+  #notifier: Notifier | null = null;
   #reconciler: Reconciler | null = null;
   #ownedAtStart = 0;
   #watcher: ConfigWatcher | null = null;
@@ -154,8 +157,15 @@ export class Daemon {
       resyncIntervalMs: snapshot.global.resyncIntervalMs,
       drainTimeoutMs: snapshot.global.drainTimeoutMs,
       onPass: (report) => this.#observer?.reconcilePass(report),
+      onServiceEvents: (events) => {
+        for (const e of events) {
+          const service = this.#services.get(e.serviceKey);
+          if (service) this.#notifier?.emit(e.kind, service, { weightSum: e.weightSum });
+        }
+      },
     });
     this.#reconciler = reconciler;
+    this.#notifier = new Notifier({ logger: log, onResult: (event, result) => this.#observer?.metrics.notifyResult(event, result) });
     reconciler.setHealth(healthViewOf(this.#tracker));
     if (signal.aborted) return;
 
@@ -266,6 +276,8 @@ export class Daemon {
       // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
       // to remove; what an earlier run left stays for the next start to adopt.
       code = await this.#stopKernel(clean && !duringStart);
+      // Commands already running finish (each within its timeout); no new event is taken.
+      await this.#notifier?.close();
     } finally {
       // Last, so status and metrics stay readable while the clean stop runs.
       await this.#observer?.close();
@@ -390,6 +402,19 @@ export class Daemon {
         },
         `${service?.name ?? e.serviceKey} ${e.realKey}: ${e.from} -> ${e.to}`,
       );
+    }
+    for (const e of events) {
+      // real_up/real_down are transitions between known states; a first result (from unknown) is not one.
+      if (e.kind !== 'state' || e.from === 'unknown' || e.from === e.to) continue;
+      const service = this.#services.get(e.serviceKey);
+      const real = service?.reals.find((r) => r.key === e.realKey);
+      if (!service || !real || (e.to !== 'up' && e.to !== 'down')) continue;
+      this.#notifier?.emit(e.to === 'up' ? 'real_up' : 'real_down', service, {
+        real: { address: real.key, host: real.address.host, port: real.address.port },
+        from: e.from,
+        to: e.to,
+        reason: e.reason,
+      });
     }
     this.#reconciler?.trigger('health');
     if (this.#reconciler && !this.#reconciler.stats().started && this.#tracker.unknownCount === 0) this.#startReconciler('all reals checked');

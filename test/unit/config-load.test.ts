@@ -290,6 +290,19 @@ const cases: Case[] = [
     issues: ['conf.d/a.yaml:4:13: command: /nonexistent/lvsd-check does not exist'],
   },
   {
+    name: 'notify command that does not exist (service level)',
+    files: svc('address: 192.0.2.10:80\nnotify:\n  quorum_down: [/nonexistent/lvsd-page, critical]\nreals: []\n'),
+    issues: ['conf.d/a.yaml:3:16: command: /nonexistent/lvsd-page does not exist'],
+  },
+  {
+    name: 'notify: unknown event and an empty argv',
+    files: svc('address: 192.0.2.10:80\nnotify:\n  real_upp: [/bin/true]\n  sorry_on: []\nreals: []\n'),
+    issues: [
+      'conf.d/a.yaml:3:3: unknown key "real_upp" in notify (did you mean "real_up"?)',
+      'conf.d/a.yaml:4:13: notify.sorry_on: needs at least 1 item',
+    ],
+  },
+  {
     name: 'invalid regular expression',
     files: svc('address: 192.0.2.10:80\ncheck: { type: tcp, expect: "([" }\nreals: []\n'),
     issues: ['conf.d/a.yaml:2:29: check.expect: not a valid regular expression: Invalid regular expression: /([/: Unterminated character class'],
