@@ -49,6 +49,12 @@ install -D -m 0644 "$PKG/man/lvsd.8" "$ROOT/usr/share/man/man8/lvsd.8"
 install -D -m 0644 "$PKG/man/lvsd.yaml.5" "$ROOT/usr/share/man/man5/lvsd.yaml.5"
 gzip -9n "$ROOT/usr/share/man/man8/lvsd.8" "$ROOT/usr/share/man/man5/lvsd.yaml.5"
 
+# Monitoring: Prometheus alert rules (with their promtool unit tests) and a Grafana dashboard.
+SHARE=$ROOT/usr/share/lvsd
+install -D -m 0644 packaging/monitoring/lvsd-alerts.yml "$SHARE/prometheus/lvsd-alerts.yml"
+install -m 0644 packaging/monitoring/lvsd-alerts.test.yml "$SHARE/prometheus/lvsd-alerts.test.yml"
+install -D -m 0644 packaging/monitoring/lvsd-dashboard.json "$SHARE/grafana/lvsd-dashboard.json"
+
 # Documentation and examples (each example directory is a valid config dir: lvsd check-config -c).
 DOC=$ROOT/usr/share/doc/lvsd
 install -D -m 0644 README.md "$DOC/README.md"
