@@ -5,6 +5,7 @@ set -euo pipefail
 PACKAGES=(ipvsadm dnsmasq-base iproute2 openssl qemu-system-x86 busybox-static kmod cpio procps nftables xz-utils prometheus chromium
   rpm rpmlint lintian debootstrap resource-agents libxml2-utils gnupg groff-base man-db shellcheck)
 PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both
+PACKAGES+=(iputils-ping)  # issue 12: the ping check runs the system's ping (test/integration/check-ping)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

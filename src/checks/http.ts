@@ -27,7 +27,8 @@ export const checkHttp: Checker = async (target, signal) => {
 // Keyed by target: the scheduler keeps one target object per probe, so this runs once per probe.
 const preparedByTarget = new WeakMap<CheckTarget, Prepared>();
 
-function prepare(target: CheckTarget, spec: HttpCheckSpec): Prepared {
+/** The per-target constants of an HTTP check (cached); also used by the digest probe and `lvsd digest`. */
+export function prepare(target: CheckTarget, spec: HttpCheckSpec): Prepared {
   const cached = preparedByTarget.get(target);
   if (cached !== undefined) return cached;
   const tls = spec.type === 'https';

@@ -4,18 +4,22 @@ import { formatHost } from '../config/endpoint.js';
 import type { CheckType } from '../config/model.js';
 import { errorMessage } from '../errors.js';
 import { checkDns } from './dns.js';
-import { checkHttp } from './http.js';
+import { checkHttpPages } from './http-pages.js';
 import { checkMisc } from './misc.js';
 import { checkNone } from './none.js';
-import { checkTcp } from './tcp.js';
+import { checkPing } from './ping.js';
+import { checkTcpAny } from './tcp-dialogue.js';
+import { checkUdp } from './udp.js';
 import type { CheckResult, Checker, CheckTarget } from './types.js';
 
 const checkers: Readonly<Record<CheckType, Checker>> = {
-  tcp: checkTcp,
-  http: checkHttp,
-  https: checkHttp,
+  tcp: checkTcpAny,
+  http: checkHttpPages,
+  https: checkHttpPages,
   dns: checkDns,
   misc: checkMisc,
+  udp: checkUdp,
+  ping: checkPing,
   none: checkNone,
 };
 

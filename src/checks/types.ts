@@ -12,6 +12,7 @@ export type CheckReasonCode =
   | 'tls'
   | 'bad_status'
   | 'body_mismatch'
+  | 'digest_mismatch'
   | 'banner_mismatch'
   | 'dns_rcode'
   | 'dns_answer_mismatch'

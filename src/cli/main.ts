@@ -9,6 +9,7 @@ import { probeCommand } from './probe.js';
 import { planCommand } from './plan.js';
 import { statusCommand } from './status.js';
 import { convertCommand } from './convert.js';
+import { digestCommand } from './digest.js';
 
 export interface Command {
   readonly summary: string;
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   plan: planCommand,
   status: statusCommand,
   convert: convertCommand,
+  digest: digestCommand,
 };
 
 function usage(): string {

@@ -6,13 +6,24 @@ import { runCheck } from '../checks/index.js';
 import { LoopLagMonitor } from '../scheduler/loop-lag.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
+import { combineResults } from '../health/state-machine.js';
+
+/** One check of a real with several (`checks:`). */
+export interface PartReport {
+  readonly probeKey: string;
+  readonly type: string;
+  readonly result: CheckResult;
+}
 
 export interface RealReport {
   readonly service: string;
   readonly serviceKey: string;
   readonly real: string;
   readonly probeKey: string;
+  /** For a real with several checks: all of them pass, combined (the first failing one speaks). */
   readonly result: CheckResult;
+  /** Each check of a real with several, in config order; absent for a real with one check. */
+  readonly parts?: readonly PartReport[];
 }
 
 /** Runs each distinct probe once (a real shared by services is probed once), in config order. */
@@ -30,15 +41,32 @@ export async function probeAll(snapshot: Snapshot): Promise<RealReport[]> {
     lag.stop();
   }
   const byMember = new Map<string, { probeKey: string; result: CheckResult }>();
+  const partsOf = new Map<string, PartReport[]>();
   for (const [probeKey, entry] of plan) {
     const result = results.get(probeKey);
     if (!result) continue;
-    for (const m of entry.members) byMember.set(`${m.serviceKey}\n${m.realKey}`, { probeKey, result });
+    for (const m of entry.members) {
+      const pair = `${m.serviceKey}\n${m.realKey}`;
+      if (m.part === undefined) {
+        byMember.set(pair, { probeKey, result });
+        continue;
+      }
+      let parts = partsOf.get(pair);
+      if (!parts) partsOf.set(pair, (parts = new Array<PartReport>(m.part.of)));
+      parts[m.part.index] = { probeKey, type: entry.target.spec.type, result };
+    }
   }
   const out: RealReport[] = [];
   for (const service of snapshot.services) {
     for (const real of service.reals) {
-      const hit = byMember.get(`${service.key}\n${real.key}`);
+      const pair = `${service.key}\n${real.key}`;
+      const parts = partsOf.get(pair);
+      if (parts !== undefined && parts.every((p) => p !== undefined)) {
+        const result = combineResults(parts.map((p) => p.result));
+        out.push({ service: service.name, serviceKey: service.key, real: real.key, probeKey: parts[0]!.probeKey, result, parts });
+        continue;
+      }
+      const hit = byMember.get(pair);
       if (hit) out.push({ service: service.name, serviceKey: service.key, real: real.key, ...hit });
     }
   }

@@ -7,11 +7,12 @@
 // `defaults: {type: http, path: /health}` under a service with `type: dns` just loses `path`.
 
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { CheckSpec, CheckType, SourcePos } from './model.js';
+import type { CheckSpec, CheckType, DialogueStep, HttpUrlSpec, SourcePos } from './model.js';
 import type { IssueList } from './issues.js';
 import { formatPos } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawCheck } from './schema.js';
+import { ALTERNATIVES } from './check-alternatives.js';
 import { BUILTIN, checkKeyApplies, typesUsingKey } from './schema.js';
 import { formatDuration } from './duration.js';
 
@@ -40,13 +41,18 @@ export interface CheckTargetInfo {
   readonly partial?: boolean;
 }
 
-/** A misc command to verify (exists, executable) once everything else is resolved. */
+/** A misc command (or ping) to verify (exists, executable) once everything else is resolved. */
 export interface CommandRef {
   readonly program: string;
   readonly pos: SourcePos;
+  /** What the message calls it: "command" (default), "ping". */
+  readonly what?: string;
 }
 
 type Key = keyof RawCheck;
+
+/** The program a ping check runs (iputils-ping), looked up on PATH like a misc command name. */
+export const PING_PROGRAM = 'ping';
 type Origin = { value: unknown; level: number };
 
 export function resolveCheck(
@@ -81,6 +87,26 @@ export function resolveCheck(
     }
   }
 
+  // Keys that say the same thing two ways (urls vs path, dialogue vs send/expect): the most specific
+  // level wins as a whole; both at one level is a mistake.
+  for (const alt of ALTERNATIVES) {
+    if (!checkKeyApplies(alt.key, finalType)) continue;
+    const own = merged.get(alt.key);
+    if (own === undefined) continue;
+    for (const other of alt.instead) {
+      const o = merged.get(other);
+      if (o === undefined) continue;
+      if (o.level === own.level) {
+        const lv = levels[own.level]!;
+        issues.add(lv.doc.at([...lv.path, other], 'key'), `"${other}" cannot be used together with "${alt.key}": ${alt.why}`);
+        merged.delete(other);
+      } else if (o.level < own.level) {
+        merged.delete(other);
+      }
+    }
+    if (alt.instead.some((k) => (merged.get(k)?.level ?? -2) > own.level)) merged.delete(alt.key);
+  }
+
   const get = <T>(key: Key): T | undefined => merged.get(key)?.value as T | undefined;
   const posOf = (key: Key): SourcePos | null => {
     const o = merged.get(key);
@@ -106,7 +132,7 @@ export function resolveCheck(
   }
 
   const port = get<number>('port') ?? target.realPort;
-  if (full && port === 0 && finalType !== 'none' && finalType !== 'misc') {
+  if (full && port === 0 && finalType !== 'none' && finalType !== 'misc' && finalType !== 'ping') {
     issues.add(target.realPos, `this real has no port, so its ${finalType} check needs "port" (check: { port: N })`);
   }
 
@@ -120,15 +146,35 @@ export function resolveCheck(
   let command: CommandRef | null = null;
   let spec: CheckSpec;
   switch (finalType) {
-    case 'tcp':
-      spec = { ...common, type: 'tcp', send: get<string>('send') ?? null, expect: get<string>('expect') ?? null };
+    case 'tcp': {
+      const dialogue = get<{ send?: string; expect?: string }[]>('dialogue');
+      spec = {
+        ...common,
+        type: 'tcp',
+        send: get<string>('send') ?? null,
+        expect: get<string>('expect') ?? null,
+        ...(dialogue === undefined ? {} : { dialogue: dialogue.map((d): DialogueStep => ({ send: d.send ?? null, expect: d.expect ?? null })) }),
+      };
+      break;
+    }
+    case 'udp':
+      spec = { ...common, type: 'udp', send: get<string>('send') ?? '', expect: get<string>('expect') ?? null };
+      break;
+    case 'ping':
+      // `ping` must be installed for the check to run: verified at load like a misc command.
+      if (full) command = { program: PING_PROGRAM, pos: typePos(), what: 'ping' };
+      spec = { ...common, type: 'ping' };
       break;
     case 'http':
     case 'https':
       // A HEAD response has no body, so expect_body could never match: say so now, not at 3 a.m.
-      if (full && get<string>('method') === 'HEAD' && get<string>('expect_body') !== undefined) {
-        issues.add(posOf('expect_body')!, `"expect_body" cannot match a HEAD response (it has no body); use method GET (method HEAD set at ${formatPos(posOf('method')!)})`);
+      for (const key of ['expect_body', 'expect_digest', 'urls'] as const) {
+        if (full && get<string>('method') === 'HEAD' && get(key) !== undefined) {
+          issues.add(posOf(key)!, `"${key}" cannot match a HEAD response (it has no body); use method GET (method HEAD set at ${formatPos(posOf('method')!)})`);
+        }
       }
+      const digest = get<string>('expect_digest');
+      const urls = get<{ path: string; expect_status?: [number, number][]; expect_body?: string; expect_digest?: string }[]>('urls');
       spec = {
         ...common,
         type: finalType,
@@ -139,7 +185,19 @@ export function resolveCheck(
         expectBody: get<string>('expect_body') ?? null,
         tlsVerify: get<boolean>('tls_verify') ?? BUILTIN.http.tlsVerify,
         headers: get<Record<string, string>>('headers') ?? {},
+        ...(digest === undefined ? {} : { expectDigest: digest }),
       };
+      if (urls !== undefined) {
+        // Each page takes the check's expect_status unless it gives its own; body and digest are per page.
+        const status = spec.expectStatus;
+        const list = urls.map((u): HttpUrlSpec => ({
+          path: u.path,
+          expectStatus: u.expect_status ?? status,
+          expectBody: u.expect_body ?? null,
+          expectDigest: u.expect_digest ?? null,
+        }));
+        spec = { ...spec, urls: list };
+      }
       break;
     case 'dns': {
       const query = get<string>('query');

@@ -112,7 +112,7 @@ export async function loadConfig(configDir: string): Promise<LoadResult> {
   }
   for (const c of commands) {
     const problem = await verdicts.get(c.program)!;
-    if (problem) issues.add(c.pos, `command: ${problem}`);
+    if (problem) issues.add(c.pos, `${c.what ?? 'command'}: ${problem}`);
   }
 
   if (issues.length > 0) {

@@ -3,7 +3,7 @@
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 export type Forwarding = 'gate' | 'masq' | 'ipip';
-export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'misc' | 'none';
+export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'misc' | 'udp' | 'ping' | 'none';
 export type Family = 4 | 6;
 
 /** Where a value came from, for messages an operator can act on. */
@@ -39,6 +39,27 @@ export interface TcpCheckSpec extends CheckCommon {
   readonly send: string | null;
   /** Regex source matched against the first bytes read. */
   readonly expect: string | null;
+  /**
+   * A send/expect conversation instead of `send`/`expect` (SMTP: banner, HELO, 250, QUIT). Absent
+   * when not configured, so the probe key of a plain tcp check is what it always was.
+   */
+  readonly dialogue?: readonly DialogueStep[];
+}
+
+/** One step of a tcp dialogue: send (escapes decoded), then wait for `expect`; at least one is set. */
+export interface DialogueStep {
+  readonly send: string | null;
+  /** Regex source matched against what the server sent since the previous step matched. */
+  readonly expect: string | null;
+}
+
+/** One page of an http check with `urls`: all of them must pass. */
+export interface HttpUrlSpec {
+  readonly path: string;
+  readonly expectStatus: readonly (readonly [number, number])[];
+  readonly expectBody: string | null;
+  /** Lower-case hex MD5 of the body as keepalived's genhash computes it. */
+  readonly expectDigest: string | null;
 }
 
 export interface HttpCheckSpec extends CheckCommon {
@@ -53,6 +74,13 @@ export interface HttpCheckSpec extends CheckCommon {
   readonly expectBody: string | null;
   readonly tlsVerify: boolean;
   readonly headers: Readonly<Record<string, string>>;
+  /** Lower-case hex MD5 of the body, as genhash computes it; absent when not configured. */
+  readonly expectDigest?: string;
+  /**
+   * Several pages checked at once, each with its own path and expectations, all of which must
+   * pass; `path`/`expectBody` above are then unused. Absent when not configured.
+   */
+  readonly urls?: readonly HttpUrlSpec[];
 }
 
 export interface DnsCheckSpec extends CheckCommon {
@@ -74,11 +102,31 @@ export interface MiscCheckSpec extends CheckCommon {
   readonly dynamicWeight: boolean;
 }
 
+export interface UdpCheckSpec extends CheckCommon {
+  readonly type: 'udp';
+  /** The datagram sent (escapes decoded); may be empty. */
+  readonly send: string;
+  /** Regex source matched against the reply; null = up unless the port answers ICMP unreachable. */
+  readonly expect: string | null;
+}
+
+/** ICMP echo through the system's `ping` (iputils), one request per check. */
+export interface PingCheckSpec extends CheckCommon {
+  readonly type: 'ping';
+}
+
 export interface NoneCheckSpec extends CheckCommon {
   readonly type: 'none';
 }
 
-export type CheckSpec = TcpCheckSpec | HttpCheckSpec | DnsCheckSpec | MiscCheckSpec | NoneCheckSpec;
+export type CheckSpec =
+  | TcpCheckSpec
+  | HttpCheckSpec
+  | DnsCheckSpec
+  | MiscCheckSpec
+  | UdpCheckSpec
+  | PingCheckSpec
+  | NoneCheckSpec;
 
 export interface RealConfig {
   /** "10.0.0.11:80" or "[2001:db8::11]:80"; unique inside its service. */
@@ -86,9 +134,15 @@ export interface RealConfig {
   readonly address: Endpoint;
   readonly weight: number;
   readonly forwarding: Forwarding;
+  /** The real's check; with `checks:` the first of them. */
   readonly check: CheckSpec;
   /** Ramp window after the real comes (back) up; 0 = full weight at once. Sorry servers: always 0. */
   readonly slowStartMs: number;
+  /**
+   * Every check of a real given `checks:` with two or more distinct entries (check === checks[0]);
+   * the real is up when all of them are. Absent for a single check, the common case.
+   */
+  readonly checks?: readonly CheckSpec[];
   readonly pos: SourcePos;
 }
 

@@ -19,7 +19,8 @@ import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawDefaults, RawGlobal, RawService, RawSorry, RawReal } from './schema.js';
 import { BUILTIN, NAME_PATTERN, NOTIFY_EVENTS } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
-import { resolveCheck } from './check-merge.js';
+import type { ListLevel } from './check-list.js';
+import { resolveCheckList } from './check-list.js';
 
 export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: string, issues: IssueList): GlobalConfig {
   let listen: GlobalConfig['listen'] = BUILTIN.listen;
@@ -132,12 +133,12 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   }
 
   // --- checks -----------------------------------------------------------------------------------
-  const serviceCheck: CheckLevel = { label: 'the service check', check: raw.check, doc, path: ['check'] };
-  const baseLevels = ctx.defaultsCheck ? [ctx.defaultsCheck, serviceCheck] : [serviceCheck];
+  const serviceCheck: ListLevel = { label: 'the service check', check: raw.check, checks: raw.checks, doc, path: ['check'], listPath: ['checks'] };
+  const baseLevels: ListLevel[] = ctx.defaultsCheck ? [ctx.defaultsCheck, serviceCheck] : [serviceCheck];
   const dnsTransport = fwmark !== undefined || protocol === 'udp' ? 'udp' : 'tcp';
   const commands: CommandRef[] = [];
   // Reported once for the service on its own, so a service without reals is still checked.
-  resolveCheck(baseLevels, { realPort: 1, realPos: doc.start(), dnsTransport, configDir: ctx.configDir, partial: true }, issues);
+  resolveCheckList(baseLevels, { realPort: 1, realPos: doc.start(), dnsTransport, configDir: ctx.configDir, partial: true }, issues);
 
   // One kernel destination per address: a sorry server cannot also be a real of the same service.
   const seen = new Map<string, { pos: SourcePos; sorry: boolean }>();
@@ -159,14 +160,24 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
     }
     const checkTarget = { realPort: d.endpoint.port, realPos: d.pos, dnsTransport, configDir: ctx.configDir } as const;
     let check: RealConfig['check'];
+    let checks: RealConfig['checks'];
     if (isSorry) {
       // Sorry servers are never probed; the spec only carries the port for consumers that show it.
       check = { type: 'none', ...timing(), port: d.endpoint.port };
     } else {
-      const realLevel: CheckLevel = { label: "this real's check", check: (rawDest as RawReal).check, doc, path: [...d.path, 'check'] };
-      const r = resolveCheck([...baseLevels, realLevel], checkTarget, issues);
-      if (r.command) commands.push(r.command);
-      check = r.spec;
+      const rawReal = rawDest as RawReal;
+      const realLevel: ListLevel = {
+        label: "this real's check",
+        check: rawReal.check,
+        checks: rawReal.checks,
+        doc,
+        path: [...d.path, 'check'],
+        listPath: [...d.path, 'checks'],
+      };
+      const r = resolveCheckList([...baseLevels, realLevel], checkTarget, issues);
+      commands.push(...r.commands);
+      check = r.specs[0]!;
+      if (r.specs.length > 1) checks = r.specs;
     }
     return {
       key,
@@ -175,6 +186,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
       forwarding,
       check,
       slowStartMs: isSorry ? 0 : ((rawDest as RawReal).slow_start ?? raw.slow_start ?? ctx.defaults?.slow_start ?? BUILTIN.slowStartMs),
+      ...(checks === undefined ? {} : { checks }),
       pos: doc.at(d.path),
     };
   };

@@ -6,7 +6,7 @@ import type { CheckType } from './model.js';
 import { DEFAULT_LISTEN_PORT } from './model.js';
 import { parseDuration } from './duration.js';
 
-export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'none'] as const;
+export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'udp', 'ping', 'none'] as const;
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 export const FORWARDINGS = ['gate', 'masq', 'ipip'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -80,7 +80,11 @@ export function decodeEscapes(text: string): { ok: true; value: string } | { ok:
     else if (next === 'n') out += '\n';
     else if (next === 't') out += '\t';
     else if (next === '\\') out += '\\';
-    else return { ok: false, error: `unknown escape "\\${next ?? ''}" (only \\r \\n \\t \\\\ are understood)` };
+    else if (next === 'x' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      // Binary payloads (UDP probes): one byte; the checkers send "\x00".."\xff" as Latin-1, byte-exact.
+      out += String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else return { ok: false, error: `unknown escape "\\${next ?? ''}" (only \\r \\n \\t \\\\ and \\xHH are understood)` };
   }
   return { ok: true, value: out };
 }
@@ -139,6 +143,30 @@ const headersSchema = z.record(z.string(), z.string()).superRefine((h, ctx) => {
   }
 });
 
+/** An MD5 in hex as genhash prints it; stored lower-case (genhash prints lower-case, keepalived accepts both). */
+export const DIGEST_PATTERN = /^[0-9A-Fa-f]{32}$/;
+const digestSchema = z.string().transform((v, ctx) => {
+  const t = v.trim();
+  if (DIGEST_PATTERN.test(t)) return t.toLowerCase();
+  ctx.issues.push({ code: 'custom', message: `${JSON.stringify(v)} is not an MD5 digest (32 hexadecimal digits, as \`lvsd digest URL\` or genhash prints it)`, input: v });
+  return z.NEVER;
+});
+
+const pathSchema = z.string().startsWith('/', 'a path starts with "/"');
+
+/** One step of a tcp `dialogue`. */
+export const dialogueStepSchema = z
+  .strictObject({ send: sendSchema.optional(), expect: regexSchema.optional() })
+  .refine((s) => s.send !== undefined || s.expect !== undefined, { message: 'a dialogue step needs "send", "expect" or both' });
+
+/** One page of an http check's `urls`. */
+export const urlSchema = z.strictObject({
+  path: pathSchema,
+  expect_status: statusSchema.optional(),
+  expect_body: regexSchema.optional(),
+  expect_digest: digestSchema.optional(),
+});
+
 const portSchema = z.int().min(1).max(65535);
 const countSchema = z.int().min(1).max(1000);
 
@@ -154,12 +182,15 @@ export const checkSchema = z.strictObject({
   // tcp
   send: sendSchema.optional(),
   expect: regexSchema.optional(),
+  dialogue: z.array(dialogueStepSchema).min(1, 'a dialogue needs at least one step').optional(),
   // http, https
-  path: z.string().startsWith('/', 'a path starts with "/"').optional(),
+  path: pathSchema.optional(),
   host: z.string().min(1).optional(),
   method: z.enum(['GET', 'HEAD']).optional(),
   expect_status: statusSchema.optional(),
   expect_body: regexSchema.optional(),
+  expect_digest: digestSchema.optional(),
+  urls: z.array(urlSchema).min(1, 'urls needs at least one entry').optional(),
   tls_verify: z.boolean().optional(),
   headers: headersSchema.optional(),
   // dns
@@ -174,6 +205,8 @@ export const checkSchema = z.strictObject({
 });
 
 const weightSchema = z.int().min(0).max(65535);
+/** Several checks of one real, all of which must pass; each entry is merged like `check`. */
+const checksSchema = z.array(checkSchema).min(1, 'checks needs at least one check');
 
 /** Notify commands (keepalived notify_up/notify_down, quorum_up/quorum_down; ldirectord fallbackcommand). */
 export const NOTIFY_EVENTS = ['real_up', 'real_down', 'quorum_up', 'quorum_down', 'sorry_on', 'sorry_off'] as const;
@@ -197,6 +230,7 @@ export const realSchema = z.strictObject({
   slow_start: durationSchema({ allowZero: true }).optional(),
   forwarding: z.enum(FORWARDINGS).optional(),
   check: checkSchema.optional(),
+  checks: checksSchema.optional(),
 });
 
 /** Sorry servers are never checked, so they take no `check`. */
@@ -226,6 +260,7 @@ export const serviceSchema = z.strictObject({
   slow_start: durationSchema({ allowZero: true }).optional(),
   notify: notifySchema.optional(),
   check: checkSchema.optional(),
+  checks: checksSchema.optional(),
   reals: z.array(realSchema),
   sorry: z.array(sorrySchema).optional(),
 });
@@ -265,11 +300,13 @@ export type RawGlobal = z.output<typeof globalSchema>;
 
 export const COMMON_CHECK_KEYS: readonly string[] = ['type', 'interval', 'timeout', 'rise', 'fall', 'port'];
 export const CHECK_KEYS_BY_TYPE: Readonly<Record<CheckType, readonly string[]>> = {
-  tcp: ['send', 'expect'],
-  http: ['path', 'host', 'method', 'expect_status', 'expect_body', 'tls_verify', 'headers'],
-  https: ['path', 'host', 'method', 'expect_status', 'expect_body', 'tls_verify', 'headers'],
+  tcp: ['send', 'expect', 'dialogue'],
+  http: ['path', 'host', 'method', 'expect_status', 'expect_body', 'expect_digest', 'urls', 'tls_verify', 'headers'],
+  https: ['path', 'host', 'method', 'expect_status', 'expect_body', 'expect_digest', 'urls', 'tls_verify', 'headers'],
   dns: ['query', 'query_type', 'transport', 'expect_rcode', 'expect_answer'],
   misc: ['command', 'dynamic_weight'],
+  udp: ['send', 'expect'],
+  ping: [],
   none: [],
 };
 
@@ -290,15 +327,18 @@ const keysOf = (s: Shaped): readonly string[] => Object.keys(s.shape);
 /** The keys allowed in the mapping at `path` of a service document or of lvsd.yaml. */
 export function allowedKeysAt(file: 'service' | 'global', path: readonly PropertyKey[]): readonly string[] {
   const p = path.filter((seg) => typeof seg === 'string');
+  const last = p[p.length - 1];
+  // Inside a check, wherever it sits: the lists a check holds have their own keys.
+  if (last === 'urls') return keysOf(urlSchema);
+  if (last === 'dialogue') return ['send', 'expect'];
   if (file === 'global') {
     if (p.length === 0) return keysOf(globalSchema);
     if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);
     if (p[p.length - 1] === 'notify') return keysOf(notifySchema);
     return keysOf(checkSchema);
   }
-  const last = p[p.length - 1];
   if (last === undefined) return keysOf(serviceSchema);
-  if (last === 'check') return keysOf(checkSchema);
+  if (last === 'check' || last === 'checks') return keysOf(checkSchema);
   if (last === 'reals') return keysOf(realSchema);
   if (last === 'sorry') return keysOf(sorrySchema);
   if (last === 'persistence') return keysOf(persistenceSchema);

@@ -111,3 +111,74 @@ export function applyResult(prev: Health, result: CheckResult, thresholds: Thres
   return { health, transition: null };
 }
 
+
+/**
+ * One result for a real with several checks: up when every check's last result is up; otherwise
+ * the first failing check (in config order) speaks for it. `null` = that check has no result yet.
+ */
+export function combineResults(results: readonly (CheckResult | null)[]): CheckResult {
+  const n = results.length;
+  let latencyMs = 0;
+  let weight: number | undefined;
+  for (const r of results) {
+    if (r === null) continue;
+    latencyMs = Math.max(latencyMs, r.latencyMs);
+    if (weight === undefined && r.weight !== undefined) weight = r.weight;
+  }
+  const w = weight === undefined ? {} : { weight };
+  for (const [i, r] of results.entries()) {
+    if (r === null) return { up: false, code: 'error', reason: `check ${i + 1} of ${n}: no result yet`, latencyMs, ...w };
+    if (!r.up) return { up: false, code: r.code, reason: `check ${i + 1} of ${n}: ${r.reason}`, latencyMs, ...w };
+  }
+  return { up: true, code: 'ok', reason: `all ${n} checks up: ${results.map((r) => r!.reason).join('; ')}`, latencyMs, ...w };
+}
+
+/** What moved a real with several checks: check `index` got `result`, with that check's own step. */
+export interface PartStep {
+  readonly index: number;
+  readonly result: CheckResult;
+  readonly transition: Transition | null;
+}
+
+/**
+ * The health of a real with several checks, from the health of each (every check keeps its own
+ * rise/fall through applyResult). Unknown until every check has its first result; then up when all
+ * checks are up and down as soon as one is down: keepalived's rule, a real is up when all its
+ * checkers are. A MISC dynamic weight comes from the first check that has one.
+ */
+export function combineHealth(prev: Health, parts: readonly Health[], cause: PartStep, now: number): Step {
+  let to: HealthState = 'up';
+  let weight: number | null = null;
+  for (const p of parts) {
+    if (p.state === 'unknown') to = 'unknown';
+    else if (p.state === 'down' && to !== 'unknown') to = 'down';
+    if (weight === null && p.weight !== null) weight = p.weight;
+  }
+  const result = combineResults(parts.map((p) => p.lastResult));
+  const n = parts.length;
+  const changed = to !== prev.state;
+  const health: Health = {
+    state: to,
+    successes: cause.result.up ? prev.successes + 1 : 0,
+    failures: cause.result.up ? 0 : prev.failures + 1,
+    checks: prev.checks + 1,
+    lastResult: result,
+    lastCheckAt: now,
+    since: changed ? now : prev.since,
+    weight,
+  };
+  if (changed) {
+    const which = `check ${cause.index + 1} of ${n}`;
+    const why = cause.transition?.reason ?? cause.result.reason;
+    const reason =
+      prev.state === 'unknown' ? `first checks: ${result.reason}`
+      : to === 'down' ? `${which} down: ${why}`
+      : `all ${n} checks up (${which}: ${why})`;
+    return { health, transition: { kind: 'state', from: prev.state, to, reason, result, weight } };
+  }
+  if (to === 'up' && weight !== prev.weight) {
+    const reason = `dynamic weight ${prev.weight ?? 'configured'} -> ${weight ?? 'configured'}: ${cause.result.reason}`;
+    return { health, transition: { kind: 'weight', from: 'up', to: 'up', reason, result, weight } };
+  }
+  return { health, transition: null };
+}

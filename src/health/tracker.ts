@@ -1,10 +1,12 @@
 // Health of every (service, real) pair, fed by probe results; state survives reloads by key.
+// A real with several checks (`checks:`) has one entry per check, each with its own rise/fall, and
+// a group whose health combines them (state-machine.ts combineHealth): that group is the pair.
 
 import type { CheckResult } from '../checks/types.js';
 import type { Snapshot } from '../config/model.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
-import { applyResult, initialHealth } from './state-machine.js';
+import { applyResult, combineHealth, initialHealth } from './state-machine.js';
 import type { Health, Thresholds, Transition } from './state-machine.js';
 
 /** What the rest of lvsd reads about one (service, real) pair. */
@@ -31,6 +33,20 @@ interface Entry {
   readonly probeKey: string;
   thresholds: Thresholds;
   health: Health;
+  /** Set when this entry is one of several checks of its real; the group is then the pair's health. */
+  group: Group | null;
+}
+
+/** A real with several checks: what the rest of lvsd reads for the pair. */
+interface Group extends TrackedReal {
+  /** The first check's probe key and thresholds, for readers that show one. */
+  readonly probeKey: string;
+  readonly thresholds: Thresholds;
+  health: Health;
+  /** One entry per distinct check, in config order. */
+  parts: Entry[];
+  /** The parts' probe keys joined: a group survives a reload only if all of its checks do. */
+  readonly identity: string;
 }
 
 /** Everything one probe result touches, behind a single Map lookup. */
@@ -57,7 +73,9 @@ function finder(members: readonly Entry[] | undefined): (serviceKey: string, rea
 export class HealthTracker {
   /** Probe key -> the pairs it feeds. A pair's identity is (service key, real key, probe key). */
   #byProbe = new Map<string, ProbeSlot>();
-  #byService = new Map<string, Map<string, Entry>>();
+  #byService = new Map<string, Map<string, Entry | Group>>();
+  /** Groups by "serviceKey\nrealKey". */
+  #groups = new Map<string, Group>();
   #size = 0;
   #unknown = 0;
 
@@ -75,8 +93,9 @@ export class HealthTracker {
   update(source: Snapshot | ProbePlan, now: number): readonly HealthEvent[] {
     const plan = source instanceof Map ? (source as ProbePlan) : buildProbePlan(source as Snapshot);
     const byProbe = new Map<string, ProbeSlot>();
-    const byService = new Map<string, Map<string, Entry>>();
+    const byService = new Map<string, Map<string, Entry | Group>>();
     const fresh: Entry[] = [];
+    const partsByPair = new Map<string, Entry[]>();
     let size = 0;
     let unknown = 0;
     for (const [pk, probe] of plan) {
@@ -89,19 +108,51 @@ export class HealthTracker {
         let entry = find(m.serviceKey, m.realKey);
         if (entry) entry.thresholds = thresholds;
         else {
-          entry = { serviceKey: m.serviceKey, realKey: m.realKey, probeKey: pk, thresholds, health: initialHealth(now) };
+          entry = { serviceKey: m.serviceKey, realKey: m.realKey, probeKey: pk, thresholds, health: initialHealth(now), group: null };
           fresh.push(entry);
         }
+        slot.members.push(entry);
+        if (m.part !== undefined) {
+          const pair = `${m.serviceKey}\n${m.realKey}`;
+          let parts = partsByPair.get(pair);
+          if (!parts) partsByPair.set(pair, (parts = new Array<Entry>(m.part.of)));
+          parts[m.part.index] = entry;
+          continue;
+        }
+        entry.group = null;
         if (entry.health.state === 'unknown') unknown++;
         size++;
-        slot.members.push(entry);
         let reals = byService.get(m.serviceKey);
         if (!reals) byService.set(m.serviceKey, (reals = new Map()));
         reals.set(m.realKey, entry);
       }
     }
+
+    // Reals with several checks: keep the group while the same checks feed it.
+    const groups = new Map<string, Group>();
+    const freshGroups: Group[] = [];
+    for (const [pair, parts] of partsByPair) {
+      const identity = parts.map((e) => e.probeKey).join('\n');
+      const first = parts[0]!;
+      let group = this.#groups.get(pair);
+      if (group === undefined || group.identity !== identity) {
+        group = { serviceKey: first.serviceKey, realKey: first.realKey, probeKey: first.probeKey, thresholds: first.thresholds, health: initialHealth(now), parts, identity };
+        freshGroups.push(group);
+      } else {
+        group.parts = parts;
+      }
+      for (const e of parts) e.group = group;
+      groups.set(pair, group);
+      if (group.health.state === 'unknown') unknown++;
+      size++;
+      let reals = byService.get(group.serviceKey);
+      if (!reals) byService.set(group.serviceKey, (reals = new Map()));
+      reals.set(group.realKey, group);
+    }
+
     this.#byProbe = byProbe;
     this.#byService = byService;
+    this.#groups = groups;
     this.#size = size;
     this.#unknown = unknown;
 
@@ -109,6 +160,16 @@ export class HealthTracker {
     for (const entry of fresh) {
       const last = byProbe.get(entry.probeKey)!.last;
       const event = last && this.#apply(entry, last, now);
+      if (event) (events ??= []).push(event);
+    }
+    // A new group whose checks all have results already (shared probes, or a reload that only
+    // regrouped them) is decided now, like a single check taking its probe's last result.
+    for (const group of freshGroups) {
+      if (group.health.state !== 'unknown') continue;
+      const known = group.parts.findIndex((e) => e.health.lastResult !== null);
+      if (known < 0) continue;
+      const part = group.parts[known]!;
+      const event = this.#combine(group, part, known, part.health.lastResult!, null, now);
       if (event) (events ??= []).push(event);
     }
     return events ?? NO_EVENTS;
@@ -133,6 +194,11 @@ export class HealthTracker {
 
   #apply(entry: Entry, result: CheckResult, now: number): HealthEvent | null {
     const step = applyResult(entry.health, result, entry.thresholds, now);
+    const group = entry.group;
+    if (group !== null) {
+      entry.health = step.health;
+      return this.#combine(group, entry, group.parts.indexOf(entry), result, step.transition, now);
+    }
     if (entry.health.state === 'unknown' && step.health.state !== 'unknown') this.#unknown--;
     entry.health = step.health;
     const t = step.transition;
@@ -140,18 +206,42 @@ export class HealthTracker {
     return { ...t, serviceKey: entry.serviceKey, realKey: entry.realKey, probeKey: entry.probeKey, latencyMs: result.latencyMs, at: now };
   }
 
+  /** Recompute a group after one of its checks moved; the pair's event, if its state changed. */
+  #combine(group: Group, entry: Entry, index: number, result: CheckResult, transition: Transition | null, now: number): HealthEvent | null {
+    const step = combineHealth(group.health, group.parts.map((e) => e.health), { index, result, transition }, now);
+    if (group.health.state === 'unknown' && step.health.state !== 'unknown') this.#unknown--;
+    group.health = step.health;
+    const t = step.transition;
+    if (!t) return null;
+    return { ...t, serviceKey: group.serviceKey, realKey: group.realKey, probeKey: entry.probeKey, latencyMs: result.latencyMs, at: now };
+  }
+
   get(serviceKey: string, realKey: string): TrackedReal | undefined {
     return this.#byService.get(serviceKey)?.get(realKey);
   }
 
-  /** Every tracked pair, grouped by probe (plan order). */
+  /**
+   * The checks of a real with several: each one's probe key and health, in config order; null for
+   * a real with one check (its TrackedReal says it all).
+   */
+  parts(serviceKey: string, realKey: string): readonly TrackedReal[] | null {
+    const t = this.#byService.get(serviceKey)?.get(realKey);
+    return t !== undefined && 'parts' in t ? t.parts : null;
+  }
+
+  /** Every tracked pair, grouped by probe (plan order); a real with several checks once. */
   *entries(): IterableIterator<TrackedReal> {
-    for (const slot of this.#byProbe.values()) yield* slot.members;
+    for (const slot of this.#byProbe.values()) {
+      for (const e of slot.members) {
+        if (e.group === null) yield e;
+        else if (e.group.parts[0] === e) yield e.group;
+      }
+    }
   }
 
   /** The tracked pairs of one service (empty if the service is unknown). */
   service(serviceKey: string): IterableIterator<TrackedReal> {
-    return (this.#byService.get(serviceKey) ?? new Map<string, Entry>()).values();
+    return (this.#byService.get(serviceKey) ?? new Map<string, Entry | Group>()).values();
   }
 
   get size(): number {

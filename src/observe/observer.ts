@@ -50,7 +50,9 @@ export interface ObserverOptions {
 /** The longest interval + timeout of any check: how long the slowest probe may go without a result. */
 function slowestProbeMs(snapshot: Snapshot): number {
   let max = 0;
-  for (const s of snapshot.services) for (const r of s.reals) max = Math.max(max, r.check.intervalMs + r.check.timeoutMs);
+  for (const s of snapshot.services) {
+    for (const r of s.reals) for (const c of r.checks ?? [r.check]) max = Math.max(max, c.intervalMs + c.timeoutMs);
+  }
   return max;
 }
 

@@ -10,6 +10,12 @@ export interface ProbeMember {
   readonly realKey: string;
   readonly rise: number;
   readonly fall: number;
+  /**
+   * For a real with several checks (`checks:`): which of its distinct checks this probe is, and how
+   * many it has. The tracker keeps rise/fall per check and the real is up when all of them are.
+   * Absent for a real with one check.
+   */
+  readonly part?: { readonly index: number; readonly of: number };
 }
 
 export interface ProbePlanEntry {
@@ -68,8 +74,7 @@ export function checkContext(service: ServiceConfig): CheckContext {
  * exactly one (service, real) pair: the tracker stores it as that pair's weight override, and it
  * never leaks into another service that lists the same real.
  */
-export function probeKey(real: RealConfig, service: ServiceConfig): string {
-  const spec = real.check;
+export function probeKey(real: RealConfig, service: ServiceConfig, spec: CheckSpec = real.check): string {
   const base = `${formatHost(real.address)}:${spec.port} ${specIdentity(spec)}`;
   if (spec.type !== 'misc') return base;
   return `${base} ${real.key} ${canonicalJson(checkContext(service))}`;
@@ -85,16 +90,51 @@ export function buildProbePlan(snapshot: Snapshot): Map<string, ProbePlanEntry> 
   for (const service of snapshot.services) {
     let context: CheckContext | null = null;
     for (const real of service.reals) {
-      const key = probeKey(real, service);
-      const member: ProbeMember = { serviceKey: service.key, realKey: real.key, rise: real.check.rise, fall: real.check.fall };
-      const entry = plan.get(key);
-      if (entry) {
-        entry.members.push(member);
+      const parts = real.checks === undefined ? null : distinctChecks(real, service);
+      if (parts === null || parts.length === 1) {
+        context = addMember(plan, probeKey(real, service), real, real.check, service, context, undefined);
         continue;
       }
-      context ??= checkContext(service);
-      plan.set(key, { target: { address: real.address, spec: real.check, context }, members: [member] });
+      for (const [index, [key, spec]] of parts.entries()) {
+        context = addMember(plan, key, real, spec, service, context, { index, of: parts.length });
+      }
     }
   }
   return plan;
+}
+
+/** A real's checks by probe key; a check listed twice is one check (its probe runs once anyway). */
+function distinctChecks(real: RealConfig, service: ServiceConfig): [string, CheckSpec][] {
+  const byKey = new Map<string, CheckSpec>();
+  for (const spec of real.checks ?? [real.check]) {
+    const key = probeKey(real, service, spec);
+    if (!byKey.has(key)) byKey.set(key, spec);
+  }
+  return [...byKey];
+}
+
+function addMember(
+  plan: Map<string, { target: CheckTarget; members: ProbeMember[] }>,
+  key: string,
+  real: RealConfig,
+  spec: CheckSpec,
+  service: ServiceConfig,
+  context: CheckContext | null,
+  part: ProbeMember['part'],
+): CheckContext | null {
+  const member: ProbeMember = {
+    serviceKey: service.key,
+    realKey: real.key,
+    rise: spec.rise,
+    fall: spec.fall,
+    ...(part === undefined ? {} : { part }),
+  };
+  const entry = plan.get(key);
+  if (entry) {
+    entry.members.push(member);
+    return context;
+  }
+  context ??= checkContext(service);
+  plan.set(key, { target: { address: real.address, spec, context }, members: [member] });
+  return context;
 }

@@ -46,7 +46,7 @@ describe('lvsd CLI', () => {
   });
 
   test('every subcommand has --help (exit 0)', async () => {
-    for (const cmd of ['run', 'check-config', 'probe', 'plan', 'status']) {
+    for (const cmd of ['run', 'check-config', 'probe', 'plan', 'status', 'digest']) {
       const r = await runLvsd([cmd, '--help']);
       assert.equal(r.status, 0, cmd);
       assert.match(r.stdout, new RegExp(`^Usage: lvsd ${cmd}`));

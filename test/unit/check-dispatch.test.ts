@@ -6,11 +6,13 @@ import { describe, test } from 'node:test';
 import { startDeadline } from '../../src/checks/deadline.js';
 import type { StopCause } from '../../src/checks/deadline.js';
 import { checkDns } from '../../src/checks/dns.js';
-import { checkHttp } from '../../src/checks/http.js';
+import { checkHttpPages } from '../../src/checks/http-pages.js';
 import { checkerFor, runCheck } from '../../src/checks/index.js';
 import { checkMisc } from '../../src/checks/misc.js';
 import { checkNone } from '../../src/checks/none.js';
-import { checkTcp } from '../../src/checks/tcp.js';
+import { checkPing } from '../../src/checks/ping.js';
+import { checkTcpAny } from '../../src/checks/tcp-dialogue.js';
+import { checkUdp } from '../../src/checks/udp.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import type { CheckSpec, CheckType } from '../../src/config/model.js';
 
@@ -27,7 +29,7 @@ const common = { intervalMs: 1000, timeoutMs: 1000, rise: 1, fall: 1, port: 80 }
 describe('checkerFor', () => {
   test('maps every check type to its checker', () => {
     const expected: Record<CheckType, unknown> = {
-      tcp: checkTcp, http: checkHttp, https: checkHttp, dns: checkDns, misc: checkMisc, none: checkNone,
+      tcp: checkTcpAny, http: checkHttpPages, https: checkHttpPages, dns: checkDns, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
     };
     for (const [type, checker] of Object.entries(expected)) assert.equal(checkerFor(type as CheckType), checker, type);
   });

@@ -267,7 +267,7 @@ const cases: Case[] = [
       'lvsd.yaml': 'defaults:\n  check: { type: http, path: /health }\n',
       'conf.d/a.yaml': 'address: 192.0.2.10:80\ncheck: { send: "PING" }\nreals: []\n',
     },
-    issues: ['conf.d/a.yaml:2:10: "send" does not apply to checks of type http (type http from lvsd.yaml defaults); it is for tcp checks'],
+    issues: ['conf.d/a.yaml:2:10: "send" does not apply to checks of type http (type http from lvsd.yaml defaults); it is for tcp and udp checks'],
   },
   {
     name: 'lvsd.yaml defaults with a key that does not fit their own type, no services at all',
@@ -315,7 +315,7 @@ const cases: Case[] = [
   {
     name: 'unknown escape in send',
     files: svc("address: 192.0.2.10:80\ncheck: { send: 'HELO\\q' }\nreals: []\n"),
-    issues: ['conf.d/a.yaml:2:16: check.send: unknown escape "\\q" (only \\r \\n \\t \\\\ are understood)'],
+    issues: ['conf.d/a.yaml:2:16: check.send: unknown escape "\\q" (only \\r \\n \\t \\\\ and \\xHH are understood)'],
   },
   {
     name: 'bad expect_status',

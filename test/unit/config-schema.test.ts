@@ -74,8 +74,13 @@ describe('decodeEscapes', () => {
     assert.deepEqual(decodeEscapes('a\\r\\n\\tb\\\\c'), { ok: true, value: 'a\r\n\tb\\c' });
     assert.deepEqual(decodeEscapes('plain'), { ok: true, value: 'plain' });
   });
-  it('refuses other escapes and a trailing backslash', () => {
-    assert.equal(decodeEscapes('\\x41').ok, false);
+  it('decodes \\xHH to one byte (binary UDP payloads)', () => {
+    assert.deepEqual(decodeEscapes('\\x00\\x41\\xff'), { ok: true, value: '\x00A\xff' });
+  });
+  it('refuses other escapes, a short \\x and a trailing backslash', () => {
+    assert.equal(decodeEscapes('\\q').ok, false);
+    assert.equal(decodeEscapes('\\x4').ok, false);
+    assert.equal(decodeEscapes('\\xg1').ok, false);
     assert.equal(decodeEscapes('abc\\').ok, false);
   });
 });
