@@ -1,5 +1,7 @@
 // The observability HTTP listener: GET/HEAD of a few fixed paths, nothing else. Bound to the configured
 // `listen` address only (127.0.0.1 by default); a failing bind is LVSD_LISTEN_FAILED at start.
+// Nothing a client sends may take the daemon down: bad request-targets are 400, other methods 405,
+// anything but an exact route 404, connections are capped and slow senders are cut off.
 
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -27,6 +29,40 @@ const SECURITY_HEADERS = {
 
 const text = (status: number, body: string): Reply => ({ status, type: 'text/plain; charset=utf-8', body });
 
+/** The listener's limits (documented in the README under "HTTP API limits"). */
+export const HTTP_LIMITS = {
+  /** Open connections at once; more are closed as they arrive (Prometheus and a few browsers need < 10). */
+  maxConnections: 256,
+  /** Longest request-target served; longer is 414 (the fixed paths are all short). */
+  maxTargetLength: 2048,
+  /** Request line and headers must be complete within this; slow senders (slowloris) are closed. */
+  headersTimeoutMs: 10_000,
+  /** A whole request, body included. */
+  requestTimeoutMs: 30_000,
+  /** How often Node checks the two timeouts above (its default, 30 s, let sockets linger ~40 s). */
+  checkIntervalMs: 1_000,
+  keepAliveTimeoutMs: 5_000,
+  /** Request line plus headers; larger is 431 (Node's parser). */
+  maxHeaderSize: 16 * 1024,
+} as const;
+
+/**
+ * The path of a request-target, exactly as sent (no dot-segment or percent-decoding, so
+ * "/../status" or "/%73tatus" match no route): origin-form "/p?q", or absolute-form "http://h/p"
+ * whose authority must parse. null: not a target this server can answer (400).
+ */
+export function requestPath(target: string): string | null {
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0]!;
+  const m = /^https?:\/\/[^/?#]*([^?#]*)/i.exec(target);
+  if (!m) return null;
+  try {
+    new URL(target);
+  } catch {
+    return null;
+  }
+  return m[1] || '/';
+}
+
 /** "127.0.0.1:9716", "[::1]:9716". */
 export function formatListen(l: ListenAddress): string {
   return l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
@@ -36,6 +72,8 @@ export class ObserveServer {
   readonly #routes: ReadonlyMap<string, Route>;
   readonly #log: Logger;
   #server: Server | null = null;
+  #dropped = 0;
+  #lastErrorLogAt = 0;
 
   constructor(routes: ReadonlyMap<string, Route>, logger: Logger) {
     this.#routes = routes;
@@ -44,10 +82,33 @@ export class ObserveServer {
 
   /** Bind and serve; resolves with the bound address (port 0 picks a free one, for tests). */
   async listen(at: ListenAddress): Promise<ListenAddress> {
-    const server = createServer((req, res) => void this.#handle(req, res));
-    server.keepAliveTimeout = 5000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    const server = createServer(
+      {
+        headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+        requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+        connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs,
+        keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+        maxHeaderSize: HTTP_LIMITS.maxHeaderSize,
+      },
+      (req, res) => {
+        this.#handle(req, res).catch((err: unknown) => {
+          // #handle answers every error itself; reaching here is a bug, still never fatal.
+          this.#log.error({ code: 'LVSD_INTERNAL', err: errorMessage(err) }, 'status request failed');
+          res.destroy();
+        });
+      },
+    );
+    server.maxConnections = HTTP_LIMITS.maxConnections;
+    server.on('drop', () => this.#dropped++);
+    // Malformed requests Node's parser refuses (bad request line, headers too large): answered and
+    // closed here; the socket may already be gone.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      if (socket.writable && !socket.destroyed) {
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      }
+      socket.destroy();
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -61,7 +122,14 @@ export class ObserveServer {
       const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EADDRNOTAVAIL' ? 'no such local address' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
       throw new LvsdError('LVSD_LISTEN_FAILED', `cannot listen on ${formatListen(at)} (metrics, status API and page): ${why}`, { cause: err });
     }
-    server.on('error', (err) => this.#log.error({ err: errorMessage(err) }, 'status listener error'));
+    // After the bind, errors are accept() failures (EMFILE, ENFILE): the listener keeps going and
+    // the log is throttled so an fd exhaustion does not also flood the journal.
+    server.on('error', (err) => {
+      const now = Date.now();
+      if (now - this.#lastErrorLogAt < 10_000) return;
+      this.#lastErrorLogAt = now;
+      this.#log.warn({ code: (err as NodeJS.ErrnoException).code, err: errorMessage(err) }, 'status listener cannot accept a connection');
+    });
     this.#server = server;
     const a = server.address() as AddressInfo;
     return { host: a.address, port: a.port };
@@ -77,11 +145,21 @@ export class ObserveServer {
     await closed;
   }
 
+  /** Connections closed at once because maxConnections were open. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let reply: Reply;
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = this.#routes.get(path);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const target = req.url ?? '/';
+    const path = target.length > HTTP_LIMITS.maxTargetLength ? null : requestPath(target);
+    const route = path === null ? undefined : this.#routes.get(path);
+    if (target.length > HTTP_LIMITS.maxTargetLength) {
+      reply = text(414, 'request-target too long\n');
+    } else if (path === null) {
+      reply = text(400, 'bad request-target\n');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { ...text(405, 'method not allowed\n'), headers: { allow: 'GET, HEAD' } };
     } else if (!route) {
       reply = text(404, `not found; try / /status /metrics /healthz\n`);
