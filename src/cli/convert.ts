@@ -82,7 +82,10 @@ export const convertCommand: Command = {
       process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}: nothing written\n`);
       return EXIT_FAILURE;
     }
-    for (const d of result.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    // In reading order: by file (the input first, then includes), then line.
+    const fileRank = (f: string): number => (f === file ? 0 : 1);
+    const ordered = [...result.diagnostics].sort((a, b) => fileRank(a.file) - fileRank(b.file) || a.file.localeCompare(b.file) || a.line - b.line);
+    for (const d of ordered) process.stderr.write(`${formatDiagnostic(d)}\n`);
 
     const files = render(result, file);
     const toStdout = values.out === '-';

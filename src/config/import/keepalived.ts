@@ -306,6 +306,14 @@ async function convertVirtualServer(
   // One check for the whole service when every real has the same one, else one per real.
   const same = checks.length > 0 && checks.every((c) => JSON.stringify(c) === JSON.stringify(checks[0]));
   if (same) {
+    // The checkers' comments follow their check to the service.
+    for (const [path, lines] of [...doc.comments]) {
+      const m = /^reals\.\d+\.check(\..*)?$/.exec(path);
+      if (!m) continue;
+      doc.comments.delete(path);
+      const to = `${Array.isArray(checks[0]) ? 'checks' : 'check'}${m[1] ?? ''}`;
+      doc.comments.set(to, [...new Set([...(doc.comments.get(to) ?? []), ...lines])]);
+    }
     const c = checks[0]!;
     if (Array.isArray(c)) value.checks = c;
     else value.check = c;
