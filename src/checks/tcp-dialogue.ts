@@ -4,6 +4,9 @@
 // Each `expect` is matched against what the server sent since the previous match (at most
 // TCP_MAX_READ bytes), so a step sees the answer to its own `send`. A step without `expect` is
 // done once its bytes are written; a step without `send` only waits (the banner).
+// The patterns are multi-line (`^` and `$` match at every line): line protocols answer in lines,
+// and the rest of a multi-line reply (SMTP's "250-..." after EHLO) may arrive after its first line
+// matched, ahead of the next answer, so "^221" must still find the 221 line.
 
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -11,7 +14,7 @@ import { formatHost } from '../config/endpoint.js';
 import type { DialogueStep, TcpCheckSpec } from '../config/model.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
-import { classifyNetError, closeSocket, compilePattern, excerpt } from './socket-util.js';
+import { classifyNetError, closeSocket, excerpt } from './socket-util.js';
 import { checkTcp, TCP_MAX_READ } from './tcp.js';
 import type { CheckReasonCode, CheckResult, Checker, CheckTarget } from './types.js';
 
@@ -29,6 +32,18 @@ export const checkTcpDialogue: Checker = async (target, signal) => {
 /** The checker for type tcp: a dialogue here, anything else on the plain tcp hot path (tcp.ts). */
 export const checkTcpAny: Checker = (target, signal) =>
   target.spec.type === 'tcp' && target.spec.dialogue !== undefined ? checkTcpDialogue(target, signal) : checkTcp(target, signal);
+
+const compiled = new WeakMap<readonly DialogueStep[], (RegExp | null)[]>();
+
+/** The steps' patterns with the `m` flag, compiled once per spec (no `g`: test() keeps no state). */
+function patternsOf(steps: readonly DialogueStep[]): (RegExp | null)[] {
+  let list = compiled.get(steps);
+  if (list === undefined) {
+    list = steps.map((s) => (s.expect === null ? null : new RegExp(s.expect, 'm')));
+    compiled.set(steps, list);
+  }
+  return list;
+}
 
 /** Bytes of a step's `send`: Latin-1 keeps "\x00".."\xff" byte-exact; anything wider is UTF-8. */
 function bytesOf(text: string): Buffer {
@@ -62,7 +77,7 @@ class DialogueProbe {
     return new Promise<CheckResult>((resolve) => {
       this.#resolve = resolve;
       try {
-        this.#patterns = this.#steps.map((s) => (s.expect === null ? null : compilePattern(s.expect)));
+        this.#patterns = patternsOf(this.#steps);
       } catch (err) {
         this.#finish(false, 'error', `invalid expect pattern: ${(err as Error).message}`);
         return;

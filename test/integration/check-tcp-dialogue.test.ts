@@ -24,7 +24,7 @@ function target(host: string, family: Family, port: number, dialogue: DialogueSt
 
 /** A small SMTP server; `mode` changes how it misbehaves. It records each command it received. */
 class Smtp {
-  mode: 'ok' | 'reject-helo' | 'close-after-banner' | 'silent-after-helo' = 'ok';
+  mode: 'ok' | 'reject-helo' | 'close-after-banner' | 'silent-after-helo' | 'ehlo-slow' = 'ok';
   readonly commands: string[] = [];
   readonly server: Server = createServer((s: Socket) => {
     s.on('error', () => {});
@@ -41,7 +41,11 @@ class Smtp {
         const line = buf.slice(0, eol);
         buf = buf.slice(eol + 2);
         this.commands.push(line);
-        if (line.startsWith('HELO')) {
+        if (line.startsWith('EHLO') && this.mode === 'ehlo-slow') {
+          // A multi-line reply whose later lines come after the client already moved on.
+          s.write('250-mail.test\r\n');
+          setImmediate(() => s.write('250-SIZE 1000\r\n250 HELP\r\n'));
+        } else if (line.startsWith('HELO')) {
           if (this.mode === 'reject-helo') s.write('501 go away\r\n');
           else if (this.mode === 'ok') s.write('250 mail.test\r\n');
         } else if (line === 'QUIT') s.end('221 bye\r\n');
@@ -68,6 +72,15 @@ for (const fam of [{ host: '127.0.0.1', family: 4 as const }, { host: '::1', fam
       assert.equal(r.up, true, r.reason);
       assert.match(r.reason, /TCP dialogue .*: 3 step\(s\) done$/);
       assert.deepEqual(smtp.commands, ['HELO lvsd', 'QUIT']);
+    });
+
+    test('a multi-line EHLO reply finishing late does not hide the 221 from "^221" (patterns are multi-line)', async () => {
+      smtp.mode = 'ehlo-slow';
+      smtp.commands.length = 0;
+      const steps: DialogueStep[] = [SMTP[0]!, { send: 'EHLO lvsd\r\n', expect: '^250' }, SMTP[2]!];
+      const r = await checkTcpAny(target(fam.host, fam.family, port, steps), never);
+      assert.equal(r.up, true, r.reason);
+      assert.deepEqual(smtp.commands, ['EHLO lvsd', 'QUIT']);
     });
 
     test('a final step without expect is done once written', async () => {
