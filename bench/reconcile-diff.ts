@@ -47,6 +47,8 @@ const GLOBAL: GlobalConfig = {
   logLevel: 'info',
   stateDir: '/nonexistent',
   maxConcurrentChecks: 100,
+  controlSocket: '/nonexistent/control.sock',
+  maintenanceDir: null,
 };
 const POS = { file: 'bench.yaml', line: 1, col: 1 };
 

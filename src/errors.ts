@@ -14,7 +14,12 @@ export type ErrorCode =
   /** A bug: an exception or rejection nothing handled (logged at fatal, the daemon exits 1). */
   | 'LVSD_INTERNAL'
   /** A stop that did not finish within its budget. */
-  | 'LVSD_STOP_TIMEOUT';
+  | 'LVSD_STOP_TIMEOUT'
+  | 'LVSD_CONTROL_FAILED'
+  | 'LVSD_CONTROL_DENIED'
+  | 'LVSD_CONTROL_UNREACHABLE'
+  | 'LVSD_CONTROL_BAD_REQUEST'
+  | 'LVSD_ADMIN_UNKNOWN_TARGET';
 
 export class LvsdError extends Error {
   readonly code: ErrorCode;

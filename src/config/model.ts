@@ -213,6 +213,10 @@ export interface GlobalConfig {
   readonly stateDir: string;
   /** Most checks in flight at once across all probes. */
   readonly maxConcurrentChecks: number;
+  /** The root-only Unix socket of lvsd drain/disable/enable/admin (absolute path). */
+  readonly controlSocket: string;
+  /** ldirectord-style maintenance directory (absolute path); null when unset. */
+  readonly maintenanceDir: string | null;
 }
 
 export interface Snapshot {

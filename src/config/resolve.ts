@@ -30,6 +30,12 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     else issues.add(doc.at(['listen']), `listen: ${r.error}`);
   }
   const stateDir = raw.state_dir ?? BUILTIN.stateDir;
+  const underConfig = (p: string): string => (isAbsolute(p) ? p : resolvePath(configDir, p));
+  const controlSocket = underConfig(raw.control_socket ?? BUILTIN.controlSocket);
+  // The kernel's limit for a Unix socket path (sun_path): a longer one could never be bound.
+  if (raw.control_socket !== undefined && doc && Buffer.byteLength(controlSocket) > 107) {
+    issues.add(doc.at(['control_socket']), `control_socket: "${controlSocket}" is ${Buffer.byteLength(controlSocket)} bytes long; a Unix socket path has at most 107`);
+  }
   return {
     listen,
     ipvsadm: raw.ipvsadm ?? BUILTIN.ipvsadm,
@@ -40,6 +46,8 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     // Relative to the config dir, so a self-contained directory (examples/demo) works from any cwd.
     stateDir: isAbsolute(stateDir) ? stateDir : resolvePath(configDir, stateDir),
     maxConcurrentChecks: raw.max_concurrent_checks ?? BUILTIN.maxConcurrentChecks,
+    controlSocket,
+    maintenanceDir: raw.maintenance_dir === undefined ? null : underConfig(raw.maintenance_dir),
   };
 }
 

@@ -29,6 +29,7 @@ export const BUILTIN = {
   cleanStop: true,
   logLevel: 'info',
   stateDir: '/var/lib/lvsd',
+  controlSocket: '/run/lvsd/control.sock',
   maxConcurrentChecks: 256,
   scheduler: 'wlc',
   forwarding: 'gate',
@@ -285,6 +286,8 @@ export const globalSchema = z.strictObject({
   clean_stop: z.boolean().optional(),
   log_level: z.enum(LOG_LEVELS).optional(),
   state_dir: z.string().min(1).optional(),
+  control_socket: z.string().min(1).optional(),
+  maintenance_dir: z.string().min(1).optional(),
   max_concurrent_checks: z.int().min(1).max(100_000).optional(),
   defaults: defaultsSchema.optional(),
 });

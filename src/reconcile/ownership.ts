@@ -1,8 +1,8 @@
 // The record of which IPVS services are lvsd's, persisted atomically so a restart never deletes a foreign one.
 
-import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -47,27 +47,11 @@ export async function readOwnedFile(path: string): Promise<Set<string>> {
  * Replace the file atomically: write a temporary file in the same directory, fsync it, rename it over
  * the old one, fsync the directory. A crash leaves either the old or the new record, never half of one.
  */
-export async function writeOwnedFile(path: string, dir: string, keys: Iterable<string>): Promise<void> {
+export async function writeOwnedFile(path: string, _dir: string, keys: Iterable<string>): Promise<void> {
   const body = `${JSON.stringify({ version: FORMAT_VERSION, services: [...keys].sort() }, null, 2)}\n`;
-  const tmp = join(dir, `.${OWNED_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await mkdir(dir, { recursive: true });
-    const fh = await open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(body, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileAtomic(path, body);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
   }
 }

@@ -89,6 +89,8 @@ export const GLOBAL: GlobalConfig = {
   logLevel: 'info',
   stateDir: '/nonexistent',
   maxConcurrentChecks: 10,
+  controlSocket: '/nonexistent/control.sock',
+  maintenanceDir: null,
 };
 
 export function snapshot(services: readonly ServiceSpec[], global: Partial<GlobalConfig> = {}): Snapshot {

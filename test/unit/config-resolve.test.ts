@@ -54,6 +54,8 @@ describe('defaults', () => {
       logLevel: 'info',
       stateDir: '/var/lib/lvsd',
       maxConcurrentChecks: 256,
+      controlSocket: '/run/lvsd/control.sock',
+      maintenanceDir: null,
     });
   });
 
@@ -107,7 +109,7 @@ describe('defaults', () => {
 
   it('lvsd.yaml values, with state_dir relative to the config dir and an IPv6 listen address', async () => {
     const dir = await configDir({
-      'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\n',
+      'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\ncontrol_socket: run/control.sock\nmaintenance_dir: /etc/lvsd/maintenance\n',
     });
     const s = await snapshotOf(dir);
     assert.deepEqual(s.global, {
@@ -119,6 +121,8 @@ describe('defaults', () => {
       logLevel: 'debug',
       stateDir: join(dir, 'state'),
       maxConcurrentChecks: 10,
+      controlSocket: join(dir, 'run', 'control.sock'),
+      maintenanceDir: '/etc/lvsd/maintenance',
     });
   });
 });

@@ -1,0 +1,168 @@
+// Admin state as the daemon runs it: the store, its sources (control socket, maintenance directory,
+// and `setEntry` for agent replies), the operator's record in state_dir, and one log line per change.
+
+import type { Snapshot } from '../config/model.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AdminEntry, AdminSourceKind, AdminTarget } from './admin-model.js';
+import { formatTarget, targetId } from './admin-model.js';
+import { readAdminFile, writeAdminFile } from './admin-file.js';
+import { AdminStore } from './admin-store.js';
+import type { AdminChange, AdminView } from './admin-store.js';
+import { adminListing, runCommand } from './commands.js';
+import { ControlServer } from './control-server.js';
+import type { ControlReply, ControlRequest } from './protocol.js';
+import { MaintenanceDir } from './maintenance-dir.js';
+import type { MaintenanceScan } from './maintenance-dir.js';
+
+export interface AdminControlOptions {
+  readonly logger: Logger;
+  /** `${state_dir}/admin.json`; null keeps the operator's entries in memory only (dry-run). */
+  readonly file: string | null;
+  /** control_socket; null: no socket. */
+  readonly socketPath: string | null;
+  /** maintenance_dir; null: none. */
+  readonly maintenanceDir: string | null;
+  /** Any change of a real's combined state (the reconciler is triggered from here). */
+  readonly onChange: (changes: readonly AdminChange[]) => void;
+  readonly now?: () => number;
+}
+
+export class AdminControl {
+  readonly store = new AdminStore();
+  readonly #o: AdminControlOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #snapshot: Snapshot | null = null;
+  #server: ControlServer | null = null;
+  #maintenance: MaintenanceDir | null = null;
+  #socketError: string | null = null;
+  /** Saves run one at a time, in order. */
+  #saving: Promise<void> = Promise.resolve();
+
+  constructor(options: AdminControlOptions) {
+    this.#o = options;
+    this.#log = options.logger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  view(): AdminView {
+    return this.store.view();
+  }
+
+  /** The socket's path when listening, and why not otherwise (for status). */
+  socketState(): { readonly path: string | null; readonly error: string | null } {
+    return { path: this.#server?.path ?? null, error: this.#socketError };
+  }
+
+  /**
+   * Restore the operator's entries, read the maintenance directory, open the socket. Called before
+   * the first reconcile pass, so the first table already honours a drain set before a restart.
+   * A socket that cannot be opened is logged (LVSD_CONTROL_FAILED) and the daemon runs on without it.
+   */
+  async start(snapshot: Snapshot): Promise<void> {
+    this.#snapshot = snapshot;
+    this.store.setSnapshot(snapshot);
+    if (this.#o.file) {
+      try {
+        const entries = await readAdminFile(this.#o.file);
+        this.#report(this.store.replace('operator', entries), `restored from ${this.#o.file}`);
+        if (entries.length) this.#log.info({ event: 'admin_restored', file: this.#o.file, entries: entries.map((e) => `${e.state} ${formatTarget(e.target)}`) }, `admin state restored: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`);
+      } catch (err) {
+        // Refusing to start over a bookkeeping file would take the director down; say it loudly.
+        this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'admin state record unusable; starting with no operator admin state');
+      }
+    }
+    if (this.#o.maintenanceDir) {
+      const dir = new MaintenanceDir({ dir: this.#o.maintenanceDir, logger: this.#log, onScan: (scan) => this.#maintenanceScan(scan) });
+      this.#maintenance = dir;
+      await dir.start();
+    }
+    if (this.#o.socketPath) {
+      const server = new ControlServer((req, by) => this.#request(req, by), this.#log);
+      try {
+        await server.listen(this.#o.socketPath);
+        this.#server = server;
+        this.#log.info({ socket: this.#o.socketPath }, 'control socket ready');
+      } catch (err) {
+        this.#socketError = errorMessage(err);
+        this.#log.error({ code: 'LVSD_CONTROL_FAILED', err: this.#socketError }, 'control socket unavailable; lvsd drain/disable/enable will not reach this daemon');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#server?.close();
+    await this.#maintenance?.close();
+    await this.#saving;
+  }
+
+  setSnapshot(snapshot: Snapshot): void {
+    this.#snapshot = snapshot;
+    this.#report(this.store.setSnapshot(snapshot), 'configuration change');
+  }
+
+  /** Set or clear (state null) one source's entry for a target: the hook for agent replies. */
+  setEntry(source: Exclude<AdminSourceKind, 'operator'>, target: AdminTarget, entry: Omit<AdminEntry, 'target' | 'source' | 'since'> | null): void {
+    const id = targetId(target);
+    const prev = this.store.entries(source).find((e) => targetId(e.target) === id);
+    if (entry === null) {
+      if (prev) this.#report(this.store.remove(source, (e) => targetId(e.target) === id).changes, `${source} ${prev.by}`);
+      return;
+    }
+    if (prev?.state === entry.state) return;
+    this.#report(this.store.put({ ...entry, target, source, since: this.#now() }), `${source} ${entry.by}`);
+  }
+
+  listing(): ReturnType<typeof adminListing> | null {
+    return this.#snapshot ? adminListing(this.store, this.#snapshot) : null;
+  }
+
+  async #request(req: ControlRequest, by: string): Promise<ControlReply> {
+    const snapshot = this.#snapshot;
+    if (!snapshot) return { ok: false, code: 'LVSD_CONTROL_FAILED', error: 'the daemon is starting' };
+    const out = runCommand(req, { store: this.store, snapshot, by, now: this.#now() });
+    if (req.cmd === 'set') {
+      const verb = req.state === 'ready' ? 'enable' : req.state === 'drain' ? 'drain' : 'disable';
+      if (out.reply.ok) {
+        this.#log.info({ event: 'admin_command', command: verb, target: out.target, by, changed: out.changes.length }, `admin: ${verb} ${out.target ?? ''} (${by})`);
+      } else {
+        this.#log.warn({ event: 'admin_command', command: verb, by, code: out.reply.code, err: out.reply.error }, `admin: ${verb} refused: ${out.reply.error}`);
+      }
+    }
+    this.#report(out.changes, `operator ${by}`);
+    if (out.modified) await this.#save();
+    return out.reply;
+  }
+
+  #maintenanceScan(scan: MaintenanceScan): void {
+    for (const f of scan.added) this.#log.info({ event: 'maintenance_file', file: f, action: 'added' }, `maintenance file added: ${f}`);
+    for (const f of scan.removed) this.#log.info({ event: 'maintenance_file', file: f, action: 'removed' }, `maintenance file removed: ${f}`);
+    const cause = [...scan.added.map((f) => `file ${f} added`), ...scan.removed.map((f) => `file ${f} removed`)].join(', ') || 'maintenance_dir scan';
+    this.#report(this.store.replace('maintenance', scan.entries), cause);
+  }
+
+  #save(): Promise<void> {
+    const file = this.#o.file;
+    if (!file) return Promise.resolve();
+    const entries = this.store.entries('operator');
+    this.#saving = this.#saving.then(() =>
+      writeAdminFile(file, entries).catch((err: unknown) =>
+        this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save admin state; it holds until the daemon stops'),
+      ),
+    );
+    return this.#saving;
+  }
+
+  #report(changes: readonly AdminChange[], cause: string): void {
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      const because = c.entries.map((e) => `${e.state} by ${e.source} (${e.by})`);
+      this.#log.info(
+        { event: 'admin_change', service: c.service, real: c.real, from: c.from, to: c.to, cause, ...(because.length ? { because } : {}) },
+        `${c.service} ${c.real}: admin ${c.from} -> ${c.to} (${cause})`,
+      );
+    }
+    this.#o.onChange(changes);
+  }
+}

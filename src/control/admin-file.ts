@@ -1,0 +1,66 @@
+// The operator's admin entries in `${state_dir}/admin.json`, written atomically like owned.json, so
+// a drain or a maintenance survives reloads and restarts. Maintenance files and agent replies are
+// not stored here: they are re-read from their own source.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-file.js';
+import { LvsdError, errorMessage } from '../errors.js';
+import type { AdminEntry } from './admin-model.js';
+
+export const ADMIN_FILE = 'admin.json';
+const FORMAT_VERSION = 1;
+
+const hostSpec = z.strictObject({ host: z.string(), family: z.union([z.literal(4), z.literal(6)]), port: z.int().min(1).max(65535).nullable() });
+const target = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('service'), service: z.string() }),
+  z.strictObject({ kind: z.literal('real'), service: z.string(), real: hostSpec }),
+  z.strictObject({ kind: z.literal('host'), real: hostSpec }),
+]);
+const fileSchema = z.strictObject({
+  version: z.literal(FORMAT_VERSION),
+  entries: z.array(
+    z.strictObject({ target, state: z.enum(['drain', 'maint']), by: z.string(), since: z.number() }),
+  ),
+});
+
+export function adminFilePath(stateDir: string): string {
+  return join(stateDir, ADMIN_FILE);
+}
+
+/** Read the operator's entries; a missing file is none. Throws LvsdError LVSD_STATE_IO otherwise. */
+export async function readAdminFile(path: string): Promise<AdminEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new LvsdError('LVSD_STATE_IO', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new LvsdError('LVSD_STATE_IO', `${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  const parsed = fileSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new LvsdError('LVSD_STATE_IO', `${path} is not an lvsd admin record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return parsed.data.entries.map((e) => ({ ...e, source: 'operator' as const }));
+}
+
+export async function writeAdminFile(path: string, entries: readonly AdminEntry[]): Promise<void> {
+  const body = {
+    version: FORMAT_VERSION,
+    entries: entries
+      .filter((e) => e.source === 'operator')
+      .map(({ target: t, state, by, since }) => ({ target: t, state, by, since })),
+  };
+  try {
+    await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, 0o600);
+  } catch (err) {
+    throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,105 @@
+// The admin state of every configured real: entries from several sources (operator over the control
+// socket, maintenance directory, agent replies), combined per real, the most restrictive winning.
+// desired() reads it through `view()`; every change of a real's combined state is reported.
+
+import type { Snapshot } from '../config/model.js';
+import type { AdminEntry, AdminSourceKind, AdminState, AdminVerdict } from './admin-model.js';
+import { READY, combine, targetId } from './admin-model.js';
+
+/** How desired reads admin state; keys are ServiceConfig.key and RealConfig.key. */
+export type AdminView = (serviceKey: string, realKey: string) => AdminState;
+
+/** One real whose combined admin state changed. */
+export interface AdminChange {
+  readonly serviceKey: string;
+  readonly service: string;
+  readonly real: string;
+  readonly from: AdminState;
+  readonly to: AdminState;
+  /** The entries in force after the change (empty when back to ready). */
+  readonly entries: readonly AdminEntry[];
+}
+
+const pairId = (serviceKey: string, realKey: string): string => `${serviceKey}\n${realKey}`;
+
+export class AdminStore {
+  readonly #sources = new Map<AdminSourceKind, Map<string, AdminEntry>>();
+  #snapshot: Snapshot | null = null;
+  /** Only pairs that are not ready. */
+  #verdicts = new Map<string, AdminVerdict>();
+
+  /** Follow the configuration: entries stay, the reals they match change. */
+  setSnapshot(snapshot: Snapshot): AdminChange[] {
+    this.#snapshot = snapshot;
+    return this.#recompute();
+  }
+
+  /** Set (or replace) the entry of one source for one target. */
+  put(entry: AdminEntry): AdminChange[] {
+    this.#source(entry.source).set(targetId(entry.target), entry);
+    return this.#recompute();
+  }
+
+  /** Remove entries of one source; returns the removed ones and the resulting changes. */
+  remove(source: AdminSourceKind, match: (e: AdminEntry) => boolean): { removed: AdminEntry[]; changes: AdminChange[] } {
+    const map = this.#source(source);
+    const removed: AdminEntry[] = [];
+    for (const [id, e] of map) {
+      if (!match(e)) continue;
+      removed.push(e);
+      map.delete(id);
+    }
+    return { removed, changes: removed.length ? this.#recompute() : [] };
+  }
+
+  /** Replace every entry of a source at once (the maintenance directory after a rescan, a restore). */
+  replace(source: AdminSourceKind, entries: readonly AdminEntry[]): AdminChange[] {
+    const map = new Map<string, AdminEntry>();
+    for (const e of entries) map.set(targetId(e.target), e);
+    this.#sources.set(source, map);
+    return this.#recompute();
+  }
+
+  entries(source?: AdminSourceKind): AdminEntry[] {
+    if (source) return [...(this.#sources.get(source)?.values() ?? [])];
+    return [...this.#sources.values()].flatMap((m) => [...m.values()]);
+  }
+
+  verdict(serviceKey: string, realKey: string): AdminVerdict {
+    return this.#verdicts.get(pairId(serviceKey, realKey)) ?? READY;
+  }
+
+  /** The view handed to desired(): a live read, cheap per call. */
+  view(): AdminView {
+    return (serviceKey, realKey) => this.#verdicts.get(pairId(serviceKey, realKey))?.state ?? 'ready';
+  }
+
+  /** Reals not ready, for metrics and lists. */
+  notReady(): ReadonlyMap<string, AdminVerdict> {
+    return this.#verdicts;
+  }
+
+  #source(kind: AdminSourceKind): Map<string, AdminEntry> {
+    let map = this.#sources.get(kind);
+    if (!map) this.#sources.set(kind, (map = new Map()));
+    return map;
+  }
+
+  #recompute(): AdminChange[] {
+    const before = this.#verdicts;
+    const next = new Map<string, AdminVerdict>();
+    const changes: AdminChange[] = [];
+    const all = this.entries();
+    for (const service of this.#snapshot?.services ?? []) {
+      for (const real of service.reals) {
+        const id = pairId(service.key, real.key);
+        const v = all.length ? combine(all, { service: service.name, host: real.address.host, port: real.address.port }) : READY;
+        if (v.state !== 'ready') next.set(id, v);
+        const from = before.get(id)?.state ?? 'ready';
+        if (from !== v.state) changes.push({ serviceKey: service.key, service: service.name, real: real.key, from, to: v.state, entries: v.entries });
+      }
+    }
+    this.#verdicts = next;
+    return changes;
+  }
+}

@@ -1,0 +1,155 @@
+// What a control request does: resolve its target against the configuration (an unknown service or
+// real is an error), change the operator's entries in the admin store, and build the reply.
+
+import type { Snapshot } from '../config/model.js';
+import type { AdminEntry, AdminState, AdminTarget, HostSpec } from './admin-model.js';
+import { formatHostSpec, formatTarget, hostMatches, parseHostSpec, targetMatches } from './admin-model.js';
+import type { AdminChange, AdminStore } from './admin-store.js';
+import type { AdminListing, AdminRealJson, ControlReply, ControlRequest } from './protocol.js';
+
+export interface CommandOutcome {
+  readonly reply: ControlReply;
+  /** The target as text, for the log ("web 10.0.0.11:80"); null for list and errors. */
+  readonly target: string | null;
+  readonly changes: readonly AdminChange[];
+  /** True when the operator's entries changed (they must be saved). */
+  readonly modified: boolean;
+}
+
+export const ADMIN_UNKNOWN = 'LVSD_ADMIN_UNKNOWN_TARGET';
+export const CONTROL_BAD_REQUEST = 'LVSD_CONTROL_BAD_REQUEST';
+
+class TargetError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function list(names: readonly string[]): string {
+  const shown = names.slice(0, 12).join(', ');
+  return names.length > 12 ? `${shown}, … (${names.length} in all)` : shown || 'none';
+}
+
+/** Does `wider` cover everything `narrower` names? (enable removes the entries its target covers) */
+export function covers(wider: AdminTarget, narrower: AdminTarget): boolean {
+  const hostCovers = (w: HostSpec, n: HostSpec): boolean => w.host === n.host && (w.port === null || w.port === n.port);
+  switch (wider.kind) {
+    case 'service':
+      return narrower.kind !== 'host' && narrower.service === wider.service;
+    case 'real':
+      return narrower.kind === 'real' && narrower.service === wider.service && hostCovers(wider.real, narrower.real);
+    case 'host':
+      return narrower.kind !== 'service' && hostCovers(wider.real, narrower.real);
+  }
+}
+
+function parseReal(text: string, what: string): HostSpec {
+  const spec = parseHostSpec(text);
+  if (!spec) throw new TargetError(CONTROL_BAD_REQUEST, `${what} "${text}" is not IP or IP:PORT (IPv6 as [IP]:PORT)`);
+  return spec;
+}
+
+/** The target of a set request, checked against the configuration. */
+function resolveTarget(req: Extract<ControlRequest, { cmd: 'set' }>, snapshot: Snapshot, store: AdminStore): AdminTarget {
+  const enabling = req.state === 'ready';
+  const known = (t: AdminTarget): boolean => enabling && store.entries('operator').some((e) => covers(t, e.target));
+  if (req.host !== undefined) {
+    if (req.service !== undefined || req.real !== undefined) throw new TargetError(CONTROL_BAD_REQUEST, 'give either a host or a service, not both');
+    const real = parseReal(req.host, 'real');
+    const target: AdminTarget = { kind: 'host', real };
+    const matched = snapshot.services.some((s) => s.reals.some((r) => hostMatches(real, r.address.host, r.address.port)));
+    if (!matched && !known(target)) {
+      throw new TargetError(ADMIN_UNKNOWN, `no service has a real ${formatHostSpec(real)} (sorry servers have no admin state)`);
+    }
+    return target;
+  }
+  if (req.service === undefined) throw new TargetError(CONTROL_BAD_REQUEST, 'a service (or a host) is required');
+  const service = snapshot.services.find((s) => s.name === req.service);
+  if (req.real === undefined) {
+    const target: AdminTarget = { kind: 'service', service: req.service };
+    if (!service && !known(target)) {
+      throw new TargetError(ADMIN_UNKNOWN, `unknown service "${req.service}" (services: ${list(snapshot.services.map((s) => s.name))})`);
+    }
+    return target;
+  }
+  const real = parseReal(req.real, 'real');
+  const target: AdminTarget = { kind: 'real', service: req.service, real };
+  if (!service) {
+    if (known(target)) return target;
+    throw new TargetError(ADMIN_UNKNOWN, `unknown service "${req.service}" (services: ${list(snapshot.services.map((s) => s.name))})`);
+  }
+  if (!service.reals.some((r) => hostMatches(real, r.address.host, r.address.port)) && !known(target)) {
+    throw new TargetError(ADMIN_UNKNOWN, `service "${service.name}" has no real ${formatHostSpec(real)} (reals: ${list(service.reals.map((r) => r.key))})`);
+  }
+  return target;
+}
+
+function describe(e: AdminEntry): string {
+  return `${e.state} by ${e.source} (${e.by})`;
+}
+
+export function adminListing(store: AdminStore, snapshot: Snapshot): AdminListing {
+  const entries = store.entries();
+  const reals: AdminRealJson[] = [];
+  const used = new Set<AdminEntry>();
+  for (const s of snapshot.services) {
+    for (const r of s.reals) {
+      const ref = { service: s.name, host: r.address.host, port: r.address.port };
+      for (const e of entries) if (targetMatches(e.target, ref)) used.add(e);
+      const v = store.verdict(s.key, r.key);
+      if (v.state !== 'ready') reals.push({ service: s.name, real: r.key, state: v.state, because: v.entries.map(describe) });
+    }
+  }
+  return {
+    entries: entries.map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: new Date(e.since).toISOString() })),
+    reals,
+    unmatched: entries.filter((e) => !used.has(e)).map((e) => `${formatTarget(e.target)} (${e.source}: ${e.by})`),
+  };
+}
+
+/** Carry out one request. `by` says who asked ("socket uid 0 (root)"). Never throws for a bad request. */
+export function runCommand(req: ControlRequest, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): CommandOutcome {
+  const { store, snapshot } = ctx;
+  if (req.cmd === 'list') {
+    return { reply: { ok: true, changed: [], still: [], admin: adminListing(store, snapshot) }, target: null, changes: [], modified: false };
+  }
+  let target: AdminTarget;
+  try {
+    target = resolveTarget(req, snapshot, store);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    return { reply: { ok: false, code: err.code, error: err.message }, target: null, changes: [], modified: false };
+  }
+  let changes: AdminChange[];
+  let modified: boolean;
+  if (req.state === 'ready') {
+    const r = store.remove('operator', (e) => covers(target, e.target));
+    changes = r.changes;
+    modified = r.removed.length > 0;
+  } else {
+    const before = store.entries('operator').find((e) => formatTarget(e.target) === formatTarget(target));
+    modified = before?.state !== req.state;
+    changes = modified ? store.put({ target, state: req.state as Exclude<AdminState, 'ready'>, source: 'operator', by: ctx.by, since: ctx.now }) : [];
+  }
+  const still: AdminRealJson[] = [];
+  if (req.state === 'ready') {
+    for (const s of snapshot.services) {
+      for (const r of s.reals) {
+        if (!targetMatches(target, { service: s.name, host: r.address.host, port: r.address.port })) continue;
+        const v = store.verdict(s.key, r.key);
+        if (v.state !== 'ready') still.push({ service: s.name, real: r.key, state: v.state, because: v.entries.map(describe) });
+      }
+    }
+  }
+  return {
+    reply: {
+      ok: true,
+      changed: changes.map((c) => ({ service: c.service, real: c.real, from: c.from, to: c.to })),
+      still,
+      admin: adminListing(store, snapshot),
+    },
+    target: formatTarget(target),
+    changes,
+    modified,
+  };
+}
