@@ -21,6 +21,8 @@ import { Notifier } from './notify/notifier.js';
 import { LvsdError, errorMessage } from './errors.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
 import type { Phase } from './lifecycle.js';
+import { AdminControl } from './control/admin-control.js';
+import { adminFilePath } from './control/admin-file.js';
 import type { Logger } from './log.js';
 
 export interface DaemonOptions {
@@ -54,7 +56,7 @@ export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger
 
 /** Global settings read once at start; a reload that changes them is logged, not applied. */
 function restartOnlyGlobals(a: Snapshot, b: Snapshot): string[] {
-  const keys: (keyof Snapshot['global'])[] = ['listen', 'ipvsadm', 'stateDir', 'maxConcurrentChecks', 'resyncIntervalMs', 'drainTimeoutMs'];
+  const keys: (keyof Snapshot['global'])[] = ['listen', 'ipvsadm', 'stateDir', 'maxConcurrentChecks', 'resyncIntervalMs', 'drainTimeoutMs', 'controlSocket', 'maintenanceDir'];
   return keys.filter((k) => JSON.stringify(a.global[k]) !== JSON.stringify(b.global[k]));
 }
 
@@ -81,6 +83,8 @@ export class Daemon {
   #reconciler: Reconciler | null = null;
   #ownedAtStart = 0;
   #watcher: ConfigWatcher | null = null;
+  /** Admin state: control socket, maintenance dir, operator record; an input of desired. */
+  #admin: AdminControl | null = null;
   /** Metrics, status API and page: a side channel that only reads. */
   #observer: Observer | null = null;
   #firstRoundTimer: NodeJS.Timeout | null = null;
@@ -198,10 +202,25 @@ export class Daemon {
       scheduler,
       runner,
       readStats: () => runner.stats(),
+      admin: () => this.#admin,
     });
     this.#observer = observer;
     await observer.listen();
     if (signal.aborted) return;
+
+    // After the listener (a taken port stops the start before the socket exists), before the first
+    // pass: a drain or maintenance set before a restart holds from the first table on.
+    const admin = new AdminControl({
+      logger: log,
+      file: dryRun ? null : adminFilePath(snapshot.global.stateDir),
+      socketPath: snapshot.global.controlSocket,
+      maintenanceDir: snapshot.global.maintenanceDir,
+      onChange: () => this.#reconciler?.trigger('admin'),
+    });
+    this.#admin = admin;
+    await admin.start(snapshot);
+    if (signal.aborted) return;
+    reconciler.setAdmin(admin.view());
 
     this.#applySnapshot(snapshot);
     this.#watchFirstRound();
@@ -289,6 +308,7 @@ export class Daemon {
     if (this.#firstRoundTimer) clearTimeout(this.#firstRoundTimer);
     this.#firstRoundTimer = null;
     await this.#watcher?.close();
+    await this.#admin?.close();
     await this.#scheduler?.stop();
     this.#lag.stop();
   }
@@ -347,6 +367,7 @@ export class Daemon {
     this.#snapshot = snapshot;
     this.#services.clear();
     for (const s of snapshot.services) this.#services.set(s.key, s);
+    this.#admin?.setSnapshot(snapshot);
     const events = this.#tracker.update(snapshot, Date.now());
     this.#observer?.setSnapshot(snapshot);
     this.#scheduler?.update(buildProbePlan(snapshot));

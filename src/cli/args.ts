@@ -26,14 +26,18 @@ export interface CommonOptions {
 
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
-/** Parse a subcommand's argv; unknown options and stray arguments are usage errors. */
+/**
+ * Parse a subcommand's argv; unknown options are usage errors, and so are positional arguments
+ * unless the command takes some (`allowPositionals`).
+ */
 export function parseCommand<T extends OptionSpecs>(
   argv: readonly string[],
   options: T,
-): { common: CommonOptions; values: Record<string, string | boolean | undefined> } {
+  allowPositionals = false,
+): { common: CommonOptions; values: Record<string, string | boolean | undefined>; positionals: string[] } {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: [...argv], options: { ...COMMON_OPTIONS, ...options }, strict: true, allowPositionals });
   } catch (err) {
     throw new LvsdError('LVSD_USAGE', (err as Error).message, { cause: err });
   }
@@ -49,6 +53,7 @@ export function parseCommand<T extends OptionSpecs>(
       help: values.help === true,
     },
     values,
+    positionals: parsed.positionals,
   };
 }
 

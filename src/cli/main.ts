@@ -10,6 +10,10 @@ import { planCommand } from './plan.js';
 import { statusCommand } from './status.js';
 import { convertCommand } from './convert.js';
 import { digestCommand } from './digest.js';
+import { drainCommand } from './drain.js';
+import { disableCommand } from './disable.js';
+import { enableCommand } from './enable.js';
+import { adminCommand } from './admin.js';
 
 export interface Command {
   readonly summary: string;
@@ -25,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   convert: convertCommand,
   digest: digestCommand,
+  drain: drainCommand,
+  disable: disableCommand,
+  enable: enableCommand,
+  admin: adminCommand,
 };
 
 function usage(): string {

@@ -1,9 +1,10 @@
-// The desired IPVS table of the services lvsd manages: a pure function of config, inputs (health, quorum,
-// slow-start clock), drains and kernel.
+// The desired IPVS table of the services lvsd manages: a pure function of config, inputs (health, admin
+// state, quorum, slow-start clock), drains and kernel.
 
 import { formatEndpoint } from '../config/endpoint.js';
 import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
 import type { IpvsReal, IpvsService, IpvsTable } from '../ipvs/model.js';
+import type { AdminView } from '../control/admin-store.js';
 import { quorumUp } from './quorum.js';
 import { rampedWeight, slowStartFraction, targetWeight } from './weight.js';
 
@@ -36,6 +37,13 @@ export interface DesiredInputs {
   readonly slowStart?: SlowStartView;
   /** The clock slow start is measured against; without it no ramp applies. */
   readonly now?: number;
+  /**
+   * The operator's say (control socket, maintenance dir, agent), absent = every real ready.
+   * drain: weight 0, kept in the table (persistent clients finish); maint: left out like a real
+   * removed from the config, so the drain machinery holds it at weight 0 until idle or drain_timeout.
+   * Neither counts as usable: with every real out, the sorry servers take the new connections.
+   */
+  readonly admin?: AdminView;
 }
 
 /** Service key -> has quorum; undefined when the caller has no state for that service yet. */
@@ -100,18 +108,30 @@ function desiredService(
   for (const real of service.reals) {
     const key = kernelRealKey(real);
     const kernel = current?.reals.get(key);
+    const admin = inputs.admin?.(service.key, real.key) ?? 'ready';
+    // In maintenance: as if removed from the config (drainCandidates picks it up).
+    if (admin === 'maint') continue;
     const h = inputs.health(service.key, real.key);
     if (h.state === 'up') {
-      const weight = targetWeight(real, h);
-      weightSum += weight;
-      up.push([real, key, kernelWeight(service.key, real, weight, inputs)]);
+      if (admin === 'drain') {
+        // Kept at weight 0, and no part of the quorum: the operator took it out of service.
+        reals.set(key, toIpvsReal(real, key, 0, kernel));
+      } else {
+        const weight = targetWeight(real, h);
+        weightSum += weight;
+        up.push([real, key, kernelWeight(service.key, real, weight, inputs)]);
+      }
     } else if (h.state === 'down') {
       if (service.quiescent) reals.set(key, toIpvsReal(real, key, 0, kernel));
     } else if (kernel) {
       // No first result: neither add nor remove. Keeping the kernel entry as-is means a restart
       // or a reload that changed the check neither drops a live real nor adds a dead one.
-      reals.set(key, kernel);
-      if (kernel.weight > 0) pendingLive = true;
+      if (admin === 'drain') {
+        reals.set(key, kernel.weight === 0 ? kernel : { ...kernel, weight: 0 });
+      } else {
+        reals.set(key, kernel);
+        if (kernel.weight > 0) pendingLive = true;
+      }
     }
   }
   // Sorry servers replace the reals while the service has no quorum (default: no healthy weight at
@@ -120,6 +140,8 @@ function desiredService(
   // with nothing to send to, so sorry goes in now and leaves as soon as quorum is back. Healthy reals
   // below quorum stay beside the sorry servers at weight 0 (established and persistent clients
   // finish, as with quiescent); without sorry servers they keep serving: less capacity beats none.
+  // Reals in admin drain or maint are no part of the healthy weight: with every real taken out, the
+  // sorry servers take the new connections while drained reals finish the old ones.
   const quorum = inputs.quorum?.(service.key) ?? quorumUp(service, weightSum, undefined);
   const sorry = !quorum && !pendingLive && service.sorry.length > 0;
   for (const [real, key, weight] of up) reals.set(key, toIpvsReal(real, key, sorry ? 0 : weight, current?.reals.get(key)));

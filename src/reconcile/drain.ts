@@ -4,6 +4,7 @@ import type { Snapshot } from '../config/model.js';
 import type { IpvsTable, TableCounters } from '../ipvs/model.js';
 import { kernelRealKey } from './desired.js';
 import type { DrainSet } from './desired.js';
+import type { AdminView } from '../control/admin-store.js';
 
 /** When each draining (service, real) pair was first seen as leaving; key `${service}\n${real}`. */
 export interface DrainState {
@@ -31,11 +32,13 @@ export interface DrainUpdate {
  * server); a removed owned service contributes all its reals. Derived from the kernel rather than
  * from the previous snapshot so that a config change made while lvsd was down drains too.
  * UDP services are left out: no connection state worth waiting for, their reals go at once.
+ * A real in admin maint counts as not listed: maintenance is exactly a removal from the config.
  */
 export function drainCandidates(
   snapshot: Snapshot,
   actual: IpvsTable,
   owned: ReadonlySet<string>,
+  admin?: AdminView,
 ): Map<string, Set<string>> {
   const configured = new Map(snapshot.services.map((s) => [s.key, s]));
   const out = new Map<string, Set<string>>();
@@ -45,7 +48,7 @@ export function drainCandidates(
     const config = configured.get(service.key);
     const listed = new Set<string>();
     if (config) {
-      for (const r of config.reals) listed.add(kernelRealKey(r));
+      for (const r of config.reals) if (admin?.(config.key, r.key) !== 'maint') listed.add(kernelRealKey(r));
       for (const r of config.sorry) listed.add(kernelRealKey(r));
     }
     for (const realKey of service.reals.keys()) {

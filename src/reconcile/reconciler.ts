@@ -7,6 +7,8 @@ import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model
 import type { Logger } from '../log.js';
 import { desiredTable, sorryInUse } from './desired.js';
 import type { DesiredInputs, HealthView, RealHealth } from './desired.js';
+import type { AdminView } from '../control/admin-store.js';
+import type { AdminState } from '../control/admin-model.js';
 import { diffTables } from './diff.js';
 import { EMPTY_DRAIN_STATE, drainCandidates, drainCount, updateDrains } from './drain.js';
 import type { DrainState, DrainUpdate } from './drain.js';
@@ -132,6 +134,7 @@ export class Reconciler {
   readonly #coalesceMs: number;
   #snapshot: Snapshot | null = null;
   #health: HealthView | null = null;
+  #admin: AdminView | null = null;
   #drainState: DrainState = EMPTY_DRAIN_STATE;
   #started = false;
   #stopped = false;
@@ -169,6 +172,12 @@ export class Reconciler {
   setHealth(view: HealthView): void {
     this.#health = view;
     this.trigger('health');
+  }
+
+  /** Admin state (control socket, maintenance dir, agent); without it every real is ready. */
+  setAdmin(view: AdminView): void {
+    this.#admin = view;
+    this.trigger('admin');
   }
 
   /** Ask for a pass within ~coalesceMs (a health transition, a reload, a signal). */
@@ -372,9 +381,10 @@ export class Reconciler {
     if (!snapshot || !live) throw new Error('Reconciler needs setSnapshot() and setHealth() first');
     const { runner, logger } = this.#o;
     const health = frozenHealth(live);
+    const admin = this.#admin ? frozenAdmin(this.#admin) : undefined;
     const actual = await runner.read();
     const owned = this.#ownedKeys();
-    const candidates = drainCandidates(snapshot, actual, owned);
+    const candidates = drainCandidates(snapshot, actual, owned, admin);
     let counters: TableCounters | null = null;
     if (candidates.size > 0) {
       try {
@@ -391,10 +401,14 @@ export class Reconciler {
       for (const f of drains.finished) logger.info(f, 'drain finished; deleting real');
     }
     const now = this.#now();
-    const quorum = nextQuorumState(snapshot, health, this.#quorum);
-    const slowStart = nextSlowStartState(snapshot, health, actual, this.#slowStart, now);
+    // A real the operator took out (drain, maint) is no part of the quorum and does not ramp while
+    // out; once enabled it comes back from weight 0 or absent, so its slow start begins then.
+    const usable = admin ? usableHealth(health, admin) : health;
+    const quorum = nextQuorumState(snapshot, usable, this.#quorum);
+    const slowStart = nextSlowStartState(snapshot, usable, actual, this.#slowStart, now);
     const inputs: DesiredInputs = {
       health,
+      ...(admin ? { admin } : {}),
       quorum: (key) => quorum.get(key)?.up,
       slowStart: slowStartView(slowStart),
       now,
@@ -512,4 +526,20 @@ function frozenHealth(view: HealthView): HealthView {
     if (!h) seen.set(id, (h = view(serviceKey, realKey)));
     return h;
   };
+}
+
+/** Admin state frozen for the pass like health, so a command arriving mid-pass waits for the next. */
+function frozenAdmin(view: AdminView): AdminView {
+  const seen = new Map<string, AdminState>();
+  return (serviceKey, realKey) => {
+    const id = `${serviceKey}\n${realKey}`;
+    let a = seen.get(id);
+    if (a === undefined) seen.set(id, (a = view(serviceKey, realKey)));
+    return a;
+  };
+}
+
+/** Health as quorum and slow start read it: a real not admin-ready counts as not up. */
+function usableHealth(health: HealthView, admin: AdminView): HealthView {
+  return (serviceKey, realKey) => (admin(serviceKey, realKey) === 'ready' ? health(serviceKey, realKey) : { state: 'down' });
 }

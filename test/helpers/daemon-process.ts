@@ -81,7 +81,7 @@ export async function configDir(services: Readonly<Record<string, string>>, glob
   const listen = `127.0.0.1:${await freePort()}`;
   const stateDir = join(dir, 'state');
   await mkdir(join(dir, 'conf.d'));
-  await writeFile(join(dir, 'lvsd.yaml'), `listen: ${listen}\nstate_dir: ${stateDir}\nresync_interval: 5s\nlog_level: debug\n${globalExtra}`);
+  await writeFile(join(dir, 'lvsd.yaml'), `listen: ${listen}\nstate_dir: ${stateDir}\ncontrol_socket: ${join(dir, 'control.sock')}\nresync_interval: 5s\nlog_level: debug\n${globalExtra}`);
   for (const [name, text] of Object.entries(services)) await writeFile(join(dir, 'conf.d', name), text);
   return { dir, listen, stateDir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -11,7 +11,7 @@ import { freePort, runLvsd, tcpListener } from '../helpers/daemon-process.js';
 async function tempConfig(files: Readonly<Record<string, string>>, global = ''): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lvsd-cli-'));
   await mkdir(join(dir, 'conf.d'));
-  await writeFile(join(dir, 'lvsd.yaml'), `state_dir: ${join(dir, 'state')}\n${global}`);
+  await writeFile(join(dir, 'lvsd.yaml'), `state_dir: ${join(dir, 'state')}\ncontrol_socket: ${join(dir, 'control.sock')}\n${global}`);
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, 'conf.d', name), text);
   return dir;
 }

@@ -115,7 +115,7 @@ describe('lvsd run: metrics, healthz and logs', () => {
     const other = await configDir({}, '');
     try {
       // Same listen address as the running daemon, nothing else shared.
-      await writeFile(join(other.dir, 'lvsd.yaml'), `listen: ${cfg.listen}\nstate_dir: ${other.stateDir}\n`);
+      await writeFile(join(other.dir, 'lvsd.yaml'), `listen: ${cfg.listen}\nstate_dir: ${other.stateDir}\ncontrol_socket: ${join(other.dir, 'control.sock')}\n`);
       const second = startDaemon(other.dir, ['--dry-run']);
       const code = await second.exited;
       assert.equal(code, 1);

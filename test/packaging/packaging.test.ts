@@ -130,7 +130,7 @@ async function loopbackConfig(name: string): Promise<{ dir: string; port: number
   mkdirSync(join(dir, 'conf.d'), { recursive: true });
   const port = await freePort();
   const [r1, r2, sorry, vip] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${port}\nstate_dir: state\nlog_level: info\n`);
+  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${port}\nstate_dir: state\ncontrol_socket: control.sock\nlog_level: info\n`);
   writeFileSync(
     join(dir, 'conf.d', 'web.yaml'),
     `name: web\naddress: 127.0.0.1:${vip}\nforwarding: masq\ncheck: { type: tcp, interval: 1s, timeout: 500ms, rise: 1, fall: 1 }\n` +

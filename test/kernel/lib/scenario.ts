@@ -30,6 +30,7 @@ export function globalConfig(extra: Readonly<Record<string, unknown>> = {}): Rec
   return {
     listen: `127.0.0.1:${nextPort++}`,
     state_dir: 'state',
+    control_socket: 'control.sock',
     log_level: 'debug',
     defaults: { scheduler: 'rr', forwarding: 'masq', check: FAST_CHECK },
     ...extra,
