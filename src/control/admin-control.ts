@@ -50,6 +50,10 @@ export class AdminControl {
     return this.store.view();
   }
 
+  get maintenanceDir(): string | null {
+    return this.#o.maintenanceDir;
+  }
+
   /** The socket's path when listening, and why not otherwise (for status). */
   socketState(): { readonly path: string | null; readonly error: string | null } {
     return { path: this.#server?.path ?? null, error: this.#socketError };

@@ -13,7 +13,7 @@ import { buildProbePlan } from '../scheduler/probe-key.js';
 import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { KernelState } from './kernel-view.js';
-import type { ReloadState } from './status-document.js';
+import type { AdminStatusInputs, ReloadState } from './status-document.js';
 import { registerKernelMetrics } from './metrics-kernel.js';
 
 /** What the metrics read at scrape time. */
@@ -28,7 +28,11 @@ export interface MetricsSources {
   services?(): ReadonlyMap<string, ServiceRuntime>;
   /** Reals in slow start, "serviceKey realKey" -> ramp. */
   slowStarts?(): SlowStartState;
+  /** Admin state; absent or undefined: every real ready. */
+  admin?(): AdminStatusInputs | undefined;
 }
+
+const ADMIN_VALUE = { ready: 0, drain: 1, maint: 2 } as const;
 
 export interface MetricsOptions {
   readonly version: string;
@@ -115,6 +119,30 @@ export class LvsdMetrics {
           const k = kernel.table?.services.get(service.key)?.reals.get(kernelRealKey(real));
           if (k) this.set({ ...labels, source: 'kernel' }, k.weight);
         }
+      },
+    });
+    new Gauge({
+      name: 'lvsd_real_admin_state',
+      help: 'Admin state of a real in a service: 0 ready, 1 drain (weight 0, kept), 2 maint (removed when idle).',
+      labelNames: ['service', 'real'],
+      registers,
+      collect() {
+        this.reset();
+        const admin = sources.admin?.();
+        for (const { service, real } of eachReal(sources)) {
+          this.set({ service: service.name, real: real.key }, ADMIN_VALUE[admin?.verdict(service.key, real.key).state ?? 'ready']);
+        }
+      },
+    });
+    new Gauge({
+      name: 'lvsd_admin_entries',
+      help: 'Drain and maintenance entries in force, by source (operator, maintenance, agent) and state.',
+      labelNames: ['source', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of ['operator', 'maintenance', 'agent']) for (const state of ['drain', 'maint']) this.set({ source, state }, 0);
+        for (const e of sources.admin?.()?.entries() ?? []) this.inc({ source: e.source, state: e.state });
       },
     });
     this.#checkDuration = new Histogram({

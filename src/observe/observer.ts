@@ -24,6 +24,8 @@ import { buildStatusDocument } from './status-document.js';
 import type { PassSummary, ReloadState, StatusDocument } from './status-document.js';
 import { renderStatusPage } from './status-page.js';
 import { ThrottledWarning } from './throttled-warning.js';
+import type { AdminControl } from '../control/admin-control.js';
+import type { AdminStatusInputs } from './status-document.js';
 
 export interface ObserverOptions {
   readonly logger: Logger;
@@ -45,6 +47,20 @@ export interface ObserverOptions {
   readonly now?: () => number;
   /** process_* and nodejs_* metrics; default true. */
   readonly defaultMetrics?: boolean;
+  /** Admin state, once the daemon has opened it (it starts after the listener). */
+  readonly admin?: () => AdminControl | null;
+}
+
+function adminInputs(admin: AdminControl | null | undefined): AdminStatusInputs | undefined {
+  if (!admin) return undefined;
+  const socket = admin.socketState();
+  return {
+    verdict: (s, r) => admin.store.verdict(s, r),
+    entries: () => admin.store.entries(),
+    socket: socket.path,
+    socketError: socket.error,
+    maintenanceDir: admin.maintenanceDir,
+  };
 }
 
 /** The longest interval + timeout of any check: how long the slowest probe may go without a result. */
@@ -105,6 +121,7 @@ export class Observer {
         kernel: () => this.kernel.get(),
         services: () => options.reconciler.services?.() ?? new Map(),
         slowStarts: () => options.reconciler.slowStarts?.() ?? new Map(),
+        admin: () => adminInputs(options.admin?.()),
       },
       { version: VERSION, ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) },
     );
@@ -210,6 +227,7 @@ export class Observer {
 
   async statusDocument(): Promise<StatusDocument> {
     const kernel = await this.kernel.get();
+    const admin = adminInputs(this.#o.admin?.());
     return buildStatusDocument({
       now: this.#now(),
       startedAt: this.#startedAt,
@@ -232,6 +250,7 @@ export class Observer {
       healthz: this.healthz(),
       ...(this.#o.reconciler.services ? { services: this.#o.reconciler.services() } : {}),
       ...(this.#o.reconciler.slowStarts ? { slowStarts: this.#o.reconciler.slowStarts() } : {}),
+      ...(admin ? { admin } : {}),
     });
   }
 }

@@ -15,11 +15,16 @@ import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { KernelState } from './kernel-view.js';
 import type { TrafficStats } from '../ipvs/model.js';
 import type { HealthzVerdict } from './healthz.js';
+import type { AdminEntry, AdminState, AdminVerdict } from '../control/admin-model.js';
+import { formatTarget } from '../control/admin-model.js';
 
 export type HealthState = 'up' | 'down' | 'unknown';
 export type OverallState = 'healthy' | 'degraded' | 'unhealthy';
-/** How a row is shown: its health, or `draining` (config weight 0, or removed and held at weight 0). */
-export type RowState = HealthState | 'draining';
+/**
+ * How a row is shown: its admin state when not ready (`drain`, `maint`: the operator's say wins the
+ * display), else its health, or `draining` (config weight 0, or removed and held at weight 0).
+ */
+export type RowState = HealthState | 'draining' | 'drain' | 'maint';
 
 export interface Connections {
   readonly active: number;
@@ -50,6 +55,8 @@ export interface RealStatus {
   readonly traffic: TrafficStats | null;
   /** The weight ramp after coming up (slow_start), while it runs; null otherwise. */
   readonly slow_start: { readonly since: string; readonly window_ms: number } | null;
+  /** Admin state (ready, drain, maint) and the entries that hold it ("maint by maintenance (file ...)"). */
+  readonly admin: { readonly state: AdminState; readonly because: readonly string[] };
 }
 
 export interface SorryStatus {
@@ -146,6 +153,16 @@ export interface StatusInputs {
   readonly services?: ReadonlyMap<string, ServiceRuntime>;
   /** Reals in slow start. */
   readonly slowStarts?: SlowStartState;
+  /** Admin state; absent: every real ready, no control socket (tests of other parts). */
+  readonly admin?: AdminStatusInputs;
+}
+
+export interface AdminStatusInputs {
+  verdict(serviceKey: string, realKey: string): AdminVerdict;
+  entries(): readonly AdminEntry[];
+  readonly socket: string | null;
+  readonly socketError: string | null;
+  readonly maintenanceDir: string | null;
 }
 
 export interface StatusDocument {
@@ -206,6 +223,13 @@ export interface StatusDocument {
     readonly last_completed_at: string | null;
   };
   readonly kernel: { readonly read_at: string | null; readonly error: string | null };
+  /** Drain and maintenance entries by source; the per-real result is in each real's `admin`. */
+  readonly admin: {
+    readonly control_socket: string | null;
+    readonly control_socket_error: string | null;
+    readonly maintenance_dir: string | null;
+    readonly entries: readonly { readonly source: string; readonly target: string; readonly state: AdminState; readonly by: string; readonly since: string }[];
+  };
   readonly services: readonly ServiceStatus[];
 }
 
@@ -233,10 +257,12 @@ function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number]
   const kernelKey = kernelRealKey(real);
   const kernelReal = ks?.reals.get(kernelKey);
   const adminDrain = real.weight === 0 && health === 'up';
+  const admin = inputs.admin?.verdict(service.key, real.key);
+  const adminState = admin?.state ?? 'ready';
   return {
     real: real.key,
     health,
-    state: adminDrain ? 'draining' : health,
+    state: adminState !== 'ready' ? adminState : adminDrain ? 'draining' : health,
     reason: last?.reason ?? null,
     code: last?.code ?? null,
     latency_ms: last ? Math.round(last.latencyMs * 10) / 10 : null,
@@ -252,6 +278,7 @@ function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number]
     connections: connectionsOf(inputs.kernel, service.key, kernelKey),
     traffic: inputs.kernel.stats?.get(service.key)?.reals.get(kernelKey) ?? null,
     slow_start: rampOf(inputs, service.key, real.key),
+    admin: { state: adminState, because: (admin?.entries ?? []).map((e) => `${e.state} by ${e.source} (${e.by})`) },
   };
 }
 
@@ -368,6 +395,12 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
       last_completed_at: iso(inputs.lastCheckAt),
     },
     kernel: { read_at: iso(inputs.kernel.at), error: inputs.kernel.error },
+    admin: {
+      control_socket: inputs.admin?.socket ?? null,
+      control_socket_error: inputs.admin?.socketError ?? null,
+      maintenance_dir: inputs.admin?.maintenanceDir ?? null,
+      entries: (inputs.admin?.entries() ?? []).map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: iso(e.since)! })),
+    },
     services,
   };
 }

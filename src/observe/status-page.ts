@@ -10,7 +10,7 @@ export const PAGE_REFRESH_SECONDS = 5;
 
 const CSS = `
 :root{--up:#1e7e34;--up-bg:#e8f5ec;--down:#c62828;--down-bg:#fdecea;--unknown:#6b7280;--unknown-bg:#f1f3f5;
---drain:#b26a00;--drain-bg:#fff4e0;--sorry:#5b3fb5;--sorry-bg:#f1edfc;--line:#d9dde3;--muted:#5f6670;color-scheme:light;font-size:14px}
+--drain:#b26a00;--drain-bg:#fff4e0;--maint:#0b6e99;--maint-bg:#e3f2fa;--admin-drain:#8a5a00;--admin-drain-bg:#fbeec8;--sorry:#5b3fb5;--sorry-bg:#f1edfc;--line:#d9dde3;--muted:#5f6670;color-scheme:light;font-size:14px}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328;background:#f6f7f9}
 header,main,footer{max-width:1200px;margin:0 auto;padding:12px 16px}
@@ -36,6 +36,7 @@ td.real{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowr
 td.real div{overflow:hidden;text-overflow:ellipsis}td.reason{overflow-wrap:anywhere}
 tr.state-up{--c:var(--up);background:var(--up-bg)}tr.state-down{--c:var(--down);background:var(--down-bg)}
 tr.state-unknown{--c:var(--unknown);background:var(--unknown-bg)}tr.state-draining{--c:var(--drain);background:var(--drain-bg)}
+tr.state-maint{--c:var(--maint);background:var(--maint-bg)}tr.state-drain{--c:var(--admin-drain);background:var(--admin-drain-bg)}
 tr.state-sorry{--c:var(--sorry);background:var(--sorry-bg)}tr.state-standby{--c:var(--line);background:#fff;color:var(--muted)}
 tr.state-standby .state{color:var(--muted)}
 .state{font-weight:700;color:var(--c);text-transform:uppercase;font-size:12px;letter-spacing:.04em}
@@ -74,7 +75,9 @@ function realRow(r: RealStatus, now: string): string {
   const why = note ? `<span class="sub">changed: ${e(note)}</span>` : '';
   const code = r.code ? ` <span class="sub">${e(r.code)}${r.latency_ms === null ? '' : `, ${e(r.latency_ms)} ms`}</span>` : '';
   const ramp = r.slow_start ? `<span class="sub">slow start since ${e(clock(r.slow_start.since))} (${e(Math.round(r.slow_start.window_ms / 1000))}s)</span>` : '';
-  const stateText = (r.state === 'draining' ? `draining<span class="sub">health ${e(r.health)}</span>` : e(r.state)) + ramp;
+  const stateText =
+    (r.state === 'draining' || r.state === 'drain' || r.state === 'maint' ? `${e(r.state)}<span class="sub">health ${e(r.health)}</span>` : e(r.state)) + ramp;
+  const admin = r.admin.state === 'ready' ? '' : `<span class="sub">admin: ${e(r.admin.because.join('; '))}</span>`;
   return (
     `<tr class="real-row state-${e(r.state)}" data-real="${e(r.real)}" data-state="${e(r.state)}">` +
     td('Real', e(r.real), 'real') +
@@ -83,7 +86,7 @@ function realRow(r: RealStatus, now: string): string {
     td('Conns act/inact', connections(r.connections)) +
     td('Last check', timeCell(r.last_check_at, now)) +
     td('State since', timeCell(r.last_change_at, now)) +
-    td('Reason', `${r.reason === null ? 'no check result yet' : e(r.reason)}${code}${why}`, 'reason') +
+    td('Reason', `${r.reason === null ? 'no check result yet' : e(r.reason)}${code}${why}${admin}`, 'reason') +
     '</tr>'
   );
 }
@@ -133,6 +136,14 @@ function serviceSection(s: ServiceStatus, now: string): string {
 <tbody>${rows.join('\n')}</tbody></table></section>`;
 }
 
+function adminSummary(doc: StatusDocument): string {
+  const a = doc.admin;
+  const n = doc.services.reduce((sum, s) => sum + s.reals.filter((r) => r.admin.state !== 'ready').length, 0);
+  const where = a.control_socket ? `control socket ${a.control_socket}` : `control socket unavailable${a.control_socket_error ? `: ${a.control_socket_error}` : ''}`;
+  const head = a.entries.length === 0 ? 'every real ready' : `${n} real(s) drained or in maintenance, ${a.entries.length} entr${a.entries.length === 1 ? 'y' : 'ies'}`;
+  return `${e(head)}<span class="sub">${e(where)}${a.maintenance_dir ? ` · ${e(a.maintenance_dir)}` : ''}</span>`;
+}
+
 export function renderStatusPage(doc: StatusDocument): string {
   const now = doc.generated_at;
   const reload = doc.config.last_reload;
@@ -162,6 +173,7 @@ export function renderStatusPage(doc: StatusDocument): string {
 <dl class="summary">
 <div><dt>Config</dt><dd><span class="pill ${reload.ok ? 'ok' : 'bad'}">${reload.ok ? 'loaded' : 'rejected'}</span> ${e(reload.reason)}, ${e(ago(reload.at, now))}<span class="sub">${e(doc.config.services)} service(s) from ${e(doc.config.files.length)} file(s) · ${e(doc.lvsd.config_dir)}</span></dd></div>
 <div><dt>Kernel sync</dt><dd>${e(sync)}<span class="sub">${e(rc.passes)} passes, ${e(rc.failures)} failed, ${e(rc.draining)} draining</span></dd></div>
+<div><dt>Admin</dt><dd>${adminSummary(doc)}</dd></div>
 <div><dt>Checks</dt><dd>${e(doc.checks.probes)} probes, ${e(doc.checks.in_flight)} running<span class="sub">last completed ${e(ago(doc.checks.last_completed_at, now))}</span></dd></div>
 </dl>
 ${problems.length ? `<ul class="problems">${problems.map((p) => `<li>${e(p)}</li>`).join('')}${issues.join('')}</ul>` : ''}

@@ -47,9 +47,10 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
     let reason = r.reason === null ? 'no check result yet' : r.reason;
     const note = transitionNote(r.transition_reason, r.reason);
     if (note) reason += ` [changed: ${note}]`;
+    if (r.admin.state !== 'ready') reason += ` [admin: ${r.admin.because.join('; ')}]`;
     rows.push([
       r.real,
-      (r.state === 'draining' ? `draining (${r.health})` : r.state) + (r.slow_start ? ' (slow start)' : ''),
+      (r.state === 'draining' || r.state === 'drain' || r.state === 'maint' ? `${r.state} (${r.health})` : r.state) + (r.slow_start ? ' (slow start)' : ''),
       weight(r.weight.config, r.weight.kernel, r.weight.dynamic),
       conns(r.connections),
       r.last_check_at === null ? '-' : ago(r.last_check_at, now),
@@ -81,6 +82,11 @@ export function renderStatusText(doc: StatusDocument): string {
     `kernel   ${clean(sync)}; ${rc.passes} passes, ${rc.failures} failed, ${rc.draining} draining${doc.kernel.error ? `; read error: ${clean(doc.kernel.error)}` : ''}`,
     `checks   ${checks.probes} probes, ${checks.in_flight} running, last completed ${ago(checks.last_completed_at, now)}`,
   ];
+  const adminOut = doc.services.reduce((sum, s) => sum + s.reals.filter((r) => r.admin.state !== 'ready').length, 0);
+  const entries = doc.admin.entries;
+  lines.push(
+    `admin    ${entries.length === 0 ? 'every real ready' : `${adminOut} reals drained or in maintenance (${entries.length} entries: lvsd admin)`}; control socket ${doc.admin.control_socket ? clean(doc.admin.control_socket) : `UNAVAILABLE${doc.admin.control_socket_error ? ` (${clean(doc.admin.control_socket_error)})` : ''}`}`,
+  );
   for (const p of doc.overall?.reasons ?? doc.healthz.problems) lines.push(`problem  ${clean(p)}`);
   for (const i of reload.issues) lines.push(`issue    ${clean(i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file)}: ${clean(i.message)}`);
   for (const s of doc.services) lines.push('', ...serviceBlock(s, now));
