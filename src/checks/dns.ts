@@ -3,13 +3,14 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { decode, encode, RECURSION_DESIRED } from 'dns-packet';
-import type { DecodedPacket, RecordType } from 'dns-packet';
+import { decode } from 'dns-packet';
+import type { DecodedPacket } from 'dns-packet';
 import { formatEndpoint } from '../config/endpoint.js';
 import type { DnsCheckSpec, Family } from '../config/model.js';
 import { startDeadline } from './deadline.js';
 import type { Deadline } from './deadline.js';
 import { renderAnswer } from './dns-render.js';
+import { encodeQuery, normaliseName } from './dns-query.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, compilePattern } from './socket-util.js';
 import type { Checker, CheckReasonCode, CheckResult } from './types.js';
@@ -103,27 +104,8 @@ export const checkDns: Checker = async (target, signal) => {
 
 function buildQuery(spec: DnsCheckSpec): Query | string {
   const id = randomInt(0, 0x10000);
-  const name = normaliseName(spec.query) || '.';
-  let bytes: Buffer;
-  try {
-    bytes = encode({
-      type: 'query',
-      id,
-      flags: RECURSION_DESIRED,
-      questions: [{ type: spec.queryType as RecordType, name, class: 'IN' }],
-    });
-  } catch (err) {
-    return `cannot build query: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  // dns-packet encodes an unknown type name as type 0 instead of failing; catch that here.
-  let echoed: string | undefined;
-  try {
-    echoed = decode(bytes).questions?.[0]?.type;
-  } catch {
-    echoed = undefined;
-  }
-  if (echoed !== spec.queryType) return `unknown query type ${spec.queryType} or malformed name`;
-  return { id, bytes, name: normaliseName(name), type: spec.queryType };
+  const q = encodeQuery(spec.query, spec.queryType, id);
+  return typeof q === 'string' ? q : { id, bytes: q.bytes, name: q.name, type: spec.queryType };
 }
 
 /** Classify one received DNS message: not ours (foreign id), malformed, or the response. */
@@ -275,10 +257,6 @@ function socketFailure(err: unknown, transport: 'udp' | 'tcp'): Exchange {
   // Over UDP "refused" means an ICMP port unreachable came back on the connected socket.
   const udpRefused = transport === 'udp' && known.code === 'refused';
   return { ok: false, code: known.code, detail: udpRefused ? 'port unreachable (connection refused)' : known.text };
-}
-
-function normaliseName(name: string): string {
-  return name.replace(/\.$/, '').toLowerCase();
 }
 
 function bad(detail: string): Exchange {

@@ -8,6 +8,7 @@ import { BodyProbe } from './http-body.js';
 import { StatusProbe } from './http-probe.js';
 import type { Prepared } from './http-probe.js';
 import { compilePattern } from './socket-util.js';
+import { requestProblem } from './http-request.js';
 import type { Checker, CheckTarget } from './types.js';
 
 const USER_AGENT = 'lvsd-health-check';
@@ -75,21 +76,6 @@ function serialise(spec: HttpCheckSpec, headers: readonly string[]): Buffer {
   // We read one line of the answer and reset: the server need not keep the connection for more.
   if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'connection')) text += 'connection: close\r\n';
   return Buffer.from(`${text}\r\n`, 'latin1');
-}
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const PATH = /^\/[\x21-\x7e]*$/;
-
-/** The request is written byte for byte, so anything that could split it (CR, LF, spaces) is refused. */
-function requestProblem(path: string, headers: readonly string[]): string | null {
-  if (!PATH.test(path)) return `invalid path ${JSON.stringify(path)}: must start with "/" and have no spaces or controls`;
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i]!;
-    if (!TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)}`;
-    if (!FIELD_VALUE.test(headers[i + 1]!)) return `invalid value for header ${name}: control characters`;
-  }
-  return null;
 }
 
 function sniName(host: string | null): string | undefined {

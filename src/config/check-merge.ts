@@ -14,7 +14,7 @@ import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawCheck } from './schema.js';
 import { ALTERNATIVES } from './check-alternatives.js';
 import { BUILTIN, checkKeyApplies, typesUsingKey } from './schema.js';
-import { formatDuration } from './duration.js';
+import { dnsQueryProblem } from '../checks/dns-query.js';
 
 export interface CheckLevel {
   /** For messages: "lvsd.yaml defaults", "the service check", "this real's check". */
@@ -53,6 +53,19 @@ type Key = keyof RawCheck;
 
 /** The program a ping check runs (iputils-ping), looked up on PATH like a misc command name. */
 export const PING_PROGRAM = 'ping';
+
+/** dnsQueryProblem per (name, type), so 10,000 reals sharing one query encode it once. */
+const queryVerdicts = new Map<string, string | null>();
+function queryProblem(query: string, type: string): string | null {
+  const id = `${type} ${query}`;
+  let verdict = queryVerdicts.get(id);
+  if (verdict === undefined) {
+    verdict = dnsQueryProblem(query, type);
+    if (queryVerdicts.size >= 1000) queryVerdicts.clear();
+    queryVerdicts.set(id, verdict);
+  }
+  return verdict;
+}
 type Origin = { value: unknown; level: number };
 
 export function resolveCheck(
@@ -118,18 +131,9 @@ export function resolveCheck(
   const intervalMs = get<number>('interval') ?? BUILTIN.check.intervalMs;
   const timeoutMs = get<number>('timeout') ?? BUILTIN.check.timeoutMs;
   const full = !target.partial;
-  if (full && timeoutMs >= intervalMs) {
-    const ti = merged.get('timeout')?.level ?? -1;
-    const ii = merged.get('interval')?.level ?? -1;
-    // Point at whichever of the two was written closer to the real; mention where the other one is.
-    const [pos, other] = ti >= ii ? [posOf('timeout'), posOf('interval')] : [posOf('interval'), posOf('timeout')];
-    const otherName = ti >= ii ? 'interval' : 'timeout';
-    const from = other ? ` (${otherName} set at ${formatPos(other)})` : ` (${otherName} is the built-in default)`;
-    issues.add(
-      pos ?? target.realPos,
-      `check timeout ${formatDuration(timeoutMs)} must be shorter than its interval ${formatDuration(intervalMs)}${from}`,
-    );
-  }
+  // A timeout longer than the interval is allowed (ldirectord's sample has checktimeout=3 with
+  // checkinterval=1, keepalived allows connect_timeout above delay_loop): a probe never overlaps
+  // itself, the next run starts at the later of start + interval and the end of the previous run.
 
   const port = get<number>('port') ?? target.realPort;
   if (full && port === 0 && finalType !== 'none' && finalType !== 'misc' && finalType !== 'ping') {
@@ -202,6 +206,9 @@ export function resolveCheck(
     case 'dns': {
       const query = get<string>('query');
       if (full && query === undefined) issues.add(typePos(), 'a dns check needs "query" (the name to ask for, e.g. query: example.org)');
+      // The DNS checker's own encoder decides (src/checks/dns-query.ts): what loads is what it can send.
+      const problem = query === undefined ? null : queryProblem(query, get<string>('query_type') ?? BUILTIN.dns.queryType);
+      if (problem !== null) issues.add(posOf('query')!, `query: ${problem}`);
       spec = {
         ...common,
         type: 'dns',

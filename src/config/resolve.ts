@@ -21,6 +21,7 @@ import { BUILTIN, NAME_PATTERN, NOTIFY_EVENTS } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
 import type { ListLevel } from './check-list.js';
 import { resolveCheckList } from './check-list.js';
+import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN } from '../ipvs/ranges.js';
 
 export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: string, issues: IssueList): GlobalConfig {
   let listen: GlobalConfig['listen'] = BUILTIN.listen;
@@ -263,7 +264,7 @@ function resolvePersistence(
   if (raw.netmask === undefined) return { timeoutS, netmask: family === 4 ? '255.255.255.255' : '128' };
   const netmask = parseNetmask(raw.netmask, family);
   if (netmask === null) {
-    const want = family === 4 ? 'a dotted IPv4 netmask such as 255.255.255.0, or a prefix length 0-32' : 'a prefix length 0-128 (IPv6 services have no dotted netmask)';
+    const want = family === 4 ? 'a dotted IPv4 netmask such as 255.255.255.0, or a prefix length 0-32' : `a prefix length ${IPV6_NETMASK_MIN}-${IPV6_NETMASK_MAX} (IPv6 services have no dotted netmask, and ipvsadm refuses 0)`;
     issues.add(doc.at(['persistence', 'netmask']), `persistence: netmask ${JSON.stringify(raw.netmask)} is not valid here; write ${want}`);
   }
   return { timeoutS, netmask: netmask ?? (family === 4 ? '255.255.255.255' : '128') };
@@ -274,7 +275,7 @@ export function parseNetmask(value: string | number, family: Family): string | n
   const text = String(value).trim().replace(/^\//, '');
   if (/^\d{1,3}$/.test(text)) {
     const len = Number(text);
-    if (family === 6) return len <= 128 ? String(len) : null;
+    if (family === 6) return len >= IPV6_NETMASK_MIN && len <= IPV6_NETMASK_MAX ? String(len) : null;
     if (len > 32) return null;
     const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
     return [24, 16, 8, 0].map((s) => (mask >>> s) & 255).join('.');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CheckType } from './model.js';
 import { DEFAULT_LISTEN_PORT } from './model.js';
 import { parseDuration } from './duration.js';
+import { headerNameProblem, headerValueProblem, pathProblem } from '../checks/http-request.js';
 
 export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'udp', 'ping', 'none'] as const;
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
@@ -135,12 +136,25 @@ function upperEnum<const T extends readonly string[]>(values: T, what: string) {
   });
 }
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Case-insensitive enum that yields the canonical lower-case name: keepalived users write
+ * `protocol TCP` and `lb_algo WLC`, and the kernel's names are lower-case.
+ */
+function lowerEnum<const T extends readonly string[]>(values: T) {
+  return z.string().transform((v, ctx) => {
+    const low = v.toLowerCase();
+    if ((values as readonly string[]).includes(low)) return low as T[number];
+    ctx.issues.push({ code: 'custom', message: `must be one of ${values.join(', ')} (any case); got "${v}"`, input: v });
+    return z.NEVER;
+  });
+}
+
+// The HTTP checker's own predicates (src/checks/http-request.ts): what loads is what it can send.
 const headersSchema = z.record(z.string(), z.string()).superRefine((h, ctx) => {
   for (const [name, value] of Object.entries(h)) {
-    if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not a valid HTTP header name` });
+    const problem = headerNameProblem(name) ?? headerValueProblem(name, value);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: [name], message: problem });
     else if (name.toLowerCase() === 'host') ctx.addIssue({ code: 'custom', path: [name], message: 'set the Host header with the check key `host`' });
-    if (/[\r\n\0]/.test(value)) ctx.addIssue({ code: 'custom', path: [name], message: 'header values cannot contain line breaks' });
   }
 });
 
@@ -153,7 +167,16 @@ const digestSchema = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 
-const pathSchema = z.string().startsWith('/', 'a path starts with "/"');
+// The HTTP checker's own predicate (src/checks/http-request.ts): what loads is what it can send.
+const pathSchema = z.string().superRefine((v, ctx) => {
+  const problem = pathProblem(v);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const hostSchema = z.string().min(1).superRefine((v, ctx) => {
+  const problem = headerValueProblem('Host', v);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** One step of a tcp `dialogue`. */
 export const dialogueStepSchema = z
@@ -174,7 +197,7 @@ const countSchema = z.int().min(1).max(1000);
 // --- documents -------------------------------------------------------------------------------
 
 export const checkSchema = z.strictObject({
-  type: z.enum(CHECK_TYPES).optional(),
+  type: lowerEnum(CHECK_TYPES).optional(),
   interval: durationSchema().optional(),
   timeout: durationSchema().optional(),
   rise: countSchema.optional(),
@@ -186,8 +209,8 @@ export const checkSchema = z.strictObject({
   dialogue: z.array(dialogueStepSchema).min(1, 'a dialogue needs at least one step').optional(),
   // http, https
   path: pathSchema.optional(),
-  host: z.string().min(1).optional(),
-  method: z.enum(['GET', 'HEAD']).optional(),
+  host: hostSchema.optional(),
+  method: upperEnum(['GET', 'HEAD'] as const, 'method').optional(),
   expect_status: statusSchema.optional(),
   expect_body: regexSchema.optional(),
   expect_digest: digestSchema.optional(),
@@ -197,7 +220,7 @@ export const checkSchema = z.strictObject({
   // dns
   query: z.string().min(1).optional(),
   query_type: upperEnum(DNS_QUERY_TYPES, 'DNS record type').optional(),
-  transport: z.enum(['udp', 'tcp']).optional(),
+  transport: lowerEnum(['udp', 'tcp'] as const).optional(),
   expect_rcode: upperEnum(DNS_RCODES, 'DNS rcode').optional(),
   expect_answer: regexSchema.optional(),
   // misc
@@ -229,7 +252,7 @@ export const realSchema = z.strictObject({
   address: z.string(),
   weight: weightSchema.optional(),
   slow_start: durationSchema({ allowZero: true }).optional(),
-  forwarding: z.enum(FORWARDINGS).optional(),
+  forwarding: lowerEnum(FORWARDINGS).optional(),
   check: checkSchema.optional(),
   checks: checksSchema.optional(),
 });
@@ -238,7 +261,7 @@ export const realSchema = z.strictObject({
 export const sorrySchema = z.strictObject({
   address: z.string(),
   weight: weightSchema.optional(),
-  forwarding: z.enum(FORWARDINGS).optional(),
+  forwarding: lowerEnum(FORWARDINGS).optional(),
 });
 
 export const persistenceSchema = z.strictObject({
@@ -251,10 +274,10 @@ export const serviceSchema = z.strictObject({
   name: z.string().regex(NAME_PATTERN, 'a name is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit').optional(),
   address: z.string().optional(),
   fwmark: z.int().min(1).max(0xffffffff).optional(),
-  protocol: z.enum(PROTOCOLS).optional(),
-  scheduler: z.enum(SCHEDULERS).optional(),
+  protocol: lowerEnum(PROTOCOLS).optional(),
+  scheduler: lowerEnum(SCHEDULERS).optional(),
   persistence: persistenceSchema.optional(),
-  forwarding: z.enum(FORWARDINGS).optional(),
+  forwarding: lowerEnum(FORWARDINGS).optional(),
   quiescent: z.boolean().optional(),
   quorum: quorumSchema.optional(),
   hysteresis: quorumSchema.optional(),
@@ -268,8 +291,8 @@ export const serviceSchema = z.strictObject({
 
 /** What lvsd.yaml `defaults` may hold: service keys that make sense for every service. */
 export const defaultsSchema = z.strictObject({
-  scheduler: z.enum(SCHEDULERS).optional(),
-  forwarding: z.enum(FORWARDINGS).optional(),
+  scheduler: lowerEnum(SCHEDULERS).optional(),
+  forwarding: lowerEnum(FORWARDINGS).optional(),
   quiescent: z.boolean().optional(),
   quorum: quorumSchema.optional(),
   hysteresis: quorumSchema.optional(),
@@ -284,7 +307,7 @@ export const globalSchema = z.strictObject({
   resync_interval: durationSchema().optional(),
   drain_timeout: durationSchema({ allowZero: true }).optional(),
   clean_stop: z.boolean().optional(),
-  log_level: z.enum(LOG_LEVELS).optional(),
+  log_level: lowerEnum(LOG_LEVELS).optional(),
   state_dir: z.string().min(1).optional(),
   control_socket: z.string().min(1).optional(),
   maintenance_dir: z.string().min(1).optional(),

@@ -8,6 +8,7 @@ import type { Endpoint, Family, Forwarding, Persistence, Protocol } from '../con
 import type { IpvsReal, IpvsServiceHead } from './model.js';
 import { parseIpvsEndpoint, realKey, serviceKey } from './keys.js';
 import type { ServiceTarget } from './keys.js';
+import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN, PERSISTENCE_TIMEOUT_MAX_S, PERSISTENCE_TIMEOUT_MIN_S } from './ranges.js';
 
 export type ParsedCommand =
   | { readonly cmd: 'add-service' | 'edit-service'; readonly key: string; readonly service: IpvsServiceHead }
@@ -34,7 +35,6 @@ export interface ArgError {
 /** ipvsadm applies a bare `-p` as 360 s (captured; its man page says 300). */
 export const BARE_PERSISTENCE_S = 360;
 export const DEFAULT_SCHEDULER = 'wlc';
-const MAX_TIMEOUT_S = 86400 * 31;
 const INT_MAX = 2147483647;
 
 const COMMANDS: Readonly<Record<string, ParsedCommand['cmd']>> = {
@@ -196,13 +196,13 @@ export function parseCommandLine(
     const scheduler = opts.get('s') ?? DEFAULT_SCHEDULER;
     let persistence: Persistence | null = null;
     if (opts.has('p')) {
-      const timeoutS = intIn(opts.get('p')!, 1, MAX_TIMEOUT_S);
+      const timeoutS = intIn(opts.get('p')!, PERSISTENCE_TIMEOUT_MIN_S, PERSISTENCE_TIMEOUT_MAX_S);
       if (timeoutS === null) return fail(`invalid timeout value \`${opts.get('p')}' specified`);
       let netmask = family === 6 ? '128' : '255.255.255.255';
       const m = opts.get('M');
       if (m !== undefined) {
         if (family === 6) {
-          const bits = intIn(m, 1, 128);
+          const bits = intIn(m, IPV6_NETMASK_MIN, IPV6_NETMASK_MAX);
           if (bits === null) return fail('illegal ipv6 netmask specified');
           netmask = String(bits);
         } else {
@@ -212,7 +212,7 @@ export function parseCommandLine(
         }
       }
       persistence = { timeoutS, netmask };
-    } else if (opts.has('M') && family === 6 && intIn(opts.get('M')!, 1, 128) === null) {
+    } else if (opts.has('M') && family === 6 && intIn(opts.get('M')!, IPV6_NETMASK_MIN, IPV6_NETMASK_MAX) === null) {
       return fail('illegal ipv6 netmask specified');
     }
     if (target.kind === 'address' && svcPort === 0 && !persistence) {
