@@ -9,7 +9,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, runLvsd } from '../helpers/daemon-process.js';
+import { createServer as createTcpServer } from 'node:net';
+import type { Server as TcpServer } from 'node:net';
+import { configDir, freePort, runLvsd, startDaemon } from '../helpers/daemon-process.js';
 
 describe('checks: several checks on one real', () => {
   let web: Server;
@@ -85,5 +87,60 @@ describe('checks: several checks on one real', () => {
     assert.match(text.stdout, /check 2\/3 tcp\s+down /);
     assert.match(text.stdout, /check 3\/3 ping\s+up /);
     assert.match(text.stdout, /1 real\(s\) checked, 0 up, 1 down/);
+  });
+});
+
+describe('checks: the daemon follows the combined health', () => {
+  test('lvsd run --dry-run: the real is added when both checks pass, removed when one fails, re-added when it passes again', async () => {
+    const web = createServer((_req, res) => res.end('OK\n'));
+    web.listen(0, '127.0.0.1');
+    await once(web, 'listening');
+    const port = (web.address() as { port: number }).port;
+    const sidePort = await freePort();
+    // The second check's port: a listener we close and reopen to take that check down and up.
+    let side: TcpServer | null = null;
+    const openSide = async (): Promise<void> => {
+      side = createTcpServer((s) => {
+        s.on('error', () => {});
+        s.end();
+      });
+      side.listen(sidePort, '127.0.0.1');
+      await once(side, 'listening');
+    };
+    await openSide();
+    const cfg = await configDir({
+      'web.yaml': [
+        `address: 127.0.0.1:${port}`,
+        'forwarding: masq',
+        'reals:',
+        `  - address: 127.0.0.1:${port}`,
+        '    checks:',
+        '      - { type: http, path: /health, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }',
+        `      - { type: tcp, port: ${sidePort}, interval: 300ms, timeout: 200ms, rise: 1, fall: 1 }`,
+        '',
+      ].join('\n'),
+    });
+    const daemon = startDaemon(cfg.dir, ['--dry-run']);
+    const real = `127.0.0.1:${port}`;
+    try {
+      const up = await daemon.waitForLog((l) => l.event === 'health_transition' && l.real === real && l.to === 'up', 'real up');
+      assert.equal(up.from, 'unknown');
+      await daemon.waitForLog((l) => typeof l.line === 'string' && (l.line as string).startsWith(`-a -t ${real} -r ${real}`), 'real added');
+
+      await new Promise<void>((resolve) => side!.close(() => resolve()));
+      const down = await daemon.waitForLog((l) => l.event === 'health_transition' && l.real === real && l.to === 'down', 'real down');
+      assert.match(String(down.reason), new RegExp(`^check 2 of 2 down: .*TCP connect 127\\.0\\.0\\.1:${sidePort}: connection refused`));
+      assert.equal(down.code, 'refused');
+      await daemon.waitForLog((l) => typeof l.line === 'string' && (l.line as string).startsWith(`-d -t ${real} -r ${real}`), 'real removed');
+
+      await openSide();
+      const back = await daemon.waitForLog((l) => l.event === 'health_transition' && l.real === real && l.from === 'down' && l.to === 'up', 'real back up');
+      assert.match(String(back.reason), /^all 2 checks up \(check 2 of 2: /);
+    } finally {
+      await daemon.stop();
+      web.close();
+      (side as TcpServer | null)?.close();
+      await cfg.remove();
+    }
   });
 });
