@@ -131,11 +131,11 @@ export async function mapChecker(
         return { type: 'none', interval: c.interval };
       }
       const u: OutMap = { type: 'udp', ...c };
-      const payload = child(node, 'payload')?.args.join('');
-      u.send = payload ? hexToEscapes(payload) : '\\n';
-      if (!payload) note(node, 'UDP_CHECK without payload: keepalived sends random bytes, lvsd sends a new line');
+      const payload = child(node, 'payload')?.args.join(' ');
+      if (payload) u.send = hexToEscapes(payload);
+      else note(node, 'UDP_CHECK without payload: keepalived sends random bytes, lvsd an empty datagram');
       const rr = child(node, 'require_reply');
-      if (rr) u.expect = rr.args.length > 0 ? hexToRegex(rr.args.join('')) : '[\\s\\S]';
+      if (rr) u.expect = rr.args.length > 0 ? hexToRegex(rr.args.join(' ')) : '[\\s\\S]';
       for (const k of ['min_reply_length', 'max_reply_length']) {
         const n = child(node, k);
         if (n) warn(n, `${k} is not supported by lvsd's UDP check; left out`);
@@ -223,24 +223,40 @@ function mapUrl(u: KNode, caps: Capabilities, warn: Warn): OutMap {
   return o;
 }
 
-/** keepalived's free-form hex ("Ab12f 3") to lvsd send escapes; each byte as \xNN is not understood, so bytes are written raw. */
+/** keepalived's free-form hex ("Ab12f 3": each digit group a byte) to bytes. */
 function hexToBytes(hex: string): number[] {
-  const digits = hex.replace(/[^0-9A-Fa-fXx]/g, '');
+  // Blank-separated groups; two digits a byte, an odd last digit a byte of its own ("3" = 03).
   const bytes: number[] = [];
-  for (let i = 0; i < digits.length; i += 2) bytes.push(parseInt(digits.slice(i, i + 2).replace(/x/gi, '0'), 16));
+  for (const group of hex.trim().split(/\s+/).filter(Boolean)) {
+    for (let i = 0; i < group.length; i += 2) bytes.push(parseInt(group.slice(i, i + 2).replace(/x/gi, '0'), 16));
+  }
   return bytes;
 }
 
 function hexToEscapes(hex: string): string {
-  return hexToBytes(hex).map((b) => (b === 0x5c ? '\\\\' : b === 13 ? '\\r' : b === 10 ? '\\n' : b === 9 ? '\\t' : String.fromCharCode(b))).join('');
+  // lvsd's send decodes \xHH to one byte; printable ASCII stays readable.
+  return hexToBytes(hex).map((b) => (b === 0x5c ? '\\\\' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
 function hexToRegex(hex: string): string {
-  const digits = hex.replace(/[^0-9A-Fa-fXx]/g, '');
+  // Per byte; a nibble written X matches anything.
   let re = '^';
-  for (let i = 0; i < digits.length; i += 2) {
-    const pair = digits.slice(i, i + 2);
-    re += /x/i.test(pair) ? '[\\s\\S]' : `\\x${pair.padEnd(2, '0').toLowerCase()}`;
+  for (const group of hex.trim().split(/\s+/).filter(Boolean)) {
+    for (let i = 0; i < group.length; i += 2) {
+      const pair = group.slice(i, i + 2).padStart(2, '0');
+      re += byteClass(pair);
+    }
   }
   return re;
+}
+
+/** One byte of require_reply as a regex: "0a" exactly, "XB" any high nibble, "XX" anything. */
+function byteClass(pair: string): string {
+  const hex = (n: number): string => `\\x${n.toString(16).padStart(2, '0')}`;
+  const [hi, lo] = [pair[0]!, pair[1]!];
+  const his = /x/i.test(hi) ? [...Array(16).keys()] : [parseInt(hi, 16)];
+  const los = /x/i.test(lo) ? [...Array(16).keys()] : [parseInt(lo, 16)];
+  if (his.length * los.length === 256) return '[\\s\\S]';
+  const all = his.flatMap((h) => los.map((l) => h * 16 + l));
+  return all.length === 1 ? hex(all[0]!) : `[${all.map(hex).join('')}]`;
 }

@@ -8,7 +8,7 @@ import type { KNode } from './keepalived-parse.js';
 import { parseKeepalived } from './keepalived-parse.js';
 import type { Inherited } from './keepalived-checks.js';
 import { CHECKERS, inherit, mapChecker } from './keepalived-checks.js';
-import { Diagnostics, DocBuilder, endpointText, familyOf, serviceNameFor, splitCommand, uniqueName } from './common.js';
+import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, serviceNameFor, splitCommand, uniqueName } from './common.js';
 import { SCHEDULERS } from '../schema.js';
 import { ALERT_RULES_HINT } from './ldirectord.js';
 
@@ -229,8 +229,14 @@ async function convertVirtualServer(
   for (const [kw, event] of [['quorum_up', 'quorum_up'], ['quorum_down', 'quorum_down']] as const) {
     const n = child(vs, kw);
     if (!n) continue;
-    if (caps.notify.includes(event)) notify[event] = notifyArgv(n, warn);
-    else warn(n, '', `${kw} is not supported by this lvsd; watch lvsd's metrics or lvsd status instead`);
+    if (!caps.notify.includes(event)) {
+      warn(n, '', `${kw} is not supported by this lvsd; watch lvsd's metrics or lvsd status instead`);
+      continue;
+    }
+    const argv = notifyArgv(n, warn);
+    const problem = await commandProblem(argv);
+    if (problem) warn(n, '', `${kw}: ${problem}; left out (check-config would refuse it): once installed, add notify: { ${event}: ${JSON.stringify(argv)} }`);
+    else notify[event] = argv;
   }
   const alpha = child(vs, 'alpha');
   if (alpha) note(alpha, '', 'alpha: lvsd always starts with every real down until its first check passes');
@@ -335,6 +341,11 @@ async function convertVirtualServer(
     const kw = event === 'real_up' ? 'notify_up' : 'notify_down';
     if (!caps.notify.includes(event)) {
       warn(vs, '', `${kw} is not supported by this lvsd; watch lvsd's metrics or lvsd status instead`);
+      continue;
+    }
+    const problem = await commandProblem(argvs[0]!);
+    if (problem) {
+      warn(vs, '', `${kw}: ${problem}; left out (check-config would refuse it): once installed, add notify: { ${event}: ${JSON.stringify(argvs[0])} }`);
       continue;
     }
     notify[event] = argvs[0]!;

@@ -182,7 +182,7 @@ function negotiateCheck(s: LdCheckSettings, caps: Capabilities, warnings: LdChec
     case 'sip':
       if (caps.udp) {
         w('service', `service=${s.service} (an ${s.service === 'sip' ? 'OPTIONS request' : 'Access-Request'}) is checked as UDP without a reply test: up unless the port answers unreachable; write a misc check for the full test`);
-        return { check: { type: 'udp', send: s.service === 'sip' ? 'OPTIONS sip:lvsd SIP/2.0\\r\\n\\r\\n' : '\\n' } };
+        return { check: s.service === 'sip' ? { type: 'udp', send: 'OPTIONS sip:lvsd SIP/2.0\\r\\n\\r\\n' } : { type: 'udp' } };
       }
       w('service', `service=${s.service} has no lvsd equivalent and this lvsd has no UDP check: the reals are not checked (type: none); write a misc check`);
       return { check: { type: 'none' } };

@@ -11,7 +11,7 @@ import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, fitTim
 import { SCHEDULERS } from '../schema.js';
 
 const FORWARDING: Readonly<Record<string, string>> = { gate: 'gate', masq: 'masq', ipip: 'ipip' };
-export const ALERT_RULES_HINT = "alert on lvsd's Prometheus metrics instead: see the alert rules shipped with lvsd (README, \"Alerting\")";
+export const ALERT_RULES_HINT = "alert from Prometheus instead: add the rules lvsd ships, /usr/share/lvsd/prometheus/lvsd-alerts.yml (LvsdRealDown, LvsdServiceOnSorryServers, ...), to rule_files and route them with Alertmanager";
 const RANGE_LIMIT = 4096;
 
 export async function convertLdirectord(file: string, text: string, caps: Capabilities): Promise<ConvertResult> {
@@ -271,8 +271,11 @@ async function convertVirtual(
   if (fbc) {
     const argv = fbc.value.split(/\s+/).filter(Boolean);
     const vs = fwmark !== undefined ? String(fwmark) : endpointText(host!, port);
-    if (caps.notify.includes('sorry_on') && caps.notify.includes('sorry_off')) {
+    const problem = await commandProblem(argv);
+    if (caps.notify.includes('sorry_on') && caps.notify.includes('sorry_off') && problem === null) {
       value.notify = { sorry_on: [...argv, 'start', vs, protocol], sorry_off: [...argv, 'stop', vs, protocol] };
+    } else if (problem !== null && caps.notify.length > 0) {
+      doc.warn(fbc.line, '', `fallbackcommand: ${problem}; left out (check-config would refuse it): once installed, add notify: { sorry_on: [${[...argv, 'start', vs, protocol].join(', ')}], sorry_off: [${[...argv, 'stop', vs, protocol].join(', ')}] }`);
     } else {
       doc.warn(fbc.line, '', `fallbackcommand="${fbc.value}" is not supported by this lvsd; watch lvsd_service_sorry_active (metrics) or lvsd status instead`);
     }
