@@ -326,7 +326,7 @@ export class Daemon {
       timer = setTimeout(() => resolve('over'), budgetMs);
     });
     try {
-      const result = await Promise.race([reconciler.stop({ clean }), overBudget]);
+      const result = await Promise.race([reconciler.stop({ clean, budgetMs }), overBudget]);
       if (result === 'over') {
         this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs }, `stop did not finish within ${budgetMs} ms; exiting, managed services may remain in the kernel`);
         return 1;

@@ -281,8 +281,10 @@ export function parseCommandLine(
       tunnel = ['--tun-type', 'gue', '--tun-port', String(tunPort), csum];
     } else return fail('illegal tunnel type specified');
   }
+  const plainIpip = tunnel.length === 2 && tunnel[1] === 'ipip';
   const real: IpvsReal = {
     key: realKey(address), address, forwarding, weight, upperThreshold: upper, lowerThreshold: lower,
+    ...(tunnel.length > 0 && !plainIpip ? { tunnel } : {}),
   };
   return { cmd, key, target, real, tunnel };
 }

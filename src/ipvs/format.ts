@@ -37,6 +37,7 @@ function realOptions(real: IpvsReal): string {
   let out = ` -r ${ipvsadmEndpoint(real.address)} ${FORWARDING_FLAG[real.forwarding]} -w ${real.weight}`;
   if (real.upperThreshold > 0) out += ` -x ${real.upperThreshold}`;
   if (real.lowerThreshold > 0) out += ` -y ${real.lowerThreshold}`;
+  if (real.forwarding === 'ipip' && real.tunnel) for (const arg of real.tunnel) out += ` ${token(arg, 'tunnel option')}`;
   return out;
 }
 

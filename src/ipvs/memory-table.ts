@@ -126,7 +126,8 @@ export class MemoryTable {
       const head = headOf(svc);
       const memReals = new Map<string, MemoryReal>();
       for (const [rk, real] of reals) {
-        memReals.set(rk, { real, tunnel: real.forwarding === 'ipip' ? ['--tun-type', 'ipip'] : [], counters: NO_COUNTERS });
+        const tunnel = real.forwarding !== 'ipip' ? [] : real.tunnel ?? ['--tun-type', 'ipip'];
+        memReals.set(rk, { real, tunnel, counters: NO_COUNTERS });
       }
       this.#services.set(key, { head, reals: memReals });
     }
@@ -233,6 +234,18 @@ export class MemoryTable {
     const services = new Map<string, IpvsService>();
     for (const { head, reals } of this.#sorted()) {
       services.set(head.key, withReals(head, new Map(reals.map((r) => [r.real.key, r.real]))));
+    }
+    return { services };
+  }
+
+  /** The table in insertion order, without the listing sort: what the reconciler keeps as its
+   *  model (order does not matter to it, and sorting 10,000 reals per change would). */
+  view(): IpvsTable {
+    const services = new Map<string, IpvsService>();
+    for (const { head, reals } of this.#services.values()) {
+      const map = new Map<string, IpvsReal>();
+      for (const [key, r] of reals) map.set(key, r.real);
+      services.set(head.key, withReals(head, map));
     }
     return { services };
   }

@@ -12,6 +12,10 @@ export interface IpvsReal {
   /** Connection thresholds (-x/-y); 0 = none. Kept so an edit never clears what someone set. */
   readonly upperThreshold: number;
   readonly lowerThreshold: number;
+  /** Tunnel options of an ipip real other than plain IPIP (GUE, GRE), as `-Sn` prints them
+   *  (["--tun-type", "gue", "--tun-port", "6080", "--tun-nocsum"]). lvsd does not configure
+   *  them but keeps them on every edit (an edit that left them out would make the real plain IPIP). */
+  readonly tunnel?: readonly string[];
 }
 
 interface IpvsServiceCommon {

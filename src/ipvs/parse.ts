@@ -35,7 +35,7 @@ function takeUnknown(tokens: string[]): { known: string[]; unknown: string[] } {
 /**
  * Parse `ipvsadm -Sn` output into a table, services and reals in the printed order. `-Sn` does not
  * print thresholds (-x/-y), so they read as 0 here; see parseThresholds and withThresholds.
- * Tunnel options of reals ("--tun-type ipip") have no place in IpvsReal and are not kept.
+ * Tunnel options other than plain IPIP (GUE, GRE) are kept in IpvsReal.tunnel.
  */
 export function parseSave(text: string): IpvsTable {
   const services = new Map<string, { head: IpvsServiceHead; reals: Map<string, IpvsReal> }>();

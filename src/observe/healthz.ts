@@ -8,6 +8,10 @@
 // - the check loop is stuck: probes exist but no check has completed for
 //   max(3 x the longest (interval + timeout), 1 min). A healthy scheduler completes the slowest
 //   probe once per interval + timeout, so three missed rounds is no scheduling jitter.
+// - a reconcile pass has run past its deadline (ReconcilerStats.passDeadlineMs): every ipvsadm run
+//   is bounded and the pass is aborted at its deadline, so a pass still running then is wedged on
+//   something no deadline reaches (a state directory on a dead mount, an ipvsadm stuck in the
+//   kernel), and the kernel table is not being kept.
 // A reconciler that has not started yet (first check round still running) is healthy.
 
 export interface HealthzInputs {
@@ -17,6 +21,9 @@ export interface HealthzInputs {
     readonly started: boolean;
     readonly consecutiveFailures: number;
     readonly lastError: string | null;
+    /** When the running pass began (null: none runs) and how long it may take. */
+    readonly passRunningSince?: number | null;
+    readonly passDeadlineMs?: number;
   };
   /** Start of the current run of failed passes; null while the last pass succeeded. */
   readonly failingSince: number | null;
@@ -61,6 +68,12 @@ export function judgeHealth(i: HealthzInputs): HealthzVerdict {
       problems.push(
         `IPVS sync has failed for ${seconds(failingFor)} (${reconcile.consecutiveFailures} passes; limit ${seconds(limit)}): ${reconcile.lastError ?? 'unknown error'}`,
       );
+    }
+  }
+  if (reconcile.passRunningSince != null && reconcile.passDeadlineMs !== undefined) {
+    const runningFor = i.now - reconcile.passRunningSince;
+    if (runningFor > reconcile.passDeadlineMs) {
+      problems.push(`a reconcile pass has been running for ${seconds(runningFor)} (deadline ${seconds(reconcile.passDeadlineMs)})`);
     }
   }
   if (i.probes > 0) {

@@ -1,5 +1,8 @@
-// What the kernel holds, read through the IpvsRunner for metrics and status, at most once per maxAgeMs:
-// Prometheus scrapes, status pages refreshing in several browsers and `lvsd status` share one read.
+// What the kernel holds, for metrics and status. The table is the reconciler's model (what it last
+// read plus what it applied since): no scrape or status request ever runs ipvsadm for it. Only the
+// connection and traffic counters are read (`-Ln --persistent-conn` and `-Ln --stats`: ipvsadm has
+// no listing with both), at most once per maxAgeMs: Prometheus scrapes, status pages refreshing in
+// several browsers and `lvsd status` share one read.
 
 import { errorMessage } from '../errors.js';
 import type { IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
@@ -20,6 +23,8 @@ export interface KernelState {
 
 export interface KernelViewOptions {
   readonly runner: IpvsRunner;
+  /** The reconciler's model of the table; without it (tests, tools) the table is read too. */
+  readonly model?: () => { readonly table: IpvsTable | null };
   readonly readStats?: StatsReader;
   /** Default 5000: ipvsadm is a process spawn per read, and nobody needs fresher kernel numbers. */
   readonly maxAgeMs?: number;
@@ -49,9 +54,15 @@ export class KernelView {
   /** A read no older than maxAgeMs; concurrent callers share one read. Never throws. */
   get(): Promise<KernelState> {
     const at = this.#last.at;
-    if (at !== null && this.#now() - at < this.#maxAgeMs) return Promise.resolve(this.#last);
+    if (at !== null && this.#now() - at < this.#maxAgeMs) return Promise.resolve(this.#live(this.#last));
     this.#reading ??= this.#read().finally(() => (this.#reading = null));
-    return this.#reading;
+    return this.#reading.then((k) => this.#live(k));
+  }
+
+  /** The cached counters with the model's table as it is now (a pass may have changed it). */
+  #live(k: KernelState): KernelState {
+    const { model } = this.#o;
+    return model ? { ...k, table: model().table } : k;
   }
 
   /** Forget the cached read (e.g. after a reconcile pass changed the table). */
@@ -60,9 +71,9 @@ export class KernelView {
   }
 
   async #read(): Promise<KernelState> {
-    const { runner, readStats } = this.#o;
+    const { runner, readStats, model } = this.#o;
     const [table, counters, stats] = await Promise.allSettled([
-      runner.read(),
+      model ? Promise.resolve(model().table) : runner.read(),
       runner.counters(),
       readStats ? readStats() : Promise.resolve(null),
     ]);

@@ -328,6 +328,43 @@ export class LvsdMetrics {
       },
     });
 
+    new Gauge({
+      name: 'lvsd_reconcile_pass_running_seconds',
+      help: 'How long the running reconcile pass has been running (0 when none runs).',
+      registers,
+      collect() {
+        const since = sources.reconciler().passRunningSince;
+        this.set(since === null ? 0 : Math.max(0, Date.now() - since) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'lvsd_reconcile_pass_deadline_seconds',
+      help: 'How long a reconcile pass may run before it is aborted (and /healthz turns 503 while it still runs).',
+      registers,
+      collect() {
+        this.set(sources.reconciler().passDeadlineMs / 1000);
+      },
+    });
+    new Counter({
+      name: 'lvsd_reconcile_passes_overdue_total',
+      help: 'Reconcile passes that ran past their deadline and were aborted.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.reconciler().passesOverdue);
+      },
+    });
+    new Counter({
+      name: 'lvsd_ipvsadm_execs_total',
+      help: 'ipvsadm runs by the reconciler, by kind: read (the table), counters (while a drain waits), apply (ipvsadm -R).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(sources.reconciler().execs)) this.inc({ kind }, n);
+      },
+    });
+
     // Config reloads, named as Prometheus names its own.
     new Gauge({
       name: 'lvsd_config_last_reload_successful',

@@ -8,7 +8,7 @@ import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, HealthTracker } from '../health/tracker.js';
 import type { IpvsRunner } from '../ipvs/model.js';
-import type { PassReport, ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
+import type { PassReport, ReconcilerStats, ServiceRuntime, TableModel } from '../reconcile/reconciler.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { Logger } from '../log.js';
@@ -35,6 +35,8 @@ export interface ObserverOptions {
   readonly tracker: Pick<HealthTracker, 'get'>;
   readonly reconciler: {
     stats(): ReconcilerStats;
+    /** The table model /status and /metrics show (never an ipvsadm read of their own). */
+    model?(): TableModel;
     services?(): ReadonlyMap<string, ServiceRuntime>;
     slowStarts?(): SlowStartState;
   };
@@ -105,8 +107,10 @@ export class Observer {
     this.#snapshot = options.snapshot;
     this.#listen = options.snapshot.global.listen;
     this.#reload = { ok: true, changed: true, reason: 'initial', at: this.#startedAt, issues: [], lastSuccessAt: this.#startedAt };
+    const reconciler = options.reconciler;
     this.kernel = new KernelView({
       runner: options.runner,
+      ...(reconciler.model ? { model: () => reconciler.model!() } : {}),
       ...(options.readStats ? { readStats: options.readStats } : {}),
       ...(options.kernelMaxAgeMs === undefined ? {} : { maxAgeMs: options.kernelMaxAgeMs }),
       now: this.#now,

@@ -28,17 +28,24 @@ export function diffTables(desired: IpvsTable, actual: IpvsTable, owned: Readonl
       for (const real of want.reals.values()) realUpserts.push({ op: 'add-real', service, real });
       continue;
     }
-    // Flags lvsd does not manage (extraArgs) are carried over from the kernel on every edit.
+    // Flags lvsd does not manage (extraArgs) are carried over from the kernel on every edit, except
+    // scheduler flags (-b) across a scheduler change: they belong to the old scheduler, and
+    // ipvsadm refuses "-s rr -b sh-port" (incompatible scheduler flag) on every retry.
+    const extraArgs = want.scheduler === have.scheduler ? have.extraArgs : withoutSchedulerFlags(have.extraArgs);
     let head: IpvsServiceHead | null = null;
-    const service = (): IpvsServiceHead => (head ??= headOf(want, have.extraArgs));
+    const service = (): IpvsServiceHead => (head ??= headOf(want, extraArgs));
     if (!sameHead(want, have)) services.push({ op: 'edit-service', service: service() });
     for (const [key, w] of want.reals) {
       const h = have.reals.get(key);
       if (!h) {
         realUpserts.push({ op: 'add-real', service: service(), real: w });
       } else if (w.weight !== h.weight || w.forwarding !== h.forwarding) {
-        // Thresholds (-x/-y) are not lvsd's: keep what the kernel has.
-        const real: IpvsReal = { ...h, weight: w.weight, forwarding: w.forwarding };
+        // Thresholds (-x/-y) and tunnel options are not lvsd's: keep what the kernel has (tunnel
+        // options only while the real stays tunnelled).
+        const { tunnel, ...rest } = h;
+        const real: IpvsReal = w.forwarding === 'ipip' && tunnel
+          ? { ...rest, weight: w.weight, forwarding: w.forwarding, tunnel }
+          : { ...rest, weight: w.weight, forwarding: w.forwarding };
         realUpserts.push({ op: 'edit-real', service: service(), real });
       }
     }
@@ -57,6 +64,16 @@ export function diffTables(desired: IpvsTable, actual: IpvsTable, owned: Readonl
     ...realDeletes.sort(byKeys),
     ...serviceDeletes.sort(byKeys),
   ];
+}
+
+/** extraArgs without "-b FLAGS" (as `-Sn` prints scheduler flags). */
+function withoutSchedulerFlags(args: readonly string[]): readonly string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-b' || args[i] === '--sched-flags') i++;
+    else out.push(args[i]!);
+  }
+  return out;
 }
 
 function headOf(s: IpvsService, extraArgs: readonly string[]): IpvsServiceHead {

@@ -4,6 +4,8 @@ import type { Snapshot } from '../config/model.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import { formatOp } from '../ipvs/format.js';
 import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
+import { MemoryTable } from '../ipvs/memory-table.js';
+import { tableEntries } from '../ipvs/runner.js';
 import type { Logger } from '../log.js';
 import { desiredTable, sorryInUse } from './desired.js';
 import type { DesiredInputs, HealthView, RealHealth } from './desired.js';
@@ -42,6 +44,9 @@ export interface ReconcilerOptions {
   readonly retryMaxMs?: number;
   /** Called after every pass (metrics hook). */
   readonly onPass?: (report: PassReport) => void;
+  /** How long a pass may run before it is aborted and counted overdue; default
+   *  60 s + 20 ms per service and real of the model (every ipvsadm run of it is bounded too). */
+  readonly passDeadlineMs?: number;
   /** Quorum and sorry-server changes of a committed pass (notify commands); already logged. */
   readonly onServiceEvents?: (events: readonly ServiceEvent[]) => void;
 }
@@ -85,6 +90,25 @@ export interface ReconcilerStats {
   readonly lastSuccessAt: number | null;
   readonly lastError: string | null;
   readonly draining: number;
+  /** `now()` when the running pass began; null while no pass runs. */
+  readonly passRunningSince: number | null;
+  /** The running pass's deadline (ms from its start); a pass past it is aborted and overdue. */
+  readonly passDeadlineMs: number;
+  /** Passes that ran past their deadline. */
+  readonly passesOverdue: number;
+  /** ipvsadm runs by kind, since start (read = -Sn/-Ln table, counters, apply = -R). */
+  readonly execs: Readonly<Record<ExecKind, number>>;
+  /** When the kernel table was last read (start, resync, after an apply error); null = never. */
+  readonly lastReadAt: number | null;
+}
+
+export type ExecKind = 'read' | 'counters' | 'apply';
+
+/** The reconciler's model of the kernel table: what it last read plus what it applied since. */
+export interface TableModel {
+  readonly table: IpvsTable | null;
+  /** When the kernel was last read (the model is that read plus the applies since). */
+  readonly readAt: number | null;
 }
 
 export interface StopResult {
@@ -95,6 +119,8 @@ export interface StopResult {
 }
 
 interface Computed {
+  /** Everything below was computed from this snapshot; verify and ownership use it, not a newer one. */
+  readonly snapshot: Snapshot;
   readonly actual: IpvsTable;
   readonly owned: ReadonlySet<string>;
   readonly drains: DrainUpdate;
@@ -155,6 +181,14 @@ export class Reconciler {
   #quorum: QuorumState = NO_QUORUM_STATE;
   #sorry: ReadonlySet<string> = new Set();
   #slowStart: SlowStartState = NO_SLOW_START;
+  /** The kernel table as last read plus the ops applied since; null = read it at the next pass. */
+  #model: IpvsTable | null = null;
+  #readAt: number | null = null;
+  #passAbort: AbortController | null = null;
+  #passStartedAt: number | null = null;
+  #passDeadline = 0;
+  #passesOverdue = 0;
+  #execs: Record<ExecKind, number> = { read: 0, counters: 0, apply: 0 };
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -211,24 +245,40 @@ export class Reconciler {
 
   /** The ops and lines a pass would apply now; changes nothing (for `lvsd plan`). */
   async planOnce(): Promise<Plan> {
-    const c = await this.#compute(false);
+    this.#model = null;
+    const c = await this.#compute(false, undefined);
     return { ops: c.ops, lines: c.ops.map(formatOp) };
   }
 
   /**
-   * Stop the loop. With `clean`, delete every owned service still in the kernel (one delete-service
-   * line each, never -C, so foreign services stay). This works before start() too: stopping is an
-   * explicit order, and an OCF/heartbeat stop must release what a previous run created. Runner
-   * errors propagate: a failed clean stop is the caller's to report (an OCF stop must fail then).
+   * Stop the loop. A running pass is aborted (its ipvsadm killed) first. With `clean`, delete every
+   * owned service still in the kernel (one delete-service line each, never -C, so foreign services
+   * stay), within `budgetMs` (default 10 s) and `signal`: past them the ipvsadm runs are killed and
+   * the stop rejects LVSD_IPVSADM_ABORTED. This works before start() too: stopping is an explicit
+   * order, and an OCF/heartbeat stop must release what a previous run created. Runner errors
+   * propagate: a failed clean stop is the caller's to report (an OCF stop must fail then).
    */
-  async stop(options: { readonly clean: boolean }): Promise<StopResult> {
+  async stop(options: { readonly clean: boolean; readonly budgetMs?: number; readonly signal?: AbortSignal }): Promise<StopResult> {
     this.#stopped = true;
     this.#clearTimer();
+    this.#passAbort?.abort(new Error('lvsd stopping'));
     await this.settled();
     if (!options.clean) return { removed: [], left: [] };
+    const budgetMs = options.budgetMs ?? 10_000;
+    const budget = new AbortController();
+    const timer = this.#timers.setTimeout(() => budget.abort(new Error(`clean stop budget of ${budgetMs} ms`)), budgetMs);
+    const signal = options.signal ? AbortSignal.any([budget.signal, options.signal]) : budget.signal;
+    try {
+      return await this.#cleanStop(signal);
+    } finally {
+      this.#timers.clearTimeout(timer);
+    }
+  }
+
+  async #cleanStop(signal: AbortSignal): Promise<StopResult> {
     const { runner, logger, ownership } = this.#o;
-    const owned = this.#ownedKeys();
-    const actual = await runner.read();
+    const owned = this.#ownedKeys(this.#snapshot);
+    const actual = await this.#read(signal);
     const targets = [...actual.services.values()]
       .filter((s) => owned.has(s.key))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -239,14 +289,21 @@ export class Reconciler {
     });
     const lines = ops.map(formatOp);
     logger.info({ services: targets.length, lines }, 'clean stop: removing managed services');
-    const { errors } = await runner.apply(lines);
+    this.#execs.apply++;
+    const { errors } = await runner.apply(lines, { signal });
     this.#countOps(ops);
-    const after = await runner.read();
-    const left = targets.filter((s) => after.services.has(s.key)).map((s) => s.key);
-    const removed = targets.filter((s) => !after.services.has(s.key)).map((s) => s.key);
+    // Every line took effect unless ipvsadm said otherwise; only then is the kernel read again.
+    const after = errors.length === 0 ? null : await this.#read(signal);
+    const left = after ? targets.filter((s) => after.services.has(s.key)).map((s) => s.key) : [];
+    const removed = targets.filter((s) => !left.includes(s.key)).map((s) => s.key);
     if (left.length > 0) logger.error({ left, errors }, 'clean stop: services still in the kernel');
     await this.#saveOwnership(new Set([...ownership.keys()].filter((k) => !removed.includes(k))));
     return { removed, left };
+  }
+
+  /** The model of the kernel table /status and /metrics show (they never read the table themselves). */
+  model(): TableModel {
+    return { table: this.#model, readAt: this.#readAt };
   }
 
   stats(): ReconcilerStats {
@@ -259,6 +316,11 @@ export class Reconciler {
       lastSuccessAt: this.#lastSuccessAt,
       lastError: this.#lastError,
       draining: this.#draining,
+      passRunningSince: this.#passStartedAt,
+      passDeadlineMs: this.#passDeadline || this.#passDeadlineMs(),
+      passesOverdue: this.#passesOverdue,
+      execs: { ...this.#execs },
+      lastReadAt: this.#readAt,
     };
   }
 
@@ -338,7 +400,31 @@ export class Reconciler {
     return Math.min(max, initial * 2 ** Math.min(30, this.#consecutiveFailures - 1));
   }
 
+  #passDeadlineMs(): number {
+    return this.#o.passDeadlineMs ?? 60_000 + 20 * (this.#model ? tableEntries(this.#model) : 0);
+  }
+
+  /** One pass with its own abort: stop() and the pass deadline end it (and any ipvsadm it runs). */
   async #pass(reasons: readonly string[]): Promise<PassReport> {
+    const abort = new AbortController();
+    this.#passAbort = abort;
+    this.#passStartedAt = this.#now();
+    this.#passDeadline = this.#passDeadlineMs();
+    const deadline = this.#timers.setTimeout(() => {
+      this.#passesOverdue++;
+      this.#o.logger.error({ deadlineMs: this.#passDeadline, reasons }, 'reconcile pass ran past its deadline; aborting it');
+      abort.abort(new Error(`reconcile pass deadline of ${this.#passDeadline} ms`));
+    }, this.#passDeadline);
+    try {
+      return await this.#passBody(reasons, abort.signal);
+    } finally {
+      this.#timers.clearTimeout(deadline);
+      this.#passAbort = null;
+      this.#passStartedAt = null;
+    }
+  }
+
+  async #passBody(reasons: readonly string[], signal: AbortSignal): Promise<PassReport> {
     const base = { reasons, at: this.#now(), ops: [] as readonly IpvsOp[], lines: [] as readonly string[] };
     // Without a config or health there is nothing lvsd could want; doing nothing is the safe reading.
     if (!this.#snapshot || !this.#health) return this.#emit({ ...base, ok: true, remaining: [], errors: [] });
@@ -346,20 +432,36 @@ export class Reconciler {
     const { runner, logger } = this.#o;
     let lines: readonly string[] = [];
     try {
-      const c = await this.#compute(true);
-      await this.#recordOwnership(c.actual);
+      // From here on the pass works from what it captured (snapshot, health, ownership, drains,
+      // the table): a reload while ipvsadm runs is the next pass's business, not this one's.
+      const c = await this.#compute(true, signal);
+      await this.#recordOwnership(c.snapshot, c.actual);
       if (c.ops.length === 0) return this.#succeeded({ ...base, errors: [] });
       lines = c.ops.map(formatOp);
       logger.info({ reasons, ops: c.ops.length, lines }, 'applying IPVS changes');
-      const { errors } = await runner.apply(lines);
+      this.#model = null; // whatever happens next, only a completed apply or a read says what the kernel holds
+      this.#execs.apply++;
+      const { errors } = await runner.apply(lines, { signal });
       this.#countOps(c.ops);
-      // ipvsadm -R goes on after a failing line and its status reflects only the last one: the
-      // kernel is the only truth, so re-read it and diff again.
-      const after = await runner.read();
-      await this.#recordOwnership(after);
-      const desired = desiredTable(this.#snapshot, c.inputs, c.drains.draining, after);
-      const remaining = diffTables(desired, after, c.owned).map(formatOp);
       const applied = { ...base, ops: c.ops, lines, errors };
+      if (errors.length === 0) {
+        // ipvsadm reported nothing: every line took effect. Apply the same lines to the model; the
+        // kernel is read again only if the model disagrees (then the model was wrong).
+        const model = new MemoryTable(c.actual);
+        const r = model.restore(lines);
+        if (r.errors.length === 0) {
+          this.#model = model.view();
+          await this.#recordOwnership(c.snapshot, this.#model);
+          return this.#succeeded(applied);
+        }
+        logger.warn({ errors: r.errors }, 'the table model disagrees with ipvsadm -R; reading the kernel');
+      }
+      // ipvsadm -R goes on after a failing line and its status reflects only the last one: the
+      // kernel is the only truth, so re-read it and diff again, against this pass's own inputs.
+      const after = await this.#read(signal);
+      await this.#recordOwnership(c.snapshot, after);
+      const desired = desiredTable(c.snapshot, c.inputs, c.drains.draining, after);
+      const remaining = diffTables(desired, after, c.owned).map(formatOp);
       if (remaining.length === 0) return this.#succeeded(applied);
       this.#failed(`${remaining.length} change(s) did not take effect`, false);
       logger.error(
@@ -368,27 +470,47 @@ export class Reconciler {
       );
       return this.#emit({ ...applied, ok: false, remaining });
     } catch (err) {
+      this.#model = null;
       const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
       this.#failed(errorMessage(err), true);
-      logger.error({ code, err: errorMessage(err), retryInMs: this.#backoffMs() }, 'IPVS sync failed; will retry');
+      if (this.#stopped && code === 'LVSD_IPVSADM_ABORTED') logger.warn({ code, err: errorMessage(err) }, 'IPVS pass aborted by stop');
+      else logger.error({ code, err: errorMessage(err), retryInMs: this.#backoffMs() }, 'IPVS sync failed; will retry');
       return this.#emit({ ...base, lines, ok: false, remaining: lines, errors: [errorMessage(err)] });
     }
   }
 
-  async #compute(commit: boolean): Promise<Computed> {
+  /** Read the kernel table; the model becomes what was read. */
+  async #read(signal: AbortSignal | undefined): Promise<IpvsTable> {
+    this.#execs.read++;
+    const table = await this.#o.runner.read(signal ? { signal } : {});
+    this.#model = table;
+    this.#readAt = this.#now();
+    return table;
+  }
+
+  /** The table a pass starts from: the model, or the kernel at start, after any failure and once
+   *  per resync interval (drift repair: someone ran ipvsadm by hand). */
+  #actual(signal: AbortSignal | undefined, snapshot: Snapshot): Promise<IpvsTable> | IpvsTable {
+    const resync = this.#o.resyncIntervalMs ?? snapshot.global.resyncIntervalMs ?? 30_000;
+    if (this.#model && this.#readAt !== null && this.#now() - this.#readAt < resync) return this.#model;
+    return this.#read(signal);
+  }
+
+  async #compute(commit: boolean, signal: AbortSignal | undefined): Promise<Computed> {
     const snapshot = this.#snapshot;
     const live = this.#health;
     if (!snapshot || !live) throw new Error('Reconciler needs setSnapshot() and setHealth() first');
     const { runner, logger } = this.#o;
     const health = frozenHealth(live);
     const admin = this.#admin ? frozenAdmin(this.#admin) : undefined;
-    const actual = await runner.read();
-    const owned = this.#ownedKeys();
+    const owned = this.#ownedKeys(snapshot);
+    const actual = await this.#actual(signal, snapshot);
     const candidates = drainCandidates(snapshot, actual, owned, admin);
     let counters: TableCounters | null = null;
     if (candidates.size > 0) {
       try {
-        counters = await runner.counters();
+        this.#execs.counters++;
+        counters = await runner.counters(signal ? { signal } : {});
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'cannot read connection counters; drains end on timeout');
       }
@@ -415,7 +537,7 @@ export class Reconciler {
     };
     const desired = desiredTable(snapshot, inputs, drains.draining, actual);
     if (commit) this.#commitServices(snapshot, quorum, slowStart, desired);
-    return { actual, owned, drains, inputs, ops: diffTables(desired, actual, owned) };
+    return { snapshot, actual, owned, drains, inputs, ops: diffTables(desired, actual, owned) };
   }
 
   /** Keep quorum, sorry and slow-start state of this pass; log each change once, then hand it on. */
@@ -456,17 +578,17 @@ export class Reconciler {
   }
 
   /** Owned = recorded ∪ configured: configured services are managed even before the first save. */
-  #ownedKeys(): Set<string> {
+  #ownedKeys(snapshot: Snapshot | null): Set<string> {
     const owned = new Set(this.#o.ownership.keys());
-    for (const s of this.#snapshot?.services ?? []) owned.add(s.key);
+    for (const s of snapshot?.services ?? []) owned.add(s.key);
     return owned;
   }
 
   /** Record configured keys before they are created; forget unconfigured ones once gone. */
-  async #recordOwnership(kernel: IpvsTable): Promise<void> {
-    const configured = new Set(this.#snapshot?.services.map((s) => s.key) ?? []);
+  async #recordOwnership(snapshot: Snapshot, kernel: IpvsTable): Promise<void> {
+    const configured = new Set(snapshot.services.map((s) => s.key));
     const next = new Set<string>();
-    for (const k of this.#ownedKeys()) if (configured.has(k) || kernel.services.has(k)) next.add(k);
+    for (const k of this.#ownedKeys(snapshot)) if (configured.has(k) || kernel.services.has(k)) next.add(k);
     await this.#saveOwnership(next);
   }
 

@@ -83,6 +83,11 @@ export const ZERO_RECONCILER: ReconcilerStats = {
   lastSuccessAt: T0 - 2000,
   lastError: null,
   draining: 0,
+  passRunningSince: null,
+  passDeadlineMs: 60_000,
+  passesOverdue: 0,
+  execs: { read: 1, counters: 0, apply: 2 },
+  lastReadAt: T0 - 3000,
 };
 
 export const SCHEDULER: SchedulerStats = {

@@ -66,6 +66,13 @@ describe('judgeHealth', () => {
     assert.equal(judgeHealth(inputs({ probes: 0, lastCheckAt: null, startedAt: T0 - 9_999_999 })).ok, true);
   });
 
+  it('a reconcile pass running past its deadline is unhealthy; within it, ok', () => {
+    const running = (forMs: number) => inputs({ reconcile: { started: true, consecutiveFailures: 0, lastError: null, passRunningSince: T0 - forMs, passDeadlineMs: 60_000 } });
+    assert.deepEqual(judgeHealth(running(60_000)), { ok: true, problems: [] });
+    assert.deepEqual(judgeHealth(running(61_000)), { ok: false, problems: ['a reconcile pass has been running for 61s (deadline 60s)'] });
+    assert.equal(judgeHealth(inputs({ reconcile: { started: true, consecutiveFailures: 0, lastError: null, passRunningSince: null, passDeadlineMs: 60_000 } })).ok, true);
+  });
+
   it('lists every problem', () => {
     const v = judgeHealth(inputs({
       reconcile: { started: true, consecutiveFailures: 9, lastError: 'x' },

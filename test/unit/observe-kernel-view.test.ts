@@ -80,3 +80,20 @@ describe('KernelView', () => {
     assert.equal(k.error, null);
   });
 });
+
+describe('KernelView with the reconciler model', () => {
+  it('never reads the table: it serves the model as it is now, and counters at most once per maxAgeMs', async () => {
+    let now = 1000;
+    const runner = new CountingRunner();
+    let model = table([{ key: 'tcp:192.0.2.10:80', reals: [['10.0.0.1:80', 5]] }]);
+    const view = new KernelView({ runner, maxAgeMs: 5000, now: () => now, model: () => ({ table: model }) });
+    const first = await view.get();
+    assert.equal(first.table, model);
+    model = table([{ key: 'tcp:192.0.2.10:80', reals: [['10.0.0.1:80', 0]] }]);
+    now = 2000;
+    const second = await view.get();
+    assert.equal(second.table, model, 'a change applied since shows at once');
+    for (let i = 0; i < 10; i++) await view.get();
+    assert.deepEqual([runner.reads, runner.counterReads], [0, 1]);
+  });
+});

@@ -5,6 +5,12 @@ import { describe, it } from 'node:test';
 import type { IpvsOp, IpvsTable } from '../../src/ipvs/model.js';
 import { diffTables } from '../../src/reconcile/diff.js';
 import { table } from '../helpers/reconcile-fixtures.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MemoryTable } from '../../src/ipvs/memory-table.js';
+import { parseSave } from '../../src/ipvs/parse.js';
+import { formatOp } from '../../src/ipvs/format.js';
+import { fixturesDir } from '../helpers/paths.js';
 import type { KernelServiceSpec } from '../helpers/reconcile-fixtures.js';
 
 const WEB = 'tcp:192.0.2.10:80';
@@ -200,10 +206,10 @@ describe('diffTables', () => {
     });
   }
 
-  it('keeps kernel extraArgs on -E and kernel thresholds on -e', () => {
+  it('keeps kernel extraArgs on -E (same scheduler) and kernel thresholds on -e', () => {
     const ops = diffTables(
-      table([{ key: WEB, scheduler: 'rr', reals: [[R1, 5, 'gate']] }]),
-      table([{ key: WEB, extraArgs: ['-b', 'sh-port'], reals: [[R1, 1, 'masq', 100, 20]] }]),
+      table([{ key: WEB, scheduler: 'sh', persistence: { timeoutS: 60, netmask: '255.255.255.255' }, reals: [[R1, 5, 'gate']] }]),
+      table([{ key: WEB, scheduler: 'sh', extraArgs: ['-b', 'sh-port'], reals: [[R1, 1, 'masq', 100, 20]] }]),
       new Set(),
     );
     assert.equal(ops.length, 2);
@@ -283,3 +289,40 @@ function applyOps(t: IpvsTable, ops: readonly IpvsOp[]): IpvsTable {
   }
   return { services };
 }
+
+describe('diffTables: options lvsd does not manage survive its edits', () => {
+  const captured = (name: string): string => readFileSync(join(fixturesDir, 'ipvs', 'restore', name, 'after'), 'utf8');
+
+  it('regression: an edit of a real with gue/gre tunnel options no longer turns it into plain ipip', () => {
+    const actual = parseSave(captured('tunnel-types'));
+    const svc = actual.services.get('tcp:198.51.100.1:80')!;
+    // Desired: the same reals at weight 5 (desired builds reals from the config, without tunnel options).
+    const reals = new Map([...svc.reals].map(([k, r]) => [k, { key: r.key, address: r.address, forwarding: r.forwarding, weight: 5, upperThreshold: 0, lowerThreshold: 0 }]));
+    const ops = diffTables({ services: new Map([[svc.key, { ...svc, reals }]]) }, actual, new Set([svc.key]));
+    const kernel = new MemoryTable(actual);
+    assert.deepEqual(kernel.restore(ops.map(formatOp)), { errors: [], status: 0 });
+    assert.equal(kernel.save(), captured('tunnel-types').replaceAll('-w 1', '-w 5'), 'gue port and checksum options and gre checksum kept');
+  });
+
+  it('a real that stops being tunnelled loses its tunnel options (ipvsadm refuses them without -i)', () => {
+    const actual = parseSave(captured('tunnel-types'));
+    const svc = actual.services.get('tcp:198.51.100.1:80')!;
+    const reals = new Map([...svc.reals].map(([k, r]) => [k, { key: r.key, address: r.address, forwarding: 'gate' as const, weight: 1, upperThreshold: 0, lowerThreshold: 0 }]));
+    const ops = diffTables({ services: new Map([[svc.key, { ...svc, reals }]]) }, actual, new Set([svc.key]));
+    assert.ok(ops.every((o) => !formatOp(o).includes('--tun')));
+    const kernel = new MemoryTable(actual);
+    assert.deepEqual(kernel.restore(ops.map(formatOp)).errors, []);
+  });
+
+  it('regression: a scheduler change on a service with scheduler flags (-b sh-port) is no longer refused by ipvsadm forever', () => {
+    const kernel = new MemoryTable();
+    kernel.restore(['-A -t 192.0.2.10:80 -s sh -b sh-port', '-a -t 192.0.2.10:80 -r 10.0.0.1:80 -m -w 1']);
+    const actual = kernel.table();
+    const svc = actual.services.get(WEB)!;
+    const ops = diffTables({ services: new Map([[WEB, { ...svc, scheduler: 'rr' }]]) }, actual, new Set([WEB]));
+    assert.deepEqual(ops.map(formatOp), ['-E -t 192.0.2.10:80 -s rr']);
+    assert.deepEqual(kernel.restore(ops.map(formatOp)).errors, []);
+    const same = diffTables({ services: new Map([[WEB, { ...svc, persistence: { timeoutS: 60, netmask: '255.255.255.255' } }]]) }, actual, new Set([WEB]));
+    assert.deepEqual(same.map(formatOp), ['-E -t 192.0.2.10:80 -s sh -p 60 -M 255.255.255.255 -b sh-port'], 'kept while the scheduler stays');
+  });
+});

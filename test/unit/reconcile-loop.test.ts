@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { LvsdError } from '../../src/errors.js';
 import { MemoryTable } from '../../src/ipvs/memory-table.js';
-import type { IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats } from '../../src/ipvs/model.js';
+import type { ExecOptions, IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats } from '../../src/ipvs/model.js';
 import { createLogger } from '../../src/log.js';
 import type { Logger } from '../../src/log.js';
 import type { HealthState, HealthView } from '../../src/reconcile/desired.js';
@@ -39,6 +39,10 @@ class FakeRunner implements IpvsRunner {
   dropOnce: RegExp | null = null;
   /** apply waits for this before touching the table. */
   gate: Promise<void> | null = null;
+  /** apply never finishes on its own: only its AbortSignal ends it (a hanging ipvsadm -R). */
+  hang = false;
+  /** Called when an apply starts (e.g. a reload arriving while ipvsadm -R runs). */
+  onApply: (() => void) | null = null;
 
   constructor(initial?: IpvsTable) {
     this.memory = new MemoryTable(initial);
@@ -70,9 +74,18 @@ class FakeRunner implements IpvsRunner {
     return out;
   }
 
-  async apply(lines: readonly string[]): Promise<{ readonly errors: readonly string[] }> {
+  async apply(lines: readonly string[], options: ExecOptions = {}): Promise<{ readonly errors: readonly string[] }> {
     this.applies.push([...lines]);
     if (this.broken) throw this.broken;
+    this.onApply?.();
+    if (this.hang) {
+      await new Promise<void>((_, reject) => {
+        const { signal } = options;
+        const fail = (): void => reject(new LvsdError('LVSD_IPVSADM_ABORTED', `ipvsadm -R: aborted (${String(signal?.reason)})`));
+        if (signal?.aborted) fail();
+        signal?.addEventListener('abort', fail, { once: true });
+      });
+    }
     if (this.gate) await this.gate;
     const drop = this.dropOnce;
     this.dropOnce = null;
@@ -485,5 +498,124 @@ describe('Reconciler', () => {
       'delete-real': 1,
     });
     assert.equal(r.reports.length, 1);
+  });
+});
+
+describe('Reconciler: one ipvsadm exec per change, self-contained and bounded passes', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  const execs = (r: Rig): number => r.runner.reads + r.runner.counterReads + r.runner.applies.length;
+
+  it('in steady state a health change costs exactly one exec (the ipvsadm -R), no read before or after', async () => {
+    const r = rig({ extra: { resyncIntervalMs: 30_000 } });
+    await r.reconciler.start();
+    assert.equal(r.runner.reads, 1, 'the kernel is read at start');
+    for (const [real, state] of [[R1, 'down'], [R1, 'up'], [R2, 'down'], [R2, 'up']] as const) {
+      const before = execs(r);
+      r.health.set(WEB, real, state);
+      r.reconciler.trigger('health');
+      await advance(r, 50);
+      assert.equal(execs(r) - before, 1, `${real} ${state}: one exec`);
+    }
+    assert.equal(r.runner.reads, 1, 'no read since start');
+    assert.deepEqual(r.reconciler.stats().execs, { read: 1, counters: 0, apply: 5 });
+    assert.deepEqual(plain(r.reconciler.model().table!), kernel(r), 'the model is what the kernel holds');
+  });
+
+  it('the kernel is read again once per resync interval (drift repair) and after an apply error', async () => {
+    const r = rig({ extra: { resyncIntervalMs: 30_000, retryInitialMs: 1000 } });
+    await r.reconciler.start();
+    await advance(r, 30_000);
+    assert.equal(r.runner.reads, 2, 'the resync read');
+    r.runner.dropOnce = /10\.0\.0\.1/;
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    await advance(r, 50);
+    assert.equal(r.runner.reads, 3, 'an apply that reported an error is verified by a read');
+    assert.equal(r.reconciler.stats().consecutiveFailures, 1);
+    await advance(r, 1000);
+    assert.equal(r.runner.reads, 3, 'the retry starts from what that read found');
+    assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R2, 20]] }])));
+  });
+
+  it('a drain reads only the connection counters while it waits', async () => {
+    const r = rig({ config: [{ ...WEB_CONFIG, reals: [R3] }], extra: { drainPollMs: 1000, drainTimeoutMs: 60_000, resyncIntervalMs: 30_000 } });
+    await r.reconciler.start();
+    r.runner.conns.set(`${WEB} ${R3}`, [1, 0]);
+    r.reconciler.setSnapshot(snapshot([{ ...WEB_CONFIG, reals: [] }]));
+    await advance(r, 50);
+    const reads = r.runner.reads;
+    await advance(r, 1000);
+    await advance(r, 1000);
+    assert.equal(r.runner.reads, reads, 'no table read while draining');
+    assert.ok(r.runner.counterReads >= 3);
+    r.runner.conns.set(`${WEB} ${R3}`, [0, 0]);
+    await advance(r, 1000);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.3:80']);
+  });
+
+  it('regression: a reload during ipvsadm -R no longer fails the pass ("IPVS table still differs after apply": verify used the new snapshot against the old plan)', async () => {
+    const r = rig({ extra: { resyncIntervalMs: 30_000 } });
+    await r.reconciler.start();
+    // The verify read happens whenever ipvsadm reports an error: make it report one that changes nothing.
+    r.runner.onApply = () => {
+      r.runner.onApply = null;
+      r.reconciler.setSnapshot(snapshot([{ key: WEB, reals: [{ address: R1, weight: 10 }, { address: R2, weight: 20 }, { address: R3, weight: 30 }] }]));
+    };
+    const realApply = r.runner.apply.bind(r.runner);
+    r.runner.apply = async (lines, o) => {
+      const out = await realApply(lines, o);
+      return { errors: [...out.errors, 'a warning that changed nothing'] };
+    };
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    await advance(r, 50);
+    const report = r.reports.at(-1)!;
+    assert.equal(report.ok, true, 'judged against the config and health it applied');
+    assert.equal(r.reconciler.stats().failures, 0);
+    assert.equal(r.logs.filter((l) => l.msg === 'IPVS table still differs after apply; will retry').length, 0);
+    await advance(r, 50);
+    assert.deepEqual(r.runner.applies.at(-1), ['-a -t 192.0.2.10:80 -r 10.0.0.3:80 -m -w 30'], 'the reload is the next pass');
+  });
+
+  it('stop() aborts a hanging ipvsadm -R and a clean stop ends within its budget', async () => {
+    const r = rig();
+    await r.reconciler.start();
+    r.runner.hang = true;
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    mock.timers.tick(50);
+    while (r.runner.applies.length < 2) await new Promise((res) => setImmediate(res));
+    assert.notEqual(r.reconciler.stats().passRunningSince, null);
+    const stopping = r.reconciler.stop({ clean: true, budgetMs: 5000 });
+    // The running pass was aborted; the clean stop's own -D hangs too and is ended by the budget.
+    while (r.runner.applies.length < 3) await new Promise((res) => setImmediate(res));
+    assert.deepEqual(r.runner.applies.at(-1), ['-D -t 192.0.2.10:80']);
+    assert.equal(r.reconciler.stats().passRunningSince, null);
+    assert.equal(r.reports.at(-1)?.ok, false);
+    assert.ok(r.logs.some((l) => l.msg === 'IPVS pass aborted by stop'));
+    mock.timers.tick(5000);
+    await assert.rejects(stopping, (e: unknown) => e instanceof LvsdError && e.code === 'LVSD_IPVSADM_ABORTED');
+  });
+
+  it('a pass past its deadline is aborted, counted and visible while it runs', async () => {
+    const r = rig({ extra: { passDeadlineMs: 5000 } });
+    await r.reconciler.start();
+    r.runner.hang = true;
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    mock.timers.tick(50);
+    while (r.runner.applies.length < 2) await new Promise((res) => setImmediate(res));
+    const running = r.reconciler.stats();
+    assert.equal(running.passRunningSince, 1_000_050);
+    assert.equal(running.passDeadlineMs, 5000);
+    mock.timers.tick(5000);
+    await r.reconciler.settled();
+    assert.equal(r.reconciler.stats().passesOverdue, 1);
+    assert.equal(r.reconciler.stats().passRunningSince, null);
+    assert.equal(r.reports.at(-1)?.ok, false);
+    assert.ok(r.logs.some((l) => l.msg === 'reconcile pass ran past its deadline; aborting it'));
+    r.runner.hang = false;
   });
 });
