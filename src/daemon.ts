@@ -24,6 +24,9 @@ import type { Phase } from './lifecycle.js';
 import { AdminControl } from './control/admin-control.js';
 import { adminFilePath } from './control/admin-file.js';
 import type { Logger } from './log.js';
+import { VERSION } from './version.js';
+import { formatListen } from './observe/http-server.js';
+import { countReals, firstRoundCounts, logFirstRound, logHealthEvents, restartNeeded } from './daemon-log.js';
 
 export interface DaemonOptions {
   readonly configDir: string;
@@ -54,12 +57,6 @@ export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger
   return dryRun ? createDryRunRunner({ logger }) : createIpvsadmRunner({ path: snapshot.global.ipvsadm, logger });
 }
 
-/** Global settings read once at start; a reload that changes them is logged, not applied. */
-function restartOnlyGlobals(a: Snapshot, b: Snapshot): string[] {
-  const keys: (keyof Snapshot['global'])[] = ['listen', 'ipvsadm', 'stateDir', 'maxConcurrentChecks', 'resyncIntervalMs', 'drainTimeoutMs', 'controlSocket', 'maintenanceDir'];
-  return keys.filter((k) => JSON.stringify(a.global[k]) !== JSON.stringify(b.global[k]));
-}
-
 /**
  * How long a stop may take in total before the daemon gives up on the kernel and exits 1: well
  * inside systemd's TimeoutStopSec (90 s in the shipped unit), so a hung ipvsadm never earns a SIGKILL.
@@ -73,6 +70,10 @@ export class Daemon {
   readonly #tracker = new HealthTracker();
   readonly #services = new Map<string, ServiceConfig>();
   #snapshot: Snapshot;
+  /** The snapshot of the start: restart-only settings are compared with it. */
+  readonly #started: Snapshot;
+  #restartNeeded: readonly string[] = [];
+  #firstRoundDone = false;
   // Parts exist once start() has built them; a stop during start finds only some of them.
   #runner: IpvsRunner | null = null;
   #scheduler: Scheduler | null = null;
@@ -99,6 +100,7 @@ export class Daemon {
     this.#o = options;
     this.#log = options.logger;
     this.#snapshot = options.initial;
+    this.#started = options.initial;
     this.finished = new Promise((resolve) => (this.#done = resolve));
     this.#life.onChange((from, to) => this.#log.debug({ from, to }, `lifecycle: ${to}`));
   }
@@ -205,7 +207,7 @@ export class Daemon {
       admin: () => this.#admin,
     });
     this.#observer = observer;
-    await observer.listen();
+    const bound = await observer.listen();
     if (signal.aborted) return;
 
     // After the listener (a taken port stops the start before the socket exists), before the first
@@ -233,6 +235,11 @@ export class Daemon {
     if (signal.aborted) return;
 
     this.#life.to('running');
+    const reals = countReals(snapshot);
+    log.info(
+      { event: 'started', version: VERSION, pid: process.pid, listen: formatListen(bound), services: snapshot.services.length, reals, dryRun },
+      `lvsd ${VERSION} running: pid ${process.pid}, listening on ${formatListen(bound)}, ${snapshot.services.length} services, ${reals} reals${dryRun ? ' (dry run)' : ''}`,
+    );
     if (this.#queuedReloads.length > 0) {
       const reasons = this.#queuedReloads.join(', ');
       this.#queuedReloads = [];
@@ -377,8 +384,13 @@ export class Daemon {
 
   #reload(next: Snapshot): void {
     if (this.#life.stopRequested) return;
-    const ignored = restartOnlyGlobals(this.#snapshot, next);
-    if (ignored.length) this.#log.warn({ keys: ignored }, 'these lvsd.yaml settings take effect at the next restart');
+    const needed = restartNeeded(this.#started, next);
+    if (needed.join() !== this.#restartNeeded.join()) {
+      if (needed.length) this.#log.warn({ settings: needed }, `restart needed for: ${needed.join(', ')} (changed in lvsd.yaml since start; a reload does not apply them)`);
+      else this.#log.info('restart no longer needed: the restart-only settings are back to their values at start');
+    }
+    this.#restartNeeded = needed;
+    this.#observer?.setRestartNeeded(needed);
     if (next.global.logLevel !== this.#snapshot.global.logLevel) this.#log.level = next.global.logLevel;
     this.#applySnapshot(next);
     this.#log.info({ services: next.services.length, files: next.files.length }, 'new configuration in force');
@@ -400,30 +412,15 @@ export class Daemon {
     if (!reconciler || this.#life.stopRequested || reconciler.stats().started) return;
     if (this.#firstRoundTimer) clearTimeout(this.#firstRoundTimer);
     this.#firstRoundTimer = null;
-    this.#log.info({ why, unknown: this.#tracker.unknownCount }, 'first check round in; reconciling the kernel table');
+    this.#firstRoundDone = true;
+    logFirstRound(this.#log, why, firstRoundCounts(this.#snapshot, (s, r) => this.#tracker.get(s, r)?.health.state));
     reconciler.start().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'first reconcile pass failed'));
   }
 
   #onEvents(events: readonly HealthEvent[]): void {
     if (events.length === 0) return;
     this.#observer?.healthEvents(events);
-    for (const e of events) {
-      const service = this.#services.get(e.serviceKey);
-      this.#log.info(
-        {
-          event: e.kind === 'state' ? 'health_transition' : 'weight_change',
-          service: service?.name ?? e.serviceKey,
-          real: e.realKey,
-          from: e.from,
-          to: e.to,
-          reason: e.reason,
-          code: e.result.code,
-          latency_ms: Math.round(e.latencyMs * 10) / 10,
-          ...(e.weight === null ? {} : { weight: e.weight }),
-        },
-        `${service?.name ?? e.serviceKey} ${e.realKey}: ${e.from} -> ${e.to}`,
-      );
-    }
+    logHealthEvents(this.#log, events, this.#services, this.#firstRoundDone);
     for (const e of events) {
       // real_up/real_down are transitions between known states; a first result (from unknown) is not one.
       if (e.kind !== 'state' || e.from === 'unknown' || e.from === e.to) continue;
@@ -444,5 +441,5 @@ export class Daemon {
 
 /** Log every issue of an invalid config, one line each, for `run` at start. */
 export function logIssues(logger: Logger, issues: readonly { file: string; line: number; col: number; message: string }[]): void {
-  for (const i of issues) logger.error({ file: i.file, line: i.line, col: i.col }, formatIssue(i));
+  for (const i of issues) logger.error({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, formatIssue(i));
 }

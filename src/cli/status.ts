@@ -43,6 +43,40 @@ async function daemonAddress(configDir: string): Promise<ListenAddress> {
   return DEFAULT_LISTEN;
 }
 
+/** The innermost error code of a failed fetch (undici wraps the socket error in "fetch failed"). */
+function rootCause(err: unknown): { code: string | undefined; message: string } {
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code ?? (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError') ? 'ETIMEDOUT' : undefined);
+  return { code, message: errorMessage(e) };
+}
+
+/** Why `lvsd status` got no answer, and what usually causes that. */
+export function unreachable(url: string, from: string, err: unknown): string {
+  const { code, message } = rootCause(err);
+  const head = `cannot reach the daemon at ${url} (from ${from})`;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `${head}: connection refused, nothing listens there.
+Likely reasons:
+  - lvsd is not running (systemctl status lvsd; journalctl -u lvsd)
+  - lvsd listens elsewhere: \`listen\` was changed in lvsd.yaml since it started (it applies only at a restart); ask the old address with --listen ADDR:PORT, or restart lvsd`;
+    case 'ETIMEDOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return `${head}: no answer within 5 s.
+Likely reasons:
+  - the daemon is overloaded or stuck (journalctl -u lvsd)
+  - a firewall drops packets to that address`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return `${head}: the address is not reachable from this host (${code}); \`listen\` may name another host's address`;
+    default:
+      return `${head}: ${message}${code ? ` (${code})` : ''}`;
+  }
+}
+
 export const statusCommand: Command = {
   summary: 'show the running daemon\'s services, reals, health and kernel weights',
   help: `Usage: lvsd status [options]
@@ -60,13 +94,15 @@ ${COMMON_HELP}
     const { common, values } = parseCommand(argv, { json: { type: 'boolean' }, listen: { type: 'string' } });
     const at = typeof values.listen === 'string' ? parseListen(values.listen, '--listen') : await daemonAddress(common.configDir);
     const url = `http://${formatListen(at)}/status`;
+    const from = typeof values.listen === 'string' ? '--listen' : `listen in ${join(common.configDir, 'lvsd.yaml')}`;
     let body: string;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
       body = await res.text();
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
+      if (!res.ok) throw new LvsdError('LVSD_DAEMON_UNREACHABLE', `${url} answered HTTP ${res.status} (is another program listening there?): ${body.slice(0, 200)}`);
     } catch (err) {
-      throw new LvsdError('LVSD_DAEMON_UNREACHABLE', `cannot reach the daemon at ${url}: ${errorMessage(err)}`, { cause: err });
+      if (err instanceof LvsdError) throw err;
+      throw new LvsdError('LVSD_DAEMON_UNREACHABLE', unreachable(url, from, err), { cause: err });
     }
     let doc: StatusDocument;
     try {

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { errorMessage } from '../errors.js';
 import type { Snapshot } from './model.js';
 import type { ConfigIssue } from './issues.js';
+import { formatIssue } from './issues.js';
 import { loadConfig } from './load.js';
 
 export interface ConfigWatcherOptions {
@@ -154,7 +155,8 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     const at = new Date();
     if (!next) {
       for (const i of issues) {
-        this.logger.warn({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, i.message);
+        // The same line as at start (level, fields, FILE:LINE:COL in msg), so one grep finds both.
+        this.logger.error({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, formatIssue(i));
       }
       this.logger.error(
         { code: 'LVSD_CONFIG_INVALID', issues: issues.length, reason, files: [...new Set(issues.map((i) => i.file))] },
@@ -163,7 +165,9 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
       this.outcome = { ok: false, at, reason, changed: false, issues };
       this.emit('invalid', issues);
     } else if (next.hash === this.snapshot.hash) {
-      this.logger.debug({ reason }, 'configuration unchanged');
+      // An operator's SIGHUP gets an answer; a file event that changed nothing (an editor's touch) stays quiet.
+      const asked = reason.split(', ').some((r) => r !== 'file change');
+      this.logger[asked ? 'info' : 'debug']({ reason }, 'configuration unchanged');
       this.outcome = { ok: true, at, reason, changed: false, issues: [] };
     } else {
       this.snapshot = next;

@@ -93,6 +93,7 @@ export class Observer {
   #failingSince: number | null = null;
   #lastPass: PassSummary | null = null;
   #reload: ReloadState;
+  #restartNeeded: readonly string[] = [];
   #listen: ListenAddress;
   /** "serviceKey\nrealKey" -> reason of the pair's last health change. */
   #transitions = new Map<string, string>();
@@ -201,6 +202,11 @@ export class Observer {
     }
   }
 
+  /** Restart-only settings changed since start (remembered until the restart, shown in status). */
+  setRestartNeeded(settings: readonly string[]): void {
+    this.#restartNeeded = settings;
+  }
+
   /** The config watcher's 'reloaded' event. */
   reloaded(outcome: ReloadOutcome): void {
     this.#reload = {
@@ -250,6 +256,7 @@ export class Observer {
       scheduler: this.#o.scheduler.stats(),
       lastCheckAt: this.#lastCheckAt,
       reload: this.#reload,
+      restartNeeded: this.#restartNeeded,
       kernel,
       healthz: this.healthz(),
       ...(this.#o.reconciler.services ? { services: this.#o.reconciler.services() } : {}),

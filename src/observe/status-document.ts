@@ -147,6 +147,8 @@ export interface StatusInputs {
   readonly scheduler: SchedulerStats;
   readonly lastCheckAt: number | null;
   readonly reload: ReloadState;
+  /** lvsd.yaml settings changed since start that only a restart applies (their YAML names). */
+  readonly restartNeeded?: readonly string[];
   readonly kernel: KernelState;
   readonly healthz: HealthzVerdict;
   /** Quorum and sorry state of the reconciler's last committed pass. */
@@ -194,6 +196,8 @@ export interface StatusDocument {
       readonly issues: readonly ConfigIssue[];
     };
     readonly last_success_at: string | null;
+    /** lvsd.yaml settings changed since start that take effect only at a restart (YAML names). */
+    readonly restart_needed: readonly string[];
   };
   readonly reconcile: {
     readonly started: boolean;
@@ -364,6 +368,7 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
       services: snapshot.services.length,
       last_reload: { ok: reload.ok, changed: reload.changed, reason: reload.reason, at: iso(reload.at)!, issues: reload.issues },
       last_success_at: iso(reload.lastSuccessAt),
+      restart_needed: inputs.restartNeeded ?? [],
     },
     reconcile: {
       started: r.started,

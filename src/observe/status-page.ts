@@ -151,6 +151,8 @@ export function renderStatusPage(doc: StatusDocument): string {
   const problems = [...doc.healthz.problems];
   if (!reload.ok) problems.push(`the last config reload (${reload.reason}) was rejected; the previous configuration stays in force`);
   if (doc.kernel.error) problems.push(`kernel read: ${doc.kernel.error}`);
+  const restart = doc.config.restart_needed ?? [];
+  if (restart.length > 0) problems.push(`restart needed for: ${restart.join(', ')} (changed in lvsd.yaml since start; a reload does not apply them)`);
   // Service-level reasons of a degraded verdict (the reload one is already listed above).
   for (const r of doc.overall.reasons) if (!problems.includes(r) && !r.startsWith('the last configuration reload')) problems.push(r);
   const badge = doc.overall.state === 'healthy' ? 'ok' : doc.overall.state === 'degraded' ? 'warn' : 'bad';

@@ -87,6 +87,8 @@ export function renderStatusText(doc: StatusDocument): string {
   lines.push(
     `admin    ${entries.length === 0 ? 'every real ready' : `${adminOut} reals drained or in maintenance (${entries.length} entries: lvsd admin)`}; control socket ${doc.admin.control_socket ? clean(doc.admin.control_socket) : `UNAVAILABLE${doc.admin.control_socket_error ? ` (${clean(doc.admin.control_socket_error)})` : ''}`}`,
   );
+  const restart = config.restart_needed ?? [];
+  if (restart.length > 0) lines.push(`restart  needed for: ${clean(restart.join(', '))} (changed in lvsd.yaml since start; a reload does not apply them)`);
   for (const p of doc.overall?.reasons ?? doc.healthz.problems) lines.push(`problem  ${clean(p)}`);
   for (const i of reload.issues) lines.push(`issue    ${clean(i.line > 0 ? `${i.file}:${i.line}:${i.col}` : i.file)}: ${clean(i.message)}`);
   for (const s of doc.services) lines.push('', ...serviceBlock(s, now));

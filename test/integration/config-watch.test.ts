@@ -126,10 +126,11 @@ describe('ConfigWatcher', () => {
     assert.deepEqual([outcome.ok, outcome.changed, outcome.issues.length], [false, false, 2]);
 
     const file = join(h.dir, 'conf.d/a.yaml');
-    const perIssue = h.logs.filter((l) => l.level === 'warn' && l.code === 'LVSD_CONFIG_INVALID');
+    // Same shape as at start: level error, FILE:LINE:COL: in msg, code/file/line/col fields.
+    const perIssue = h.logs.filter((l) => l.level === 'error' && l.code === 'LVSD_CONFIG_INVALID' && typeof l.line === 'number');
     assert.deepEqual(perIssue.map((l) => [l.file, l.line, l.col]), [[file, 4, 5], [file, 5, 14]]);
-    assert.match(String(perIssue[0]!.msg), /unknown key "wieght"/);
-    const summary = h.logs.filter((l) => l.level === 'error' && l.code === 'LVSD_CONFIG_INVALID');
+    assert.match(String(perIssue[0]!.msg), new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:5: .*unknown key "wieght"`));
+    const summary = h.logs.filter((l) => l.level === 'error' && l.code === 'LVSD_CONFIG_INVALID' && typeof l.issues === 'number');
     assert.equal(summary.length, 1);
     assert.equal(summary[0]!.issues, 2);
 

@@ -93,7 +93,7 @@ describe('daemon against the fake ipvsadm', () => {
       const deadReal = `127.0.0.1:${deadPort}`;
       const vip = `127.0.0.1:${vipPort}`;
 
-      await daemon.waitForLog((l) => l.msg === 'first check round in; reconciling the kernel table', 'first round');
+      await daemon.waitForLog((l) => l.event === 'first_round', 'first round');
       await eventually(async () => (ipvs.save().includes(`-a -t ${vip} -r ${liveReal} -m -w 5`) ? true : undefined), 'live real in the table');
       let table = ipvs.save();
       assert.ok(table.includes(`-A -t ${vip} -s wlc`), table);
