@@ -125,12 +125,13 @@ sorry:\n  - address: 127.0.0.1:${vip + 1}\n`,
     assert.equal((JSON.parse(r.stdout) as StatusDocument).services.length, 1);
   });
 
-  it('fails with LVSD_DAEMON_UNREACHABLE when no daemon listens', async () => {
+  it('regression: fails with LVSD_DAEMON_UNREACHABLE and the likely reasons when no daemon listens (not just "fetch failed")', async () => {
     const port = await freePort();
     const r = await runLvsd(['status', '--listen', `127.0.0.1:${port}`]);
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`^lvsd status: cannot reach the daemon at http://127\\.0\\.0\\.1:${port}/status: .* \\[LVSD_DAEMON_UNREACHABLE\\]\\n$`));
+    assert.match(r.stderr, new RegExp(`^lvsd status: cannot reach the daemon at http://127\\.0\\.0\\.1:${port}/status \\(from --listen\\): connection refused, nothing listens there\\.\\n[\\s\\S]*lvsd is not running[\\s\\S]*\`listen\` was changed[\\s\\S]* \\[LVSD_DAEMON_UNREACHABLE\\]\\n$`));
+    assert.doesNotMatch(r.stderr, /fetch failed/);
   });
 
   it('is a usage error for a bad --listen', async () => {
