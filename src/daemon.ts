@@ -6,7 +6,7 @@ import type { ServiceConfig, Snapshot } from './config/model.js';
 import { runCheck } from './checks/index.js';
 import { HealthTracker } from './health/tracker.js';
 import type { HealthEvent } from './health/tracker.js';
-import { LoopLagMonitor } from './scheduler/loop-lag.js';
+import { LoopLagMonitor } from './loop-lag.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { ThrottledWarning } from './observe/throttled-warning.js';
 import { buildProbePlan } from './scheduler/probe-key.js';

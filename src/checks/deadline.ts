@@ -1,6 +1,13 @@
 // A check's own deadline (spec timeout) merged with the caller's cancellation signal, torn down in finally.
 
+import { processStallClock } from '../loop-lag.js';
+import type { LagSource } from '../loop-lag.js';
 import type { CheckResult } from './types.js';
+
+/** Stall below this is not credited back to a check (timer jitter). */
+const STALL_CREDIT_MIN_MS = 20;
+/** A check's deadline is extended by at most this many times its timeout. */
+const MAX_EXTENSION_FACTOR = 3;
 
 export type StopCause = 'timeout' | 'cancelled';
 
@@ -28,7 +35,7 @@ export function startDeadline(
   timeoutMs: number,
   onStop: (cause: StopCause) => void,
 ): Deadline {
-  const state = new DeadlineState(parent, onStop);
+  const state = new DeadlineState(parent, onStop, timeoutMs);
   if (parent.aborted) {
     state.stop('cancelled');
     return state;
@@ -65,18 +72,40 @@ class DeadlineState implements Deadline {
   readonly #onStop: (cause: StopCause) => void;
   #disposed = false;
 
-  constructor(parent: AbortSignal, onStop: (cause: StopCause) => void) {
+  /** lvsd's stall clock (loop-lag.ts) and its reading at the start; stall already credited. */
+  readonly #clock: LagSource | null;
+  readonly #stalledAtStart: number;
+  readonly #timeoutMs: number;
+  #credited = 0;
+
+  constructor(parent: AbortSignal, onStop: (cause: StopCause) => void, timeoutMs: number) {
     this.#parent = parent;
     this.#onStop = onStop;
+    this.#timeoutMs = timeoutMs;
+    this.#clock = processStallClock();
+    this.#stalledAtStart = this.#clock === null ? 0 : this.#clock.stalledMs(performance.now());
   }
 
   // Arrow properties so setTimeout gets a bound function without a closure per call site.
   // The timer phase runs before the poll phase of the same loop turn: when the loop was busy, a
   // reply may already sit in the socket buffer. Deciding in the check phase (setImmediate), after
   // the poll phase has read it, keeps lvsd's own lateness from turning that reply into a timeout.
+  // A check is judged by the time the process actually had: while lvsd was stalled (CPU starvation,
+  // a long synchronous stretch) it could not read the reply, so that stall is given back to the
+  // check, up to MAX_EXTENSION_FACTOR x its timeout (the scheduler discards a timeout that still
+  // ran short of live time).
   readonly onTimeout = (): void => {
     this.timer = null;
-    if (this.cause === null && !this.#disposed) this.#immediate = setImmediate(this.#onTimeoutChecked);
+    if (this.cause !== null || this.#disposed) return;
+    if (this.#clock !== null) {
+      const owed = this.#clock.stalledMs(performance.now()) - this.#stalledAtStart - this.#credited;
+      if (owed > STALL_CREDIT_MIN_MS && this.#credited + owed <= this.#timeoutMs * MAX_EXTENSION_FACTOR) {
+        this.#credited += owed;
+        this.timer = setTimeout(this.onTimeout, Math.ceil(owed));
+        return;
+      }
+    }
+    this.#immediate = setImmediate(this.#onTimeoutChecked);
   };
 
   readonly #onTimeoutChecked = (): void => {

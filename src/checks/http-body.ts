@@ -5,11 +5,9 @@ import type { Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
-import { HttpProbeBase, inRanges } from './http-probe.js';
+import { HTTP_MAX_BODY, HttpProbeBase, inRanges } from './http-probe.js';
 import { excerpt } from './socket-util.js';
 
-/** Most body bytes read for `expect_body`; the rest is never read (the socket is reset). */
-export const HTTP_MAX_BODY = 64 * 1024;
 /** Re-run the regex only after this much new text, so a server dribbling bytes costs O(n), not O(n²). */
 const RETEST_AFTER = 4096;
 const noop = (): void => {};
@@ -120,3 +118,5 @@ export class BodyProbe extends HttpProbeBase implements Dispatcher.DispatchHandl
     }
   }
 }
+
+export { HTTP_MAX_BODY };

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import { HTTP_MAX_BODY } from './http-body.js';
+import { HTTP_MAX_BODY } from './http-probe.js';
 import { HttpProbeBase, inRanges } from './http-probe.js';
 import { excerpt } from './socket-util.js';
 

@@ -11,6 +11,9 @@ import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, excerpt } from './socket-util.js';
 import type { CheckReasonCode, CheckResult } from './types.js';
 
+/** Most body bytes read for `expect_body`; the rest is never read (the socket is reset). */
+export const HTTP_MAX_BODY = 64 * 1024;
+
 /** Everything about a check that does not change between runs, computed once per target. */
 export interface Prepared {
   readonly host: string;

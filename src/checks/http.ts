@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { formatHost } from '../config/endpoint.js';
 import type { HttpCheckSpec } from '../config/model.js';
-import { BodyProbe } from './http-body.js';
+import type { BodyProbe } from './http-body.js';
 import { StatusProbe } from './http-probe.js';
 import type { Prepared } from './http-probe.js';
 import { compilePattern } from './socket-util.js';
@@ -17,13 +17,20 @@ export const checkHttp: Checker = async (target, signal) => {
   const spec = target.spec;
   if (spec.type !== 'http' && spec.type !== 'https') throw new TypeError(`checkHttp given a ${spec.type} check`);
   const prepared = prepare(target, spec);
-  const probe = prepared.expectBody === null ? new StatusProbe(prepared, spec, signal) : new BodyProbe(prepared, spec, signal);
+  const probe =
+    prepared.expectBody === null ? new StatusProbe(prepared, spec, signal) : new (await bodyProbeClass())(prepared, spec, signal);
   try {
     return await probe.run();
   } finally {
     probe.close();
   }
 };
+
+// undici (about 20 MB of RSS once loaded) is only needed for expect_body: load it on first use.
+let bodyProbe: Promise<typeof BodyProbe> | null = null;
+function bodyProbeClass(): Promise<typeof BodyProbe> {
+  return (bodyProbe ??= import('./http-body.js').then((m) => m.BodyProbe));
+}
 
 // Keyed by target: the scheduler keeps one target object per probe, so this runs once per probe.
 const preparedByTarget = new WeakMap<CheckTarget, Prepared>();

@@ -3,7 +3,6 @@
 import { formatHost } from '../config/endpoint.js';
 import type { CheckType } from '../config/model.js';
 import { errorMessage } from '../errors.js';
-import { checkDns } from './dns.js';
 import { checkHttpPages } from './http-pages.js';
 import { checkMisc } from './misc.js';
 import { checkNone } from './none.js';
@@ -12,11 +11,17 @@ import { checkTcpAny } from './tcp-dialogue.js';
 import { checkUdp } from './udp.js';
 import type { CheckResult, Checker, CheckTarget } from './types.js';
 
+/** A checker loaded on first use: dns-packet (about 10 MB of RSS) only for directors with DNS checks. */
+function lazyChecker(load: () => Promise<Checker>): Checker {
+  let loaded: Promise<Checker> | null = null;
+  return async (target, signal) => (await (loaded ??= load()))(target, signal);
+}
+
 const checkers: Readonly<Record<CheckType, Checker>> = {
   tcp: checkTcpAny,
   http: checkHttpPages,
   https: checkHttpPages,
-  dns: checkDns,
+  dns: lazyChecker(() => import('./dns.js').then((m) => m.checkDns)),
   misc: checkMisc,
   udp: checkUdp,
   ping: checkPing,

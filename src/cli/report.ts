@@ -3,7 +3,7 @@
 import type { Snapshot } from '../config/model.js';
 import type { CheckResult } from '../checks/types.js';
 import { runCheck } from '../checks/index.js';
-import { LoopLagMonitor } from '../scheduler/loop-lag.js';
+import { LoopLagMonitor } from '../loop-lag.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import { combineResults } from '../health/state-machine.js';

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { CheckResult, CheckTarget, Checker } from '../checks/types.js';
 import { errorMessage } from '../errors.js';
 import { DueQueue } from './due-queue.js';
-import type { LagSource } from './loop-lag.js';
+import type { LagSource } from '../loop-lag.js';
 import type { ProbePlan } from './probe-key.js';
 
 export interface SchedulerOptions {
@@ -149,6 +149,7 @@ export class Scheduler {
   #overruns = 0;
   #delayed = 0;
   #lateTimeouts = 0;
+  #lastStallMs = 0;
 
   constructor(options: SchedulerOptions) {
     this.#check = options.check;
@@ -322,10 +323,14 @@ export class Scheduler {
     this.#arm();
   };
 
+  #overloaded(): void {
+    this.#onOverload?.({ lagMs: Math.max(this.#lastStallMs, this.#lag?.lagMs() ?? 0), limit: this.#limit, queued: this.#queued, delayed: this.#delayed, lateTimeouts: this.#lateTimeouts });
+  }
+
   /**
    * AIMD on the loop's own stall: a stalled tick halves what may run (never below MIN_LIMIT, and
    * from what actually runs, so a large idle limit is cut at once); a clean tick grows it by a
-   * quarter back toward max_concurrent_checks. Due checks wait in the queue meanwhile: the
+   * quarter back toward max_concurrent_checks (a tick at or below LAG_HIGH_MS counts as clean). Due checks wait in the queue meanwhile: the
    * effective rate drops to what the process can do instead of every check timing out.
    */
   readonly #onLagTick = (stallMs: number): void => {
@@ -334,8 +339,8 @@ export class Scheduler {
       const cut = Math.max(MIN_LIMIT, Math.floor(Math.min(this.#limit, Math.max(1, this.#inFlight)) / 2));
       if (cut >= this.#limit) return;
       this.#limit = cut;
-      this.#onOverload?.({ lagMs: stallMs, limit: cut, queued: this.#queued, delayed: this.#delayed, lateTimeouts: this.#lateTimeouts });
-    } else if (stallMs === 0 && this.#limit < this.#max) {
+      this.#lastStallMs = stallMs;
+    } else if (this.#limit < this.#max) {
       this.#limit = Math.min(this.#max, this.#limit + Math.max(1, Math.ceil(this.#limit / 4)));
       this.#drain();
     }
@@ -346,6 +351,9 @@ export class Scheduler {
       this.#start(probe);
       return;
     }
+    // Only a check that waits because of lvsd's own lag is worth a warning (a stall that lowered
+    // the limit while nothing had to wait is not); the caller throttles it.
+    if (this.#limit < this.#max) this.#overloaded();
     probe.phase = 'queued';
     probe.queuedAt = this.#now();
     this.#queue.push(probe);
@@ -396,6 +404,7 @@ export class Scheduler {
       this.#lateTimeouts++;
       probe.due = this.#now();
       again = true;
+      this.#overloaded();
     } else if (probe.once) {
       probe.phase = 'done';
     } else if (!removed) {
@@ -437,14 +446,16 @@ export class Scheduler {
   }
 
   /**
-   * A timeout judged by the time the process actually had: if lvsd was stalled (CPU starvation,
-   * a long synchronous stretch) for more than 10 % of the timeout (at least 50 ms) while the check
-   * ran, the reply may well have been sitting unread in a socket buffer.
+   * A timeout judged by the time the process actually had: the check's wall time minus lvsd's own
+   * stalls (CPU starvation, a long synchronous stretch) while it ran. Short of 90 % of the timeout
+   * (the deadline extends itself over stalls, up to a bound), the reply may well have been sitting
+   * unread in a socket buffer: not the real's verdict.
    */
   #lateTimeout(probe: Probe, result: CheckResult): boolean {
     if (result.code !== 'timeout' || this.#lag === null) return false;
-    const stalled = this.#lag.stalledMs(this.#now()) - probe.stalledAtStart;
-    return stalled > Math.max(50, probe.target.spec.timeoutMs / 10);
+    const now = this.#now();
+    const live = now - probe.startedAt - (this.#lag.stalledMs(now) - probe.stalledAtStart);
+    return live < probe.target.spec.timeoutMs * 0.9;
   }
 
   /** Hand freed slots to waiting probes, first come first served. */

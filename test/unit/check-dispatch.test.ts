@@ -28,10 +28,21 @@ const common = { intervalMs: 1000, timeoutMs: 1000, rise: 1, fall: 1, port: 80 }
 
 describe('checkerFor', () => {
   test('maps every check type to its checker', () => {
-    const expected: Record<CheckType, unknown> = {
-      tcp: checkTcpAny, http: checkHttpPages, https: checkHttpPages, dns: checkDns, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
+    const expected: Record<Exclude<CheckType, 'dns'>, unknown> = {
+      tcp: checkTcpAny, http: checkHttpPages, https: checkHttpPages, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
     };
     for (const [type, checker] of Object.entries(expected)) assert.equal(checkerFor(type as CheckType), checker, type);
+  });
+
+  test('dns is loaded on first use (dns-packet stays out of memory without DNS checks) and is checkDns', async () => {
+    const lazy = checkerFor('dns');
+    assert.notEqual(lazy, checkDns);
+    const ac = new AbortController();
+    ac.abort();
+    const spec = { ...common, type: 'dns', query: 'example.test', queryType: 'A', transport: 'udp', expectRcode: 'NOERROR', expectAnswer: null } as CheckSpec;
+    const viaLazy = await lazy(target(spec), ac.signal);
+    const direct = await checkDns(target(spec), ac.signal);
+    assert.deepEqual([viaLazy.up, viaLazy.code, viaLazy.reason], [direct.up, direct.code, direct.reason]);
   });
 
   test('throws on a type the schema should have refused', () => {

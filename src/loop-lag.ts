@@ -26,6 +26,14 @@ export interface LoopLagOptions {
 }
 
 export const LAG_PERIOD_MS = 50;
+
+/** The running monitor (the daemon's), read by check deadlines; null when none runs. */
+let running: LoopLagMonitor | null = null;
+
+/** The process's stall clock while a monitor runs: check deadlines extend themselves over it. */
+export function processStallClock(): LagSource | null {
+  return running;
+}
 const LAG_JITTER_MS = 10;
 /** Ticks the "recent lag" looks back over (about a second). */
 const WINDOW_TICKS = 20;
@@ -56,11 +64,13 @@ export class LoopLagMonitor implements LagSource {
     if (this.#timer !== null) return;
     this.#lastTick = this.#now();
     this.#arm();
+    running ??= this;
   }
 
   stop(): void {
     if (this.#timer !== null) this.#clearTimer(this.#timer);
     this.#timer = null;
+    if (running === this) running = null;
   }
 
   stalledMs(now: number): number {

@@ -1,0 +1,259 @@
+// Check cost against the peer (issue 13): N loopback backends, HAProxy's own health checks
+// (Debian's haproxy: a backend of N servers `check inter 1s`, no traffic) and `lvsd run --dry-run`
+// checking the same N backends every second in ONE run; both processes' CPU from /proc over the
+// same window, their RSS, and lvsd's own counters (checks done, late starts, lag).
+// Figures to bench/results/checks-peer.{md,json}; nothing is asserted.
+//
+// Options (after `node build/bench/run.js checks-peer`): --reals 1000,5000  --types tcp,http
+//   --warmup 10 (s)  --window 20 (s)  --cpu-prof (lvsd writes a V8 CPU profile to bench/results/profiles/)
+//   --node-flags "--max-semi-space-size=1" (V8/Node flags for lvsd, to try what the unit could set)
+
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { benchBuildDir, repoRoot, resultsDir } from './lib/paths.js';
+import { round } from './lib/stats.js';
+import { loopbackHost } from './lib/synthetic.js';
+import type { BenchCheckType } from './lib/synthetic.js';
+
+interface Options {
+  reals: number[];
+  types: BenchCheckType[];
+  warmupS: number;
+  windowS: number;
+  cpuProf: boolean;
+  nodeFlags: string[];
+}
+
+function parseArgs(args: string[]): Options {
+  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = (): string => {
+      const next = args[++i];
+      if (next === undefined) throw new Error(`${a} needs a value`);
+      return next;
+    };
+    if (a === '--reals') o.reals = v().split(',').map(Number);
+    else if (a === '--types') o.types = v().split(',') as BenchCheckType[];
+    else if (a === '--warmup') o.warmupS = Number(v());
+    else if (a === '--window') o.windowS = Number(v());
+    else if (a === '--cpu-prof') o.cpuProf = true;
+    else if (a === '--node-flags') o.nodeFlags = v().split(' ').filter(Boolean);
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const CLK_TCK = 100;
+
+/** utime + stime in seconds of a process (all its threads). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Servers {
+  child: ChildProcess;
+  tcpPort: number;
+  httpPort: number;
+}
+
+async function startServers(): Promise<Servers> {
+  const child = fork(join(benchBuildDir, 'lib', 'servers.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ports = await new Promise<{ tcpPort: number; httpPort: number }>((resolve, reject) => {
+    child.once('message', (m: { tcpPort: number; httpPort: number }) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`bench servers exited with ${code}`)));
+  });
+  return { child, ...ports };
+}
+
+function haproxyConfig(type: BenchCheckType, reals: number, port: number, statsSock: string): string {
+  const lines = [
+    'global',
+    '  maxconn 2000',
+    '  nbthread 1',
+    `  stats socket ${statsSock} mode 600 level admin`,
+    'defaults',
+    `  mode ${type === 'http' ? 'http' : 'tcp'}`,
+    '  timeout connect 900ms',
+    '  timeout check 900ms',
+    '  timeout client 5s',
+    '  timeout server 5s',
+    'backend reals',
+  ];
+  if (type === 'http') lines.push('  option httpchk GET /health', '  http-check expect status 200');
+  for (let i = 0; i < reals; i++) lines.push(`  server r${i} ${loopbackHost(i)}:${port} check inter 1s rise 2 fall 3`);
+  return `${lines.join('\n')}\n`;
+}
+
+function lvsdConfig(dir: string, type: BenchCheckType, reals: number, port: number, listenPort: number): void {
+  mkdirSync(join(dir, 'conf.d'), { recursive: true });
+  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${listenPort}\nstate_dir: ${join(dir, 'state')}\nlog_level: warn\n`);
+  // 100 reals per service, as a director would group them; VIPs from TEST-NET-1 are never probed (dry run).
+  const docs: string[] = [];
+  for (let s = 0; s * 100 < reals; s++) {
+    const lines = [`name: peer${s}`, `address: 192.0.2.${1 + (s % 250)}:${80 + Math.floor(s / 250)}`, 'protocol: tcp', 'forwarding: masq',
+      `check: { type: ${type}, ${type === 'http' ? 'path: /health, ' : ''}interval: 1s, timeout: 900ms, rise: 2, fall: 3 }`, 'reals:'];
+    for (let i = s * 100; i < Math.min(reals, (s + 1) * 100); i++) lines.push(`  - address: ${loopbackHost(i)}:${port}`);
+    docs.push(lines.join('\n'));
+  }
+  writeFileSync(join(dir, 'conf.d', 'peer.yaml'), `${docs.join('\n---\n')}\n`);
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.slice(name.length + 1));
+}
+
+async function upCount(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith('lvsd_real_up{') && l.endsWith(' 1')).length;
+}
+
+interface Row {
+  type: BenchCheckType;
+  reals: number;
+  lvsdCpuPct: number;
+  haproxyCpuPct: number;
+  ratio: number;
+  lvsdRssMb: number;
+  haproxyRssMb: number;
+  lvsdChecksPerS: number;
+  lvsdDelayedPerS: number;
+  lvsdLateTimeouts: number;
+  lvsdLagMs: number;
+  lvsdUp: number;
+  serversCpuPct: number;
+}
+
+async function runCase(type: BenchCheckType, reals: number, o: Options, servers: Servers): Promise<Row> {
+  const port = type === 'tcp' ? servers.tcpPort : servers.httpPort;
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-peer-'));
+  const listenPort = await freePort();
+  lvsdConfig(dir, type, reals, port, listenPort);
+  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(type, reals, port, join(dir, 'haproxy.sock')));
+  const haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const profDir = join(resultsDir, 'profiles');
+  if (o.cpuProf) mkdirSync(profDir, { recursive: true });
+  const execArgv = o.nodeFlags.concat(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `lvsd-peer-${type}-${reals}.cpuprofile`] : []);
+  const lvsd = spawn(process.execPath, [...execArgv, join(repoRoot, 'bin', 'lvsd.js'), 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await sleep(o.warmupS * 1000);
+    const s0 = { l: cpuSeconds(lvsd.pid!), h: cpuSeconds(haproxy.pid!), srv: cpuSeconds(servers.child.pid!), t: performance.now() };
+    const checks0 = await metric(listenPort, 'lvsd_scheduler_checks_total');
+    const delayed0 = await metric(listenPort, 'lvsd_checks_delayed_total');
+    let lRss = 0;
+    let hRss = 0;
+    const end = performance.now() + o.windowS * 1000;
+    while (performance.now() < end) {
+      lRss = Math.max(lRss, rssMb(lvsd.pid!));
+      hRss = Math.max(hRss, rssMb(haproxy.pid!));
+      await sleep(1000);
+    }
+    const s1 = { l: cpuSeconds(lvsd.pid!), h: cpuSeconds(haproxy.pid!), srv: cpuSeconds(servers.child.pid!), t: performance.now() };
+    const seconds = (s1.t - s0.t) / 1000;
+    const checks1 = await metric(listenPort, 'lvsd_scheduler_checks_total');
+    const delayed1 = await metric(listenPort, 'lvsd_checks_delayed_total');
+    const lvsdCpuPct = ((s1.l - s0.l) / seconds) * 100;
+    const haproxyCpuPct = ((s1.h - s0.h) / seconds) * 100;
+    return {
+      type,
+      reals,
+      lvsdCpuPct: round(lvsdCpuPct),
+      haproxyCpuPct: round(haproxyCpuPct),
+      ratio: round(lvsdCpuPct / haproxyCpuPct, 2),
+      lvsdRssMb: round(lRss),
+      haproxyRssMb: round(hRss),
+      lvsdChecksPerS: Math.round((checks1 - checks0) / seconds),
+      lvsdDelayedPerS: round((delayed1 - delayed0) / seconds),
+      lvsdLateTimeouts: await metric(listenPort, 'lvsd_checks_late_timeouts_total'),
+      lvsdLagMs: round((await metric(listenPort, 'lvsd_scheduler_lag_seconds')) * 1000),
+      lvsdUp: await upCount(listenPort),
+      serversCpuPct: round(((s1.srv - s0.srv) / seconds) * 100),
+    };
+  } finally {
+    const gone = (c: ChildProcess): Promise<void> => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
+    lvsd.kill('SIGTERM');
+    haproxy.kill('SIGTERM');
+    await Promise.all([gone(lvsd), gone(haproxy)]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const haproxyVersion = execFileSync('haproxy', ['-v']).toString().split('\n')[0]!;
+  const servers = await startServers();
+  const rows: Row[] = [];
+  const startedAt = new Date().toISOString();
+  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  try {
+    for (const reals of o.reals) {
+      for (const type of o.types) {
+        const r = await runCase(type, reals, o, servers);
+        rows.push(r);
+        console.log(
+          `${type} ${reals}: lvsd ${r.lvsdCpuPct} % vs HAProxy ${r.haproxyCpuPct} % of a core (ratio ${r.ratio}x), RSS ${r.lvsdRssMb} vs ${r.haproxyRssMb} MB, ` +
+            `lvsd ${r.lvsdChecksPerS} checks/s, ${r.lvsdDelayedPerS} late starts/s, lag ${r.lvsdLagMs} ms, ${r.lvsdUp}/${reals} up`,
+        );
+      }
+    }
+  } finally {
+    servers.child.disconnect();
+  }
+  const goal = (r: Row): string => {
+    const miss: string[] = [];
+    if (r.ratio > 1.5) miss.push(`CPU ${r.ratio}x > 1.5x`);
+    if (r.reals <= 1000 && r.lvsdRssMb > 80) miss.push(`RSS ${r.lvsdRssMb} > 80 MB`);
+    if (r.reals >= 10_000 && r.lvsdRssMb > 200) miss.push(`RSS ${r.lvsdRssMb} > 200 MB`);
+    if (r.lvsdChecksPerS < r.reals * 0.98) miss.push(`rate ${r.lvsdChecksPerS}/s < ${r.reals}/s`);
+    return miss.length === 0 ? 'met' : `missed: ${miss.join(', ')}`;
+  };
+  const md = [
+    '# Check cost against HAProxy (same backends, same run)',
+    '',
+    'N loopback backends (one node listener on 0.0.0.0 answering every 127.0.x.y, its CPU not counted',
+    'in either figure), checked every 1 s by HAProxy\'s own health checks (one backend, N servers',
+    '`check inter 1s`, nbthread 1, no traffic) and by `lvsd run --dry-run` (N reals in services of',
+    '100) at the same time. CPU = utime+stime from /proc over the window, % of one core; RSS = the',
+    'largest VmRSS sampled each second in the window. Goals (issue 13): lvsd <= 1.5x HAProxy\'s CPU,',
+    'RSS <= 80 MB at 1,000 reals, <= 200 MB at 10,000, every check on time.',
+    '',
+    `- command: \`npm run build && node build/bench/run.js checks-peer ${args.join(' ')}\``.replace(/ `$/, '`'),
+    `- date: ${startedAt}`,
+    `- node: ${process.version}; ${haproxyVersion}`,
+    `- cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
+    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}`,
+    '',
+    '| check | reals | lvsd CPU % | HAProxy CPU % | ratio | lvsd RSS MB | HAProxy RSS MB | lvsd checks/s | late starts/s | late timeouts | lag ms | up | backends CPU % | goal |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.type} | ${r.reals} | ${r.lvsdCpuPct} | ${r.haproxyCpuPct} | ${r.ratio}x | ${r.lvsdRssMb} | ${r.haproxyRssMb} | ${r.lvsdChecksPerS} | ${r.lvsdDelayedPerS} | ${r.lvsdLateTimeouts} | ${r.lvsdLagMs} | ${r.lvsdUp} | ${r.serversCpuPct} | ${goal(r)} |`),
+    '',
+  ].join('\n');
+  console.log(md);
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'checks-peer.md'), md);
+  writeFileSync(join(resultsDir, 'checks-peer.json'), `${JSON.stringify({ startedAt, options: o, haproxyVersion, rows }, null, 2)}\n`);
+}
