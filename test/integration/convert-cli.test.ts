@@ -88,6 +88,44 @@ describe('lvsd convert (CLI)', () => {
     }
   });
 
+  test('every commented-out virtual of the ldirectord sample, uncommented, converts and passes check-config', async () => {
+    // The sample keeps most of its services commented out; switch them all on. Two blocks are
+    // errors for ldirectord as well and must be errors here, with their place: the range sample
+    // repeats the active virtual 192.168.6.240:80, and the SIP sample writes "IP::PORT".
+    const lines = (await readFile(LDIRECTORD_SAMPLE, 'utf8')).split('\n').map((l) => (/^#(virtual6?\s*=|\t)/.test(l) ? l.slice(1) : l));
+    const all = join(tmp, 'ldirectord-all.cf');
+    await writeFile(all, lines.join('\n'));
+    const caps = detectCapabilities();
+    const r = await convert('ldirectord', all, lines.join('\n'), caps);
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    const dup = lines.findIndex((l, i) => i > 30 && l.startsWith('virtual=192.168.6.240:80')) + 1;
+    const sip = lines.findIndex((l) => l.includes('::5060')) + 1;
+    assert.deepEqual(r.errors.map((e) => [e.line, e.message.replace(/ .*/, '')]), [[dup, 'tcp'], [sip, '":5060"']].sort((a, b) => Number(a[0]) - Number(b[0])));
+    // Without those two blocks: zero errors, and the output passes check-config.
+    const blockOf = (start: number): [number, number] => {
+      let end = start;
+      while (end < lines.length && /^\s/.test(lines[end] ?? '')) end++;
+      return [start - 1, end];
+    };
+    const drop = new Set<number>();
+    for (const at of [dup, sip]) {
+      const start = at === sip ? lines.slice(0, sip).map((l) => l.startsWith('virtual=')).lastIndexOf(true) + 1 : at;
+      const [a, b] = blockOf(start);
+      for (let i = a; i < b; i++) drop.add(i);
+    }
+    const kept = lines.filter((_, i) => !drop.has(i)).join('\n');
+    const ok = await convert('ldirectord', all, kept, caps);
+    assert.ok(ok.ok, ok.ok ? '' : ok.errors.map(formatParseError).join('\n'));
+    if (!ok.ok) return;
+    assert.ok(ok.services.length >= 15, `${ok.services.length} services`);
+    const out = join(tmp, 'ldirectord-all');
+    await mkdir(join(out, 'conf.d'), { recursive: true });
+    for (const [rel, body] of render(ok, all)) await writeFile(join(out, rel), body);
+    const check = await loadConfig(out);
+    assert.ok(check.ok, check.ok ? '' : check.issues.map(formatIssue).join('\n'));
+  });
+
   test('--out - prints every file and writes nothing', async () => {
     const r = await runLvsd(['convert', join(KEEPALIVED_SAMPLES, 'keepalived.conf.sample'), '--out', '-']);
     assert.equal(r.status, 0, r.stderr);

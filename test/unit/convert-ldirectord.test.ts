@@ -131,6 +131,7 @@ const errorCases: { name: string; text: string; line: number; col: number; messa
   { name: 'bad forwarding', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 route\n', line: 2, col: 19, message: /not gate, masq or ipip/ },
   { name: 'bad checktype', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n\tchecktype=maybe\n', line: 3, col: 12, message: /checktype=maybe/ },
   { name: 'bad service', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n\tservice=gopher\n', line: 3, col: 10, message: /service=gopher/ },
+  { name: 'the same virtual twice', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\nvirtual=192.0.2.10:80\n\treal=10.0.0.2:80 gate\n', line: 3, col: 1, message: /tcp 192\.0\.2\.10:80 is already a virtual service \(defined at line 1\)/ },
   { name: 'bad range', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.9->10.0.0.1:80 gate\n', line: 2, col: 7, message: /ends before it starts/ },
 ];
 

@@ -37,12 +37,13 @@ export async function convertKeepalived(file: string, text: string, caps: Capabi
 
   const services: OutService[] = [];
   const names = new Set<string>();
+  const keys = new Map<string, string>();
   for (const n of parsed.nodes) {
     const where = `${n.file}:${n.line}`;
     if (n.keyword === 'virtual_server') {
       const vips = virtualsOf(n, groups, errors, global);
       for (const vip of vips) {
-        const s = await convertVirtualServer(n, vip, caps, diags, names, errors);
+        const s = await convertVirtualServer(n, vip, caps, diags, names, keys, errors);
         if (s) services.push(s);
       }
     } else if (n.keyword === 'virtual_server_group') {
@@ -160,6 +161,7 @@ async function convertVirtualServer(
   caps: Capabilities,
   diags: Diagnostics,
   names: Set<string>,
+  keys: Map<string, string>,
   errors: ParseError[],
 ): Promise<OutService | null> {
   const doc = new DocBuilder(diags, vs.file);
@@ -171,6 +173,16 @@ async function convertVirtualServer(
     errors.push({ file: protoNode!.file, line: protoNode!.line, col: protoNode!.col, message: `protocol ${protoNode!.args[0]} is not TCP, UDP or SCTP` });
     return null;
   }
+  // The same virtual service twice (two blocks, or a group listing an address twice) is one IPVS
+  // service configured twice; keepalived.conf(5) forbids it.
+  const firstReal = (vs.children ?? []).find((c) => c.keyword === 'real_server')?.args[0];
+  const key = vip.fwmark !== undefined ? `fwmark ${vip.fwmark} (IPv${firstReal && familyOf(firstReal) === 6 ? 6 : 4})` : `${protocol.toUpperCase()} ${endpointText(vip.host!, vip.port)}`;
+  const first = keys.get(key);
+  if (first !== undefined) {
+    errors.push({ file: vs.file, line: vs.line, col: vs.col, message: `${key} is already a virtual service (defined at ${first})` });
+    return null;
+  }
+  keys.set(key, `${vs.file}:${vs.line}`);
   const value: OutMap = doc.value;
   const name = uniqueName(serviceNameFor({ ...vip, protocol }), names);
   value.name = name;

@@ -25,9 +25,10 @@ export async function convertLdirectord(file: string, text: string, caps: Capabi
 
   const services: OutService[] = [];
   const names = new Set<string>();
+  const keys = new Map<string, number>();
   const errors: { file: string; line: number; col: number; message: string }[] = [];
   for (const v of virtuals) {
-    const r = await convertVirtual(file, v, g, caps, diags, names);
+    const r = await convertVirtual(file, v, g, caps, diags, names, keys);
     if ('error' in r) errors.push(r.error);
     else if (r.service) services.push(r.service);
     else global.comment('', `virtual at ${file}:${v.head.line} was not converted (see the warning above)`);
@@ -107,6 +108,7 @@ async function convertVirtual(
   caps: Capabilities,
   diags: Diagnostics,
   names: Set<string>,
+  keys: Map<string, number>,
 ): Promise<{ service: OutService | null } | { error: { file: string; line: number; col: number; message: string } }> {
   const own = lastByKey(v.lines);
   const get: Get = (key) => own.get(key) ?? g.get(key);
@@ -158,6 +160,11 @@ async function convertVirtual(
     return err(checktypeLine!, `checktype=${checktype} is not connect, negotiate, external, external-perl, ping, on, off or a number`);
   }
 
+  // The same virtual twice would be one IPVS service configured twice: ipvsadm refuses the second.
+  const key = fwmark !== undefined ? `fwmark ${fwmark} (IPv${v6 ? 6 : 4})` : `${protocol} ${endpointText(host!, port)}`;
+  const first = keys.get(key);
+  if (first !== undefined) return err(head, `${key} is already a virtual service (defined at line ${first})`, head.col);
+  keys.set(key, head.line);
   const name = uniqueName(serviceNameFor({ fwmark, host, port, protocol }), names);
   const value = doc.value;
   value.name = name;
