@@ -39,6 +39,7 @@ const cases: Case[] = [
   { name: 'protocol UDP', text: vs('  protocol UDP'), expect: { protocol: 'udp' } },
   { name: 'protocol SCTP', text: vs('  protocol SCTP'), expect: { protocol: 'sctp' } },
   { name: 'sorry_server', text: vs('  sorry_server 10.0.0.99 80'), expect: { 'sorry.0.address': '10.0.0.99:80' }, exact: true },
+  { name: 'sorry_server that is also a real_server', text: vs('  sorry_server 10.0.0.1 80'), expect: { sorry: undefined }, warn: [/also a real_server/] },
   { name: 'sorry_server_lvs_method', text: vs('  lb_kind DR\n  sorry_server 10.0.0.99 8080\n  sorry_server_lvs_method NAT'), expect: { 'sorry.0.address': '10.0.0.99:8080', 'sorry.0.forwarding': 'masq' } },
   { name: 'sorry_server_inhibit', text: vs('  sorry_server 10.0.0.99 80\n  sorry_server_inhibit'), warn: [/sorry_server_inhibit/] },
   { name: 'inhibit_on_failure', text: vs('  inhibit_on_failure'), expect: { quiescent: true }, exact: true },

@@ -75,6 +75,7 @@ const cases: Case[] = [
   { name: 'quiescent per virtual overrides', text: `quiescent=no\n${V}\tchecktype=connect\n\tquiescent=yes\n`, expect: { quiescent: true } },
   { name: 'fallback global', text: `fallback=127.0.0.1:80\n${V}\tchecktype=connect\n`, expect: { 'sorry.0.address': '127.0.0.1:80', 'sorry.0.forwarding': undefined }, exact: true },
   { name: 'fallback per virtual with masq', text: `fallback=127.0.0.1:80\n${V}\tchecktype=connect\n\tfallback=10.0.0.99:8080 masq\n`, expect: { 'sorry.0.address': '10.0.0.99:8080', 'sorry.0.forwarding': 'masq' } },
+  { name: 'fallback that is also a real', text: `${V}\tchecktype=connect\n\tfallback=10.0.0.1:80\n`, expect: { sorry: undefined }, warn: [/also a real/] },
   { name: 'fallback6', text: 'fallback6=[::1]:80\nvirtual6=[2001:db8::10]:80\n\treal6=[2001:db8::1]:80 gate\n\tchecktype=connect\n', expect: { 'sorry.0.address': '[::1]:80' } },
   { name: 'persistent and netmask', text: `${V}\tchecktype=connect\n\tpersistent=600\n\tnetmask=255.255.255.0\n`, expect: { 'persistence.timeout': 600, 'persistence.netmask': '255.255.255.0' }, exact: true },
   { name: 'scheduler', text: `${V}\tchecktype=connect\n\tscheduler=sh\n`, expect: { scheduler: 'sh' }, exact: true },

@@ -380,7 +380,11 @@ async function convertVirtualServer(
     const port = vip.fwmark !== undefined ? Number(p ?? 0) : sm === 'masq' && p ? Number(p) : vip.port;
     const s: OutMap = { address: endpointText(h, port) };
     if (sm !== method) s.forwarding = sm;
-    value.sorry = [s];
+    if (reals.some((r) => r.address === s.address)) {
+      warn(sorry, 'sorry', `sorry_server ${String(s.address)} is also a real_server; IPVS holds one destination per address, so the sorry server is left out`);
+    } else {
+      value.sorry = [s];
+    }
     const inhibitSorry = child(vs, 'sorry_server_inhibit');
     if (inhibitSorry) warn(inhibitSorry, 'sorry', 'sorry_server_inhibit: lvsd removes the sorry server when a real is back instead of setting its weight to 0');
   }

@@ -271,7 +271,12 @@ async function convertVirtual(
     else {
       const sorry: OutMap = { address: endpointText(s.host, fwmark !== undefined ? s.port : portFor(s.method, s.port, port)) };
       if (s.method !== 'gate') sorry.forwarding = s.method;
-      value.sorry = [sorry];
+      // One kernel destination per address: a fallback that is also a real cannot be listed twice.
+      if (reals.some((r) => r.address === sorry.address)) {
+        doc.warn(fb.line, 'sorry', `${fb.key}=${fb.value}: ${String(sorry.address)} is also a real of this virtual; IPVS holds one destination per address, so the fallback is left out (it would be that real, which is down)`);
+      } else {
+        value.sorry = [sorry];
+      }
     }
   }
   const fbc = get('fallbackcommand');
