@@ -18,6 +18,8 @@ import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/ru
 import type { IpvsRunner } from './ipvs/model.js';
 import { Observer } from './observe/observer.js';
 import { Notifier } from './notify/notifier.js';
+import { AgentPoller } from './agent/agent-poller.js';
+import type { AgentChange } from './agent/agent-poller.js';
 import { LvsdError, errorMessage } from './errors.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
 import type { Phase } from './lifecycle.js';
@@ -81,6 +83,8 @@ export class Daemon {
   readonly #lag = new LoopLagMonitor();
   /** Notify commands: fire and forget, bounded; never awaited by a pass or a check. */
   #notifier: Notifier | null = null;
+  /** Realserver agents (HAProxy agent-check): weight %, up/down into desired; drain/maint as admin source. */
+  #agents: AgentPoller | null = null;
   #reconciler: Reconciler | null = null;
   #ownedAtStart = 0;
   #watcher: ConfigWatcher | null = null;
@@ -205,6 +209,7 @@ export class Daemon {
       runner,
       readStats: () => runner.stats(),
       admin: () => this.#admin,
+      agents: () => this.#agents,
     });
     this.#observer = observer;
     const bound = await observer.listen();
@@ -223,6 +228,9 @@ export class Daemon {
     await admin.start(snapshot);
     if (signal.aborted) return;
     reconciler.setAdmin(admin.view());
+    const agents = new AgentPoller({ logger: log, onChange: (changes) => this.#agentChanges(changes) });
+    this.#agents = agents;
+    reconciler.setAgents(agents.view());
 
     this.#applySnapshot(snapshot);
     this.#watchFirstRound();
@@ -317,6 +325,7 @@ export class Daemon {
     await this.#watcher?.close();
     await this.#admin?.close();
     await this.#scheduler?.stop();
+    this.#agents?.stop();
     this.#lag.stop();
   }
 
@@ -375,11 +384,24 @@ export class Daemon {
     this.#services.clear();
     for (const s of snapshot.services) this.#services.set(s.key, s);
     this.#admin?.setSnapshot(snapshot);
+    const dropped = this.#agents?.update(snapshot) ?? [];
+    if (dropped.length > 0) this.#agentChanges(dropped);
     const events = this.#tracker.update(snapshot, Date.now());
     this.#observer?.setSnapshot(snapshot);
     this.#scheduler?.update(buildProbePlan(snapshot));
     this.#reconciler?.setSnapshot(snapshot);
     this.#onEvents(events);
+  }
+
+  /** An agent's drain/maint is one more admin source; its up/down and N% reach desired directly. */
+  #agentChanges(changes: readonly AgentChange[]): void {
+    for (const c of changes) {
+      if (c.from.admin === c.to.admin) continue;
+      const target = { kind: 'real', service: c.service, real: { host: c.address.host, family: c.address.family, port: c.address.port } } as const;
+      const by = `agent ${c.address.family === 6 ? `[${c.address.host}]` : c.address.host}:${c.agentPort}`;
+      this.#admin?.setEntry('agent', target, c.to.admin === 'ready' ? null : { state: c.to.admin, by });
+    }
+    this.#reconciler?.trigger('agent');
   }
 
   #reload(next: Snapshot): void {

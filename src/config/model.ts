@@ -128,6 +128,15 @@ export type CheckSpec =
   | PingCheckSpec
   | NoneCheckSpec;
 
+/** HAProxy's agent-check on a real. */
+export interface AgentSpec {
+  readonly port: number;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Sent after connecting (escapes decoded); null = send nothing. */
+  readonly send: string | null;
+}
+
 export interface RealConfig {
   /** "10.0.0.11:80" or "[2001:db8::11]:80"; unique inside its service. */
   readonly key: string;
@@ -138,6 +147,8 @@ export interface RealConfig {
   readonly check: CheckSpec;
   /** Ramp window after the real comes (back) up; 0 = full weight at once. Sorry servers: always 0. */
   readonly slowStartMs: number;
+  /** The realserver's own agent (real over service over lvsd.yaml defaults); absent = none, the common case. */
+  readonly agent?: AgentSpec;
   /**
    * Every check of a real given `checks:` with two or more distinct entries (check === checks[0]);
    * the real is up when all of them are. Absent for a single check, the common case.

@@ -3,6 +3,7 @@
 
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type {
+  AgentSpec,
   Endpoint,
   Family,
   Forwarding,
@@ -16,7 +17,7 @@ import { formatEndpoint, formatHost, parseEndpoint } from './endpoint.js';
 import type { IssueList } from './issues.js';
 import { formatPos } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
-import type { RawDefaults, RawGlobal, RawService, RawSorry, RawReal } from './schema.js';
+import type { RawAgent, RawDefaults, RawGlobal, RawService, RawSorry, RawReal } from './schema.js';
 import { BUILTIN, NAME_PATTERN, NOTIFY_EVENTS } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
 import type { ListLevel } from './check-list.js';
@@ -195,6 +196,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
       forwarding,
       check,
       slowStartMs: isSorry ? 0 : ((rawDest as RawReal).slow_start ?? raw.slow_start ?? ctx.defaults?.slow_start ?? BUILTIN.slowStartMs),
+      ...agentOf(isSorry ? null : resolveAgent(ctx.defaults?.agent, raw.agent, (rawDest as RawReal).agent, doc, d.path, issues)),
       ...(checks === undefined ? {} : { checks }),
       pos: doc.at(d.path),
     };
@@ -243,6 +245,32 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
     keyPos = vip ? doc.at(['address']) : null;
   }
   return { service, namePos, keyPos, commands };
+}
+
+const agentOf = (agent: AgentSpec | null): { agent?: AgentSpec } => (agent ? { agent } : {});
+
+/** The agent of one real: its keys over the service's over lvsd.yaml defaults; a port is required. */
+function resolveAgent(
+  defaults: RawAgent | undefined,
+  service: RawAgent | undefined,
+  real: RawAgent | undefined,
+  doc: YamlDoc,
+  path: PathSeg[],
+  issues: IssueList,
+): AgentSpec | null {
+  if (!defaults && !service && !real) return null;
+  const pick = <K extends keyof RawAgent>(k: K): RawAgent[K] | undefined => real?.[k] ?? service?.[k] ?? defaults?.[k];
+  const port = pick('port');
+  const intervalMs = pick('interval') ?? BUILTIN.agent.intervalMs;
+  const timeoutMs = pick('timeout') ?? Math.min(BUILTIN.agent.timeoutMs, intervalMs);
+  if (port === undefined) {
+    issues.add(real ? doc.at([...path, 'agent']) : service ? doc.at(['agent']) : doc.at(path), 'agent: needs "port" (the TCP port the realserver\'s agent listens on)');
+    return null;
+  }
+  if (timeoutMs > intervalMs) {
+    issues.add(real?.timeout !== undefined ? doc.at([...path, 'agent', 'timeout']) : service?.timeout !== undefined ? doc.at(['agent', 'timeout']) : doc.at(path), 'agent: timeout must not be longer than interval');
+  }
+  return { port, intervalMs, timeoutMs, send: pick('send') ?? null };
 }
 
 function timing(): { intervalMs: number; timeoutMs: number; rise: number; fall: number } {

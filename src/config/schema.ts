@@ -41,6 +41,7 @@ export const BUILTIN = {
   hysteresis: 0,
   slowStartMs: 0,
   notifyTimeoutMs: 10_000,
+  agent: { intervalMs: 2000, timeoutMs: 1000 },
   check: { type: 'tcp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3 },
   http: { method: 'GET', path: '/', expectStatus: [[200, 399]] as [number, number][], tlsVerify: false },
   dns: { queryType: 'A', expectRcode: 'NOERROR' },
@@ -245,6 +246,14 @@ export const notifySchema = z.strictObject({
   timeout: durationSchema().optional(),
 });
 
+/** HAProxy's agent-check: the realserver's agent on `port` says up/down, ready/drain/maint, N%. */
+export const agentSchema = z.strictObject({
+  port: z.int().min(1).max(65535).optional(),
+  interval: durationSchema().optional(),
+  timeout: durationSchema().optional(),
+  send: sendSchema.optional(),
+});
+
 /** Sums of real weights (keepalived's quorum and hysteresis). */
 const quorumSchema = z.int().min(0).max(0xffffffff);
 
@@ -252,6 +261,7 @@ export const realSchema = z.strictObject({
   address: z.string(),
   weight: weightSchema.optional(),
   slow_start: durationSchema({ allowZero: true }).optional(),
+  agent: agentSchema.optional(),
   forwarding: lowerEnum(FORWARDINGS).optional(),
   check: checkSchema.optional(),
   checks: checksSchema.optional(),
@@ -283,6 +293,7 @@ export const serviceSchema = z.strictObject({
   hysteresis: quorumSchema.optional(),
   slow_start: durationSchema({ allowZero: true }).optional(),
   notify: notifySchema.optional(),
+  agent: agentSchema.optional(),
   check: checkSchema.optional(),
   checks: checksSchema.optional(),
   reals: z.array(realSchema),
@@ -298,6 +309,7 @@ export const defaultsSchema = z.strictObject({
   hysteresis: quorumSchema.optional(),
   slow_start: durationSchema({ allowZero: true }).optional(),
   notify: notifySchema.optional(),
+  agent: agentSchema.optional(),
   check: checkSchema.optional(),
 });
 
@@ -316,6 +328,7 @@ export const globalSchema = z.strictObject({
 });
 
 export type RawCheck = z.output<typeof checkSchema>;
+export type RawAgent = z.output<typeof agentSchema>;
 export type RawReal = z.output<typeof realSchema>;
 export type RawSorry = z.output<typeof sorrySchema>;
 export type RawService = z.output<typeof serviceSchema>;
@@ -361,6 +374,7 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
     if (p.length === 0) return keysOf(globalSchema);
     if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);
     if (p[p.length - 1] === 'notify') return keysOf(notifySchema);
+    if (p[p.length - 1] === 'agent') return keysOf(agentSchema);
     return keysOf(checkSchema);
   }
   if (last === undefined) return keysOf(serviceSchema);
@@ -369,5 +383,6 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
   if (last === 'sorry') return keysOf(sorrySchema);
   if (last === 'persistence') return keysOf(persistenceSchema);
   if (last === 'notify') return keysOf(notifySchema);
+  if (last === 'agent') return keysOf(agentSchema);
   return [];
 }

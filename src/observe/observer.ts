@@ -25,6 +25,7 @@ import type { PassSummary, ReloadState, StatusDocument } from './status-document
 import { renderStatusPage } from './status-page.js';
 import { ThrottledWarning } from './throttled-warning.js';
 import type { AdminControl } from '../control/admin-control.js';
+import type { AgentPoller } from '../agent/agent-poller.js';
 import type { AdminStatusInputs } from './status-document.js';
 
 export interface ObserverOptions {
@@ -51,6 +52,8 @@ export interface ObserverOptions {
   readonly defaultMetrics?: boolean;
   /** Admin state, once the daemon has opened it (it starts after the listener). */
   readonly admin?: () => AdminControl | null;
+  /** Realserver agents (HAProxy agent-check). */
+  readonly agents?: () => AgentPoller | null;
 }
 
 function adminInputs(admin: AdminControl | null | undefined): AdminStatusInputs | undefined {
@@ -238,7 +241,9 @@ export class Observer {
   async statusDocument(): Promise<StatusDocument> {
     const kernel = await this.kernel.get();
     const admin = adminInputs(this.#o.admin?.());
+    const agents = this.#o.agents?.();
     return buildStatusDocument({
+      ...(agents ? { agents: (s: string, r: string) => agents.status(s, r) } : {}),
       now: this.#now(),
       startedAt: this.#startedAt,
       version: VERSION,

@@ -11,6 +11,8 @@ import type { IpvsService } from '../ipvs/model.js';
 import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
+import type { AgentStatus } from '../agent/agent-poller.js';
+import { describeAgentState } from '../agent/agent-reply.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { KernelState } from './kernel-view.js';
 import type { TrafficStats } from '../ipvs/model.js';
@@ -53,6 +55,11 @@ export interface RealStatus {
   readonly in_kernel: boolean;
   readonly connections: Connections | null;
   readonly traffic: TrafficStats | null;
+  /**
+   * The realserver's agent (HAProxy agent-check), when it has one: what it says ("up ready 75%"),
+   * its last reply as received, and the last probe's error (its last state stays meanwhile).
+   */
+  readonly agent: { readonly state: string; readonly reply: string | null; readonly error: string | null; readonly last_at: string | null } | null;
   /** The weight ramp after coming up (slow_start), while it runs; null otherwise. */
   readonly slow_start: { readonly since: string; readonly window_ms: number } | null;
   /** Admin state (ready, drain, maint) and the entries that hold it ("maint by maintenance (file ...)"). */
@@ -155,6 +162,8 @@ export interface StatusInputs {
   readonly services?: ReadonlyMap<string, ServiceRuntime>;
   /** Reals in slow start. */
   readonly slowStarts?: SlowStartState;
+  /** Realserver agents; undefined for a real without one. */
+  readonly agents?: (serviceKey: string, realKey: string) => AgentStatus | undefined;
   /** Admin state; absent: every real ready, no control socket (tests of other parts). */
   readonly admin?: AdminStatusInputs;
 }
@@ -248,6 +257,11 @@ function connectionsOf(kernel: KernelState, serviceKey: string, realKey: string)
   return c ? { active: c.activeConns, inactive: c.inactiveConns } : null;
 }
 
+function agentOf(inputs: StatusInputs, serviceKey: string, realKey: string): RealStatus['agent'] {
+  const a = inputs.agents?.(serviceKey, realKey);
+  return a ? { state: describeAgentState(a.state), reply: a.reply, error: a.error, last_at: iso(a.lastAt) } : null;
+}
+
 function rampOf(inputs: StatusInputs, serviceKey: string, realKey: string): RealStatus['slow_start'] {
   const ramp = inputs.slowStarts?.get(`${serviceKey} ${realKey}`);
   return ramp ? { since: iso(ramp.since)!, window_ms: ramp.windowMs } : null;
@@ -282,6 +296,7 @@ function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number]
     connections: connectionsOf(inputs.kernel, service.key, kernelKey),
     traffic: inputs.kernel.stats?.get(service.key)?.reals.get(kernelKey) ?? null,
     slow_start: rampOf(inputs, service.key, real.key),
+    agent: agentOf(inputs, service.key, real.key),
     admin: { state: adminState, because: (admin?.entries ?? []).map((e) => `${e.state} by ${e.source} (${e.by})`) },
   };
 }

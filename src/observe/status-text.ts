@@ -50,7 +50,7 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
     if (r.admin.state !== 'ready') reason += ` [admin: ${r.admin.because.join('; ')}]`;
     rows.push([
       r.real,
-      (r.state === 'draining' || r.state === 'drain' || r.state === 'maint' ? `${r.state} (${r.health})` : r.state) + (r.slow_start ? ' (slow start)' : ''),
+      (r.state === 'draining' || r.state === 'drain' || r.state === 'maint' ? `${r.state} (${r.health})` : r.state) + (r.slow_start ? ' (slow start)' : '') + (r.agent ? ` [agent: ${r.agent.error ? `no answer, last ${r.agent.state}` : r.agent.state}]` : ''),
       weight(r.weight.config, r.weight.kernel, r.weight.dynamic),
       conns(r.connections),
       r.last_check_at === null ? '-' : ago(r.last_check_at, now),

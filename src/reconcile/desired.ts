@@ -6,7 +6,8 @@ import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
 import type { IpvsReal, IpvsService, IpvsTable } from '../ipvs/model.js';
 import type { AdminView } from '../control/admin-store.js';
 import { quorumUp } from './quorum.js';
-import { rampedWeight, slowStartFraction, targetWeight } from './weight.js';
+import { rampedWeight, realHealth, slowStartFraction, targetWeight } from './weight.js';
+import type { AgentState } from '../agent/agent-reply.js';
 
 export type HealthState = 'unknown' | 'up' | 'down';
 
@@ -44,7 +45,11 @@ export interface DesiredInputs {
    * Neither counts as usable: with every real out, the sorry servers take the new connections.
    */
   readonly admin?: AdminView;
+  /** What each real's own agent (HAProxy agent-check) last said; undefined = no agent. */
+  readonly agent?: AgentView;
 }
+
+export type AgentView = (serviceKey: string, realKey: string) => AgentState | undefined;
 
 /** Service key -> has quorum; undefined when the caller has no state for that service yet. */
 export type QuorumView = (serviceKey: string) => boolean | undefined;
@@ -111,7 +116,7 @@ function desiredService(
     const admin = inputs.admin?.(service.key, real.key) ?? 'ready';
     // In maintenance: as if removed from the config (drainCandidates picks it up).
     if (admin === 'maint') continue;
-    const h = inputs.health(service.key, real.key);
+    const h = realHealth(service.key, real, inputs);
     if (h.state === 'up') {
       if (admin === 'drain') {
         // Kept at weight 0, and no part of the quorum: the operator took it out of service.

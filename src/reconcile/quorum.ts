@@ -1,8 +1,10 @@
 // Quorum per service, keepalived's rule with hysteresis: pure, the previous state in, the next out.
 
 import type { ServiceConfig, Snapshot } from '../config/model.js';
-import type { HealthView } from './desired.js';
-import { targetWeight } from './weight.js';
+import type { DesiredInputs } from './desired.js';
+import { realHealth, targetWeight } from './weight.js';
+
+type HealthInputs = Pick<DesiredInputs, 'health' | 'agent'>;
 
 export interface ServiceQuorum {
   /** The service has quorum. */
@@ -30,20 +32,20 @@ export function quorumUp(service: Pick<ServiceConfig, 'quorum' | 'hysteresis'>, 
 }
 
 /** Sum of the target weights of the service's healthy reals. */
-export function healthyWeightSum(service: ServiceConfig, health: HealthView): number {
+export function healthyWeightSum(service: ServiceConfig, inputs: HealthInputs): number {
   let sum = 0;
   for (const real of service.reals) {
-    const h = health(service.key, real.key);
+    const h = realHealth(service.key, real, inputs);
     if (h.state === 'up') sum += targetWeight(real, h);
   }
   return sum;
 }
 
 /** The next quorum of every configured service; services gone from the config drop out. */
-export function nextQuorumState(snapshot: Snapshot, health: HealthView, previous: QuorumState): QuorumState {
+export function nextQuorumState(snapshot: Snapshot, inputs: HealthInputs, previous: QuorumState): QuorumState {
   const next = new Map<string, ServiceQuorum>();
   for (const service of snapshot.services) {
-    const weightSum = healthyWeightSum(service, health);
+    const weightSum = healthyWeightSum(service, inputs);
     next.set(service.key, { up: quorumUp(service, weightSum, previous.get(service.key)?.up), weightSum });
   }
   return next;

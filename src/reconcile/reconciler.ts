@@ -8,7 +8,7 @@ import { MemoryTable } from '../ipvs/memory-table.js';
 import { tableEntries } from '../ipvs/runner.js';
 import type { Logger } from '../log.js';
 import { desiredTable, sorryInUse } from './desired.js';
-import type { DesiredInputs, HealthView, RealHealth } from './desired.js';
+import type { AgentView, DesiredInputs, HealthView, RealHealth } from './desired.js';
 import type { AdminView } from '../control/admin-store.js';
 import type { AdminState } from '../control/admin-model.js';
 import { diffTables } from './diff.js';
@@ -161,6 +161,7 @@ export class Reconciler {
   #snapshot: Snapshot | null = null;
   #health: HealthView | null = null;
   #admin: AdminView | null = null;
+  #agents: AgentView | null = null;
   #drainState: DrainState = EMPTY_DRAIN_STATE;
   #started = false;
   #stopped = false;
@@ -212,6 +213,11 @@ export class Reconciler {
   setAdmin(view: AdminView): void {
     this.#admin = view;
     this.trigger('admin');
+  }
+
+  /** The realservers' agents (HAProxy agent-check); call trigger('agent') when one changes. */
+  setAgents(view: AgentView): void {
+    this.#agents = view;
   }
 
   /** Ask for a pass within ~coalesceMs (a health transition, a reload, a signal). */
@@ -526,10 +532,13 @@ export class Reconciler {
     // A real the operator took out (drain, maint) is no part of the quorum and does not ramp while
     // out; once enabled it comes back from weight 0 or absent, so its slow start begins then.
     const usable = admin ? usableHealth(health, admin) : health;
-    const quorum = nextQuorumState(snapshot, usable, this.#quorum);
-    const slowStart = nextSlowStartState(snapshot, usable, actual, this.#slowStart, now);
+    const agent = this.#agents ? frozenAgents(this.#agents) : undefined;
+    const base = agent ? { health: usable, agent } : { health: usable };
+    const quorum = nextQuorumState(snapshot, base, this.#quorum);
+    const slowStart = nextSlowStartState(snapshot, base, actual, this.#slowStart, now);
     const inputs: DesiredInputs = {
       health,
+      ...(agent ? { agent } : {}),
       ...(admin ? { admin } : {}),
       quorum: (key) => quorum.get(key)?.up,
       slowStart: slowStartView(slowStart),
@@ -637,6 +646,16 @@ function rampFields(id: string, ramp: Ramp, snapshot: Snapshot): Record<string, 
   const [serviceKey, realKey] = id.split(' ') as [string, string];
   const service = snapshot.services.find((s) => s.key === serviceKey);
   return { event: 'slow_start', service: service?.name ?? serviceKey, real: realKey, window_ms: ramp.windowMs };
+}
+
+/** Agents as health: one answer per pair for the whole pass. */
+function frozenAgents(view: AgentView): AgentView {
+  const seen = new Map<string, ReturnType<AgentView>>();
+  return (serviceKey, realKey) => {
+    const id = `${serviceKey}\n${realKey}`;
+    if (!seen.has(id)) seen.set(id, view(serviceKey, realKey));
+    return seen.get(id);
+  };
 }
 
 /** One answer per pair for the whole pass, so the verify step judges against what was applied. */

@@ -3,9 +3,8 @@
 import type { Snapshot } from '../config/model.js';
 import type { IpvsTable } from '../ipvs/model.js';
 import { kernelRealKey } from './desired.js';
-import type { HealthView, SlowStartView } from './desired.js';
-import { nextSlowStartStep } from './weight.js';
-import { targetWeight } from './weight.js';
+import type { DesiredInputs, SlowStartView } from './desired.js';
+import { nextSlowStartStep, realHealth, targetWeight } from './weight.js';
 
 export interface Ramp {
   /** When the ramp began (the reconciler's clock, ms). */
@@ -30,7 +29,7 @@ const pair = (serviceKey: string, realKey: string): string => `${serviceKey} ${r
  */
 export function nextSlowStartState(
   snapshot: Snapshot,
-  health: HealthView,
+  inputs: Pick<DesiredInputs, 'health' | 'agent'>,
   actual: IpvsTable,
   previous: SlowStartState,
   now: number,
@@ -40,7 +39,7 @@ export function nextSlowStartState(
     const kernel = actual.services.get(service.key);
     for (const real of service.reals) {
       if (real.slowStartMs <= 0) continue;
-      const h = health(service.key, real.key);
+      const h = realHealth(service.key, real, inputs);
       if (h.state !== 'up' || targetWeight(real, h) <= 0) continue;
       const id = pair(service.key, real.key);
       const ramp = previous.get(id);

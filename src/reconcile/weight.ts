@@ -1,7 +1,24 @@
 // The weight a healthy real asks for (config, check, later admin and agent), before any slow-start ramp.
 
 import type { RealConfig } from '../config/model.js';
-import type { RealHealth } from './desired.js';
+import type { DesiredInputs, RealHealth } from './desired.js';
+
+/**
+ * A real's health as desired uses it: the health check, then its agent (HAProxy agent-check). A
+ * down health check always wins; an agent's `down` takes an up real out; `N%` scales its weight.
+ * The agent's `drain` / `maint` is admin state: the daemon puts it in the admin store (source
+ * `agent`), so it combines with the operator's and the maintenance directory's.
+ */
+export function realHealth(serviceKey: string, real: RealConfig, inputs: Pick<DesiredInputs, 'health' | 'agent'>): RealHealth {
+  const h = inputs.health(serviceKey, real.key);
+  if (h.state !== 'up' || !inputs.agent) return h;
+  const a = inputs.agent(serviceKey, real.key);
+  if (!a) return h;
+  if (a.down) return { state: 'down' };
+  if (a.weightPercent === null) return h;
+  const base = h.weight ?? real.weight;
+  return { state: 'up', weight: Math.min(65535, Math.round((base * a.weightPercent) / 100)) };
+}
 
 /**
  * Config weight 0 is an admin drain and wins over a dynamic weight; otherwise the check's weight

@@ -285,6 +285,11 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'agent without a port',
+    files: svc('address: 192.0.2.10:80\nagent: { interval: 2s }\nreals:\n  - address: 10.0.0.1:80\n'),
+    issues: ['conf.d/a.yaml:2:8: agent: needs "port" (the TCP port the realserver\'s agent listens on)'],
+  },
+  {
     name: 'invalid regular expression',
     files: svc('address: 192.0.2.10:80\ncheck: { type: tcp, expect: "([" }\nreals: []\n'),
     issues: ['conf.d/a.yaml:2:29: check.expect: not a valid regular expression: Invalid regular expression: /([/: Unterminated character class'],

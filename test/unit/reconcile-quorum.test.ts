@@ -56,16 +56,16 @@ describe('nextQuorumState: a sequence of health rounds through the hysteresis ba
     ];
     let state: QuorumState = NO_QUORUM_STATE;
     for (const [i, [health, want]] of rounds.entries()) {
-      state = nextQuorumState(snap, healthOf(health), state);
+      state = nextQuorumState(snap, { health: healthOf(health) }, state);
       assert.equal(state.get(WEB)?.up, want, `round ${i}`);
     }
   });
 
   it('counts dynamic weights, not sorry servers, and drops services gone from the config', () => {
     const snap = snapshot([web({ quorum: 25 })]);
-    const state = nextQuorumState(snap, healthOf({ [h(R1)]: { state: 'up', weight: 5 }, [h(R2)]: 'down', [h(R3)]: 'down' }), NO_QUORUM_STATE);
+    const state = nextQuorumState(snap, { health: healthOf({ [h(R1)]: { state: 'up', weight: 5 }, [h(R2)]: 'down', [h(R3)]: 'down' }) }, NO_QUORUM_STATE);
     assert.deepEqual(state.get(WEB), { up: false, weightSum: 5 });
-    const gone = nextQuorumState(snapshot([]), healthOf({}), state);
+    const gone = nextQuorumState(snapshot([]), { health: healthOf({}) }, state);
     assert.equal(gone.size, 0);
   });
 });
