@@ -12,9 +12,10 @@
 //    from /proc/<pid>/stat (the daemon's utime+stime, and its reaped children's: ipvsadm).
 
 import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Daemon, makeConfigDir, writeConfigDir } from '../../test/kernel/lib/daemon.js';
@@ -23,6 +24,7 @@ import { inKernelVm, run, sleep } from '../../test/kernel/lib/exec.js';
 import { deleteService, ipvsadmRestore, readTable } from '../../test/kernel/lib/ipvsadm.js';
 import { globalConfig, listenPort, metric } from '../../test/kernel/lib/scenario.js';
 import { Topology } from '../../test/kernel/lib/topology.js';
+import { spawnTracked } from '../../test/kernel/lib/servers.js';
 
 const OUT_DIR = process.env['LVSD_BENCH_OUT'] ?? '/vmout';
 const RUNS = Number(process.env['LVSD_BENCH_RUNS'] ?? 7);
@@ -128,22 +130,100 @@ function report(row: Row, key: string, value: unknown): void {
   console.log(`${row.figure}: ${row.value}${row.target ? ` (target ${row.target})` : ''}${row.note ? ` — ${row.note}` : ''}`);
 }
 
-// ---- 1. failure to removal ----
+// ---- 1. failure to removal, lvsd and keepalived on the same realservers ----
+
+/** Sum of a metric's samples over its labels, from /metrics. */
+async function metricSum(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+interface RemovalRuns {
+  readonly observed: number[];
+  /** performance.now() of each freeze, for matching log lines. */
+  readonly frozenAt: number[];
+}
+
+/**
+ * Freeze the victim's HTTP server (SIGSTOP: its checks time out, the slow kind of failure) at a
+ * random phase of the check timer, time until its entry is gone from `service` in the kernel
+ * table, SIGCONT, wait until it is back. `between` runs after each recovery (log bookkeeping).
+ */
+async function removalRuns(pid: number, service: string, real: string, intervalMs: number, before?: () => void, after?: () => Promise<void>): Promise<RemovalRuns> {
+  const observed: number[] = [];
+  const frozenAt: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await sleep(Math.random() * intervalMs);
+    before?.();
+    const t0 = performance.now();
+    process.kill(pid, 'SIGSTOP');
+    const gone = await pollProc((t) => t.get(service)?.has(real) === false, 30_000, 5);
+    observed.push(gone - t0);
+    frozenAt.push(t0);
+    process.kill(pid, 'SIGCONT');
+    await pollProc((t) => t.get(service)?.has(real) === true, 30_000, 20);
+    await after?.();
+  }
+  return { observed, frozenAt };
+}
+
+const INTERVAL_MS = 500;
+const TIMEOUT_MS = 250;
+const FALL = 3;
+
+/** keepalived's checker (no VRRP) with the same check: HTTP GET /health every 0.5 s, 0.25 s
+ *  timeout, down after 3 failures in a row (one failed check + retry 2). */
+function keepalivedConf(vip: string, reals: readonly string[]): string {
+  return [
+    'global_defs {',
+    '  router_id lvsd_bench',
+    '}',
+    `virtual_server ${vip} 80 {`,
+    `  delay_loop ${INTERVAL_MS / 1000}`,
+    '  lb_algo wlc',
+    '  lb_kind NAT',
+    '  protocol TCP',
+    ...reals.flatMap((r) => [
+      `  real_server ${r} 80 {`,
+      '    weight 1',
+      '    HTTP_GET {',
+      '      url {',
+      '        path /health',
+      '        status_code 200',
+      '      }',
+      `      connect_timeout ${TIMEOUT_MS / 1000}`,
+      `      retry ${FALL - 1}`,
+      `      delay_before_retry ${INTERVAL_MS / 1000}`,
+      '    }',
+      '  }',
+    ]),
+    '}',
+    '',
+  ].join('\n');
+}
 
 async function failureToRemoval(): Promise<void> {
-  const interval = 500;
-  const timeout = 250;
-  const fall = 3;
   const rise = 1;
-  const target = interval * fall + timeout + 100;
+  const target = INTERVAL_MS * FALL + TIMEOUT_MS + 100;
   const topo = await Topology.create({ reals: 2, client: false });
   let daemon: Daemon | undefined;
+  let keepalived: ChildProcess | undefined;
+  const realAddrs = ['10.10.1.2', '10.10.2.2'];
+  const real = hexEndpoint('10.10.1.2', 80);
   try {
     const [victim] = await Promise.all([topo.startHttp('rs1'), topo.startHttp('rs2')]);
+    const pid = victim.pid;
+    if (pid === undefined) throw new Error('no pid for the realserver');
+
+    // lvsd
     const vip = await topo.addVip('10.20.0.50');
     const service = `TCP ${hexEndpoint(vip, 80)}`;
-    const real = hexEndpoint('10.10.1.2', 80);
     const global = globalConfig({ log_level: 'info', resync_interval: '30s' });
+    const port = listenPort(global);
     daemon = await Daemon.start({
       configDir: await makeConfigDir({
         global,
@@ -151,8 +231,8 @@ async function failureToRemoval(): Promise<void> {
           bench: {
             name: 'bench',
             address: `${vip}:80`,
-            check: { type: 'http', path: '/health', interval: `${interval}ms`, timeout: `${timeout}ms`, rise, fall },
-            reals: [{ address: '10.10.1.2:80' }, { address: '10.10.2.2:80' }],
+            check: { type: 'http', path: '/health', interval: `${INTERVAL_MS}ms`, timeout: `${TIMEOUT_MS}ms`, rise, fall: FALL },
+            reals: realAddrs.map((a) => ({ address: `${a}:80` })),
           },
         },
       }),
@@ -160,46 +240,97 @@ async function failureToRemoval(): Promise<void> {
     });
     const d = daemon;
     await pollProc((t) => t.get(service)?.has(real) === true, 60_000, 20);
-    const pid = victim.pid;
-    if (pid === undefined) throw new Error('no pid for the realserver');
-    const observed: number[] = [];
+    await d.waitForMessage('IPVS changes applied', 60_000);
     const toTransition: number[] = [];
     const toApplied: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      // A random phase against the check timer, like a real failure.
-      await sleep(Math.random() * interval);
-      const since = d.mark();
-      const wallStop = Date.now();
-      const t0 = performance.now();
-      process.kill(pid, 'SIGSTOP');
-      const gone = await pollProc((t) => t.get(service)?.has(real) === false, 30_000, 5);
-      observed.push(gone - t0);
+    const execs0 = await metricSum(port, 'lvsd_ipvsadm_execs_total');
+    const ops0 = await metricSum(port, 'lvsd_reconcile_operations_total');
+    let since = 0;
+    let wallStop = 0;
+    const lvsd = await removalRuns(pid, service, real, INTERVAL_MS, () => {
+      since = d.mark();
+      wallStop = Date.now();
+    }, async () => {
       const down = await d.waitForLog((l) => l['event'] === 'health_transition' && l['real'] === '10.10.1.2:80' && l['to'] === 'down', 10_000, since);
       const applied = await d.waitForMessage('IPVS changes applied', 10_000, d.logs.indexOf(down));
       toTransition.push(logTime(down) - wallStop);
       toApplied.push(logTime(applied) - wallStop);
-      const back = d.mark();
-      process.kill(pid, 'SIGCONT');
-      await pollProc((t) => t.get(service)?.has(real) === true, 30_000, 20);
-      const up = await d.waitForLog((l) => l['event'] === 'health_transition' && l['real'] === '10.10.1.2:80' && l['to'] === 'up', 10_000, back);
+      const up = await d.waitForLog((l) => l['event'] === 'health_transition' && l['real'] === '10.10.1.2:80' && l['to'] === 'up', 10_000, d.logs.indexOf(applied));
       await d.waitForMessage('IPVS changes applied', 10_000, d.logs.indexOf(up));
-    }
-    json['failureRuns'] = { observed, toTransition, toApplied };
+    });
+    const execs = (await metricSum(port, 'lvsd_ipvsadm_execs_total')) - execs0;
+    const ops = (await metricSum(port, 'lvsd_reconcile_operations_total')) - ops0;
+    const changes = 2 * RUNS; // each run: one removal, one re-add
+    await d.stop(60_000);
+    await deleteService('tcp:10.20.0.50:80');
+
+    // keepalived, same realservers, same check, its own VIP
+    const kvip = await topo.addVip('10.20.0.51');
+    const kservice = `TCP ${hexEndpoint(kvip, 80)}`;
+    const dir = await mkdtemp(join(tmpdir(), 'bench-keepalived-'));
+    await writeFile(join(dir, 'keepalived.conf'), keepalivedConf(kvip, realAddrs));
+    keepalived = spawnTracked('keepalived', [
+      '--dont-fork', '--log-console', '--check', '--use-file', join(dir, 'keepalived.conf'),
+      '--pid', join(dir, 'k.pid'), '--checkers_pid', join(dir, 'c.pid'), '--vrrp_pid', join(dir, 'v.pid'),
+    ]);
+    await pollProc((t) => t.get(kservice)?.has(real) === true && t.get(kservice)?.size === 2, 60_000, 20);
+    await sleep(2 * INTERVAL_MS);
+    const ka = await removalRuns(pid, kservice, real, INTERVAL_MS);
+
+    const mLvsd = median(lvsd.observed);
+    const mKa = median(ka.observed);
+    json['failureRuns'] = { lvsd: lvsd.observed, keepalived: ka.observed, toTransition, toApplied };
     report(
       {
-        figure: `failure to removal (HTTP check frozen: interval ${interval} ms, timeout ${timeout} ms, fall ${fall}), median of ${RUNS}`,
-        value: `${r0(median(observed))} ms (min ${r0(Math.min(...observed))}, max ${r0(Math.max(...observed))})`,
+        figure: `failure to removal, lvsd (HTTP check frozen: interval ${INTERVAL_MS} ms, timeout ${TIMEOUT_MS} ms, fall ${FALL}), median of ${RUNS}`,
+        value: `${r0(mLvsd)} ms (min ${r0(Math.min(...lvsd.observed))}, max ${r0(Math.max(...lvsd.observed))})`,
         target: `≤ ${target} ms`,
         note: `median down transition logged ${r0(median(toTransition))} ms, pass done ("IPVS changes applied") ${r0(median(toApplied))} ms after the freeze (log clock)`,
       },
       'failureToRemovalMs',
-      { median: median(observed), min: Math.min(...observed), max: Math.max(...observed), target },
+      { median: mLvsd, min: Math.min(...lvsd.observed), max: Math.max(...lvsd.observed), target },
     );
-    await d.stop(60_000);
+    report(
+      {
+        figure: `failure to removal, keepalived ${kaVersion()} checker (same realservers, HTTP_GET every ${INTERVAL_MS / 1000} s, connect_timeout ${TIMEOUT_MS / 1000}, retry ${FALL - 1}), median of ${RUNS}`,
+        value: `${r0(mKa)} ms (min ${r0(Math.min(...ka.observed))}, max ${r0(Math.max(...ka.observed))})`,
+        note: 'same boot, right after lvsd; keepalived changes IPVS over netlink (no fork)',
+      },
+      'keepalivedFailureToRemovalMs',
+      { median: mKa, min: Math.min(...ka.observed), max: Math.max(...ka.observed) },
+    );
+    report(
+      { figure: 'failure to removal, lvsd / keepalived (medians)', value: `${(mLvsd / mKa).toFixed(2)}x`, target: '≤ 0.25x' },
+      'failureToRemovalRatio',
+      mLvsd / mKa,
+    );
+    report(
+      {
+        figure: `ipvsadm execs per change (lvsd, the ${changes} changes above: each removal and re-add)`,
+        value: `${(execs / changes).toFixed(2)}`,
+        target: '1',
+        note: `${execs} execs (lvsd_ipvsadm_execs_total) for ${ops} operations; before the table model a change cost 3-5`,
+      },
+      'execsPerChange',
+      { execs, changes, ops },
+    );
   } finally {
     if (daemon?.running) await daemon.kill();
-    await deleteService('tcp:10.20.0.50:80');
+    if (keepalived && keepalived.exitCode === null) {
+      keepalived.kill('SIGTERM');
+      await new Promise((res) => keepalived!.once('exit', res));
+    }
+    await deleteService('tcp:10.20.0.50:80').catch(() => undefined);
+    await deleteService('tcp:10.20.0.51:80').catch(() => undefined);
     await topo.teardown();
+  }
+}
+
+function kaVersion(): string {
+  try {
+    return /Keepalived (v\S+)/.exec(execFileSync('keepalived', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) + '')?.[1] ?? '';
+  } catch (err) {
+    return /Keepalived (v\S+)/.exec(String((err as { stderr?: string }).stderr ?? ''))?.[1] ?? '';
   }
 }
 
@@ -343,7 +474,7 @@ async function bigTable(): Promise<void> {
     );
     report(
       {
-        figure: 'one /metrics scrape (10,000 real series; the kernel view behind it reads the table: -Sn, -Ln --thresholds, counters, stats)',
+        figure: 'one /metrics scrape (10,000 real series; the table is the reconciler\'s model, only counters and traffic are read: -Ln --persistent-conn, -Ln --stats)',
         value: `daemon ${r0(scrape.self)} ms + ipvsadm ${r0(scrape.children)} ms CPU`,
         note: 'the kernel read is cached 5 s: scrape every 15 s or more',
       },
@@ -466,7 +597,7 @@ async function forkCost(): Promise<void> {
     times.push(performance.now() - t0);
   }
   report(
-    { figure: 'one `ipvsadm -Sn` exec from node (small table), median of 7', value: `${r0(median(times))} ms`, note: 'a reconcile pass runs 3-5 of them (read -Sn and -Ln --thresholds, -R, verify)' },
+    { figure: 'one `ipvsadm -Sn` exec from node (small table), median of 7', value: `${r0(median(times))} ms`, note: 'in steady state a change costs one (its ipvsadm -R); reads happen at start, per resync and after apply errors' },
     'ipvsadmExecMs',
     times,
   );
