@@ -9,6 +9,8 @@ import { parseSave } from '../../src/ipvs/parse.js';
 import { MemoryTable } from '../../src/ipvs/memory-table.js';
 import type { IpvsOp, IpvsReal, IpvsServiceHead, IpvsTable } from '../../src/ipvs/model.js';
 import { fixturesDir } from '../helpers/paths.js';
+import { parseNetmask } from '../../src/config/resolve.js';
+import { parseCommandLine } from '../../src/ipvs/args.js';
 
 const web: IpvsServiceHead = {
   kind: 'address', key: 'tcp:192.0.2.10:80', family: 4, protocol: 'tcp',
@@ -111,5 +113,31 @@ describe('round trip', () => {
     };
     const back = parseSave(addOps(table).map(formatOp).join('\n'));
     assert.deepEqual(back, table);
+  });
+});
+
+describe('formatOp and the config agree on persistence netmasks', () => {
+  /** The -A line lvsd would write for this netmask, as ipvsadm parses it. */
+  const accepted = (family: 4 | 6, netmask: string): boolean => {
+    const head: IpvsServiceHead = family === 4
+      ? { kind: 'address', key: 'tcp:192.0.2.10:80', family, protocol: 'tcp', vip: { host: '192.0.2.10', family, port: 80 }, scheduler: 'wlc', persistence: { timeoutS: 300, netmask }, extraArgs: [] }
+      : { kind: 'address', key: 'tcp:[2001:db8::10]:80', family, protocol: 'tcp', vip: { host: '2001:db8::10', family, port: 80 }, scheduler: 'wlc', persistence: { timeoutS: 300, netmask }, extraArgs: [] };
+    const line = formatOp({ op: 'add-service', service: head });
+    return parseCommandLine(line.split(' ')).cmd !== 'error';
+  };
+
+  it('every netmask check-config accepts is one ipvsadm takes from the formatter (IPv6 /0 refused by both)', () => {
+    const candidates: [4 | 6, string][] = [
+      ...Array.from({ length: 130 }, (_, n): [6, string] => [6, String(n)]),
+      ...Array.from({ length: 34 }, (_, n): [4, string] => [4, String(n)]),
+      [4, '255.255.255.0'], [4, '255.0.255.0'], [4, '0.0.0.0'], [6, 'ffff::'],
+    ];
+    for (const [family, value] of candidates) {
+      const config = parseNetmask(value, family);
+      if (config === null) continue;
+      assert.ok(accepted(family, config), `config accepts ${value} for IPv${family} as ${config}, ipvsadm must too`);
+    }
+    assert.equal(parseNetmask('0', 6), null, 'check-config refuses IPv6 netmask 0');
+    assert.equal(accepted(6, '0'), false, 'ipvsadm refuses -M 0 on an IPv6 service');
   });
 });
