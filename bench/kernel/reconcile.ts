@@ -32,6 +32,8 @@ const SERVICES = Number(process.env['LVSD_BENCH_SERVICES'] ?? 1000);
 const REALS_PER_SERVICE = 10;
 const CHANGED = Number(process.env['LVSD_BENCH_CHANGED'] ?? 500);
 const STEADY_WINDOW_MS = 60_000;
+/** "failure" runs only part 1 (failure to removal, keepalived, execs per change). */
+const ONLY = process.env['LVSD_BENCH_ONLY'] ?? '';
 
 // ---- /proc/net/ip_vs: the kernel table without forking ipvsadm ----
 
@@ -619,7 +621,7 @@ async function main(): Promise<void> {
   calibration();
   await forkCost();
   await failureToRemoval();
-  await bigTable();
+  if (ONLY !== 'failure') await bigTable();
   const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
   const ipvsadmVersion = execFileSync('ipvsadm', ['--version'], { encoding: 'utf8' }).split('\n')[0];
   const md = [
@@ -639,6 +641,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|',
     ...rows.map((r) => `| ${r.figure} | ${r.value} | ${r.target ?? ''} | ${r.note ?? ''} |`),
     '',
+    ...(ONLY === 'failure' ? ['This run measured part 1 only (`LVSD_BENCH_ONLY=failure`): the big-table figures are not in it.', ''] : []),
     'Diff of 10,000 reals outside the VM: see reconcile.md (bench/reconcile-diff.ts).',
     '',
   ].join('\n');

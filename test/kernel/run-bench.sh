@@ -4,7 +4,8 @@
 # kernel.json. Needs the compiled tree (npm run build). Output and logs go to
 # test-output/kernel-bench/ (LVSD_KERNEL_OUT). Environment: LVSD_BUILD_DIR, LVSD_VM_TIMEOUT,
 # LVSD_VM_CACHE (see vm/), LVSD_BENCH_RUNS (failure runs, default 7), LVSD_BENCH_SERVICES
-# (default 1000, a multiple of 10), LVSD_BENCH_CHANGED (reals changed, default 500).
+# (default 1000, a multiple of 10), LVSD_BENCH_CHANGED (reals changed, default 500),
+# LVSD_BENCH_ONLY=failure (only failure-to-removal against keepalived and execs per change).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${LVSD_BUILD_DIR:-build}
