@@ -65,6 +65,19 @@ export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger
  */
 export const STOP_BUDGET_MS = 15_000;
 
+/** Whether an ipvsadm error means there is no ipvsadm or no IPVS at all (nothing can be in a table). */
+function ipvsAbsent(err: unknown): boolean {
+  if (!(err instanceof LvsdError)) return false;
+  return err.code === 'LVSD_IPVSADM_MISSING' || /Can't initialize ipvs|Protocol not available/.test(err.message);
+}
+
+/** Wait for `p`, but no longer than `ms`. */
+async function withinMs(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 export class Daemon {
   readonly #o: DaemonOptions;
   readonly #log: Logger;
@@ -304,14 +317,16 @@ export class Daemon {
     // The start unwinds at its next step (its AbortSignal ended any ipvsadm it ran); wait for that
     // so the parts it built are all known before they are stopped.
     await this.#starting?.catch(() => undefined);
+    // One budget for the whole stop, counted from here: well inside systemd's TimeoutStopSec.
+    const deadline = Date.now() + this.#stopBudgetMs;
     let code = 0;
     try {
       await this.#stopChecks();
       // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
       // to remove; what an earlier run left stays for the next start to adopt.
-      code = await this.#stopKernel(clean && !duringStart);
-      // Commands already running finish (each within its timeout); no new event is taken.
-      await this.#notifier?.close();
+      code = await this.#stopKernel(clean && !duringStart, deadline);
+      // Commands already running may finish (each within its timeout), but not past the budget.
+      await withinMs(this.#notifier?.close() ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
     } finally {
       // Last, so status and metrics stay readable while the clean stop runs.
       await this.#observer?.close();
@@ -329,30 +344,42 @@ export class Daemon {
     this.#lag.stop();
   }
 
-  /** The reconciler's stop, bounded by the stop budget. Returns the exit code. */
-  async #stopKernel(clean: boolean): Promise<number> {
+  /**
+   * The reconciler's stop (it aborts the running pass, then runs the clean stop within the budget
+   * it is given), bounded here a second time: if even that does not settle, the daemon's own
+   * signal kills whatever ipvsadm still runs and the stop ends with LVSD_STOP_TIMEOUT.
+   */
+  async #stopKernel(clean: boolean, deadline: number): Promise<number> {
     const reconciler = this.#reconciler;
     if (!reconciler) {
       this.#log.info('lvsd stopped (nothing was started)');
       return 0;
     }
-    const budgetMs = this.#o.stopBudgetMs ?? STOP_BUDGET_MS;
+    const remainingMs = Math.max(1_000, deadline - Date.now());
+    // The reconciler's budget ends first, so its own abort (and error) is what normally happens.
+    const budgetMs = Math.max(500, remainingMs - 1_000);
+    const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const overBudget = new Promise<'over'>((resolve) => {
-      timer = setTimeout(() => resolve('over'), budgetMs);
+      timer = setTimeout(() => resolve('over'), remainingMs);
     });
     try {
-      const result = await Promise.race([reconciler.stop({ clean, budgetMs }), overBudget]);
+      const result = await Promise.race([reconciler.stop({ clean, budgetMs, signal: abort.signal }), overBudget]);
       if (result === 'over') {
-        this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs }, `stop did not finish within ${budgetMs} ms; exiting, managed services may remain in the kernel`);
+        abort.abort(new Error('stop budget exhausted'));
+        this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs: this.#stopBudgetMs }, `stop did not finish within ${this.#stopBudgetMs} ms; exiting, managed services may remain in the kernel`);
         return 1;
       }
       this.#log.info({ removed: result.removed, left: result.left }, 'lvsd stopped');
       return result.left.length === 0 ? 0 : 1;
     } catch (err) {
       const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
-      if (this.#neverTouchedKernel(reconciler)) {
-        // ipvsadm cannot run (no IPVS, no binary) and this run changed nothing: nothing of ours can be there.
+      if (code === 'LVSD_IPVSADM_ABORTED') {
+        this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs: this.#stopBudgetMs, err: errorMessage(err) }, `clean stop did not finish within the stop budget (${this.#stopBudgetMs} ms); ipvsadm was killed, managed services may remain in the kernel`);
+        return 1;
+      }
+      if (this.#neverTouchedKernel(reconciler) && ipvsAbsent(err)) {
+        // No ipvsadm or no IPVS in the kernel, and this run changed nothing: nothing of ours can be there.
         this.#log.warn({ code, err: errorMessage(err) }, 'clean stop could not read the IPVS table; this run changed nothing in it and no earlier run left a record');
         this.#log.info({ removed: [], left: [] }, 'lvsd stopped');
         return 0;
@@ -362,6 +389,10 @@ export class Daemon {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  get #stopBudgetMs(): number {
+    return this.#o.stopBudgetMs ?? STOP_BUDGET_MS;
   }
 
   #neverTouchedKernel(reconciler: Reconciler): boolean {
