@@ -14,10 +14,13 @@ sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.vs.conn
 rm -rf /vmout/logs && mkdir -p /vmout/logs
 echo "guest: $(ipvsadm --version 2>&1 | head -1); $(nft --version); node $(node --version)"
 
-files=("$build/test/kernel/")
+# LVSD_GUEST_TESTS: the compiled test directory to run (default test/kernel; test/systemd for
+# the systemd boot, see test/systemd/run.sh).
+tests=${LVSD_GUEST_TESTS:-test/kernel}
+files=("$build/$tests/")
 if [ -n "${LVSD_KERNEL_ONLY:-}" ]; then
   files=()
-  for f in "$build"/test/kernel/*.test.js; do
+  for f in "$build/$tests"/*.test.js; do
     for want in $LVSD_KERNEL_ONLY; do
       case "$(basename "$f")" in *"$want"*) files+=("$f"); break;; esac
     done

@@ -38,4 +38,22 @@ fi
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
+# vminit=systemd (run.sh with LVSD_VM_INIT=systemd): the host's systemd becomes PID 1 and boots a
+# minimal target, basic.target plus one oneshot unit that runs stage2 (the script); the default
+# target would start every service installed on the host, which takes minutes under TCG.
+if grep -q 'vminit=systemd' /newroot/proc/cmdline; then
+  units=/newroot/etc/systemd/system
+  mkdir -p "$units"
+  cat > "$units/vmtest.service" <<'UNIT'
+[Unit]
+Description=kernel-test VM script (stage2)
+After=basic.target systemd-journald.service
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+ExecStart=/run/vm/busybox sh /run/vm/stage2
+UNIT
+  printf '[Unit]\nDescription=kernel-test VM\nRequires=basic.target vmtest.service\nAfter=basic.target\nAllowIsolate=yes\n' > "$units/vmtest.target"
+  exec switch_root /newroot /lib/systemd/systemd --unit=vmtest.target
+fi
 exec switch_root /newroot /run/vm/busybox sh /run/vm/stage2

@@ -9,6 +9,7 @@
 # console.log), LVSD_VM_CACHE (see build.sh), LVSD_VM_SHARE (a directory under /tmp or /run to
 # make visible, read-only, at the same path in the guest: a checkout there would otherwise be
 # hidden by the guest's fresh /tmp); every LVSD_* variable is passed on to SCRIPT.
+# LVSD_VM_INIT=systemd boots the host's systemd as PID 1 (minimal target; SCRIPT runs in a oneshot unit).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,6 +34,13 @@ out=${2:-$(mktemp -d /var/tmp/lvsd-vm.XXXXXX)}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 timeout_s=${LVSD_VM_TIMEOUT:-1200}
+# LVSD_VM_INIT=systemd: the host's systemd as PID 1 (see init.sh); default: a plain shell.
+vminit=""
+case "${LVSD_VM_INIT:-}" in
+  "") ;;
+  systemd) vminit="vminit=systemd";;
+  *) echo "vm: LVSD_VM_INIT must be empty or systemd" >&2; exit 2;;
+esac
 
 cache=$("$here/build.sh") || { echo "vm: build failed" >&2; exit 125; }
 
@@ -53,7 +61,7 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   -display none -monitor none -no-reboot \
   -serial "file:$out/console.log" \
   -kernel "$cache/boot-image" -initrd "$cache/initrd.cpio" \
-  -append "console=ttyS0 quiet panic=-1 mitigations=off ${share:+vmshare=$share} ${LVSD_VM_KERNEL_ARGS:-}" \
+  -append "console=ttyS0 quiet panic=-1 mitigations=off ${share:+vmshare=$share} ${vminit} ${LVSD_VM_KERNEL_ARGS:-}" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
   -virtfs "local,path=$out,mount_tag=vmout,security_model=none" "${share_args[@]}" &
 qemu=$!
