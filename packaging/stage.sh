@@ -41,7 +41,7 @@ include_functions packaging/common/ocf-lvsd "$ROOT/usr/lib/ocf/resource.d/lvsd/l
 
 install -D -m 0644 packaging/common/lvsd.service "$ROOT/usr/lib/systemd/system/lvsd.service"
 install -D -m 0644 packaging/common/lvsd.yaml "$ROOT/etc/lvsd/lvsd.yaml"
-install -d -m 0755 "$ROOT/etc/lvsd/conf.d" "$ROOT/var/lib/lvsd"
+install -d -m 0755 "$ROOT/etc/lvsd/conf.d" "$ROOT/etc/lvsd/maintenance" "$ROOT/var/lib/lvsd"
 
 # Man pages.
 node packaging/tools/gen-man.mjs "$PKG/man"

@@ -27,6 +27,7 @@ const EXPECTED = [
   '/etc/lvsd/',
   '/etc/lvsd/conf.d/',
   '/etc/lvsd/lvsd.yaml',
+  '/etc/lvsd/maintenance/',
   '/usr/bin/lvsd',
   '/usr/lib/lvsd/lvsd-stop',
   '/usr/lib/lvsd/lvsd.js',
@@ -238,7 +239,7 @@ test('rpm -qlp lists the expected files; requires, config files, upgrade script'
   assert.match(scripts, /posttrans scriptlet[\s\S]*no-clean-stop[\s\S]*try-restart/);
 });
 
-test('the shipped /etc/lvsd/lvsd.yaml names every key, commented out at its default', async () => {
+test('the shipped /etc/lvsd/lvsd.yaml names every key, commented out at its default (but maintenance_dir, set)', async () => {
   const shipped = readFileSync(join(extracted, 'etc/lvsd/lvsd.yaml'), 'utf8');
   const dirs = { shipped: join(scratch, 'yaml-shipped'), uncommented: join(scratch, 'yaml-uncommented'), empty: join(scratch, 'yaml-empty') };
   for (const d of Object.values(dirs)) mkdirSync(join(d, 'conf.d'), { recursive: true });
@@ -255,8 +256,12 @@ test('the shipped /etc/lvsd/lvsd.yaml names every key, commented out at its defa
   }
   const a = await loadConfig(dirs.uncommented);
   const b = await loadConfig(dirs.empty);
-  assert.ok(a.ok && b.ok);
-  assert.deepEqual(a.snapshot.global, b.snapshot.global, 'uncommenting every key must change nothing');
+  const c = await loadConfig(dirs.shipped);
+  assert.ok(a.ok && b.ok && c.ok);
+  // The package sets one key: the maintenance directory it creates (built-in default: unset).
+  const packaged = { ...b.snapshot.global, maintenanceDir: '/etc/lvsd/maintenance' };
+  assert.deepEqual(c.snapshot.global, packaged, 'as shipped, only maintenance_dir differs from the built-in defaults');
+  assert.deepEqual(a.snapshot.global, packaged, 'uncommenting every other key must change nothing');
 });
 
 test('man pages lvsd(8) and lvsd.yaml(5) render without warnings and cover the commands', () => {
