@@ -69,7 +69,7 @@ describe('admin state through the control socket and the maintenance directory',
   };
   const start = async (): Promise<void> => {
     daemon = startDaemon(cfg.dir, [], ipvs.env);
-    await daemon.waitForLog((l) => l.msg === 'first check round in; reconciling the kernel table', 'first round');
+    await daemon.waitForLog((l) => l.event === 'first_round', 'first round');
   };
 
   before(async () => {
@@ -194,7 +194,7 @@ describe('admin state through the control socket and the maintenance directory',
     const before = (await ipvs.runs()).length;
     await start();
     await daemon.waitForLog((l) => l.event === 'admin_restored', 'admin state restored');
-    await daemon.waitForLog((l) => l.msg === 'first check round in; reconciling the kernel table', 'first pass');
+    await daemon.waitForLog((l) => l.event === 'first_round', 'first pass');
     const runs = (await ipvs.runs()).slice(before);
     assert.ok(runs.length > 0, 'the restarted daemon read the table');
     // No run of this daemon ever added A back: every -R since the restart leaves A out.
