@@ -385,7 +385,10 @@ export class Reconciler {
   }
 
   #scheduleNext(): void {
-    let delay = this.#o.resyncIntervalMs ?? this.#snapshot?.global.resyncIntervalMs ?? 30_000;
+    const resync = this.#o.resyncIntervalMs ?? this.#snapshot?.global.resyncIntervalMs ?? 30_000;
+    // Due one interval after the last read, not after the last pass: passes that only applied
+    // changes must not push drift repair back.
+    let delay = this.#readAt === null ? resync : Math.max(0, this.#readAt + resync - this.#now());
     let reason = 'resync';
     const earlier = (ms: number, why: string): void => {
       if (ms < delay) [delay, reason] = [ms, why];

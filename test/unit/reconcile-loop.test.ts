@@ -619,3 +619,22 @@ describe('Reconciler: one ipvsadm exec per change, self-contained and bounded pa
     r.runner.hang = false;
   });
 });
+
+describe('Reconciler: drift repair is due one resync interval after the last read', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  it('passes that only apply do not push the resync read back', async () => {
+    const r = rig({ extra: { resyncIntervalMs: 30_000 } });
+    await r.reconciler.start();
+    await advance(r, 20_000);
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    await advance(r, 50);
+    assert.equal(r.runner.reads, 1, 'the change cost no read');
+    r.runner.memory.restore(['-e -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 99']); // drift
+    await advance(r, 9_950);
+    assert.equal(r.runner.reads, 2, 'read 30 s after the last read, not 30 s after the last pass');
+    assert.deepEqual(r.runner.applies.at(-1), ['-e -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 20']);
+  });
+});
