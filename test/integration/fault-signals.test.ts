@@ -98,6 +98,58 @@ describe('fault suite: signals', { timeout: 120_000 }, () => {
     });
   }
 
+  test('SIGHUP during a pass: the reload is taken in, the next pass applies it', async () => {
+    const dir = await mkdtemp(join(scratch, 'hup-pass-'));
+    const ipvs = await fakeIpvs(dir, FOREIGN);
+    const gate = await gatedIpvsadm(dir, '-R');
+    const cfg = await configDir({ 'web.yaml': service(5) }, `ipvsadm: ${gate.path}\n`);
+    const d = startDaemon(cfg.dir, [], ipvs.env);
+    try {
+      // The first pass's ipvsadm -R waits at the gate: a pass is running.
+      const rPid = await gate.entered();
+      await writeFile(join(cfg.dir, 'conf.d', 'web.yaml'), service(7));
+      d.child.kill('SIGHUP');
+      await d.waitForLog((l) => l.msg === 'configuration reloaded' && String(l.reason).includes('SIGHUP'), 'reload during the pass');
+      await gate.open();
+      await gone(rPid, 'the gated ipvsadm -R');
+      await eventually(async () => (ipvs.save().includes('-r 198.51.100.11:80 -g -w 7') ? true : undefined), 'the reloaded weight applied');
+      assert.ok(!d.logs.some((l) => l.msg === 'IPVS table still differs after apply; will retry'), 'no false verify failure');
+      assert.equal(d.child.exitCode, null);
+      d.child.kill('SIGTERM');
+      assert.equal(await exitWithin(d, 20_000, 'SIGTERM'), 0);
+      assert.equal(ipvs.save(), FOREIGN);
+    } finally {
+      await gate.open();
+      await d.stop();
+      await cfg.remove();
+    }
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGUSR2'] as const) {
+    test(`${signal} during a pass aborts the pass (its ipvsadm killed, not waited for) and stops`, async () => {
+      const dir = await mkdtemp(join(scratch, `${signal}-pass-`));
+      const ipvs = await fakeIpvs(dir, FOREIGN);
+      const gate = await gatedIpvsadm(dir, '-R');
+      const cfg = await configDir({ 'web.yaml': service(5) }, `ipvsadm: ${gate.path}\n`);
+      const d = startDaemon(cfg.dir, [], ipvs.env);
+      try {
+        const rPid = await gate.entered();
+        d.child.kill(signal);
+        assert.equal(await exitWithin(d, 20_000, signal), 0, d.stderr());
+        await gone(rPid, 'the pass\'s ipvsadm -R');
+        assert.ok(d.logs.some((l) => l.msg === 'IPVS pass aborted by stop'), 'the pass was aborted');
+        // The aborted -R never reached the table; the clean stop found nothing of lvsd's to remove.
+        assert.equal(ipvs.save(), FOREIGN);
+        const deletes = (await ipvs.runs()).filter((r) => r.argv[0] === '-R' && /^-D /m.test(r.stdin ?? ''));
+        assert.deepEqual(deletes, []);
+      } finally {
+        await gate.open();
+        await d.stop();
+        await cfg.remove();
+      }
+    });
+  }
+
   test('SIGHUP and a second SIGINT during stop are ignored (the stop finishes as it began)', async () => {
     const dir = await mkdtemp(join(scratch, 'hup-stop-'));
     const ipvs = await fakeIpvs(dir, FOREIGN);
