@@ -179,6 +179,12 @@ const hostSchema = z.string().min(1).superRefine((v, ctx) => {
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+// Bounds of the list forms: each entry is a connection or a probe per interval, so a list is a
+// load multiplier; these are far above any real setup (keepalived users have a handful).
+export const MAX_URLS = 32;
+export const MAX_DIALOGUE_STEPS = 32;
+export const MAX_CHECKS_PER_REAL = 16;
+
 /** One step of a tcp `dialogue`. */
 export const dialogueStepSchema = z
   .strictObject({ send: sendSchema.optional(), expect: regexSchema.optional() })
@@ -207,7 +213,7 @@ export const checkSchema = z.strictObject({
   // tcp
   send: sendSchema.optional(),
   expect: regexSchema.optional(),
-  dialogue: z.array(dialogueStepSchema).min(1, 'a dialogue needs at least one step').optional(),
+  dialogue: z.array(dialogueStepSchema).min(1, 'a dialogue needs at least one step').max(MAX_DIALOGUE_STEPS).optional(),
   // http, https
   path: pathSchema.optional(),
   host: hostSchema.optional(),
@@ -215,7 +221,7 @@ export const checkSchema = z.strictObject({
   expect_status: statusSchema.optional(),
   expect_body: regexSchema.optional(),
   expect_digest: digestSchema.optional(),
-  urls: z.array(urlSchema).min(1, 'urls needs at least one entry').optional(),
+  urls: z.array(urlSchema).min(1, 'urls needs at least one entry').max(MAX_URLS).optional(),
   tls_verify: z.boolean().optional(),
   headers: headersSchema.optional(),
   // dns
@@ -231,7 +237,7 @@ export const checkSchema = z.strictObject({
 
 const weightSchema = z.int().min(0).max(65535);
 /** Several checks of one real, all of which must pass; each entry is merged like `check`. */
-const checksSchema = z.array(checkSchema).min(1, 'checks needs at least one check');
+const checksSchema = z.array(checkSchema).min(1, 'checks needs at least one check').max(MAX_CHECKS_PER_REAL);
 
 /** Notify commands (keepalived notify_up/notify_down, quorum_up/quorum_down; ldirectord fallbackcommand). */
 export const NOTIFY_EVENTS = ['real_up', 'real_down', 'quorum_up', 'quorum_down', 'sorry_on', 'sorry_off'] as const;

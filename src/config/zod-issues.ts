@@ -116,7 +116,7 @@ function report(doc: YamlDoc, issue: ZodIssue, fileKind: 'service' | 'global', i
       issues.add(doc.at(path), `${at()}${tooSmall(issue)}`);
       return;
     case 'too_big':
-      issues.add(doc.at(path), `${at()}must be at most ${String(issue.maximum)}; got ${describeValue(issue.input)}`);
+      issues.add(doc.at(path), `${at()}${tooBig(issue)}`);
       return;
     case 'invalid_union':
       issues.add(doc.at(path), `${at()}got ${describeValue(issue.input)}, which is not allowed here`);
@@ -131,6 +131,12 @@ function tooSmall(issue: z.core.$ZodIssueTooSmall): string {
   if (issue.origin === 'string') return 'must not be empty';
   if (issue.origin === 'array') return `needs at least ${min} item${min === '1' ? '' : 's'}`;
   return `must be at least ${min}; got ${describeValue(issue.input)}`;
+}
+
+function tooBig(issue: z.core.$ZodIssueTooBig): string {
+  const max = String(issue.maximum);
+  if (issue.origin === 'array' && Array.isArray(issue.input)) return `has ${issue.input.length} items; at most ${max} are allowed`;
+  return `must be at most ${max}; got ${describeValue(issue.input)}`;
 }
 
 /** "reals.check.interval": list indexes are left out, the line:col already says which item. */

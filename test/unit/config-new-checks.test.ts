@@ -234,6 +234,24 @@ describe('new check keys: each mistake at its FILE:LINE:COL', () => {
       issues: ['conf.d/a.yaml:4:13: reals.checks: needs at least 1 item'],
     },
     {
+      name: 'lists past their bounds: 33 urls, 33 dialogue steps, 17 checks',
+      files: svc([
+        'address: 192.0.2.10:80',
+        `check: { type: http, urls: [${Array.from({ length: 33 }, () => '{ path: / }').join(', ')}] }`,
+        'reals:',
+        '  - address: 10.0.0.1',
+        `    checks: [${Array.from({ length: 17 }, () => '{ type: ping }').join(', ')}]`,
+        '  - address: 10.0.0.2',
+        `    check: { type: tcp, dialogue: [${Array.from({ length: 33 }, () => '{ expect: x }').join(', ')}] }`,
+        '',
+      ].join('\n')),
+      issues: [
+        'conf.d/a.yaml:2:28: check.urls: has 33 items; at most 32 are allowed',
+        'conf.d/a.yaml:5:13: reals.checks: has 17 items; at most 16 are allowed',
+        'conf.d/a.yaml:7:35: reals.check.dialogue: has 33 items; at most 32 are allowed',
+      ],
+    },
+    {
       name: 'checks is not allowed in lvsd.yaml defaults',
       files: { 'lvsd.yaml': 'defaults:\n  checks: [{ type: ping }]\n' },
       issues: ['lvsd.yaml:2:3: unknown key "checks" in defaults (did you mean "check"?)'],
