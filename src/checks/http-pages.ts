@@ -55,10 +55,12 @@ async function checkUrls(target: CheckTarget, spec: HttpCheckSpec, urls: readonl
   const pages = pageTargets(target, spec, urls);
   const results = await Promise.all(pages.map((p) => checkHttpPages(p, signal)));
   const latencyMs = Math.max(0, ...results.map((r) => r.latencyMs));
-  const failed = results.findIndex((r) => !r.up);
+  // A page that failed for real speaks before one that could not run (not_run leaves health alone).
+  let failed = results.findIndex((r) => !r.up && r.code !== 'not_run');
+  if (failed < 0) failed = results.findIndex((r) => !r.up);
   if (failed >= 0) {
     const r = results[failed]!;
-    return { up: false, code: r.code, reason: `url ${failed + 1} of ${results.length}: ${r.reason}`, latencyMs };
+    return { ...r, reason: `url ${failed + 1} of ${results.length}: ${r.reason}`, latencyMs };
   }
   return { up: true, code: 'ok', reason: `${results.length} urls ok: ${results.map((r) => r.reason).join('; ')}`, latencyMs };
 }

@@ -14,6 +14,7 @@ import { formatHost } from '../config/endpoint.js';
 import type { DialogueStep, TcpCheckSpec } from '../config/model.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
+import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, excerpt } from './socket-util.js';
 import { checkTcp, TCP_MAX_READ } from './tcp.js';
 import type { CheckReasonCode, CheckResult, Checker, CheckTarget } from './types.js';
@@ -87,6 +88,8 @@ class DialogueProbe {
       const socket = connect({ host: this.#target.address.host, port: this.#spec.port });
       this.#socket = socket;
       socket.on('error', (err) => {
+        const errno = localErrno(err);
+        if (errno !== null) return this.#settle(notRunResult(this.#label, errno, performance.now() - this.#start));
         const known = classifyNetError(err);
         this.#finish(false, known?.code ?? 'error', `${this.#where()}${known?.text ?? err.message}`);
       });

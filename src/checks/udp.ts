@@ -12,6 +12,7 @@ import { formatHost } from '../config/endpoint.js';
 import type { UdpCheckSpec } from '../config/model.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { StopCause } from './deadline.js';
+import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, compilePattern, excerpt } from './socket-util.js';
 import type { CheckReasonCode, CheckResult, Checker } from './types.js';
 
@@ -75,7 +76,10 @@ export const checkUdp: Checker = (target, signal) => {
     const s = createSocket(target.address.family === 6 ? 'udp6' : 'udp4');
     socket = s;
     s.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED') finish(false, 'refused', 'port unreachable (ICMP)');
+      // EMFILE, ENOBUFS...: the director could not run the check; health must not move.
+      const errno = localErrno(err);
+      if (errno !== null) settle(notRunResult(label, errno, performance.now() - start));
+      else if (err.code === 'ECONNREFUSED') finish(false, 'refused', 'port unreachable (ICMP)');
       else {
         const known = classifyNetError(err);
         finish(false, known?.code ?? 'error', known?.text ?? err.message);
