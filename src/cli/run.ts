@@ -2,45 +2,13 @@
 
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
-import type { Logger } from '../log.js';
 import { Daemon, logIssues } from '../daemon.js';
-import { errorMessage } from '../errors.js';
+import { installFatalHandlers } from '../fatal.js';
 import { COMMON_HELP, EXIT_FAILURE, parseCommand } from './args.js';
 import type { Command } from './main.js';
 
-/** After a fatal error, how long the orderly part of the exit may take before exit(1) regardless. */
-const FATAL_EXIT_MS = 5_000;
 /** Once stopped, a handle still open (a stuck child's pipe) must not keep the process alive. */
 const EXIT_GRACE_MS = 1_000;
-
-/**
- * Process-wide policy for what nothing handled (a bug): log it at fatal with code LVSD_INTERNAL
- * and the stack, stop checks and the listener, leave the kernel table as it is (like SIGUSR2:
- * systemd's Restart=on-failure starts a new lvsd that adopts it without a flap, where a clean stop
- * would take every service down until the new daemon's first check round), and exit 1 within
- * FATAL_EXIT_MS whatever happens. Never silent, never a hang.
- */
-function installFatalHandlers(daemon: Daemon, logger: Logger): () => void {
-  let fatal = false;
-  const onFatal = (kind: string) => (err: unknown): void => {
-    logger.fatal({ code: 'LVSD_INTERNAL', kind, err: errorMessage(err), stack: err instanceof Error ? err.stack : undefined }, `internal error (${kind}); exiting, the IPVS table is left as it is`);
-    if (fatal) return;
-    fatal = true;
-    setTimeout(() => process.exit(1), FATAL_EXIT_MS).unref();
-    daemon.stop(kind, { clean: false }).then(
-      () => process.exit(1),
-      () => process.exit(1),
-    );
-  };
-  const onException = onFatal('uncaughtException');
-  const onRejection = onFatal('unhandledRejection');
-  process.on('uncaughtException', onException);
-  process.on('unhandledRejection', onRejection);
-  return () => {
-    process.off('uncaughtException', onException);
-    process.off('unhandledRejection', onRejection);
-  };
-}
 
 export const runCommand: Command = {
   summary: 'run the daemon in the foreground',
@@ -81,7 +49,7 @@ ${COMMON_HELP}
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     process.on('SIGUSR2', onKeepStop);
-    const removeFatal = installFatalHandlers(daemon, logger);
+    const removeFatal = installFatalHandlers({ logger, stop: (kind) => daemon.stop(kind, { clean: false }) });
     try {
       await daemon.start();
       const code = await daemon.finished;
