@@ -200,8 +200,8 @@ export class Daemon {
       lag: this.#lag,
       onOverload: (info) =>
         overload.warn(
-          { event: 'checks_delayed', lag_ms: Math.round(info.lagMs), limit: info.limit, queued: info.queued, delayed: info.delayed, late_timeouts: info.lateTimeouts },
-          'lvsd is late (event-loop lag): running checks later at a lower rate instead of failing realservers',
+          { event: 'checks_delayed', lag_ms: Math.round(info.lagMs), queued: info.queued, delayed: info.delayed, late_timeouts: info.lateTimeouts },
+          'lvsd is late (event-loop lag): checks run later, at a lower effective rate; timeouts it caused are re-run, not counted against realservers',
         ),
       onResult: (probeKey, result) => {
         this.#observer?.checkResult(probeKey, result);

@@ -12,8 +12,6 @@ export interface LagSource {
   stalledMs(now: number): number;
   /** The worst stall seen over the last second or so (ms); 0 when the loop is responsive. */
   lagMs(): number;
-  /** Called after every measurement with that tick's stall (ms); the scheduler adapts its admission here. */
-  onTick: ((lagMs: number) => void) | null;
 }
 
 export interface LoopLagOptions {
@@ -50,7 +48,6 @@ export class LoopLagMonitor implements LagSource {
   /** Stall of each of the last WINDOW_TICKS ticks, a ring. */
   readonly #recent = new Float64Array(WINDOW_TICKS);
   #slot = 0;
-  onTick: ((lagMs: number) => void) | null = null;
 
   constructor(options: LoopLagOptions = {}) {
     this.#period = options.periodMs ?? LAG_PERIOD_MS;
@@ -103,6 +100,5 @@ export class LoopLagMonitor implements LagSource {
     this.#recent[this.#slot] = stall;
     this.#slot = (this.#slot + 1) % WINDOW_TICKS;
     this.#arm();
-    this.onTick?.(stall);
   };
 }

@@ -418,7 +418,6 @@ export class LvsdMetrics {
     sched('lvsd_scheduler_checks_queued', 'Checks waiting for a slot under max_concurrent_checks.', (s) => s.queued);
     sched('lvsd_scheduler_checks_total', 'Periodic checks completed (once per probe, however many services share it).', (s) => s.completed, true);
     sched('lvsd_scheduler_lag_seconds', 'Worst event-loop stall of lvsd over the last second: how late lvsd itself is.', (s) => s.lagMs / 1000);
-    sched('lvsd_scheduler_concurrency_limit', 'Checks allowed in flight now (max_concurrent_checks, lowered while lvsd lags).', (s) => s.limit);
     sched('lvsd_checks_delayed_total', 'Checks started late by more than 10 % of their interval (at least 50 ms): lvsd could not keep up.', (s) => s.delayed, true);
     sched('lvsd_checks_late_timeouts_total', 'Timeouts discarded and re-run because lvsd itself was stalled during the check.', (s) => s.lateTimeouts, true);
     sched('lvsd_scheduler_overruns_total', 'Checks that finished after their next run was due.', (s) => s.overruns, true);

@@ -32,15 +32,17 @@ export interface SchedulerOptions {
    * other logic, one-shot tools), neither happens.
    */
   readonly lag?: LagSource;
-  /** Called when overload makes the scheduler lower its admission (the caller logs, throttled). */
+  /**
+   * Called when lvsd cannot keep up: a check started late (more than 10 % of its interval, at
+   * least 50 ms) or a timeout was discarded as late. Many times a second under load: the caller
+   * throttles its warning.
+   */
   readonly onOverload?: (info: OverloadInfo) => void;
 }
 
 export interface OverloadInfo {
-  /** The stall just measured (ms). */
+  /** Worst event-loop stall over the last second (ms). */
   readonly lagMs: number;
-  /** Checks allowed in flight from now on. */
-  readonly limit: number;
   readonly queued: number;
   readonly delayed: number;
   readonly lateTimeouts: number;
@@ -65,16 +67,10 @@ export interface SchedulerStats {
   readonly delayed: number;
   /** Timeouts discarded because lvsd itself was stalled during the check; the check was re-run. */
   readonly lateTimeouts: number;
-  /** Checks allowed in flight now: max_concurrent_checks, lowered while the event loop lags. */
-  readonly limit: number;
   /** Worst event-loop stall over the last second (ms); 0 without a lag source. */
   readonly lagMs: number;
 }
 
-/** A tick stalled longer than this means the process cannot keep up: halve admission. */
-export const LAG_HIGH_MS = 40;
-/** Admission never drops below this many checks in flight. */
-export const MIN_LIMIT = 4;
 
 type Phase = 'waiting' | 'queued' | 'running' | 'removed' | 'done';
 
@@ -112,8 +108,6 @@ export class Scheduler {
   readonly #random: () => number;
   readonly #lag: LagSource | null;
   readonly #onOverload: ((info: OverloadInfo) => void) | null;
-  /** Adaptive admission: #max, halved on a stalled tick, grown back on clean ones. */
-  #limit: number;
 
   readonly #probes = new Map<string, Probe>();
   /** Waiting probes by due time; a probe that left the plan stays in it and is skipped when due. */
@@ -149,7 +143,6 @@ export class Scheduler {
   #overruns = 0;
   #delayed = 0;
   #lateTimeouts = 0;
-  #lastStallMs = 0;
 
   constructor(options: SchedulerOptions) {
     this.#check = options.check;
@@ -164,10 +157,8 @@ export class Scheduler {
       });
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
-    this.#limit = this.#max;
     this.#lag = options.lag ?? null;
     this.#onOverload = options.onOverload ?? null;
-    if (this.#lag !== null) this.#lag.onTick = this.#onLagTick;
   }
 
   /**
@@ -236,7 +227,6 @@ export class Scheduler {
   stop(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      if (this.#lag !== null && this.#lag.onTick === this.#onLagTick) this.#lag.onTick = null;
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
       this.#timerDue = Infinity;
@@ -279,7 +269,6 @@ export class Scheduler {
       overruns: this.#overruns,
       delayed: this.#delayed,
       lateTimeouts: this.#lateTimeouts,
-      limit: this.#limit,
       lagMs: this.#lag === null ? 0 : this.#lag.lagMs(),
     };
   }
@@ -324,36 +313,14 @@ export class Scheduler {
   };
 
   #overloaded(): void {
-    this.#onOverload?.({ lagMs: Math.max(this.#lastStallMs, this.#lag?.lagMs() ?? 0), limit: this.#limit, queued: this.#queued, delayed: this.#delayed, lateTimeouts: this.#lateTimeouts });
+    this.#onOverload?.({ lagMs: this.#lag?.lagMs() ?? 0, queued: this.#queued, delayed: this.#delayed, lateTimeouts: this.#lateTimeouts });
   }
 
-  /**
-   * AIMD on the loop's own stall: a stalled tick halves what may run (never below MIN_LIMIT, and
-   * from what actually runs, so a large idle limit is cut at once); a clean tick grows it by a
-   * quarter back toward max_concurrent_checks (a tick at or below LAG_HIGH_MS counts as clean). Due checks wait in the queue meanwhile: the
-   * effective rate drops to what the process can do instead of every check timing out.
-   */
-  readonly #onLagTick = (stallMs: number): void => {
-    if (this.#stopped) return;
-    if (stallMs > LAG_HIGH_MS) {
-      const cut = Math.max(MIN_LIMIT, Math.floor(Math.min(this.#limit, Math.max(1, this.#inFlight)) / 2));
-      if (cut >= this.#limit) return;
-      this.#limit = cut;
-      this.#lastStallMs = stallMs;
-    } else if (this.#limit < this.#max) {
-      this.#limit = Math.min(this.#max, this.#limit + Math.max(1, Math.ceil(this.#limit / 4)));
-      this.#drain();
-    }
-  };
-
   #acquire(probe: Probe): void {
-    if (this.#inFlight < this.#limit) {
+    if (this.#inFlight < this.#max) {
       this.#start(probe);
       return;
     }
-    // Only a check that waits because of lvsd's own lag is worth a warning (a stall that lowered
-    // the limit while nothing had to wait is not); the caller throttles it.
-    if (this.#limit < this.#max) this.#overloaded();
     probe.phase = 'queued';
     probe.queuedAt = this.#now();
     this.#queue.push(probe);
@@ -372,7 +339,10 @@ export class Scheduler {
       const t = this.#now();
       probe.startedAt = t;
       probe.stalledAtStart = this.#lag.stalledMs(t);
-      if (probe.once === null && t - probe.due > Math.max(50, probe.intervalMs / 10)) this.#delayed++;
+      if (probe.once === null && t - probe.due > Math.max(50, probe.intervalMs / 10)) {
+        this.#delayed++;
+        this.#overloaded();
+      }
     }
     let pending: Promise<CheckResult>;
     try {
@@ -460,7 +430,7 @@ export class Scheduler {
 
   /** Hand freed slots to waiting probes, first come first served. */
   #drain(): void {
-    while (this.#inFlight < this.#limit && this.#qHead < this.#queue.length) {
+    while (this.#inFlight < this.#max && this.#qHead < this.#queue.length) {
       const probe = this.#queue[this.#qHead++]!;
       if (probe.phase !== 'queued') continue;
       this.#queued--;

@@ -92,7 +92,7 @@ export const ZERO_RECONCILER: ReconcilerStats = {
 
 export const SCHEDULER: SchedulerStats = {
   probes: 3, started: 10, completed: 9, aborted: 0, inFlight: 1, queued: 0, maxQueueDepth: 0, queuedTotal: 0, queueWaitMsTotal: 0, overruns: 0,
-  delayed: 0, lateTimeouts: 0, limit: 256, lagMs: 0,
+  delayed: 0, lateTimeouts: 0, lagMs: 0,
 };
 
 /** Collects log lines as objects. */

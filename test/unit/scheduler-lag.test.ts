@@ -8,7 +8,7 @@ import type { CheckSpec } from '../../src/config/model.js';
 import { LoopLagMonitor } from '../../src/loop-lag.js';
 import type { LagSource } from '../../src/loop-lag.js';
 import type { ProbePlan } from '../../src/scheduler/probe-key.js';
-import { LAG_HIGH_MS, MIN_LIMIT, Scheduler } from '../../src/scheduler/scheduler.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { OverloadInfo } from '../../src/scheduler/scheduler.js';
 
 const OK: CheckResult = { up: true, code: 'ok', reason: 'ok', latencyMs: 1 };
@@ -26,7 +26,6 @@ function plan(n: number, intervalMs: number, timeoutMs: number): ProbePlan {
 
 class FakeLag implements LagSource {
   stalled = 0;
-  onTick: ((lagMs: number) => void) | null = null;
   stalledMs(): number {
     return this.stalled;
   }
@@ -52,8 +51,6 @@ describe('LoopLagMonitor (injected clock and timers)', () => {
     let clock = 0;
     let fire: (() => void) | null = null;
     const m = new LoopLagMonitor({ periodMs: 50, jitterMs: 10, now: () => clock, setTimer: (fn) => ((fire = fn), {}), clearTimer: () => (fire = null) });
-    const ticks: number[] = [];
-    m.onTick = (lag) => ticks.push(lag);
     m.start();
     clock = 55; // on time (5 ms of jitter)
     fire!();
@@ -63,7 +60,6 @@ describe('LoopLagMonitor (injected clock and timers)', () => {
     fire!();
     assert.equal(m.stalledMs(clock), 240);
     assert.equal(m.lagMs(), 240);
-    assert.deepEqual(ticks, [0, 240]);
     m.stop();
     assert.equal(fire, null);
   });
@@ -132,35 +128,16 @@ describe('Scheduler and lvsd lateness (mock timers, fake lag source)', () => {
     await h.scheduler.stop();
   });
 
-  it('a stalled tick halves admission (never below the floor) and clean ticks grow it back; due checks wait instead of failing', async () => {
-    const h = harness({ n: 64, intervalMs: 1000, timeoutMs: 900, maxConcurrent: 64, check: () => ({ afterMs: 400, result: OK }) });
-    await advance(0);
-    assert.equal(h.inFlight(), 64);
-    h.lag.onTick!(LAG_HIGH_MS + 60);
-    assert.equal(h.scheduler.stats().limit, 32);
-    assert.equal(h.overloads.length, 0, 'no warning while nothing has to wait');
-    for (let i = 0; i < 10; i++) h.lag.onTick!(LAG_HIGH_MS + 60);
-    assert.equal(h.scheduler.stats().limit, MIN_LIMIT);
-    await advance(1000); // the second round is due at 1000 for all 64
-    assert.ok(h.inFlight() <= MIN_LIMIT, `at most ${MIN_LIMIT} in flight, saw ${h.inFlight()}`);
-    assert.ok(h.scheduler.stats().queued > 0, 'the rest wait in the queue');
-    assert.ok(h.overloads.length > 0, 'waiting checks are reported to the caller (who throttles the warning)');
-    assert.equal(h.overloads[0]!.limit, MIN_LIMIT);
-    await advance(500); // the first four end at 1400; the next four start 400 ms late
-    assert.ok(h.scheduler.stats().delayed >= MIN_LIMIT, 'late starts are counted');
-    for (let i = 0; i < 30; i++) h.lag.onTick!(0);
-    assert.equal(h.scheduler.stats().limit, 64, 'grown back to max_concurrent_checks');
-    await advance(2000);
-    assert.ok(h.results.every((r) => r.result.code === 'ok'), 'no check failed for it');
-    assert.equal(h.results.length >= 128, true);
-    await h.scheduler.stop();
-  });
-
-  it('a small stall (below the threshold) changes nothing', async () => {
-    const h = harness({ n: 8, intervalMs: 1000, timeoutMs: 900, maxConcurrent: 8, check: () => ({ afterMs: 10, result: OK }) });
-    h.lag.onTick!(LAG_HIGH_MS);
-    assert.equal(h.scheduler.stats().limit, 8);
-    assert.equal(h.overloads.length, 0);
+  it('checks that start late because lvsd cannot keep up are counted and reported, and none fails for it', async () => {
+    // 64 probes due at once, 8 slots, 400 ms per check: most start late (a lower effective rate).
+    const h = harness({ n: 64, intervalMs: 1000, timeoutMs: 900, maxConcurrent: 8, check: () => ({ afterMs: 400, result: OK }) });
+    await advance(3500);
+    const stats = h.scheduler.stats();
+    assert.ok(stats.delayed > 0, 'late starts are counted');
+    assert.ok(h.overloads.length > 0, 'and reported to the caller (who throttles the warning)');
+    assert.equal(h.overloads.at(-1)!.delayed, stats.delayed);
+    assert.ok(h.maxInFlight() <= 8);
+    assert.ok(h.results.length > 0 && h.results.every((r) => r.result.code === 'ok'), 'no check failed for it');
     await h.scheduler.stop();
   });
 
