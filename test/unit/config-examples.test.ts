@@ -24,15 +24,15 @@ async function valid(dir: string): Promise<Snapshot> {
 describe('conf.d examples', () => {
   it('ships the documented examples', async () => {
     const names = (await readdir(join(repoRoot, 'conf.d'))).filter(isServiceFileName).sort();
-    assert.deepEqual(names, ['10-web-http.yaml', '20-dns-udp.yaml', '30-smtp-misc.yaml', '40-fwmark.yaml', '50-ipv6.yaml']);
+    assert.deepEqual(names, ['10-web-http.yaml', '20-dns-udp.yaml', '30-smtp-misc.yaml', '40-fwmark.yaml', '50-ipv6.yaml', '60-mail-checks.yaml']);
   });
 
   it('are valid together (the repository root as a config dir)', async () => {
     const s = await valid(repoRoot);
-    assert.deepEqual(s.services.map((x) => x.name), ['web', 'dns-udp', 'dns-tcp', 'smtp', 'shop', 'web6']);
+    assert.deepEqual(s.services.map((x) => x.name), ['web', 'dns-udp', 'dns-tcp', 'smtp', 'shop', 'web6', 'mail']);
     assert.deepEqual(
       s.services.map((x) => x.reals[0]?.check.type),
-      ['http', 'dns', 'dns', 'misc', 'https', 'https'],
+      ['http', 'dns', 'dns', 'misc', 'https', 'https', 'tcp'],
     );
     assert.deepEqual(s.services.map((x) => x.key), [
       'tcp:192.0.2.10:80',
@@ -41,10 +41,13 @@ describe('conf.d examples', () => {
       'tcp:192.0.2.25:25',
       'fwmark:12:v4',
       'tcp:[2001:db8::10]:443',
+      'tcp:192.0.2.26:25',
     ]);
+    const mail = s.services[6]!.reals[0]!;
+    assert.deepEqual(mail.checks?.map((c) => c.type), ['tcp', 'http'], 'the mail example has two checks per real');
   });
 
-  for (const name of ['10-web-http.yaml', '20-dns-udp.yaml', '30-smtp-misc.yaml', '40-fwmark.yaml', '50-ipv6.yaml']) {
+  for (const name of ['10-web-http.yaml', '20-dns-udp.yaml', '30-smtp-misc.yaml', '40-fwmark.yaml', '50-ipv6.yaml', '60-mail-checks.yaml']) {
     it(`${name} is valid on its own`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'lvsd-example-'));
       dirs.push(dir);
