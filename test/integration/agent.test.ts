@@ -70,8 +70,10 @@ describe('agent checks', () => {
   };
 
   test('the real comes in at its full weight; the agent got its send string', async () => {
-    await applied(40, 0);
+    // The first agent poll is spread over its interval, so it may come before or after the first pass.
+    await daemon.waitForLog((l) => l.event === 'agent_change' && l.to === 'up ready 100%', 'first agent reply');
     assert.equal(sent, 'status\n');
+    await applied(40, 0);
   });
 
   test('"50%" halves the kernel weight', async () => {

@@ -46,7 +46,7 @@ describe('slow start', () => {
         'name: web',
         `address: 127.0.0.1:${await freePort()}`,
         'forwarding: masq',
-        'slow_start: 2s',
+        'slow_start: 4s',
         'check: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }',
         'reals:',
         `  - { address: "127.0.0.1:${first.port}", weight: 100 }`,
@@ -70,7 +70,7 @@ describe('slow start', () => {
     assert.deepEqual(weightsOf(daemon, `127.0.0.1:${latePort}`), []);
   });
 
-  test('a real that comes up later ramps 10 -> 33 -> 55 -> 78 -> 100 in separate passes', async () => {
+  test('a real that comes up later ramps from 10 to 100 through the steps 33, 55, 78, in separate passes', async () => {
     late = await listen(latePort);
     await daemon.waitForLog((l) => l.event === 'slow_start' && l.real === `127.0.0.1:${latePort}`, 'slow start logged');
     const real = `127.0.0.1:${latePort}`;
@@ -78,10 +78,16 @@ describe('slow start', () => {
       (l) => l.msg === 'applying IPVS changes' && (l.lines as string[]).some((x) => x.includes(`-r ${real} `) && x.includes(' -w 100')),
       'full weight reached',
     );
-    assert.deepEqual(weightsOf(daemon, real), [10, 33, 55, 78, 100]);
+    // Every step normally shows (1 s apart); a pass delayed past a whole step on a loaded machine
+    // skips one, so the assertion is: 10 first, 100 last, only step values, rising.
+    const weights = weightsOf(daemon, real);
+    assert.equal(weights[0], 10);
+    assert.equal(weights.at(-1), 100);
+    assert.ok(weights.every((w, i) => [10, 33, 55, 78, 100].includes(w) && (i === 0 || w > weights[i - 1]!)), weights.join(' '));
+    assert.ok(weights.length >= 3, `at least one intermediate step: ${weights.join(' ')}`);
     // Each step was its own pass, triggered by the ramp itself.
     const passes = daemon.logs.filter((l) => l.msg === 'applying IPVS changes' && (l.lines as string[]).some((x) => x.includes(`-r ${real} `)));
-    assert.equal(passes.length, 5);
+    assert.equal(passes.length, weights.length);
     assert.ok(passes.slice(1).every((p) => (p.reasons as string[]).includes('slow-start')), JSON.stringify(passes.map((p) => p.reasons)));
     // The real that was there from the start never moved.
     assert.deepEqual(weightsOf(daemon, `127.0.0.1:${first.port}`), [100]);
