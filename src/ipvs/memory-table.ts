@@ -118,6 +118,8 @@ function compareReals(a: IpvsReal, b: IpvsReal): number {
 
 export class MemoryTable {
   readonly #services = new Map<string, MemService>();
+  /** view()'s services, kept up to date per touched service once built (null: not built yet). */
+  #view: Map<string, IpvsService> | null = null;
 
   /** A table holding `initial` (thresholds and all), e.g. parseSave of a captured `-Sn`. */
   constructor(initial?: IpvsTable) {
@@ -157,6 +159,16 @@ export class MemoryTable {
   }
 
   #apply(c: ParsedCommand): string | null {
+    const error = this.#change(c);
+    if (error === null && this.#view !== null) {
+      const svc = this.#services.get(c.key);
+      if (svc) this.#view.set(c.key, viewOf(svc));
+      else this.#view.delete(c.key);
+    }
+    return error;
+  }
+
+  #change(c: ParsedCommand): string | null {
     const svc = this.#services.get(c.key);
     switch (c.cmd) {
       case 'add-service':
@@ -241,13 +253,13 @@ export class MemoryTable {
   /** The table in insertion order, without the listing sort: what the reconciler keeps as its
    *  model (order does not matter to it, and sorting 10,000 reals per change would). */
   view(): IpvsTable {
-    const services = new Map<string, IpvsService>();
-    for (const { head, reals } of this.#services.values()) {
-      const map = new Map<string, IpvsReal>();
-      for (const [key, r] of reals) map.set(key, r.real);
-      services.set(head.key, withReals(head, map));
+    if (this.#view === null) {
+      this.#view = new Map();
+      for (const svc of this.#services.values()) this.#view.set(svc.head.key, viewOf(svc));
     }
-    return { services };
+    // A copy of the top-level map only: services are immutable, an apply replaces the ones it
+    // touches, so a change costs O(services + its reals), not O(every real).
+    return { services: new Map(this.#view) };
   }
 
   /** The table as `ipvsadm -Sn` prints it. */
@@ -267,6 +279,12 @@ export class MemoryTable {
     }
     return out;
   }
+}
+
+function viewOf(svc: MemService): IpvsService {
+  const map = new Map<string, IpvsReal>();
+  for (const [key, r] of svc.reals) map.set(key, r.real);
+  return withReals(svc.head, map);
 }
 
 /** A service without its reals. */

@@ -184,6 +184,8 @@ export class Reconciler {
   #slowStart: SlowStartState = NO_SLOW_START;
   /** The kernel table as last read plus the ops applied since; null = read it at the next pass. */
   #model: IpvsTable | null = null;
+  /** The same table as a MemoryTable the applied lines go to (null: rebuilt from the next read). */
+  #memory: MemoryTable | null = null;
   #readAt: number | null = null;
   #passAbort: AbortController | null = null;
   #passStartedAt: number | null = null;
@@ -456,10 +458,12 @@ export class Reconciler {
       if (errors.length === 0) {
         // ipvsadm reported nothing: every line took effect. Apply the same lines to the model; the
         // kernel is read again only if the model disagrees (then the model was wrong).
-        const model = new MemoryTable(c.actual);
-        const r = model.restore(lines);
+        const memory = this.#memory ?? new MemoryTable(c.actual);
+        this.#memory = null;
+        const r = memory.restore(lines);
         if (r.errors.length === 0) {
-          this.#model = model.view();
+          this.#memory = memory;
+          this.#model = memory.view();
           await this.#recordOwnership(c.snapshot, this.#model);
           return this.#succeeded(applied);
         }
@@ -480,6 +484,7 @@ export class Reconciler {
       return this.#emit({ ...applied, ok: false, remaining });
     } catch (err) {
       this.#model = null;
+      this.#memory = null;
       const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
       this.#failed(errorMessage(err), true);
       if (this.#stopped && code === 'LVSD_IPVSADM_ABORTED') logger.warn({ code, err: errorMessage(err) }, 'IPVS pass aborted by stop');
@@ -491,7 +496,9 @@ export class Reconciler {
   /** Read the kernel table; the model becomes what was read. */
   async #read(signal: AbortSignal | undefined): Promise<IpvsTable> {
     this.#execs.read++;
+    this.#memory = null;
     const table = await this.#o.runner.read(signal ? { signal } : {});
+    this.#memory = new MemoryTable(table);
     this.#model = table;
     this.#readAt = this.#now();
     return table;

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IpvsTable } from '../../src/ipvs/model.js';
 import { MemoryTable } from '../../src/ipvs/memory-table.js';
 import { parseSave, parseThresholds } from '../../src/ipvs/parse.js';
 import { fixturesDir } from '../helpers/paths.js';
@@ -137,5 +138,27 @@ describe('MemoryTable: semantics', () => {
     const r = m.restore(['-C']);
     assert.equal(r.status, 255);
     assert.equal(m.save(), '-A -t 192.0.2.1:80 -s rr\n');
+  });
+});
+
+describe('MemoryTable.view(): the reconciler model, kept per touched service', () => {
+  it('after every kind of change it holds what table() holds, and earlier views stay as they were', () => {
+    const m = new MemoryTable();
+    m.restore(['-A -t 192.0.2.1:80 -s rr', '-a -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 1', '-A -u 192.0.2.2:53 -s wlc']);
+    const first = m.view();
+    const steps = [
+      ['-a -t 192.0.2.1:80 -r 10.0.0.2:80 -m -w 2'],
+      ['-e -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 7'],
+      ['-E -t 192.0.2.1:80 -s wlc -p 60'],
+      ['-d -t 192.0.2.1:80 -r 10.0.0.2:80'],
+      ['-D -u 192.0.2.2:53', '-A -f 5 -s rr', '-a -f 5 -r 10.0.0.9:0 -g -w 1'],
+    ];
+    for (const lines of steps) {
+      assert.deepEqual(m.restore(lines).errors, []);
+      const sorted = (t: IpvsTable) => [...t.services.values()].map((s) => ({ ...s, reals: [...s.reals.values()].sort((a, b) => (a.key < b.key ? -1 : 1)) })).sort((a, b) => (a.key < b.key ? -1 : 1));
+      assert.deepEqual(sorted(m.view()), sorted(m.table()), lines.join(' / '));
+    }
+    assert.deepEqual([...first.services.keys()], ['tcp:192.0.2.1:80', 'udp:192.0.2.2:53']);
+    assert.equal(first.services.get('tcp:192.0.2.1:80')!.reals.get('10.0.0.1:80')!.weight, 1);
   });
 });
