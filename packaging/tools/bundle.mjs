@@ -11,8 +11,11 @@ const outDir = resolve(process.argv[2] ?? join(root, 'build/pkg'));
 await mkdir(outDir, { recursive: true });
 
 // The same two lines as bin/lvsd.js, but against the TypeScript sources (esbuild strips types).
-const entry = `import { main } from './src/cli/main.ts';
-process.exitCode = await main(process.argv.slice(2));
+// The config loader thread (src/config/loader-thread.ts) runs this same bundle as its worker: there
+// the modules load and the loader serves, but main() must not run.
+const entry = `import { isMainThread } from 'node:worker_threads';
+import { main } from './src/cli/main.ts';
+if (isMainThread) process.exitCode = await main(process.argv.slice(2));
 `;
 
 const result = await build({

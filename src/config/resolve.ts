@@ -150,6 +150,10 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   // Reported once for the service on its own, so a service without reals is still checked.
   resolveCheckList(baseLevels, { realPort: 1, realPos: doc.start(), dnsTransport, configDir: ctx.configDir, partial: true }, issues);
 
+  // Reals without a check of their own resolve to the same specs for the same port: resolve once per
+  // port and share the (immutable) result. It is the per-real cost of big configs (issue 13).
+  const shared = new Map<number, ReturnType<typeof resolveCheckList>>();
+
   // One kernel destination per address: a sorry server cannot also be a real of the same service.
   const seen = new Map<string, { pos: SourcePos; sorry: boolean }>();
   const build = (d: Dest | null, rawDest: RawReal | RawSorry, isSorry: boolean): RealConfig | null => {
@@ -184,8 +188,16 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
         path: [...d.path, 'check'],
         listPath: [...d.path, 'checks'],
       };
-      const r = resolveCheckList([...baseLevels, realLevel], checkTarget, issues);
-      commands.push(...r.commands);
+      const port = d.endpoint.port;
+      const own = rawReal.check !== undefined || rawReal.checks !== undefined || port === 0;
+      let r = own ? undefined : shared.get(port);
+      if (r === undefined) {
+        const before = issues.length;
+        r = resolveCheckList([...baseLevels, realLevel], checkTarget, issues);
+        commands.push(...r.commands);
+        // Only a clean result is shared: an issue may point at this real.
+        if (!own && issues.length === before) shared.set(port, r);
+      }
       check = r.specs[0]!;
       if (r.specs.length > 1) checks = r.specs;
     }

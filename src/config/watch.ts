@@ -11,6 +11,8 @@ import type { Snapshot } from './model.js';
 import type { ConfigIssue } from './issues.js';
 import { formatIssue } from './issues.js';
 import { loadConfig } from './load.js';
+import { ConfigLoaderThread, isUnchanged } from './loader-thread.js';
+import type { ThreadLoad } from './loader-thread.js';
 
 export interface ConfigWatcherOptions {
   readonly configDir: string;
@@ -19,6 +21,11 @@ export interface ConfigWatcherOptions {
   readonly initial: Snapshot;
   /** Quiet time after the last file event before reloading; editors and `cp -r` fire bursts. */
   readonly debounceMs?: number;
+  /**
+   * Where reloads parse and validate: 'thread' (default) keeps the event loop that runs the checks
+   * free while a big config loads; 'process' loads on the calling thread (tests, tools).
+   */
+  readonly loadIn?: 'thread' | 'process';
 }
 
 export interface ReloadOutcome {
@@ -54,6 +61,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   /** A queued reload that has not started yet: later requests join it instead of queueing more. */
   private pending: { promise: Promise<ReloadOutcome>; reasons: string[] } | null = null;
   private closed = false;
+  private readonly loader: ConfigLoaderThread | null;
 
   constructor(opts: ConfigWatcherOptions) {
     super();
@@ -61,6 +69,9 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     this.root = resolvePath(opts.configDir);
     this.logger = opts.logger;
     this.debounceMs = opts.debounceMs ?? 200;
+    // LVSD_CONFIG_LOADER=process: the old way, for the benchmark's before/after comparison.
+    const loadIn = opts.loadIn ?? (process.env.LVSD_CONFIG_LOADER === 'process' ? 'process' : 'thread');
+    this.loader = loadIn === 'thread' ? new ConfigLoaderThread() : null;
     this.snapshot = opts.initial;
     this.outcome = { ok: true, at: new Date(), reason: 'initial', changed: true, issues: [] };
   }
@@ -96,6 +107,11 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     });
     await new Promise<void>((resolve) => fsw.once('ready', resolve));
     this.logger.debug({ configDir: this.root }, 'watching the configuration for changes');
+    // Start the loader thread and warm it up now, so the first real reload is not a cold one.
+    this.loader?.load(this.configDir, this.snapshot.hash).then(
+      () => this.logger.debug('config loader thread ready'),
+      (err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'config loader thread failed to start; the next reload starts it again'),
+    );
   }
 
   /** Load, validate and, if valid and different, switch to the new config. For SIGHUP and tests. */
@@ -121,6 +137,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     await this.fsw?.close();
     this.fsw = null;
     await this.queue;
+    await this.loader?.close();
   }
 
   private relevant(path: string): boolean {
@@ -144,16 +161,32 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   private async run(reason: string): Promise<ReloadOutcome> {
     let issues: ConfigIssue[];
     let next: Snapshot | null = null;
+    let unchanged = false;
+    let handoverMs: number | undefined;
+    const started = performance.now();
     try {
-      const r = await loadConfig(this.configDir);
-      if (r.ok) next = r.snapshot;
+      const r: ThreadLoad = this.loader
+        ? await this.loader.load(this.configDir, this.snapshot.hash)
+        : await loadConfig(this.configDir);
+      if (isUnchanged(r)) unchanged = true;
+      else {
+        if (r.ok) next = r.snapshot;
+        handoverMs = r.handoverMs;
+      }
       issues = r.ok ? [] : r.issues;
     } catch (err) {
-      // loadConfig reports problems as issues; anything thrown is unexpected but must not kill the daemon.
+      // loadConfig reports problems as issues; anything thrown (the loader thread out of memory, a
+      // bug) is unexpected but must not kill the daemon nor replace the running config.
       issues = [{ file: this.configDir, line: 0, col: 0, message: `reload failed: ${errorMessage(err)}` }];
     }
+    const loadMs = Math.round(performance.now() - started);
     const at = new Date();
-    if (!next) {
+    if (unchanged || (next && next.hash === this.snapshot.hash)) {
+      // An operator's SIGHUP gets an answer; a file event that changed nothing (an editor's touch) stays quiet.
+      const asked = reason.split(', ').some((r) => r !== 'file change');
+      this.logger[asked ? 'info' : 'debug']({ reason, load_ms: loadMs }, 'configuration unchanged');
+      this.outcome = { ok: true, at, reason, changed: false, issues: [] };
+    } else if (!next) {
       for (const i of issues) {
         // The same line as at start (level, fields, FILE:LINE:COL in msg), so one grep finds both.
         this.logger.error({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, formatIssue(i));
@@ -164,15 +197,11 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
       );
       this.outcome = { ok: false, at, reason, changed: false, issues };
       this.emit('invalid', issues);
-    } else if (next.hash === this.snapshot.hash) {
-      // An operator's SIGHUP gets an answer; a file event that changed nothing (an editor's touch) stays quiet.
-      const asked = reason.split(', ').some((r) => r !== 'file change');
-      this.logger[asked ? 'info' : 'debug']({ reason }, 'configuration unchanged');
-      this.outcome = { ok: true, at, reason, changed: false, issues: [] };
     } else {
       this.snapshot = next;
       this.logger.info(
-        { reason, services: next.services.length, files: next.files, hash: next.hash.slice(0, 12) },
+        { reason, services: next.services.length, files: next.files, hash: next.hash.slice(0, 12), load_ms: loadMs,
+          ...(handoverMs === undefined ? {} : { handover_ms: Math.round(handoverMs) }) },
         'configuration reloaded',
       );
       this.outcome = { ok: true, at, reason, changed: true, issues: [] };

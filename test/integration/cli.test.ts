@@ -59,7 +59,7 @@ describe('lvsd CLI', () => {
       'b.yaml': [
         'name: b',
         'address: 192.0.2.2:99999',
-        'check: { type: tcp, interval: 1s, timeout: 2s }',
+        'check: { type: http, path: "/health check" }',
         'reals:',
         '  - address: 10.0.0.2:80',
         '',
@@ -72,7 +72,7 @@ describe('lvsd CLI', () => {
     assert.equal(errors.length, 3, r.stderr);
     assert.match(errors.find((e) => e.includes('a.yaml'))!, new RegExp(`^${dir}/conf\\.d/a\\.yaml:5:5: .*wieght`));
     assert.ok(errors.some((e) => e.startsWith(`${join(dir, 'conf.d', 'b.yaml')}:2:`) && /port/.test(e)), r.stderr);
-    assert.ok(errors.some((e) => e.startsWith(`${join(dir, 'conf.d', 'b.yaml')}:3:`) && /timeout/.test(e)), r.stderr);
+    assert.ok(errors.some((e) => e.startsWith(`${join(dir, 'conf.d', 'b.yaml')}:3:`) && /invalid path/.test(e)), r.stderr);
   });
 
   test('check-config accepts the shipped examples and the demo', async () => {

@@ -192,7 +192,7 @@ describe('ConfigWatcher', () => {
     await writeFile(join(h.dir, 'lvsd.yaml'), 'log_level: loud\n');
     const outcome = await h.watcher.reload('SIGHUP');
     assert.equal(outcome.ok, false);
-    assert.deepEqual(outcome.issues.map(formatIssue), [`${join(h.dir, 'lvsd.yaml')}:1:12: log_level: must be one of trace, debug, info, warn, error, fatal; got "loud"`]);
+    assert.deepEqual(outcome.issues.map(formatIssue), [`${join(h.dir, 'lvsd.yaml')}:1:12: log_level: must be one of trace, debug, info, warn, error, fatal (any case); got "loud"`]);
     assert.equal(h.watcher.current, initial);
     assert.equal(h.invalids.length, 1);
   });
