@@ -56,7 +56,7 @@ const cases: Case[] = [
   { name: 'connect_ip other than the real', text: vs('', 'TCP_CHECK { connect_ip 10.0.0.50\n connect_timeout 2 }'), warn: [/connect_ip/] },
   { name: 'connect_port', text: vs('', 'TCP_CHECK { connect_port 8080\n connect_timeout 2 }'), expect: { 'check.port': 8080 }, exact: true },
   { name: 'connect_timeout', text: vs('', 'TCP_CHECK { connect_timeout 3 }'), expect: { 'check.timeout': 3 }, exact: true },
-  { name: 'connect_timeout not below delay_loop', text: vs('', 'TCP_CHECK { connect_timeout 5 }'), expect: { 'check.timeout': 5, 'check.interval': 10 }, warn: [/not shorter/] },
+  { name: 'connect_timeout not below delay_loop is kept as written', text: vs('', 'TCP_CHECK { connect_timeout 7 }'), expect: { 'check.timeout': 7, 'check.interval': 5 }, exact: true },
   { name: 'bindto', text: vs('', 'TCP_CHECK { connect_timeout 2\n bindto 10.0.0.200 }'), warn: [/bindto/] },
   { name: 'real_server weight', text: vs('', 'weight 30\n TCP_CHECK { connect_timeout 2 }'), expect: { 'reals.0.weight': 30 }, exact: true },
   { name: 'real_server without checker', text: vs('', 'weight 2'), expect: { 'check.type': 'none' }, exact: true },

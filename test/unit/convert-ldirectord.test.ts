@@ -67,7 +67,7 @@ const cases: Case[] = [
   { name: 'checktimeout and checkinterval (global)', text: `checktimeout=2\ncheckinterval=5\n${V}\tchecktype=connect\n`, expect: { 'check.timeout': 2, 'check.interval': 5 }, exact: true },
   { name: 'negotiatetimeout overrides for negotiate', text: `checktimeout=2\nnegotiatetimeout=4\ncheckinterval=9\n${V}`, expect: { 'check.timeout': 4, 'check.interval': 9 } },
   { name: 'per-virtual checktimeout overrides global', text: `checktimeout=2\ncheckinterval=9\n${V}\tchecktype=connect\n\tchecktimeout=3\n`, expect: { 'check.timeout': 3 } },
-  { name: 'timeout not below interval', text: `checktimeout=3\ncheckinterval=1\n${V}\tchecktype=connect\n`, expect: { 'check.timeout': 3, 'check.interval': 4 }, warn: [/not shorter than the interval/] },
+  { name: 'timeout not below interval is kept as written', text: `checktimeout=3\ncheckinterval=1\n${V}\tchecktype=connect\n`, expect: { 'check.timeout': 3, 'check.interval': 1 }, exact: true },
   { name: 'failurecount', text: `failurecount=3\n${V}\tchecktype=connect\n`, expect: { 'check.fall': 3, 'check.rise': 1 }, exact: true },
   { name: 'checkcount (deprecated)', text: `${V}\tchecktype=connect\n\tcheckcount=3\n`, warn: [/checkcount/] },
   { name: 'quiescent default yes', text: `${V}\tchecktype=connect\n`, expect: { quiescent: true } },
@@ -110,11 +110,11 @@ for (const c of cases) {
   });
 }
 
-test('ldirectord: negotiate uses negotiatetimeout 30s by default, shortened below the default interval', async () => {
+test('ldirectord: negotiate checks take negotiatetimeout, 30s by default, above the 10s default interval', async () => {
   const r = await ok('ldirectord', V);
   assert.equal(at(r.services[0]!.value, 'check.interval'), 10);
-  assert.equal(at(r.services[0]!.value, 'check.timeout'), 9);
-  assert.ok(r.diagnostics.some((d) => d.severity === 'note' && /default timeout 30s/.test(d.message)));
+  assert.equal(at(r.services[0]!.value, 'check.timeout'), 30);
+  assert.deepEqual(warnings(r), []);
 });
 
 test('ldirectord: every warning is also a "# lvsd convert:" comment in the service', async () => {

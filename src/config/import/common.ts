@@ -77,33 +77,13 @@ export function seconds(ms: number): string {
 }
 
 /**
- * lvsd runs each check on a fixed interval and wants timeout < interval; ldirectord and keepalived
- * wait their interval after a check finishes, so a timeout at or above it is legal there. The
- * timeout the operator wrote is kept and the interval becomes timeout + interval (the other tool's
- * cycle when a check times out); a timeout that was only a default is shortened instead.
+ * Interval and timeout as written: lvsd accepts a timeout at or above the interval (a probe never
+ * overlaps itself; its next run starts at the later of start + interval and the previous run's
+ * end), which is how ldirectord's and keepalived's own loops behave.
  */
-export function fitTiming(
-  intervalMs: number,
-  timeoutMs: number,
-  timeoutExplicit: boolean,
-): { intervalMs: number; timeoutMs: number; message: string | null } {
-  if (timeoutMs < intervalMs) return { intervalMs, timeoutMs, message: null };
-  if (timeoutExplicit) {
-    const iv = intervalMs + timeoutMs;
-    return {
-      intervalMs: iv,
-      timeoutMs,
-      message:
-        `the check timeout ${seconds(timeoutMs)} is not shorter than the interval ${seconds(intervalMs)}; lvsd starts checks on a fixed ` +
-        `interval, so interval is ${seconds(iv)} (timeout + interval, the original cycle when a check times out); lower both if checks must be more frequent`,
-    };
-  }
-  const to = intervalMs > 1000 ? intervalMs - 1000 : Math.max(1, Math.floor(intervalMs / 2));
-  return {
-    intervalMs,
-    timeoutMs: to,
-    message: `the default timeout ${seconds(timeoutMs)} is not shorter than the interval ${seconds(intervalMs)}: timeout set to ${seconds(to)}`,
-  };
+export function timing(intervalMs: number, timeoutMs: number): { interval: number | string; timeout: number | string } {
+  const text = (ms: number): number | string => (ms % 1000 === 0 ? ms / 1000 : `${ms}ms`);
+  return { interval: text(intervalMs), timeout: text(timeoutMs) };
 }
 
 /**

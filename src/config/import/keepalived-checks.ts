@@ -4,7 +4,7 @@
 import type { Capabilities } from './capabilities.js';
 import type { OutMap } from './model.js';
 import type { KNode } from './keepalived-parse.js';
-import { commandProblem, fitTiming, isRegex, literalRegex, splitCommand, statusText } from './common.js';
+import { commandProblem, timing, isRegex, literalRegex, splitCommand, statusText } from './common.js';
 
 export interface Inherited {
   /** Values set on the virtual_server or real_server that checkers inherit. */
@@ -73,16 +73,13 @@ export async function mapChecker(
   const timeoutWritten = misc ? timerMs(child(node, 'misc_timeout')?.args[0]) : inh.connectTimeoutMs;
   const defaultTimeout = misc ? intervalMs : 5000;
   const retry = inh.retry ?? (kind === 'MISC_CHECK' ? 0 : kind === 'DNS_CHECK' ? 3 : 1);
-  const fit = fitTiming(intervalMs, timeoutWritten ?? defaultTimeout, timeoutWritten !== null);
-  c.interval = fit.intervalMs / 1000;
-  c.timeout = fit.timeoutMs % 1000 === 0 ? fit.timeoutMs / 1000 : `${fit.timeoutMs}ms`;
-  if (fit.message) (timeoutWritten !== null ? warn : note)(node, fit.message);
+  Object.assign(c, timing(intervalMs, timeoutWritten ?? defaultTimeout));
   c.rise = 1;
   c.fall = retry + 1;
   if (retry > 0) {
     const dbr = inh.delayBeforeRetryMs ?? (kind === 'DNS_CHECK' ? intervalMs : kind === 'HTTP_GET' || kind === 'SSL_GET' ? 3000 : 1000);
-    if (dbr !== fit.intervalMs) {
-      note(node, `retry ${retry}: keepalived retries ${dbr / 1000}s apart (delay_before_retry); lvsd counts ${retry + 1} failed checks ${fit.intervalMs / 1000}s apart (check.fall), so a dead real leaves after ${((retry + 1) * fit.intervalMs) / 1000}s instead of about ${(fit.intervalMs + retry * dbr) / 1000}s`);
+    if (dbr !== intervalMs) {
+      note(node, `retry ${retry}: keepalived retries ${dbr / 1000}s apart (delay_before_retry); lvsd counts ${retry + 1} failed checks ${intervalMs / 1000}s apart (check.fall), so a dead real leaves after ${((retry + 1) * intervalMs) / 1000}s instead of about ${(intervalMs + retry * dbr) / 1000}s`);
     }
   }
 
@@ -110,7 +107,7 @@ export async function mapChecker(
       const argv = splitCommand(pathNode?.args.join(' ') ?? '');
       if (argv.length === 0) {
         warn(node, 'MISC_CHECK without misc_path: nothing to run; the real is not checked (type: none)');
-        return { type: 'none', interval: c.interval };
+        return { type: 'none', interval: c.interval! };
       }
       const user = child(node, 'user');
       if (user) warn(user, `user ${user.args.join(' ')}: lvsd runs checks as its own user; make the script work as that user (or wrap it with setpriv/runuser)`);
@@ -128,7 +125,7 @@ export async function mapChecker(
     case 'UDP_CHECK': {
       if (!caps.udp) {
         warn(node, 'UDP_CHECK: this lvsd has no UDP check; the real is not checked (type: none)');
-        return { type: 'none', interval: c.interval };
+        return { type: 'none', interval: c.interval! };
       }
       const u: OutMap = { type: 'udp', ...c };
       const payload = child(node, 'payload')?.args.join(' ');
@@ -145,7 +142,7 @@ export async function mapChecker(
     case 'PING_CHECK':
       if (caps.ping) return { type: 'ping', ...withoutPort(c) };
       warn(node, 'PING_CHECK: this lvsd has no ICMP check; the real is not checked (type: none)');
-      return { type: 'none', interval: c.interval };
+      return { type: 'none', interval: c.interval! };
     case 'FILE_CHECK':
       warn(node, `FILE_CHECK (track_file ${child(node, 'track_file')?.args[0] ?? '?'}) is not supported: put the real in maintenance with "lvsd drain"/"lvsd disable" instead; left out`);
       return null;

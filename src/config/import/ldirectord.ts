@@ -7,7 +7,7 @@ import type { ConvertResult, OutMap, OutService } from './model.js';
 import type { CfLine, CfVirtual } from './ldirectord-parse.js';
 import { fields, parseLdirectordCf, parsePort, unquote } from './ldirectord-parse.js';
 import { DEFAULT_SERVICE_BY_PORT, SERVICES, mapLdirectordCheck } from './ldirectord-checks.js';
-import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, fitTiming, serviceNameFor, uniqueName } from './common.js';
+import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, serviceNameFor, timing as checkTiming, uniqueName } from './common.js';
 import { SCHEDULERS } from '../schema.js';
 
 const FORWARDING: Readonly<Record<string, string>> = { gate: 'gate', masq: 'masq', ipip: 'ipip' };
@@ -337,11 +337,7 @@ function timing(check: OutMap, negotiate: boolean, get: Get, doc: DocBuilder, he
     check.interval = intervalS;
     return;
   }
-  const fit = fitTiming(intervalS * 1000, timeoutS * 1000, primary !== undefined);
-  check.interval = fit.intervalMs / 1000;
-  check.timeout = fit.timeoutMs % 1000 === 0 ? fit.timeoutMs / 1000 : `${fit.timeoutMs}ms`;
-  // Changing a timing the operator wrote is a warning; reconciling ldirectord's own defaults is a note.
-  if (fit.message) (primary ? doc.warn : doc.note).call(doc, intervalLine?.line ?? primary?.line ?? headLine, 'check.interval', fit.message);
+  Object.assign(check, checkTiming(intervalS * 1000, timeoutS * 1000));
   check.rise = 1;
   const fc = get('failurecount');
   check.fall = fc ? Math.max(1, Number(fc.value)) : 1;
