@@ -167,7 +167,8 @@ export function resolveCheck(
     case 'ping':
       // `ping` must be installed for the check to run: verified at load like a misc command.
       if (full) command = { program: PING_PROGRAM, pos: typePos(), what: 'ping' };
-      spec = { ...common, type: 'ping' };
+      // ICMP has no port: 0, so one host behind several services and ports is pinged once.
+      spec = { ...common, port: 0, type: 'ping' };
       break;
     case 'http':
     case 'https':

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { formatIssue, loadConfig } from '../../src/config/load.js';
 import type { RealConfig, Snapshot } from '../../src/config/model.js';
+import { buildProbePlan } from '../../src/scheduler/probe-key.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -106,6 +107,17 @@ describe('new check keys resolve', () => {
     assert.deepEqual(a!.check, { type: 'udp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3, port: 53, send: '\x00\x01ab', expect: '^ok' });
     assert.deepEqual(b!.check, { type: 'udp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3, port: 53, send: '', expect: null });
     assert.deepEqual(c!.check, { type: 'ping', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3, port: 0 });
+  });
+
+  it('ping ignores the port: one host under two services and ports is one probe', async () => {
+    const s = await snapshotOf({
+      'conf.d/a.yaml': 'address: 192.0.2.10:80\ncheck: { type: ping }\nreals: [{ address: 10.0.0.1 }]\n',
+      'conf.d/b.yaml': 'address: 192.0.2.10:443\nforwarding: masq\ncheck: { type: ping, port: 8443 }\nreals: [{ address: "10.0.0.1:4443" }]\n',
+    });
+    assert.deepEqual(s.services.map((x) => x.reals[0]!.check.port), [0, 0]);
+    const plan = buildProbePlan(s);
+    assert.equal(plan.size, 1);
+    assert.equal([...plan.values()][0]!.members.length, 2);
   });
 
   it('checks: every entry is merged over lvsd.yaml defaults; a list of one is a plain check', async () => {
