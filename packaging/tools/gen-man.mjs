@@ -189,7 +189,12 @@ function section(md, title) {
   const lines = md.split('\n');
   const start = lines.findIndex((l) => l.trim() === `## ${title}`);
   if (start < 0) throw new Error(`README.md has no "## ${title}" section`);
-  let end = lines.findIndex((l, i) => i > start && /^##? /.test(l) && !/^```/.test(l));
+  // A "# comment" inside a fenced block (YAML, shell) is not a heading.
+  let fenced = false;
+  let end = lines.findIndex((l, i) => {
+    if (/^```/.test(l)) fenced = !fenced;
+    return i > start && !fenced && /^##? /.test(l);
+  });
   if (end < 0) end = lines.length;
   return lines.slice(start + 1, end).join('\n');
 }
