@@ -450,7 +450,6 @@ export class Reconciler {
       if (c.ops.length === 0) return this.#succeeded({ ...base, errors: [] });
       lines = c.ops.map(formatOp);
       logger.info({ reasons, ops: c.ops.length, lines }, 'applying IPVS changes');
-      this.#model = null; // whatever happens next, only a completed apply or a read says what the kernel holds
       this.#execs.apply++;
       const { errors } = await runner.apply(lines, { signal });
       this.#countOps(c.ops);
