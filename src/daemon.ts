@@ -20,8 +20,9 @@ import { Observer } from './observe/observer.js';
 import { Notifier } from './notify/notifier.js';
 import { AgentPoller } from './agent/agent-poller.js';
 import type { AgentChange } from './agent/agent-poller.js';
-import { LvsdError, errorMessage } from './errors.js';
+import { errorMessage } from './errors.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
+import { STOP_BUDGET_MS, stopKernel, withinMs } from './daemon-stop.js';
 import type { Phase } from './lifecycle.js';
 import { AdminControl } from './control/admin-control.js';
 import { adminFilePath } from './control/admin-file.js';
@@ -57,25 +58,6 @@ export function healthViewOf(tracker: HealthTracker): HealthView {
 
 export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger): IpvsRunner {
   return dryRun ? createDryRunRunner({ logger }) : createIpvsadmRunner({ path: snapshot.global.ipvsadm, logger });
-}
-
-/**
- * How long a stop may take in total before the daemon gives up on the kernel and exits 1: well
- * inside systemd's TimeoutStopSec (90 s in the shipped unit), so a hung ipvsadm never earns a SIGKILL.
- */
-export const STOP_BUDGET_MS = 15_000;
-
-/** Whether an ipvsadm error means there is no ipvsadm or no IPVS at all (nothing can be in a table). */
-function ipvsAbsent(err: unknown): boolean {
-  if (!(err instanceof LvsdError)) return false;
-  return err.code === 'LVSD_IPVSADM_MISSING' || /Can't initialize ipvs|Protocol not available/.test(err.message);
-}
-
-/** Wait for `p`, but no longer than `ms`. */
-async function withinMs(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }
 
 export class Daemon {
@@ -139,7 +121,9 @@ export class Daemon {
     this.#starting ??= this.#start().catch(async (err: unknown) => {
       if (this.#life.stopRequested) return; // the abort of a stop, not a failure of its own
       this.#life.to('stopping');
-      this.#stopping = this.#teardown().then(() => this.#finish(1));
+      this.#stopping = this.#teardown()
+        .catch((e: unknown) => this.#log.error({ code: 'LVSD_INTERNAL', err: errorMessage(e) }, 'cleanup after a failed start failed'))
+        .then(() => this.#finish(1));
       await this.#stopping;
       throw err;
     });
@@ -302,7 +286,13 @@ export class Daemon {
     }
     this.#life.to('stopping');
     const clean = options.clean ?? this.#snapshot.global.cleanStop;
-    this.#stopping = this.#shutdown(signal, clean, action === 'abort-start').then((code) => this.#finish(code));
+    // A stop always finishes: a bug inside it is logged and makes the exit status 1, never a hang.
+    this.#stopping = this.#shutdown(signal, clean, action === 'abort-start')
+      .catch((err: unknown) => {
+        this.#log.error({ code: 'LVSD_INTERNAL', err: errorMessage(err) }, 'stop failed');
+        return 1;
+      })
+      .then((code) => this.#finish(code));
     return this.#stopping;
   }
 
@@ -324,7 +314,7 @@ export class Daemon {
       await this.#stopChecks();
       // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
       // to remove; what an earlier run left stays for the next start to adopt.
-      code = await this.#stopKernel(clean && !duringStart, deadline);
+      code = await stopKernel({ reconciler: this.#reconciler, clean: clean && !duringStart, deadline, budgetMs: this.#stopBudgetMs, ownedAtStart: this.#ownedAtStart, log: this.#log });
       // Commands already running may finish (each within its timeout), but not past the budget.
       await withinMs(this.#notifier?.close() ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
     } finally {
@@ -344,60 +334,8 @@ export class Daemon {
     this.#lag.stop();
   }
 
-  /**
-   * The reconciler's stop (it aborts the running pass, then runs the clean stop within the budget
-   * it is given), bounded here a second time: if even that does not settle, the daemon's own
-   * signal kills whatever ipvsadm still runs and the stop ends with LVSD_STOP_TIMEOUT.
-   */
-  async #stopKernel(clean: boolean, deadline: number): Promise<number> {
-    const reconciler = this.#reconciler;
-    if (!reconciler) {
-      this.#log.info('lvsd stopped (nothing was started)');
-      return 0;
-    }
-    const remainingMs = Math.max(1_000, deadline - Date.now());
-    // The reconciler's budget ends first, so its own abort (and error) is what normally happens.
-    const budgetMs = Math.max(500, remainingMs - 1_000);
-    const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const overBudget = new Promise<'over'>((resolve) => {
-      timer = setTimeout(() => resolve('over'), remainingMs);
-    });
-    try {
-      const result = await Promise.race([reconciler.stop({ clean, budgetMs, signal: abort.signal }), overBudget]);
-      if (result === 'over') {
-        abort.abort(new Error('stop budget exhausted'));
-        this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs: this.#stopBudgetMs }, `stop did not finish within ${this.#stopBudgetMs} ms; exiting, managed services may remain in the kernel`);
-        return 1;
-      }
-      this.#log.info({ removed: result.removed, left: result.left }, 'lvsd stopped');
-      return result.left.length === 0 ? 0 : 1;
-    } catch (err) {
-      const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
-      if (code === 'LVSD_IPVSADM_ABORTED') {
-        this.#log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs: this.#stopBudgetMs, err: errorMessage(err) }, `clean stop did not finish within the stop budget (${this.#stopBudgetMs} ms); ipvsadm was killed, managed services may remain in the kernel`);
-        return 1;
-      }
-      if (this.#neverTouchedKernel(reconciler) && ipvsAbsent(err)) {
-        // No ipvsadm or no IPVS in the kernel, and this run changed nothing: nothing of ours can be there.
-        this.#log.warn({ code, err: errorMessage(err) }, 'clean stop could not read the IPVS table; this run changed nothing in it and no earlier run left a record');
-        this.#log.info({ removed: [], left: [] }, 'lvsd stopped');
-        return 0;
-      }
-      this.#log.error({ code, err: errorMessage(err) }, 'clean stop failed; managed services may remain in the kernel');
-      return 1;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   get #stopBudgetMs(): number {
     return this.#o.stopBudgetMs ?? STOP_BUDGET_MS;
-  }
-
-  #neverTouchedKernel(reconciler: Reconciler): boolean {
-    const ops = Object.values(reconciler.stats().opsApplied).reduce((a, b) => a + b, 0);
-    return ops === 0 && this.#ownedAtStart === 0;
   }
 
   /** A start that failed: stop what it built, change nothing in the kernel. */
