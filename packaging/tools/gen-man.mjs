@@ -23,6 +23,11 @@ const CHARS = {
   '−': '\\-', '×': '\\(mu', '“': '\\(lq', '”': '\\(rq', '‘': '\\(oq', '’': '\\(cq', '·': '\\(pc', '©': '\\(co',
 };
 
+/** "-" as roff's minus (\\-) in literal text, leaving special characters such as \\(-> intact. */
+function escapeDashes(text) {
+  return text.replace(/\\\(..|-/g, (m) => (m === '-' ? '\\-' : m));
+}
+
 function escapeText(s) {
   return s
     .replace(/\\/g, '\\e')
@@ -45,7 +50,7 @@ function inline(md) {
   return parts
     .map((part) => {
       if (part.startsWith('`') && part.endsWith('`') && part.length >= 2) {
-        return `\\fB${escapeText(part.slice(1, -1)).replace(/-/g, '\\-')}\\fR`;
+        return `\\fB${escapeDashes(escapeText(part.slice(1, -1)))}\\fR`;
       }
       let t = part.replace(/\[([^\]]+)\]\(([^)]+)\)/g, (_m, text, target) => `\u0000L${text}\u0001${target}\u0002`);
       t = escapeText(t);
@@ -62,7 +67,7 @@ function textLine(s) {
 }
 
 function codeLines(lines) {
-  return lines.map((l) => textLine(escapeText(l).replace(/-/g, '\\-')));
+  return lines.map((l) => textLine(escapeDashes(escapeText(l))));
 }
 
 // --- blocks -----------------------------------------------------------------------------------

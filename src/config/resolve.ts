@@ -270,7 +270,8 @@ function resolveAgent(
   path: PathSeg[],
   issues: IssueList,
 ): AgentSpec | null {
-  if (!defaults && !service && !real) return null;
+  // An empty mapping at every level (the shipped lvsd.yaml shows `agent: {}`) is no agent.
+  if (![defaults, service, real].some((a) => a && Object.keys(a).length > 0)) return null;
   const pick = <K extends keyof RawAgent>(k: K): RawAgent[K] | undefined => real?.[k] ?? service?.[k] ?? defaults?.[k];
   const port = pick('port');
   const intervalMs = pick('interval') ?? BUILTIN.agent.intervalMs;
