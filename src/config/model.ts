@@ -228,6 +228,8 @@ export interface GlobalConfig {
   readonly controlSocket: string;
   /** ldirectord-style maintenance directory (absolute path); null when unset. */
   readonly maintenanceDir: string | null;
+  /** gdnsd extfile state file of VIP health (absolute path); null when unset. */
+  readonly dnsStateFile: string | null;
 }
 
 export interface Snapshot {

@@ -19,6 +19,9 @@ export interface Reply {
 
 export type Route = () => Reply | Promise<Reply>;
 
+/** A route for every path under a prefix ("/health/vip/"); gets the rest of the path, never empty. */
+export type PrefixRoute = (rest: string) => Reply | Promise<Reply>;
+
 const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
@@ -70,13 +73,15 @@ export function formatListen(l: ListenAddress): string {
 
 export class ObserveServer {
   readonly #routes: ReadonlyMap<string, Route>;
+  readonly #prefixRoutes: ReadonlyMap<string, PrefixRoute>;
   readonly #log: Logger;
   #server: Server | null = null;
   #dropped = 0;
   #lastErrorLogAt = 0;
 
-  constructor(routes: ReadonlyMap<string, Route>, logger: Logger) {
+  constructor(routes: ReadonlyMap<string, Route>, logger: Logger, prefixRoutes: ReadonlyMap<string, PrefixRoute> = new Map()) {
     this.#routes = routes;
+    this.#prefixRoutes = prefixRoutes;
     this.#log = logger;
   }
 
@@ -150,11 +155,22 @@ export class ObserveServer {
     return this.#dropped;
   }
 
+  /** The exact route, else the prefix route with the rest of the path (one more segment, no '/'). */
+  #route(path: string): Route | undefined {
+    const exact = this.#routes.get(path);
+    if (exact) return exact;
+    for (const [prefix, handler] of this.#prefixRoutes) {
+      const rest = path.slice(prefix.length);
+      if (path.startsWith(prefix) && rest.length > 0 && !rest.includes('/')) return () => handler(rest);
+    }
+    return undefined;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let reply: Reply;
     const target = req.url ?? '/';
     const path = target.length > HTTP_LIMITS.maxTargetLength ? null : requestPath(target);
-    const route = path === null ? undefined : this.#routes.get(path);
+    const route = path === null ? undefined : this.#route(path);
     if (target.length > HTTP_LIMITS.maxTargetLength) {
       reply = text(414, 'request-target too long\n');
     } else if (path === null) {
@@ -162,7 +178,7 @@ export class ObserveServer {
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { ...text(405, 'method not allowed\n'), headers: { allow: 'GET, HEAD' } };
     } else if (!route) {
-      reply = text(404, `not found; try / /status /metrics /healthz\n`);
+      reply = text(404, `not found; try / /status /metrics /healthz /health/vip/ADDRESS\n`);
     } else {
       try {
         reply = await route();

@@ -1,5 +1,6 @@
 // The observability side channel of `lvsd run`: takes the daemon's hooks (results, transitions,
-// passes, reloads), reads its state, and serves /metrics, /status, /healthz and the page at `/`.
+// passes, reloads), reads its state, and serves /metrics, /status, /healthz, /health/vip/ADDRESS
+// and the page at `/`; after each pass it keeps the gdnsd state file (`dns_state_file`) current.
 // It only reads: nothing in checks, health, scheduler or reconcile depends on it.
 
 import { hostname } from 'node:os';
@@ -16,7 +17,9 @@ import { VERSION } from '../version.js';
 import { judgeHealth } from './healthz.js';
 import type { HealthzVerdict } from './healthz.js';
 import { ObserveServer, formatListen } from './http-server.js';
-import type { Route } from './http-server.js';
+import type { PrefixRoute, Reply, Route } from './http-server.js';
+import { DnsStateFile } from './dns-state-file.js';
+import { parseVipAddress, renderExtfile, vipHealthAll, vipHealthOf } from './vip-health.js';
 import { KernelView } from './kernel-view.js';
 import type { StatsReader } from './kernel-view.js';
 import { LvsdMetrics } from './metrics.js';
@@ -40,6 +43,8 @@ export interface ObserverOptions {
     model?(): TableModel;
     services?(): ReadonlyMap<string, ServiceRuntime>;
     slowStarts?(): SlowStartState;
+    /** A service's quorum as of the last committed pass (false before the first); VIP health reads it. */
+    quorumOf?(serviceKey: string): boolean;
   };
   readonly scheduler: { stats(): SchedulerStats };
   readonly runner: IpvsRunner;
@@ -101,6 +106,7 @@ export class Observer {
   /** "serviceKey\nrealKey" -> reason of the pair's last health change. */
   #transitions = new Map<string, string>();
   readonly #notRunWarning: ThrottledWarning;
+  readonly #dnsState: DnsStateFile;
 
   constructor(options: ObserverOptions) {
     this.#o = options;
@@ -143,13 +149,39 @@ export class Observer {
       }],
       ['/', async () => ({ status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(await this.statusDocument()) })],
     ]);
-    this.#server = new ObserveServer(routes, options.logger);
+    const prefixRoutes = new Map<string, PrefixRoute>([['/health/vip/', (rest) => this.#vipReply(rest)]]);
+    this.#server = new ObserveServer(routes, options.logger, prefixRoutes);
+    this.#dnsState = new DnsStateFile(options.logger);
+  }
+
+  readonly #quorumOf = (key: string): boolean => this.#o.reconciler.quorumOf?.(key) ?? false;
+
+  /** GET /health/vip/ADDRESS: 200 healthy, 503 not (or no results yet), 404 not served, 400 not an IP. */
+  #vipReply(rest: string): Reply {
+    const json = (status: number, body: unknown): Reply => ({ status, type: 'application/json; charset=utf-8', body: `${JSON.stringify(body)}\n` });
+    const vip = parseVipAddress(rest);
+    if (vip === null) return json(400, { error: 'not an IP address', address: rest });
+    const health = vipHealthOf(this.#snapshot.services, vip, this.#quorumOf);
+    if (!health) return json(404, { vip, error: 'no service of this director has that address' });
+    return json(health.healthy ? 200 : 503, health);
+  }
+
+  /** The gdnsd state file, when configured: written after every pass whose VIP health differs. */
+  #writeDnsState(): void {
+    const path = this.#snapshot.global.dnsStateFile;
+    if (path === null) return;
+    this.#dnsState.update(path, renderExtfile(vipHealthAll(this.#snapshot.services, this.#quorumOf)));
+  }
+
+  /** Resolves once the DNS state file write in flight (if any) is done. */
+  dnsStateSettled(): Promise<void> {
+    return this.#dnsState.settled();
   }
 
   /** Bind the listener (default: the snapshot's `listen`); throws LvsdError LVSD_LISTEN_FAILED. */
   async listen(at: ListenAddress = this.#o.snapshot.global.listen): Promise<ListenAddress> {
     this.#listen = await this.#server.listen(at);
-    this.#o.logger.info({ listen: formatListen(this.#listen), paths: ['/', '/status', '/metrics', '/healthz'] }, 'status and metrics listener ready');
+    this.#o.logger.info({ listen: formatListen(this.#listen), paths: ['/', '/status', '/metrics', '/healthz', '/health/vip/ADDRESS'] }, 'status and metrics listener ready');
     return this.#listen;
   }
 
@@ -193,6 +225,7 @@ export class Observer {
     this.metrics.reconcilePass(durationMs);
     this.#failingSince = report.ok ? null : (this.#failingSince ?? report.at);
     this.#lastPass = { at: report.at, ok: report.ok, ops: report.ops.length, durationMs, reasons: report.reasons, errors: report.errors };
+    this.#writeDnsState();
     if (report.ops.length > 0) {
       this.kernel.invalidate();
       // The reconciler logs the lines before applying and any failure; this is the "done" line.

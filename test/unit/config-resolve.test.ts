@@ -56,6 +56,7 @@ describe('defaults', () => {
       maxConcurrentChecks: 256,
       controlSocket: '/run/lvsd/control.sock',
       maintenanceDir: null,
+      dnsStateFile: null,
     });
   });
 
@@ -109,7 +110,7 @@ describe('defaults', () => {
 
   it('lvsd.yaml values, with state_dir relative to the config dir and an IPv6 listen address', async () => {
     const dir = await configDir({
-      'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\ncontrol_socket: run/control.sock\nmaintenance_dir: /etc/lvsd/maintenance\n',
+      'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\ncontrol_socket: run/control.sock\nmaintenance_dir: /etc/lvsd/maintenance\ndns_state_file: run/vip.state\n',
     });
     const s = await snapshotOf(dir);
     assert.deepEqual(s.global, {
@@ -123,6 +124,7 @@ describe('defaults', () => {
       maxConcurrentChecks: 10,
       controlSocket: join(dir, 'run', 'control.sock'),
       maintenanceDir: '/etc/lvsd/maintenance',
+      dnsStateFile: join(dir, 'run', 'vip.state'),
     });
   });
 });
