@@ -95,7 +95,10 @@ const names = (s: Snapshot): string[] => s.services.map((x) => x.name);
  */
 async function barrier(h: Harness): Promise<number> {
   const before = h.snapshots.length;
-  await writeFile(join(h.dir, 'conf.d', 'zz-marker.yaml'), web(`192.0.2.${200 + before}:80`));
+  // Written atomically: a reload that read the marker half-written would be one more snapshot.
+  const tmp = join(h.dir, 'conf.d', `.zz-marker.tmp${before}`);
+  await writeFile(tmp, web(`192.0.2.${200 + before}:80`));
+  await rename(tmp, join(h.dir, 'conf.d', 'zz-marker.yaml'));
   await h.waitFor('the marker snapshot', () => h.snapshots.find((s) => names(s).includes('zz-marker') && s === h.watcher.current));
   return h.snapshots.length - 1;
 }
