@@ -8,6 +8,7 @@ PACKAGES+=(haproxy)  # issue 13: the peer in bench/checks-peer; the kernel scale
 PACKAGES+=(keepalived)  # issues 10/13: the peer in test/kernel/scenarios-scale (same boot)
 PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both
 PACKAGES+=(iputils-ping)  # issue 12: the ping check runs the system's ping (test/integration/check-ping)
+PACKAGES+=(pdns-server pdns-backend-bind)  # issue 14: PowerDNS with a LUA ifurlextup record reads /health/vip (test/integration/vip-dns-powerdns)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -312,6 +312,8 @@ export class Daemon {
     let code = 0;
     try {
       await this.#stopChecks();
+      // Before the services go: the DNS state file says DOWN for every VIP (gdnsd moves clients).
+      if (clean && !duringStart) await withinMs(this.#observer?.withdrawDnsState() ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
       // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
       // to remove; what an earlier run left stays for the next start to adopt.
       code = await stopKernel({ reconciler: this.#reconciler, clean: clean && !duringStart, deadline, budgetMs: this.#stopBudgetMs, ownedAtStart: this.#ownedAtStart, log: this.#log });

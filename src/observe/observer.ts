@@ -107,6 +107,8 @@ export class Observer {
   #transitions = new Map<string, string>();
   readonly #notRunWarning: ThrottledWarning;
   readonly #dnsState: DnsStateFile;
+  /** Set by a clean stop: no later pass may write a VIP UP again. */
+  #dnsWithdrawn = false;
 
   constructor(options: ObserverOptions) {
     this.#o = options;
@@ -169,13 +171,21 @@ export class Observer {
   /** The gdnsd state file, when configured: written after every pass whose VIP health differs. */
   #writeDnsState(): void {
     const path = this.#snapshot.global.dnsStateFile;
-    if (path === null) return;
+    if (path === null || this.#dnsWithdrawn) return;
     this.#dnsState.update(path, renderExtfile(vipHealthAll(this.#snapshot.services, this.#quorumOf)));
   }
 
-  /** Resolves once the DNS state file write in flight (if any) is done. */
-  dnsStateSettled(): Promise<void> {
-    return this.#dnsState.settled();
+  /**
+   * A clean stop: every VIP DOWN in the state file (the services are about to be removed, so the
+   * DNS should send clients elsewhere first). Resolves once written or failed (logged).
+   */
+  async withdrawDnsState(): Promise<void> {
+    this.#dnsWithdrawn = true;
+    const path = this.#snapshot.global.dnsStateFile;
+    if (path === null) return;
+    const down = vipHealthAll(this.#snapshot.services, () => false);
+    this.#dnsState.update(path, renderExtfile(down));
+    await this.#dnsState.settled();
   }
 
   /** Bind the listener (default: the snapshot's `listen`); throws LvsdError LVSD_LISTEN_FAILED. */

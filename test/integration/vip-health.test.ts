@@ -132,4 +132,9 @@ describe('lvsd run: /health/vip and dns_state_file', () => {
     await statusBecomes('192.0.2.10', 200);
     await stateBecomes('192.0.2.10 => UP\n192.0.2.20 => DOWN\n2001:db8::10 => UP\n');
   });
+
+  it('a clean stop writes every VIP DOWN before it exits', async () => {
+    assert.equal(await daemon.stop(), 0);
+    assert.equal(await readFile(stateFile, 'utf8'), '192.0.2.10 => DOWN\n192.0.2.20 => DOWN\n2001:db8::10 => DOWN\n');
+  });
 });
