@@ -257,8 +257,9 @@ async function failureToRemoval(): Promise<void> {
       const applied = await d.waitForMessage('IPVS changes applied', 10_000, d.logs.indexOf(down));
       toTransition.push(logTime(down) - wallStop);
       toApplied.push(logTime(applied) - wallStop);
-      const up = await d.waitForLog((l) => l['event'] === 'health_transition' && l['real'] === '10.10.1.2:80' && l['to'] === 'up', 10_000, d.logs.indexOf(applied));
-      await d.waitForMessage('IPVS changes applied', 10_000, d.logs.indexOf(up));
+      // The re-add's transition may be logged before the removal's pass ends: search from the down.
+      const up = await d.waitForLog((l) => l['event'] === 'health_transition' && l['real'] === '10.10.1.2:80' && l['to'] === 'up', 10_000, d.logs.indexOf(down));
+      await d.waitForLog((l) => l.msg === 'IPVS changes applied' && (l['kinds'] as Record<string, number> | undefined)?.['add-real'] === 1, 10_000, d.logs.indexOf(up));
     });
     const execs = (await metricSum(port, 'lvsd_ipvsadm_execs_total')) - execs0;
     const ops = (await metricSum(port, 'lvsd_reconcile_operations_total')) - ops0;
