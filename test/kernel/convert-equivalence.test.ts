@@ -163,7 +163,7 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
     await topo?.teardown();
   });
 
-  it('keepalived (--check) and ldirectord: all healthy, one real down, all down', TIMEOUT, async () => {
+  it('keepalived (--check) and ldirectord: all healthy, one real down, all down', TIMEOUT, async (t) => {
     peers.push(
       spawnLogged('keepalived', '/usr/sbin/keepalived', [
         '--dont-fork', '--log-console', '--check', '--use-file', join(dir, 'keepalived.conf'),
@@ -176,7 +176,15 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
       if (state === 'one down') await http.get('rs1')!.kill();
       if (state === 'all down') await http.get('rs2')!.kill();
       const lines = await capture(tools, state);
-      for (const tool of tools) seen[tool][state] = lines[tool];
+      for (const tool of tools) {
+        seen[tool][state] = lines[tool];
+        t.diagnostic(`${tool}, ${state}: ${lines[tool]!.join(' | ')}`);
+      }
+    }
+    // Not a comparison of two empty lists: the weights and NAT forwarding of the configs are there.
+    for (const tool of tools) {
+      const vip = KEYS[tool].slice('tcp:'.length);
+      assert.deepEqual(seen[tool].healthy, [`-A -t ${vip} -s wrr`, `-a -t ${vip} -r ${RS1} -m -w 2`, `-a -t ${vip} -r ${RS2} -m -w 3`], tool);
     }
     await http.get('rs1')!.revive();
     await http.get('rs2')!.revive();
@@ -187,7 +195,7 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
     await waitForTable((t) => Object.values(KEYS).every((k) => !t.services.some((s) => s.key === k)), WAIT);
   });
 
-  it('lvsd on both conversions: the same tables in the same three states', TIMEOUT, async () => {
+  it('lvsd on both conversions: the same tables in the same three states', TIMEOUT, async (t) => {
     assert.ok(seen.keepalived['all down'] && seen.ldirectord['all down'], 'the peers ran first');
     const caps = detectCapabilities();
     const confDir = join(dir, 'lvsd');
@@ -214,7 +222,10 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
       if (state === 'one down') await http.get('rs1')!.kill();
       if (state === 'all down') await http.get('rs2')!.kill();
       const lines = await capture(tools, state);
-      for (const tool of tools) assert.deepEqual(lines[tool], seen[tool][state], `${tool} vs lvsd, ${state}`);
+      for (const tool of tools) {
+        t.diagnostic(`lvsd on the ${tool} conversion, ${state}: ${lines[tool]!.join(' | ')}`);
+        assert.deepEqual(lines[tool], seen[tool][state], `${tool} vs lvsd, ${state}`);
+      }
     }
     await http.get('rs1')!.revive();
     await http.get('rs2')!.revive();
