@@ -1,5 +1,6 @@
 // A realserver program for kernel tests, run inside a namespace:
-//   node http-server.js --port 80 --name rs1 [--host ::] [--mode http|tcp]
+//   node http-server.js --port 80 --name rs1 [--host ::] [--mode http|tcp] [--port-count N]
+// --port-count N: the same server on ports PORT .. PORT+N-1 (one process for many realservers).
 // http: GET / answers "hello from NAME"; GET /hold answers the same line and then keeps the
 //   response open until the client goes away (a long-lived connection for drain tests);
 //   GET /health answers the status set by PUT /health?status=N (default 200), for HTTP checks.
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     name: { type: 'string' },
     host: { type: 'string', default: '::' },
     mode: { type: 'string', default: 'http' },
+    'port-count': { type: 'string', default: '1' },
   },
 });
 const name = values.name ?? 'unnamed';
@@ -65,12 +67,17 @@ function httpServer(): Server {
   return server;
 }
 
-const server: Server = values.mode === 'tcp' ? tcpServer() : httpServer();
-server.on('error', (err) => {
-  process.stderr.write(`${name}: ${err.message}\n`);
-  process.exit(1);
-});
-server.listen({ port, host: values.host, ipv6Only: false }, () => {
-  process.stdout.write(`${JSON.stringify({ ready: true, name, port, mode: values.mode, pid: process.pid })}\n`);
-});
+const portCount = Math.max(1, Number(values['port-count']));
+let listening = 0;
+for (let p = port; p < port + portCount; p++) {
+  const server: Server = values.mode === 'tcp' ? tcpServer() : httpServer();
+  server.on('error', (err) => {
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exit(1);
+  });
+  server.listen({ port: p, host: values.host, ipv6Only: false }, () => {
+    if (++listening < portCount) return;
+    process.stdout.write(`${JSON.stringify({ ready: true, name, port, portCount, mode: values.mode, pid: process.pid })}\n`);
+  });
+}
 process.on('SIGTERM', () => process.exit(0));

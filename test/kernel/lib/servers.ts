@@ -166,6 +166,8 @@ export interface HttpServerOptions {
   readonly mode?: 'http' | 'tcp';
   /** Bind address; default "::" (IPv4 and IPv6). */
   readonly host?: string;
+  /** Listen on port .. port+portCount-1 (default 1). */
+  readonly portCount?: number;
 }
 
 /** A node http (or tcp banner) realserver in a namespace; see http-server.ts. */
@@ -174,6 +176,7 @@ export function httpServer(opts: HttpServerOptions): ManagedProcess {
   const mode = opts.mode ?? 'http';
   const args = [httpServerScript, '--port', String(port), '--name', opts.name, '--mode', mode];
   if (opts.host !== undefined) args.push('--host', opts.host);
+  if (opts.portCount !== undefined) args.push('--port-count', String(opts.portCount));
   return new ManagedProcess({
     label: `${opts.ns}-${mode}-${port}`,
     ns: opts.ns,

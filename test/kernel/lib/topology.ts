@@ -117,7 +117,7 @@ export class Topology {
   /** Starts http-server.js in a realserver namespace, answering "hello from rsN". */
   async startHttp(
     rs: string | number,
-    opts: { port?: number; mode?: 'http' | 'tcp'; name?: string } = {},
+    opts: { port?: number; mode?: 'http' | 'tcp'; name?: string; portCount?: number } = {},
   ): Promise<ManagedProcess> {
     const real = this.real(rs);
     return this.startProcess(httpServer({ ...opts, ns: real.name, name: opts.name ?? real.name }));
