@@ -70,7 +70,8 @@ describe('PowerDNS ifurlextup on /health/vip', () => {
     realA = await listenOn(portA);
     cfg = await configDir({ 'site-a.yaml': service('site-a', '192.0.2.10:80', portA), 'site-b.yaml': service('site-b', '192.0.2.20:80', portB) });
     daemon = startDaemon(cfg.dir, ['--dry-run']);
-    await daemon.waitForLog((l) => l.event === 'started', 'daemon started');
+    // lvsd's first results are in before PowerDNS asks (its first answer is then final).
+    await daemon.waitForLog((l) => l.event === 'reconcile_applied', 'first reconcile pass applied');
     pdns = await startPowerDns(ZONE, luaZone(cfg.listen));
   });
 
@@ -83,6 +84,17 @@ describe('PowerDNS ifurlextup on /health/vip', () => {
   });
 
   it('answers with only the site whose VIP is healthy', async () => {
+    // PowerDNS starts checking a URL at the first query that needs it and, until each check has run
+    // once, answers its all-down fallback (one random candidate): wait for both first verdicts in
+    // its log ("declaring ... UP/DOWN for URL ..."), then the answer must be the healthy site only.
+    await queryUdp(pdns.port, `www.${ZONE}`, 'A');
+    const url = (vip: string): string => `http://${cfg.listen}/health/vip/${vip}`;
+    await eventually(
+      async () => (pdns.log().includes(`UP for URL ${url('192.0.2.10')}!`) && pdns.log().includes(`DOWN for URL ${url('192.0.2.20')},`) ? true : undefined),
+      'PowerDNS\'s first verdict on both URLs',
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\npdns log:\n${pdns.log()}`);
+    });
     assert.deepEqual(await answerBecomes(['192.0.2.10']), ['192.0.2.10']);
     // Not PowerDNS's all-down fallback (one random candidate): the answer stays the healthy site.
     for (let i = 0; i < 5; i++) assert.deepEqual((await queryUdp(pdns.port, `www.${ZONE}`, 'A')).addresses, ['192.0.2.10']);
