@@ -11,7 +11,7 @@
 //    clean stop. Wall time from the daemon's own log timestamps and from the kernel's side; CPU
 //    from /proc/<pid>/stat (the daemon's utime+stime, and its reaped children's: ipvsadm).
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -330,11 +330,9 @@ async function failureToRemoval(): Promise<void> {
 }
 
 function kaVersion(): string {
-  try {
-    return /Keepalived (v\S+)/.exec(execFileSync('keepalived', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) + '')?.[1] ?? '';
-  } catch (err) {
-    return /Keepalived (v\S+)/.exec(String((err as { stderr?: string }).stderr ?? ''))?.[1] ?? '';
-  }
+  // keepalived prints its version on stderr.
+  const r = spawnSync('keepalived', ['--version'], { encoding: 'utf8' });
+  return /Keepalived (v\S+)/.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '';
 }
 
 // ---- 2. 1,000 services x 10 reals ----
