@@ -123,12 +123,17 @@ describe('the packaged lvsd.service under systemd (kernel IPVS)', { skip }, () =
     mkdirSync(CHECKS, { recursive: true });
     const script = join(CHECKS, 'check-escape.sh');
     // Up when the real answers; leaves one grandchild in a new session with a clean environment, as
-    // badly written checks do.
+    // badly written checks do (/run/lvsd is the unit's writable runtime directory).
     writeFileSync(script, [
       '#!/bin/bash',
-      // env -i: without lvsd's per-run tag in its environment lvsd cannot find it (it reaps the
-      // setsid children it can find itself); only the unit's cgroup still holds it.
-      `pgrep -f ${ESCAPEE} >/dev/null || setsid env -i bash -c 'exec -a ${ESCAPEE} sleep 100000' </dev/null >/dev/null 2>&1 &`,
+      // env -i: without lvsd's per-run tag in its environment lvsd cannot find it (lvsd reaps the
+      // setsid children it can find itself); only the unit's cgroup still holds it. The check
+      // waits until the escapee has cleared its environment (it wrote its pid) before it exits.
+      `if ! pgrep -f ${ESCAPEE} >/dev/null; then`,
+      '  rm -f /run/lvsd/escapee.pid',
+      `  setsid env -i bash -c 'echo $$ > /run/lvsd/escapee.pid; exec -a ${ESCAPEE} sleep 100000' </dev/null >/dev/null 2>&1 &`,
+      '  for _ in $(seq 15); do [ -s /run/lvsd/escapee.pid ] && break; sleep 0.1; done',
+      'fi',
       'exec 3<>"/dev/tcp/$LVSD_RIP/$LVSD_RPORT"',
       '',
     ].join('\n'));
