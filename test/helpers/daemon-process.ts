@@ -98,6 +98,9 @@ export interface DaemonProcess {
   readonly exited: Promise<number | null>;
 }
 
+/** How long waitForLog waits before it fails (generous: the machine is shared and slow at times). */
+const WAIT_FOR_LOG_MS = 180_000;
+
 /** Start `lvsd run -c DIR ARGS...` (add --dry-run to ARGS to keep away from any ipvsadm). */
 export function startDaemon(dir: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): DaemonProcess {
   const child = spawn(process.execPath, lvsdCommand(['run', '-c', dir, ...args]), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -134,8 +137,16 @@ export function startDaemon(dir: string, args: readonly string[] = [], env: Node
       const seen = logs.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        waiters.push({ match, resolve });
-        void exited.then((code) => reject(new Error(`daemon exited (${code}) before: ${what}\nstderr: ${stderr}\nlogs: ${logs.map((l) => JSON.stringify(l)).join('\n')}`)));
+        const dump = (): string => `\nstderr: ${stderr}\nlogs: ${logs.map((l) => JSON.stringify(l)).join('\n')}`;
+        // A failure bound, never a timing assertion: a wait that cannot end must fail the test, not
+        // hang the tier (regression: a test waiting for a log line that never came hung CI).
+        const bound = setTimeout(() => reject(new Error(`no log line within ${WAIT_FOR_LOG_MS} ms: ${what}${dump()}`)), WAIT_FOR_LOG_MS);
+        bound.unref();
+        waiters.push({ match, resolve: (l) => { clearTimeout(bound); resolve(l); } });
+        void exited.then((code) => {
+          clearTimeout(bound);
+          reject(new Error(`daemon exited (${code}) before: ${what}${dump()}`));
+        });
       });
     },
     async stop() {

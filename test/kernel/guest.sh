@@ -27,4 +27,5 @@ if [ -n "${LVSD_KERNEL_ONLY:-}" ]; then
   done
   [ ${#files[@]} -gt 0 ] || { echo "guest: no kernel test matches '$LVSD_KERNEL_ONLY'" >&2; exit 1; }
 fi
-node --test --test-concurrency=1 --test-reporter=tap "${files[@]}"
+# A test that hangs fails after 15 minutes instead of taking the whole boot with it.
+node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=tap "${files[@]}"

@@ -12,6 +12,8 @@ if [ ! -d "$build/test/kernel" ]; then
   exit 1
 fi
 export LVSD_BUILD_DIR="$build"
+# The whole tier shares one boot; with every scenario file it runs well past vm/run.sh's default.
+export LVSD_VM_TIMEOUT=${LVSD_VM_TIMEOUT:-2700}
 out=${LVSD_KERNEL_OUT:-$repo/test-output/kernel}
 mkdir -p "$out"
 # A checkout under /tmp or /run is hidden by the guest's fresh ones: share it again.
