@@ -2,9 +2,11 @@
 
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
+import { chooseLogFormat, textDestination } from '../log-text.js';
 import { Daemon, logIssues } from '../daemon.js';
 import { installFatalHandlers } from '../fatal.js';
 import { COMMON_HELP, EXIT_FAILURE, parseCommand } from './args.js';
+import { LvsdError } from '../errors.js';
 import type { Command } from './main.js';
 
 /** Once stopped, a handle still open (a stuck child's pipe) must not keep the process alive. */
@@ -15,7 +17,8 @@ export const runCommand: Command = {
   help: `Usage: lvsd run [options]
 
 Run the daemon in the foreground: check every realserver and keep the kernel IPVS table equal to
-the healthy set. Logs JSON lines on stdout. SIGHUP reloads the configuration (an invalid one is
+the healthy set. Logs JSON lines on stdout (one readable line per event instead when stdout is a
+terminal, or with --log-format text). SIGHUP reloads the configuration (an invalid one is
 rejected and the running one stays; during start it is applied once started); SIGTERM or SIGINT
 stops, removing the managed services unless clean_stop is false (during start: the start is
 aborted first); SIGUSR2 stops without removing anything from the kernel (package upgrades: the
@@ -26,18 +29,25 @@ internal error (logged at level fatal, code LVSD_INTERNAL; the table is then lef
 Options:
       --dry-run          never run ipvsadm: apply to an in-memory table that starts empty and log
                          the ipvsadm lines that would be applied; everything else runs as usual
+      --log-format F     json (one JSON object per line, for journald) or text (one readable line
+                         per event); default: text when stdout is a terminal, else json
 ${COMMON_HELP}
 `,
   async execute(argv) {
-    const { common, values } = parseCommand(argv, { 'dry-run': { type: 'boolean' } });
+    const { common, values } = parseCommand(argv, { 'dry-run': { type: 'boolean' }, 'log-format': { type: 'string' } });
     const dryRun = values['dry-run'] === true;
+    const formatFlag = values['log-format'] as string | undefined;
+    if (formatFlag !== undefined && formatFlag !== 'json' && formatFlag !== 'text') {
+      throw new LvsdError('LVSD_USAGE', '--log-format must be json or text');
+    }
+    const destination = chooseLogFormat(formatFlag, process.stdout.isTTY === true) === 'text' ? textDestination() : undefined;
     const loaded = await loadConfig(common.configDir);
     if (!loaded.ok) {
-      logIssues(createLogger(common.logLevel ?? 'info'), loaded.issues);
+      logIssues(createLogger(common.logLevel ?? 'info', destination), loaded.issues);
       process.stderr.write(`lvsd run: ${loaded.issues.length} error(s) in ${common.configDir}; not starting\n`);
       return EXIT_FAILURE;
     }
-    const logger = createLogger(common.logLevel ?? loaded.snapshot.global.logLevel);
+    const logger = createLogger(common.logLevel ?? loaded.snapshot.global.logLevel, destination);
     const daemon = new Daemon({ configDir: common.configDir, dryRun, logger, initial: loaded.snapshot });
 
     // Installed before the start and kept until the daemon has stopped: the lifecycle decides what
