@@ -535,7 +535,11 @@ export class Reconciler {
     if (commit) {
       this.#drainState = drains.state;
       this.#draining = drainCount(drains.draining);
-      for (const f of drains.finished) logger.info(f, 'drain finished; deleting real');
+      for (const f of drains.finished) {
+        // The same field names as every other line (service by name while it is configured).
+        const service = snapshot.services.find((s) => s.key === f.serviceKey)?.name ?? f.serviceKey;
+        logger.info({ event: 'drain_finished', service, real: f.realKey, why: f.why }, 'drain finished; deleting real');
+      }
     }
     const now = this.#now();
     // A real the operator took out (drain, maint) is no part of the quorum and does not ramp while

@@ -271,7 +271,8 @@ describe('lvsd scenarios: configuration, ownership, drift (kernel IPVS)', { skip
     await topo.client.closeSession(session, { reset: true });
     const finished = await d.waitForMessage('drain finished; deleting real', WAIT, closedAt);
     assert.equal(finished['why'], 'idle');
-    assert.equal(finished['realKey'], rip(gone));
+    assert.equal(finished['real'], rip(gone));
+    assert.equal(finished['service'], 'drain');
     await waitForTable((t) => hasReals(t, key('drain'), [[rip(stays), 1]]), WAIT);
     assert.deepEqual(appliedLines(d, closedAt), [`-d -t ${vip} -r ${rip(gone)}`]);
     assert.equal(await foreignText(), foreign);
