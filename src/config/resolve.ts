@@ -50,7 +50,7 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     maxConcurrentChecks: raw.max_concurrent_checks ?? BUILTIN.maxConcurrentChecks,
     controlSocket,
     maintenanceDir: raw.maintenance_dir === undefined ? null : underConfig(raw.maintenance_dir),
-    dnsStateFile: raw.dns_state_file === undefined ? null : underConfig(raw.dns_state_file),
+    dnsStateFile: raw.dns_state_file === undefined || raw.dns_state_file === null ? null : underConfig(raw.dns_state_file),
   };
 }
 

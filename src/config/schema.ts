@@ -329,7 +329,7 @@ export const globalSchema = z.strictObject({
   state_dir: z.string().min(1).optional(),
   control_socket: z.string().min(1).optional(),
   maintenance_dir: z.string().min(1).optional(),
-  dns_state_file: z.string().min(1).optional(),
+  dns_state_file: z.string().min(1).nullable().optional(),
   max_concurrent_checks: z.int().min(1).max(100_000).optional(),
   defaults: defaultsSchema.optional(),
 });
