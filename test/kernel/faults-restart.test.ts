@@ -66,6 +66,8 @@ describe('fault: kill -9 then restart (kernel IPVS)', { skip: skipOutsideVm }, (
       }
     })();
 
+    // Traffic is flowing before the kill (the first requests are slow under emulation).
+    await pollAnswers(answers, 3);
     const killed = daemon;
     killed.signal('SIGKILL');
     const exit = await killed.exited;
