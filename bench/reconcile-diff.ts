@@ -48,7 +48,7 @@ const GLOBAL: GlobalConfig = {
   stateDir: '/nonexistent',
   maxConcurrentChecks: 100,
   controlSocket: '/nonexistent/control.sock',
-  maintenanceDir: null, dnsStateFile: null,
+  maintenanceDir: null, dnsStateFile: null, announce: null,
 };
 const POS = { file: 'bench.yaml', line: 1, col: 1 };
 

@@ -24,7 +24,15 @@ const RESTART_ONLY: readonly (readonly [keyof Snapshot['global'], string])[] = [
  * the restart (or until the operator puts the old value back).
  */
 export function restartNeeded(started: Snapshot, current: Snapshot): string[] {
-  return RESTART_ONLY.filter(([k]) => JSON.stringify(started.global[k]) !== JSON.stringify(current.global[k])).map(([, name]) => name);
+  const out = RESTART_ONLY.filter(([k]) => JSON.stringify(started.global[k]) !== JSON.stringify(current.global[k])).map(([, name]) => name);
+  // The announce backend is built once at start; its VIP list, hold_down and unhealthy_after reload.
+  const a = started.global.announce;
+  const b = current.global.announce;
+  if ((a === null) !== (b === null)) out.push('announce');
+  else if (a && b) {
+    for (const k of ['backend', 'interface', 'socket'] as const) if (a[k] !== b[k]) out.push(`announce.${k}`);
+  }
+  return out;
 }
 
 export function countReals(snapshot: Snapshot): number {

@@ -19,6 +19,7 @@ import type { CheckLevel, CommandRef } from './check-merge.js';
 import { resolveCheck } from './check-merge.js';
 import { resolveGlobal, resolveService } from './resolve.js';
 import { executableProblem } from './executable.js';
+import { checkAnnounceVips } from './announce-resolve.js';
 
 export type { ConfigIssue } from './issues.js';
 export { formatIssue } from './issues.js';
@@ -104,6 +105,8 @@ export async function loadConfig(configDir: string): Promise<LoadResult> {
       commands.push(...r.commands);
     }
   }
+
+  checkAnnounceVips(global.announce, rawGlobal.announce, globalDoc, services, issues);
 
   // --- misc programs, each checked once ----------------------------------------------------------
   const verdicts = new Map<string, Promise<string | null>>();

@@ -230,6 +230,32 @@ export interface GlobalConfig {
   readonly maintenanceDir: string | null;
   /** gdnsd extfile state file of VIP health (absolute path); null when unset. */
   readonly dnsStateFile: string | null;
+  /** Health-driven VIP announce/withdraw (BGP speakers); null when `announce` is absent. */
+  readonly announce: AnnounceConfig | null;
+}
+
+export type AnnounceBackend = 'bird' | 'exabgp';
+
+export interface AnnounceVip {
+  /** Normalised address (dotted IPv4, compressed lower-case IPv6). */
+  readonly vip: string;
+  readonly family: Family;
+  /** Service names that decide the VIP's health; null: every address service on that VIP. */
+  readonly services: readonly string[] | null;
+}
+
+export interface AnnounceConfig {
+  readonly backend: AnnounceBackend;
+  /** A VIP withdrawn (quorum lost, daemon unhealthy) is announced again after being healthy this long. */
+  readonly holdDownMs: number;
+  /** Failed reconcile passes in a row after which every VIP is withdrawn. */
+  readonly unhealthyAfter: number;
+  /** bird backend: the dummy interface lvsd owns. */
+  readonly interface: string;
+  /** exabgp backend: the Unix socket `lvsd exabgp-bridge` connects to (absolute path). */
+  readonly socket: string;
+  /** The VIPs announced; null: every VIP of every address service (as the config has them now). */
+  readonly vips: readonly AnnounceVip[] | null;
 }
 
 export interface Snapshot {

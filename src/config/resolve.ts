@@ -22,6 +22,7 @@ import { BUILTIN, NAME_PATTERN, NOTIFY_EVENTS } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
 import type { ListLevel } from './check-list.js';
 import { resolveCheckList } from './check-list.js';
+import { resolveAnnounce } from './announce-resolve.js';
 import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN } from '../ipvs/ranges.js';
 
 export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: string, issues: IssueList): GlobalConfig {
@@ -51,6 +52,7 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     controlSocket,
     maintenanceDir: raw.maintenance_dir === undefined ? null : underConfig(raw.maintenance_dir),
     dnsStateFile: raw.dns_state_file === undefined || raw.dns_state_file === null ? null : underConfig(raw.dns_state_file),
+    announce: resolveAnnounce(raw.announce, doc, configDir, controlSocket, issues),
   };
 }
 

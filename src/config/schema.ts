@@ -319,6 +319,28 @@ export const defaultsSchema = z.strictObject({
   check: checkSchema.optional(),
 });
 
+/** Interface names the kernel accepts (dev_valid_name) narrowed to the plain ones: 1-15 bytes. */
+export const IFNAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
+export const ANNOUNCE_BACKENDS = ['bird', 'exabgp'] as const;
+
+export const announceVipSchema = z.strictObject({
+  address: z.string(),
+  services: z.array(z.string()).min(1).optional(),
+});
+
+/** lvsd.yaml `announce`: health-driven VIP announce/withdraw (src/announce). VIP/service cross-checks are in announce-resolve.ts. */
+export const announceSchema = z.strictObject({
+  backend: lowerEnum(ANNOUNCE_BACKENDS),
+  hold_down: durationSchema({ allowZero: true }).optional(),
+  unhealthy_after: z.int().min(1).max(1000).optional(),
+  interface: z
+    .string()
+    .refine((v) => IFNAME_PATTERN.test(v) && v !== '.' && v !== '..', 'an interface name is 1-15 letters, digits, "_", "." or "-" (e.g. lvsd0)')
+    .optional(),
+  socket: z.string().min(1).optional(),
+  vips: z.array(announceVipSchema).optional(),
+});
+
 export const globalSchema = z.strictObject({
   listen: z.string().optional(),
   ipvsadm: z.string().min(1).optional(),
@@ -330,6 +352,7 @@ export const globalSchema = z.strictObject({
   control_socket: z.string().min(1).optional(),
   maintenance_dir: z.string().min(1).optional(),
   dns_state_file: z.string().min(1).nullable().optional(),
+  announce: announceSchema.nullable().optional(),
   max_concurrent_checks: z.int().min(1).max(100_000).optional(),
   defaults: defaultsSchema.optional(),
 });
@@ -341,6 +364,7 @@ export type RawSorry = z.output<typeof sorrySchema>;
 export type RawService = z.output<typeof serviceSchema>;
 export type RawDefaults = z.output<typeof defaultsSchema>;
 export type RawGlobal = z.output<typeof globalSchema>;
+export type RawAnnounce = z.output<typeof announceSchema>;
 
 // --- check keys by type ----------------------------------------------------------------------
 
@@ -380,6 +404,7 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
   if (file === 'global') {
     if (p.length === 0) return keysOf(globalSchema);
     if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);
+    if (p[0] === 'announce') return p.length === 1 ? keysOf(announceSchema) : last === 'vips' ? keysOf(announceVipSchema) : [];
     if (p[p.length - 1] === 'notify') return keysOf(notifySchema);
     if (p[p.length - 1] === 'agent') return keysOf(agentSchema);
     return keysOf(checkSchema);

@@ -90,7 +90,7 @@ export const GLOBAL: GlobalConfig = {
   stateDir: '/nonexistent',
   maxConcurrentChecks: 10,
   controlSocket: '/nonexistent/control.sock',
-  maintenanceDir: null, dnsStateFile: null,
+  maintenanceDir: null, dnsStateFile: null, announce: null,
 };
 
 export function snapshot(services: readonly ServiceSpec[], global: Partial<GlobalConfig> = {}): Snapshot {

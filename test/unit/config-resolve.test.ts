@@ -57,6 +57,7 @@ describe('defaults', () => {
       controlSocket: '/run/lvsd/control.sock',
       maintenanceDir: null,
       dnsStateFile: null,
+      announce: null,
     });
   });
 
@@ -125,6 +126,7 @@ describe('defaults', () => {
       controlSocket: join(dir, 'run', 'control.sock'),
       maintenanceDir: '/etc/lvsd/maintenance',
       dnsStateFile: join(dir, 'run', 'vip.state'),
+      announce: null,
     });
   });
 });
