@@ -9,6 +9,7 @@ PACKAGES+=(keepalived)  # issues 10/13: the peer in test/kernel/scenarios-scale 
 PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both
 PACKAGES+=(iputils-ping)  # issue 12: the ping check runs the system's ping (test/integration/check-ping)
 PACKAGES+=(pdns-server pdns-backend-bind)  # issue 14: PowerDNS with a LUA ifurlextup record reads /health/vip (test/integration/vip-dns-powerdns)
+PACKAGES+=(bird2 exabgp)  # issue 14: VIP announce: the exabgp backend test peers a real ExaBGP (running lvsd exabgp-bridge) with a real BIRD on loopback
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -29,6 +29,8 @@ import { adminFilePath } from './control/admin-file.js';
 import type { Logger } from './log.js';
 import { VERSION } from './version.js';
 import { formatListen } from './observe/http-server.js';
+import { createAnnouncer } from './announce/create-announcer.js';
+import type { Announcer } from './announce/announcer.js';
 import { countReals, firstRoundCounts, logFirstRound, logHealthEvents, restartNeeded } from './daemon-log.js';
 
 export interface DaemonOptions {
@@ -87,6 +89,8 @@ export class Daemon {
   #admin: AdminControl | null = null;
   /** Metrics, status API and page: a side channel that only reads. */
   #observer: Observer | null = null;
+  /** VIP announce (BGP speakers): another side channel, fed after every pass. */
+  #announcer: Announcer | null = null;
   #firstRoundTimer: NodeJS.Timeout | null = null;
   /** SIGHUPs that arrived while starting: one reload once running. */
   #queuedReloads: string[] = [];
@@ -163,7 +167,10 @@ export class Daemon {
       ownership,
       resyncIntervalMs: snapshot.global.resyncIntervalMs,
       drainTimeoutMs: snapshot.global.drainTimeoutMs,
-      onPass: (report) => this.#observer?.reconcilePass(report),
+      onPass: (report) => {
+        this.#observer?.reconcilePass(report);
+        this.#announcer?.passed(report.ok, this.#reconciler?.stats().consecutiveFailures ?? 0);
+      },
       onServiceEvents: (events) => {
         for (const e of events) {
           const service = this.#services.get(e.serviceKey);
@@ -207,9 +214,14 @@ export class Daemon {
       readStats: () => runner.stats(),
       admin: () => this.#admin,
       agents: () => this.#agents,
+      announce: () => this.#announcer?.status() ?? null,
     });
     this.#observer = observer;
     const bound = await observer.listen();
+    if (signal.aborted) return;
+    const announcer = createAnnouncer(snapshot, { logger: log, dryRun, quorumOf: (key) => reconciler.quorumOf(key), hooks: () => this.#observer?.metrics.announce ?? null });
+    this.#announcer = announcer;
+    await announcer?.start();
     if (signal.aborted) return;
 
     // After the listener (a taken port stops the start before the socket exists), before the first
@@ -312,6 +324,9 @@ export class Daemon {
     let code = 0;
     try {
       await this.#stopChecks();
+      // Routes follow the table: withdrawn before a clean stop removes the services (the router
+      // moves traffic first), left for the next lvsd when the table stays (SIGUSR2, clean_stop: false).
+      await withinMs(this.#announcer?.stop(clean && !duringStart) ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
       // Before the services go: the DNS state file says DOWN for every VIP (gdnsd moves clients).
       if (clean && !duringStart) await withinMs(this.#observer?.withdrawDnsState() ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
       // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
@@ -344,6 +359,7 @@ export class Daemon {
   async #teardown(): Promise<void> {
     try {
       await this.#stopChecks();
+      await this.#announcer?.stop(false);
       await this.#reconciler?.stop({ clean: false });
     } finally {
       await this.#observer?.close();
@@ -361,6 +377,7 @@ export class Daemon {
     this.#observer?.setSnapshot(snapshot);
     this.#scheduler?.update(buildProbePlan(snapshot));
     this.#reconciler?.setSnapshot(snapshot);
+    this.#announcer?.setSnapshot(snapshot);
     this.#onEvents(events);
   }
 

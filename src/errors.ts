@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'LVSD_CONTROL_DENIED'
   | 'LVSD_CONTROL_UNREACHABLE'
   | 'LVSD_CONTROL_BAD_REQUEST'
-  | 'LVSD_ADMIN_UNKNOWN_TARGET';
+  | 'LVSD_ADMIN_UNKNOWN_TARGET'
+  /** A route backend (announce) could not apply the announced set, or refused its setup. */
+  | 'LVSD_ANNOUNCE_FAILED';
 
 export class LvsdError extends Error {
   readonly code: ErrorCode;

@@ -14,6 +14,7 @@ import { drainCommand } from './drain.js';
 import { disableCommand } from './disable.js';
 import { enableCommand } from './enable.js';
 import { adminCommand } from './admin.js';
+import { exabgpBridgeCommand } from './exabgp-bridge.js';
 
 export interface Command {
   readonly summary: string;
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   disable: disableCommand,
   enable: enableCommand,
   admin: adminCommand,
+  'exabgp-bridge': exabgpBridgeCommand,
 };
 
 function usage(): string {

@@ -15,6 +15,9 @@ import type { ReloadOutcome } from '../config/watch.js';
 import type { KernelState } from './kernel-view.js';
 import type { AdminStatusInputs, ReloadState } from './status-document.js';
 import { registerKernelMetrics } from './metrics-kernel.js';
+import { registerAnnounceMetrics } from './metrics-announce.js';
+import type { AnnounceMetrics } from './metrics-announce.js';
+import type { AnnounceStatus } from '../announce/announcer.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSources {
@@ -30,6 +33,8 @@ export interface MetricsSources {
   slowStarts?(): SlowStartState;
   /** Admin state; absent or undefined: every real ready. */
   admin?(): AdminStatusInputs | undefined;
+  /** VIP announce; absent or null: not configured (no announce series). */
+  announce?(): AnnounceStatus | null;
 }
 
 const ADMIN_VALUE = { ready: 0, drain: 1, maint: 2 } as const;
@@ -66,6 +71,8 @@ interface Seen {
 
 export class LvsdMetrics {
   readonly registry = new Registry();
+  /** Counters the announcer feeds (changes by reason, backend errors). */
+  readonly announce: AnnounceMetrics;
   readonly #sources: MetricsSources;
   /** probe key -> label pairs it feeds; rebuilt on each snapshot. */
   #byProbe = new Map<string, Seen[]>();
@@ -423,6 +430,7 @@ export class LvsdMetrics {
     sched('lvsd_scheduler_overruns_total', 'Checks that finished after their next run was due.', (s) => s.overruns, true);
 
     registerKernelMetrics(this.registry, sources);
+    this.announce = registerAnnounceMetrics(this.registry, () => sources.announce?.() ?? null);
   }
 
   get contentType(): string {

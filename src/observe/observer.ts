@@ -3,6 +3,7 @@
 // and the page at `/`; after each pass it keeps the gdnsd state file (`dns_state_file`) current.
 // It only reads: nothing in checks, health, scheduler or reconcile depends on it.
 
+import type { AnnounceStatus } from '../announce/announcer.js';
 import { hostname } from 'node:os';
 import type { ListenAddress, Snapshot } from '../config/model.js';
 import type { ReloadOutcome } from '../config/watch.js';
@@ -59,6 +60,8 @@ export interface ObserverOptions {
   readonly admin?: () => AdminControl | null;
   /** Realserver agents (HAProxy agent-check). */
   readonly agents?: () => AgentPoller | null;
+  /** VIP announce state (lvsd.yaml `announce`); null or absent when not configured. */
+  readonly announce?: () => AnnounceStatus | null;
 }
 
 function adminInputs(admin: AdminControl | null | undefined): AdminStatusInputs | undefined {
@@ -138,6 +141,7 @@ export class Observer {
         services: () => options.reconciler.services?.() ?? new Map(),
         slowStarts: () => options.reconciler.slowStarts?.() ?? new Map(),
         admin: () => adminInputs(options.admin?.()),
+        announce: () => options.announce?.() ?? null,
       },
       { version: VERSION, ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) },
     );
@@ -310,6 +314,7 @@ export class Observer {
       ...(this.#o.reconciler.services ? { services: this.#o.reconciler.services() } : {}),
       ...(this.#o.reconciler.slowStarts ? { slowStarts: this.#o.reconciler.slowStarts() } : {}),
       ...(admin ? { admin } : {}),
+      announce: this.#o.announce?.() ?? null,
     });
   }
 }

@@ -1,6 +1,7 @@
 // The /status JSON document: what the daemon thinks and why, per service and real. Pure: built
 // from the daemon's state handed in; `lvsd status`, the status page and tests all read this shape.
 
+import type { AnnounceStatus } from '../announce/announcer.js';
 import { formatEndpoint } from '../config/endpoint.js';
 import type { ServiceConfig, Snapshot } from '../config/model.js';
 import { formatPos } from '../config/issues.js';
@@ -166,6 +167,8 @@ export interface StatusInputs {
   readonly agents?: (serviceKey: string, realKey: string) => AgentStatus | undefined;
   /** Admin state; absent: every real ready, no control socket (tests of other parts). */
   readonly admin?: AdminStatusInputs;
+  /** VIP announce state; absent: not configured. */
+  readonly announce?: AnnounceStatus | null;
 }
 
 export interface AdminStatusInputs {
@@ -236,6 +239,8 @@ export interface StatusDocument {
     readonly last_completed_at: string | null;
   };
   readonly kernel: { readonly read_at: string | null; readonly error: string | null };
+  /** VIP announce (lvsd.yaml `announce`); null when not configured. */
+  readonly announce: AnnounceStatus | null;
   /** Drain and maintenance entries by source; the per-real result is in each real's `admin`. */
   readonly admin: {
     readonly control_socket: string | null;
@@ -415,6 +420,7 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
       last_completed_at: iso(inputs.lastCheckAt),
     },
     kernel: { read_at: iso(inputs.kernel.at), error: inputs.kernel.error },
+    announce: inputs.announce ?? null,
     admin: {
       control_socket: inputs.admin?.socket ?? null,
       control_socket_error: inputs.admin?.socketError ?? null,

@@ -144,6 +144,18 @@ function adminSummary(doc: StatusDocument): string {
   return `${e(head)}<span class="sub">${e(where)}${a.maintenance_dir ? ` · ${e(a.maintenance_dir)}` : ''}</span>`;
 }
 
+/** The VIP announce summary (BGP), one pill per VIP; empty without announce. */
+function announceSummary(doc: StatusDocument): string {
+  const a = doc.announce ?? null;
+  if (!a) return '';
+  const pills = a.vips
+    .map((v) => `<span class="pill ${v.announced ? 'ok' : 'bad'}" data-vip="${e(v.vip)}" data-announced="${v.announced}" title="${e(v.state)}${v.reason ? `: ${e(v.reason)}` : ''}">${e(v.prefix)} ${v.announced ? 'announced' : e(v.state)}</span>`)
+    .join(' ');
+  const head = !a.results ? 'waiting for the first results' : !a.daemon_healthy ? `daemon unhealthy (${a.failed_passes} failed passes): all withdrawn` : `${a.vips.filter((v) => v.announced).length} of ${a.vips.length} announced`;
+  const backend = a.backend.ok ? `${a.backend.backend} ok` : `${a.backend.backend}: ${a.backend.error ?? 'problem'}`;
+  return `<div><dt>Announce</dt><dd>${e(head)} ${pills}<span class="sub">${e(backend)} · hold-down ${e(a.hold_down_ms / 1000)}s</span></dd></div>`;
+}
+
 export function renderStatusPage(doc: StatusDocument): string {
   const now = doc.generated_at;
   const reload = doc.config.last_reload;
@@ -176,6 +188,7 @@ export function renderStatusPage(doc: StatusDocument): string {
 <div><dt>Config</dt><dd><span class="pill ${reload.ok ? 'ok' : 'bad'}">${reload.ok ? 'loaded' : 'rejected'}</span> ${e(reload.reason)}, ${e(ago(reload.at, now))}<span class="sub">${e(doc.config.services)} service(s) from ${e(doc.config.files.length)} file(s) · ${e(doc.lvsd.config_dir)}</span></dd></div>
 <div><dt>Kernel sync</dt><dd>${e(sync)}<span class="sub">${e(rc.passes)} passes, ${e(rc.failures)} failed, ${e(rc.draining)} draining</span></dd></div>
 <div><dt>Admin</dt><dd>${adminSummary(doc)}</dd></div>
+${announceSummary(doc)}
 <div><dt>Checks</dt><dd>${e(doc.checks.probes)} probes, ${e(doc.checks.in_flight)} running<span class="sub">last completed ${e(ago(doc.checks.last_completed_at, now))}</span></dd></div>
 </dl>
 ${problems.length ? `<ul class="problems">${problems.map((p) => `<li>${e(p)}</li>`).join('')}${issues.join('')}</ul>` : ''}

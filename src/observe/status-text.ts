@@ -67,6 +67,22 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
   return [`${clean(s.name)}  ${s.protocol} ${s.address}  ${flags.join('  ')}`, ...table(rows, '  ')];
 }
 
+/** `announce` (BGP): a summary line and one line per VIP; nothing without announce. */
+function announceLines(doc: StatusDocument, now: string): string[] {
+  const a = doc.announce ?? null;
+  if (!a) return [];
+  const on = a.vips.filter((v) => v.announced).length;
+  const state = !a.results ? 'waiting for the first results' : !a.daemon_healthy ? `DAEMON UNHEALTHY (${a.failed_passes} failed passes): every VIP withdrawn` : `${on} of ${a.vips.length} VIPs announced`;
+  const backend = a.backend.ok ? 'backend ok' : `BACKEND PROBLEM: ${clean(a.backend.error ?? 'unknown')}`;
+  const rows = a.vips.map((v) => {
+    const what = v.state === 'holding' ? `holding, announced at ${v.announce_at ?? '-'} if it stays healthy` : v.state;
+    const lacking = v.services.filter((x) => !x.quorum).map((x) => x.name);
+    const last = v.reason ? `${v.reason} ${ago(v.changed_at, now)}` : '-';
+    return [v.prefix, v.announced ? 'ANNOUNCED' : 'withdrawn', what, last, lacking.length ? `no quorum: ${clean(lacking.join(', '))}` : 'healthy'];
+  });
+  return [`announce ${a.backend.backend}: ${state}; ${backend}`, ...table(rows, '  ')];
+}
+
 export function renderStatusText(doc: StatusDocument): string {
   const now = doc.generated_at;
   const { lvsd, config, reconcile: rc, checks } = doc;
@@ -87,6 +103,7 @@ export function renderStatusText(doc: StatusDocument): string {
   lines.push(
     `admin    ${entries.length === 0 ? 'every real ready' : `${adminOut} reals drained or in maintenance (${entries.length} entries: lvsd admin)`}; control socket ${doc.admin.control_socket ? clean(doc.admin.control_socket) : `UNAVAILABLE${doc.admin.control_socket_error ? ` (${clean(doc.admin.control_socket_error)})` : ''}`}`,
   );
+  lines.push(...announceLines(doc, now));
   const restart = config.restart_needed ?? [];
   if (restart.length > 0) lines.push(`restart  needed for: ${clean(restart.join(', '))} (changed in lvsd.yaml since start; a reload does not apply them)`);
   for (const p of doc.overall?.reasons ?? doc.healthz.problems) lines.push(`problem  ${clean(p)}`);

@@ -1,0 +1,34 @@
+// Builds the announcer and its backend from lvsd.yaml `announce` (null when not configured), with
+// the metric hooks; the daemon only calls this and forwards passes, reloads and the stop.
+
+import type { Snapshot } from '../config/model.js';
+import type { Logger } from '../log.js';
+import type { AnnounceBackend } from './backend.js';
+import { BirdBackend } from './bird-backend.js';
+import { ExabgpBackend } from './exabgp-backend.js';
+import { Announcer } from './announcer.js';
+import type { QuorumOf } from './announcer.js';
+
+export interface AnnouncerHooks {
+  readonly change: (reason: string) => void;
+  readonly backendError: (backend: string, kind: string) => void;
+}
+
+export function createAnnouncer(snapshot: Snapshot, options: { logger: Logger; dryRun: boolean; quorumOf: QuorumOf; hooks: () => AnnouncerHooks | null }): Announcer | null {
+  const config = snapshot.global.announce;
+  if (!config) return null;
+  const { logger, dryRun } = options;
+  const onError = (kind: string): void => options.hooks()?.backendError(config.backend, kind);
+  const backend: AnnounceBackend =
+    config.backend === 'bird'
+      ? new BirdBackend({ interface: config.interface, logger, dryRun, onError })
+      : new ExabgpBackend({ socket: config.socket, logger, onError });
+  return new Announcer({
+    logger,
+    backend,
+    snapshot,
+    config,
+    quorumOf: options.quorumOf,
+    onChange: (_vip, change) => options.hooks()?.change(change.reason),
+  });
+}

@@ -1,0 +1,223 @@
+// Backend `exabgp`: lvsd listens on a root-only Unix socket (announce.socket, 0600); `lvsd
+// exabgp-bridge`, run by ExaBGP as an API `process`, connects to it and relays. lvsd writes
+// `announce route VIP/32 next-hop self` / `withdraw route VIP/32` lines (IPv6: /128); ExaBGP answers
+// each with `done` or `error` (its API acks, on by default in 4.2) and says `shutdown` when it
+// stops. On every (re)connection a bridge gets the whole state, so a restarted ExaBGP re-announces.
+
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Family } from '../config/model.js';
+import { LvsdError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AnnounceBackend, BackendErrorHook, BackendStatus, VipSet } from './backend.js';
+import { prefixOf } from './backend.js';
+
+export interface ExabgpBackendOptions {
+  readonly socket: string;
+  readonly logger: Logger;
+  readonly onError: BackendErrorHook;
+  /** Longest wait for ExaBGP's acks of the withdraws of a clean stop (default 3 s). */
+  readonly stopAckMs?: number;
+}
+
+/** The API line for one VIP. */
+export function exabgpLine(announce: boolean, vip: string, family: Family): string {
+  const prefix = prefixOf(vip, family);
+  return announce ? `announce route ${prefix} next-hop self` : `withdraw route ${prefix}`;
+}
+
+interface Bridge {
+  readonly socket: Socket;
+  /** Commands sent and not acknowledged yet, oldest first (ExaBGP acks in order). */
+  readonly pending: string[];
+  buffer: string;
+}
+
+/** An answer of ExaBGP relayed by the bridge, or null for a line lvsd does not act on. */
+export function parseAck(line: string): 'done' | 'error' | 'shutdown' | null {
+  const word = line.trim().split(/\s+/)[0];
+  return word === 'done' || word === 'error' || word === 'shutdown' ? word : null;
+}
+
+export class ExabgpBackend implements AnnounceBackend {
+  readonly kind = 'exabgp' as const;
+  readonly #o: ExabgpBackendOptions;
+  readonly #server: Server;
+  readonly #bridges = new Set<Bridge>();
+  #listening = false;
+  /** What the bridges were told last: VIP -> family, announced. */
+  #announced = new Map<string, Family>();
+  #known = new Map<string, Family>();
+  /** set() was called: there is a state to tell (before the first results there is none). */
+  #haveState = false;
+  #lastAckError: string | null = null;
+  #acks = { done: 0, error: 0 };
+  #ackWaiters: (() => void)[] = [];
+
+  constructor(options: ExabgpBackendOptions) {
+    this.#o = options;
+    this.#server = createServer((socket) => this.#accept(socket));
+    this.#server.on('error', (err) => {
+      this.#o.logger.error({ code: 'LVSD_ANNOUNCE_FAILED', socket: this.#o.socket, err: errorMessage(err) }, 'exabgp socket error');
+      this.#o.onError('socket', errorMessage(err));
+    });
+  }
+
+  /** Listen on the socket, 0600 from its creation. ExaBGP keeps its own routes: nothing to adopt. */
+  async start(): Promise<VipSet> {
+    const path = this.#o.socket;
+    try {
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      const existing = await lstat(path).catch(() => null);
+      if (existing) {
+        if (!existing.isSocket()) throw new Error(`${path} exists and is not a socket`);
+        await unlink(path);
+      }
+      const old = process.umask(0o177);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          this.#server.once('error', reject);
+          this.#server.listen(path, () => {
+            this.#server.off('error', reject);
+            resolve();
+          });
+        });
+      } finally {
+        process.umask(old);
+      }
+      await chmod(path, 0o600);
+    } catch (err) {
+      throw new LvsdError('LVSD_ANNOUNCE_FAILED', `cannot open the exabgp socket ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.#listening = true;
+    this.#o.logger.info({ event: 'exabgp_socket_ready', socket: path }, `waiting for lvsd exabgp-bridge on ${path}`);
+    return new Map();
+  }
+
+  set(announced: VipSet, known: VipSet): void {
+    const lines: string[] = [];
+    for (const [vip, family] of announced) if (!this.#announced.has(vip)) lines.push(exabgpLine(true, vip, family));
+    for (const [vip, family] of this.#announced) if (!announced.has(vip)) lines.push(exabgpLine(false, vip, family));
+    this.#announced = new Map(announced);
+    this.#known = new Map(known);
+    this.#haveState = true;
+    for (const b of this.#bridges) this.#send(b, lines);
+  }
+
+  /** Resolves once every command sent has been acknowledged (or its bridge is gone). */
+  async settled(): Promise<void> {
+    while ([...this.#bridges].some((b) => b.pending.length > 0)) {
+      await new Promise<void>((resolve) => this.#ackWaiters.push(resolve));
+    }
+  }
+
+  async close(withdraw: boolean): Promise<void> {
+    if (withdraw && this.#haveState) {
+      this.set(new Map(), this.#known);
+      // Bounded: a stuck ExaBGP must not hold the stop; the lines are written either way.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.settled(), new Promise<void>((r) => (timer = setTimeout(r, this.#o.stopAckMs ?? 3000)))]);
+      clearTimeout(timer);
+    }
+    for (const b of this.#bridges) b.socket.end();
+    if (this.#listening) {
+      this.#listening = false;
+      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      await unlink(this.#o.socket).catch(() => undefined);
+    }
+    for (const b of this.#bridges) b.socket.destroy();
+    this.#bridges.clear();
+    this.#wake();
+  }
+
+  status(): BackendStatus {
+    const connected = this.#bridges.size;
+    const error = !this.#listening ? 'the exabgp socket is not open' : connected === 0 ? 'no lvsd exabgp-bridge connected' : this.#lastAckError;
+    return {
+      backend: 'exabgp',
+      ok: error === null,
+      error,
+      detail: {
+        socket: this.#o.socket,
+        bridges: connected,
+        pending_acks: [...this.#bridges].reduce((n, b) => n + b.pending.length, 0),
+        acks_done: this.#acks.done,
+        acks_error: this.#acks.error,
+      },
+    };
+  }
+
+  #accept(socket: Socket): void {
+    const bridge: Bridge = { socket, pending: [], buffer: '' };
+    this.#bridges.add(bridge);
+    socket.setEncoding('utf8');
+    this.#o.logger.info({ event: 'exabgp_bridge_connected', bridges: this.#bridges.size }, 'lvsd exabgp-bridge connected');
+    // The whole state: an ExaBGP that restarted has no routes, one that kept running gets the same
+    // announces again (harmless) and the withdraws of what went down while no bridge was there.
+    if (this.#haveState) {
+      const lines: string[] = [];
+      for (const [vip, family] of this.#announced) lines.push(exabgpLine(true, vip, family));
+      for (const [vip, family] of this.#known) if (!this.#announced.has(vip)) lines.push(exabgpLine(false, vip, family));
+      this.#send(bridge, lines);
+    }
+    socket.on('data', (chunk: string) => {
+      bridge.buffer += chunk;
+      // A bridge relays short ack lines; anything longer than this without a newline is not one.
+      if (bridge.buffer.length > 65_536) bridge.buffer = bridge.buffer.slice(-65_536);
+      let nl: number;
+      while ((nl = bridge.buffer.indexOf('\n')) >= 0) {
+        const line = bridge.buffer.slice(0, nl);
+        bridge.buffer = bridge.buffer.slice(nl + 1);
+        this.#answer(bridge, line);
+      }
+    });
+    socket.on('error', (err) => this.#o.logger.warn({ event: 'exabgp_bridge_error', err: errorMessage(err) }, 'exabgp bridge connection error'));
+    socket.on('close', () => {
+      if (!this.#bridges.delete(bridge)) return;
+      bridge.pending.length = 0;
+      this.#wake();
+      if (this.#listening) {
+        const level = this.#bridges.size === 0 ? 'warn' : 'info';
+        this.#o.logger[level]({ event: 'exabgp_bridge_disconnected', bridges: this.#bridges.size }, 'lvsd exabgp-bridge disconnected (ExaBGP stopped or restarts its process)');
+      }
+    });
+  }
+
+  #send(bridge: Bridge, lines: readonly string[]): void {
+    if (lines.length === 0 || bridge.socket.destroyed) return;
+    bridge.pending.push(...lines);
+    bridge.socket.write(lines.map((l) => `${l}\n`).join(''));
+    for (const l of lines) this.#o.logger.debug({ event: 'exabgp_command', command: l }, `exabgp: ${l}`);
+  }
+
+  #answer(bridge: Bridge, line: string): void {
+    const ack = parseAck(line);
+    if (ack === 'shutdown') {
+      this.#o.logger.info({ event: 'exabgp_shutdown' }, 'ExaBGP says it is shutting down');
+      return;
+    }
+    if (ack === null) {
+      if (line.trim() !== '') this.#o.logger.debug({ event: 'exabgp_line', line: line.slice(0, 200) }, 'exabgp: line ignored');
+      return;
+    }
+    const command = bridge.pending.shift() ?? null;
+    this.#acks[ack]++;
+    if (ack === 'done') {
+      if (this.#lastAckError !== null) this.#lastAckError = null;
+    } else {
+      const message = `ExaBGP answered error to: ${command ?? '(no command pending)'}`;
+      this.#lastAckError = message;
+      this.#o.logger.error({ code: 'LVSD_ANNOUNCE_FAILED', event: 'exabgp_ack_error', command }, message);
+      this.#o.onError('ack_error', message);
+    }
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiters = this.#ackWaiters;
+    this.#ackWaiters = [];
+    for (const w of waiters) w();
+  }
+}
