@@ -49,6 +49,7 @@ const GLOBAL: GlobalConfig = {
   maxConcurrentChecks: 100,
   controlSocket: '/nonexistent/control.sock',
   maintenanceDir: null, dnsStateFile: null, announce: null,
+  syncDaemon: null,
 };
 const POS = { file: 'bench.yaml', line: 1, col: 1 };
 

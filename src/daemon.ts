@@ -16,11 +16,17 @@ import type { HealthView } from './reconcile/desired.js';
 import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
+import type { SyncDaemonRunner } from './ipvs/sync-daemon.js';
+import { SyncDaemonKeeper } from './reconcile/sync-daemon.js';
+import { syncDaemonFilePath } from './reconcile/sync-daemon-file.js';
+import type { SyncRole } from './config/model.js';
+import type { ControlRequest, SyncRoleReply } from './control/protocol.js';
+
 import { Observer } from './observe/observer.js';
 import { Notifier } from './notify/notifier.js';
 import { AgentPoller } from './agent/agent-poller.js';
 import type { AgentChange } from './agent/agent-poller.js';
-import { errorMessage } from './errors.js';
+import { LvsdError, errorMessage } from './errors.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
 import { STOP_BUDGET_MS, stopKernel, withinMs } from './daemon-stop.js';
 import type { Phase } from './lifecycle.js';
@@ -58,7 +64,7 @@ export function healthViewOf(tracker: HealthTracker): HealthView {
   };
 }
 
-export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger): IpvsRunner {
+export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger): IpvsRunner & SyncDaemonRunner {
   return dryRun ? createDryRunRunner({ logger }) : createIpvsadmRunner({ path: snapshot.global.ipvsadm, logger });
 }
 
@@ -83,6 +89,8 @@ export class Daemon {
   /** Realserver agents (HAProxy agent-check): weight %, up/down into desired; drain/maint as admin source. */
   #agents: AgentPoller | null = null;
   #reconciler: Reconciler | null = null;
+  /** The kernel's connection sync daemon (lvsd.yaml sync_daemon, run-time role); starts with the reconciler. */
+  #sync: SyncDaemonKeeper | null = null;
   #ownedAtStart = 0;
   #watcher: ConfigWatcher | null = null;
   /** Admin state: control socket, maintenance dir, operator record; an input of desired. */
@@ -179,6 +187,10 @@ export class Daemon {
       },
     });
     this.#reconciler = reconciler;
+    const sync = new SyncDaemonKeeper({ runner, logger: log, file: dryRun ? null : syncDaemonFilePath(snapshot.global.stateDir) });
+    await sync.load();
+    this.#sync = sync;
+    if (signal.aborted) return;
     this.#notifier = new Notifier({ logger: log, onResult: (event, result) => this.#observer?.metrics.notifyResult(event, result) });
     reconciler.setHealth(healthViewOf(this.#tracker));
     if (signal.aborted) return;
@@ -215,6 +227,7 @@ export class Daemon {
       admin: () => this.#admin,
       agents: () => this.#agents,
       announce: () => this.#announcer?.status() ?? null,
+      sync: () => this.#sync,
     });
     this.#observer = observer;
     const bound = await observer.listen();
@@ -232,6 +245,7 @@ export class Daemon {
       socketPath: snapshot.global.controlSocket,
       maintenanceDir: snapshot.global.maintenanceDir,
       onChange: () => this.#reconciler?.trigger('admin'),
+      syncRole: (req, by) => this.#syncRole(req, by),
     });
     this.#admin = admin;
     await admin.start(snapshot);
@@ -346,6 +360,8 @@ export class Daemon {
     this.#firstRoundTimer = null;
     await this.#watcher?.close();
     await this.#admin?.close();
+    // Its loop only: the kernel's daemons keep running (a backup keeps receiving across a restart).
+    await this.#sync?.stop();
     await this.#scheduler?.stop();
     this.#agents?.stop();
     this.#lag.stop();
@@ -378,7 +394,23 @@ export class Daemon {
     this.#scheduler?.update(buildProbePlan(snapshot));
     this.#reconciler?.setSnapshot(snapshot);
     this.#announcer?.setSnapshot(snapshot);
+    this.#sync?.setConfig(snapshot.global.syncDaemon, snapshot.global.resyncIntervalMs);
     this.#onEvents(events);
+  }
+
+  /** The control socket's `sync-role`: ask, set, or clear ("config") the run-time role. */
+  async #syncRole(req: Extract<ControlRequest, { cmd: 'sync-role' }>, by: string): Promise<SyncRoleReply> {
+    const sync = this.#sync;
+    if (!sync) return { ok: false, code: 'LVSD_CONTROL_FAILED', error: 'the daemon is starting' };
+    if (req.role === undefined) return { ok: true, sync: sync.status() };
+    try {
+      const role: SyncRole | null = req.role === 'config' ? null : req.role;
+      return { ok: true, sync: await sync.setRuntimeRole(role, by) };
+    } catch (err) {
+      if (!(err instanceof LvsdError)) throw err;
+      this.#log.warn({ event: 'sync_role', code: err.code, by, role: req.role, err: err.message }, `sync daemon: role ${req.role} refused: ${err.message}`);
+      return { ok: false, code: err.code, error: err.message };
+    }
   }
 
   /** An agent's drain/maint is one more admin source; its up/down and N% reach desired directly. */
@@ -425,6 +457,8 @@ export class Daemon {
     this.#firstRoundDone = true;
     logFirstRound(this.#log, why, firstRoundCounts(this.#snapshot, (s, r) => this.#tracker.get(s, r)?.health.state));
     reconciler.start().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'first reconcile pass failed'));
+    // With the table, never before the first results: the sync daemon follows the same gate.
+    this.#sync?.start().catch((err: unknown) => this.#log.error({ code: 'LVSD_INTERNAL', err: errorMessage(err) }, 'sync daemon keeper failed'));
   }
 
   #onEvents(events: readonly HealthEvent[]): void {

@@ -21,7 +21,9 @@ export type ErrorCode =
   | 'LVSD_CONTROL_BAD_REQUEST'
   | 'LVSD_ADMIN_UNKNOWN_TARGET'
   /** A route backend (announce) could not apply the announced set, or refused its setup. */
-  | 'LVSD_ANNOUNCE_FAILED';
+  | 'LVSD_ANNOUNCE_FAILED'
+  /** A sync daemon role was asked for, but lvsd.yaml has no usable `sync_daemon`. */
+  | 'LVSD_SYNC_NOT_CONFIGURED';
 
 export class LvsdError extends Error {
   readonly code: ErrorCode;

@@ -34,6 +34,7 @@ export function syntheticSnapshot(opts: { type: BenchCheckType; reals: number; p
     listen: { host: '127.0.0.1', port: 0 }, ipvsadm: '/bin/false', resyncIntervalMs: 30_000, drainTimeoutMs: 60_000,
     cleanStop: true, logLevel: 'info', stateDir: '/nonexistent', maxConcurrentChecks: opts.maxConcurrentChecks,
     controlSocket: '/nonexistent/control.sock', maintenanceDir: null, dnsStateFile: null, announce: null,
+    syncDaemon: null,
   };
   return { global, services: [service], files: [], hash: `bench-${opts.type}-${opts.reals}` };
 }

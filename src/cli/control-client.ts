@@ -41,7 +41,8 @@ function clientInfo(): ControlRequest['client'] {
 }
 
 /** Send one request and return the daemon's reply; throws LvsdError with advice when it cannot. */
-export function sendControl(path: string, request: ControlRequest): Promise<ControlReply> {
+/** `R`: the reply type of the request (admin replies by default; SyncRoleReply for sync-role). */
+export function sendControl<R = ControlReply>(path: string, request: ControlRequest): Promise<R> {
   const line = encodeLine({ ...request, client: clientInfo() } as ControlRequest);
   return new Promise((resolve, reject) => {
     const socket = connect(path);
@@ -69,7 +70,7 @@ export function sendControl(path: string, request: ControlRequest): Promise<Cont
         return;
       }
       try {
-        resolve(JSON.parse(text) as ControlReply);
+        resolve(JSON.parse(text) as R);
       } catch (err) {
         reject(new LvsdError('LVSD_CONTROL_UNREACHABLE', `${path} did not answer with a control reply`, { cause: err }));
       }

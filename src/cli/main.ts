@@ -15,6 +15,7 @@ import { disableCommand } from './disable.js';
 import { enableCommand } from './enable.js';
 import { adminCommand } from './admin.js';
 import { exabgpBridgeCommand } from './exabgp-bridge.js';
+import { syncRoleCommand } from './sync-role.js';
 
 export interface Command {
   readonly summary: string;
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   enable: enableCommand,
   admin: adminCommand,
   'exabgp-bridge': exabgpBridgeCommand,
+  'sync-role': syncRoleCommand,
 };
 
 function usage(): string {

@@ -232,6 +232,8 @@ export interface GlobalConfig {
   readonly dnsStateFile: string | null;
   /** Health-driven VIP announce/withdraw (BGP speakers); null when `announce` is absent. */
   readonly announce: AnnounceConfig | null;
+  /** lvsd.yaml `sync_daemon`: the kernel's connection sync daemon; null = lvsd leaves it alone. */
+  readonly syncDaemon: SyncDaemonConfig | null;
 }
 
 export type AnnounceBackend = 'bird' | 'exabgp';
@@ -256,6 +258,21 @@ export interface AnnounceConfig {
   readonly socket: string;
   /** The VIPs announced; null: every VIP of every address service (as the config has them now). */
   readonly vips: readonly AnnounceVip[] | null;
+}
+
+export type SyncRole = 'master' | 'backup' | 'both' | 'none';
+
+export interface SyncDaemonConfig {
+  readonly role: SyncRole;
+  /** --mcast-interface; null only with role none. */
+  readonly interface: string | null;
+  readonly syncid: number;
+  /** null: ipvsadm's and the kernel's defaults. */
+  readonly maxlen: number | null;
+  readonly group: string | null;
+  readonly port: number | null;
+  readonly ttl: number | null;
+  readonly pos: SourcePos;
 }
 
 export interface Snapshot {

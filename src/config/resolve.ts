@@ -1,6 +1,7 @@
 // From validated raw documents to the resolved model: defaults applied, addresses normalised, keys
 // built, and the rules that involve several fields of one service checked.
 
+import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type {
   AgentSpec,
@@ -12,12 +13,13 @@ import type {
   RealConfig,
   ServiceConfig,
   SourcePos,
+  SyncDaemonConfig,
 } from './model.js';
 import { formatEndpoint, formatHost, parseEndpoint } from './endpoint.js';
 import type { IssueList } from './issues.js';
 import { formatPos } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
-import type { RawAgent, RawDefaults, RawGlobal, RawService, RawSorry, RawReal } from './schema.js';
+import type { RawAgent, RawDefaults, RawGlobal, RawService, RawSorry, RawReal, RawSyncDaemon } from './schema.js';
 import { BUILTIN, NAME_PATTERN, NOTIFY_EVENTS } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
 import type { ListLevel } from './check-list.js';
@@ -53,6 +55,51 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     maintenanceDir: raw.maintenance_dir === undefined ? null : underConfig(raw.maintenance_dir),
     dnsStateFile: raw.dns_state_file === undefined || raw.dns_state_file === null ? null : underConfig(raw.dns_state_file),
     announce: resolveAnnounce(raw.announce, doc, configDir, controlSocket, issues),
+    syncDaemon: raw.sync_daemon === undefined || !doc ? null : resolveSyncDaemon(raw.sync_daemon, doc, issues),
+  };
+}
+
+/**
+ * A network interface name the kernel accepts (dev_valid_name): 1-15 bytes, not "." or "..", no
+ * "/", ":" or white space. Whether it exists is the running director's business, not check-config's.
+ */
+export function interfaceNameProblem(name: string): string | null {
+  if (name === '' || Buffer.byteLength(name) > 15) return 'is 1 to 15 characters long';
+  if (name === '.' || name === '..' || /[/:\s]/.test(name)) return 'may not be "." or "..", nor contain "/", ":" or white space';
+  return null;
+}
+
+/** An IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address, as ipvsadm's --mcast-group wants. */
+export function multicastProblem(text: string): string | null {
+  if (isIPv4(text)) return Number(text.split('.')[0]) >= 224 && Number(text.split('.')[0]) <= 239 ? null : 'is not an IPv4 multicast address (224.0.0.0-239.255.255.255)';
+  if (isIPv6(text)) return /^ff/i.test(text) ? null : 'is not an IPv6 multicast address (ff00::/8)';
+  return 'is not an IP address';
+}
+
+function resolveSyncDaemon(raw: RawSyncDaemon, doc: YamlDoc, issues: IssueList): SyncDaemonConfig {
+  const role = raw.role ?? 'backup';
+  if (raw.interface === undefined && role !== 'none') {
+    issues.add(doc.at(['sync_daemon'], 'key'), `sync_daemon: interface is required (the --mcast-interface the ${role === 'both' ? 'daemons send and listen' : role === 'master' ? 'master sends' : 'backup listens'} on)`);
+  }
+  if (raw.interface !== undefined) {
+    const problem = interfaceNameProblem(raw.interface);
+    if (problem) issues.add(doc.at(['sync_daemon', 'interface'], 'value'), `sync_daemon.interface: "${raw.interface}" ${problem}`);
+  }
+  let group: string | null = null;
+  if (raw.mcast_group !== undefined) {
+    const problem = multicastProblem(raw.mcast_group);
+    if (problem) issues.add(doc.at(['sync_daemon', 'mcast_group'], 'value'), `sync_daemon.mcast_group: "${raw.mcast_group}" ${problem}`);
+    else group = raw.mcast_group.toLowerCase();
+  }
+  return {
+    role,
+    interface: raw.interface ?? null,
+    syncid: raw.syncid ?? 0,
+    maxlen: raw.sync_maxlen ?? null,
+    group,
+    port: raw.mcast_port ?? null,
+    ttl: raw.mcast_ttl ?? null,
+    pos: doc.at(['sync_daemon'], 'key'),
   };
 }
 

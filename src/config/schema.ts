@@ -341,6 +341,24 @@ export const announceSchema = z.strictObject({
   vips: z.array(announceVipSchema).optional(),
 });
 
+/** The roles of lvsd.yaml `sync_daemon`: `both` runs a master and a backup, `none` stops lvsd's. */
+export const SYNC_ROLES = ['master', 'backup', 'both', 'none'] as const;
+
+/**
+ * lvsd.yaml `sync_daemon`: the kernel's connection sync daemon, with ipvsadm 1.31's ranges (its own
+ * checks, captured in test/fixtures/ipvs/daemon/commands.tsv), so a file that passes will start.
+ * The interface name and the multicast group are checked in resolve.ts (they need the whole value).
+ */
+export const syncDaemonSchema = z.strictObject({
+  role: lowerEnum(SYNC_ROLES).optional(),
+  interface: z.string().optional(),
+  syncid: z.int().min(0).max(255).optional(),
+  sync_maxlen: z.int().min(1).max(65507).optional(),
+  mcast_group: z.string().optional(),
+  mcast_port: z.int().min(1).max(65535).optional(),
+  mcast_ttl: z.int().min(1).max(255).optional(),
+});
+
 export const globalSchema = z.strictObject({
   listen: z.string().optional(),
   ipvsadm: z.string().min(1).optional(),
@@ -354,6 +372,7 @@ export const globalSchema = z.strictObject({
   dns_state_file: z.string().min(1).nullable().optional(),
   announce: announceSchema.nullable().optional(),
   max_concurrent_checks: z.int().min(1).max(100_000).optional(),
+  sync_daemon: syncDaemonSchema.optional(),
   defaults: defaultsSchema.optional(),
 });
 
@@ -365,6 +384,7 @@ export type RawService = z.output<typeof serviceSchema>;
 export type RawDefaults = z.output<typeof defaultsSchema>;
 export type RawGlobal = z.output<typeof globalSchema>;
 export type RawAnnounce = z.output<typeof announceSchema>;
+export type RawSyncDaemon = z.output<typeof syncDaemonSchema>;
 
 // --- check keys by type ----------------------------------------------------------------------
 
@@ -405,6 +425,7 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
     if (p.length === 0) return keysOf(globalSchema);
     if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);
     if (p[0] === 'announce') return p.length === 1 ? keysOf(announceSchema) : last === 'vips' ? keysOf(announceVipSchema) : [];
+    if (p.length === 1 && p[0] === 'sync_daemon') return keysOf(syncDaemonSchema);
     if (p[p.length - 1] === 'notify') return keysOf(notifySchema);
     if (p[p.length - 1] === 'agent') return keysOf(agentSchema);
     return keysOf(checkSchema);

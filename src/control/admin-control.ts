@@ -11,7 +11,7 @@ import { AdminStore } from './admin-store.js';
 import type { AdminChange, AdminView } from './admin-store.js';
 import { adminListing, runCommand } from './commands.js';
 import { ControlServer } from './control-server.js';
-import type { ControlReply, ControlRequest } from './protocol.js';
+import type { ControlReply, ControlRequest, SyncRoleReply } from './protocol.js';
 import { MaintenanceDir } from './maintenance-dir.js';
 import type { MaintenanceScan } from './maintenance-dir.js';
 
@@ -23,6 +23,8 @@ export interface AdminControlOptions {
   readonly socketPath: string | null;
   /** maintenance_dir; null: none. */
   readonly maintenanceDir: string | null;
+  /** The control socket's `sync-role` request (the sync daemon keeper); absent: refused. */
+  readonly syncRole?: (request: Extract<ControlRequest, { cmd: 'sync-role' }>, by: string) => Promise<SyncRoleReply>;
   /** Any change of a real's combined state (the reconciler is triggered from here). */
   readonly onChange: (changes: readonly AdminChange[]) => void;
   readonly now?: () => number;
@@ -122,7 +124,11 @@ export class AdminControl {
     return this.#snapshot ? adminListing(this.store, this.#snapshot) : null;
   }
 
-  async #request(req: ControlRequest, by: string): Promise<ControlReply> {
+  async #request(req: ControlRequest, by: string): Promise<ControlReply | SyncRoleReply> {
+    if (req.cmd === 'sync-role') {
+      if (!this.#o.syncRole) return { ok: false, code: 'LVSD_SYNC_NOT_CONFIGURED', error: 'this daemon does not run a sync daemon keeper' };
+      return this.#o.syncRole(req, by);
+    }
     const snapshot = this.#snapshot;
     if (!snapshot) return { ok: false, code: 'LVSD_CONTROL_FAILED', error: 'the daemon is starting' };
     const out = runCommand(req, { store: this.store, snapshot, by, now: this.#now() });

@@ -5,7 +5,7 @@ import type { Snapshot } from '../config/model.js';
 import type { AdminEntry, AdminState, AdminTarget, HostSpec } from './admin-model.js';
 import { formatHostSpec, formatTarget, hostMatches, parseHostSpec, targetMatches } from './admin-model.js';
 import type { AdminChange, AdminStore } from './admin-store.js';
-import type { AdminListing, AdminRealJson, ControlReply, ControlRequest } from './protocol.js';
+import type { AdminListing, AdminRealJson, AdminRequest, ControlReply, ControlRequest } from './protocol.js';
 
 export interface CommandOutcome {
   readonly reply: ControlReply;
@@ -108,7 +108,7 @@ export function adminListing(store: AdminStore, snapshot: Snapshot): AdminListin
 }
 
 /** Carry out one request. `by` says who asked ("socket uid 0 (root)"). Never throws for a bad request. */
-export function runCommand(req: ControlRequest, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): CommandOutcome {
+export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): CommandOutcome {
   const { store, snapshot } = ctx;
   if (req.cmd === 'list') {
     return { reply: { ok: true, changed: [], still: [], admin: adminListing(store, snapshot) }, target: null, changes: [], modified: false };

@@ -8,12 +8,15 @@ import { dirname } from 'node:path';
 import { LvsdError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MAX_LINE_BYTES, encodeLine } from './protocol.js';
-import type { ControlReply, ControlRequest } from './protocol.js';
+import type { ControlReply, ControlRequest, SyncRoleReply } from './protocol.js';
 import { ADMIN_STATES } from './admin-model.js';
 import type { AdminState } from './admin-model.js';
 import { CONTROL_BAD_REQUEST } from './commands.js';
 
-export type ControlHandler = (request: ControlRequest, by: string) => Promise<ControlReply> | ControlReply;
+export type ControlHandler = (request: ControlRequest, by: string) => Promise<ControlReply | SyncRoleReply> | ControlReply | SyncRoleReply;
+
+/** What `sync-role` accepts: a role, or "config" to clear the run-time role. */
+export const SYNC_ROLE_CHOICES = ['master', 'backup', 'both', 'none', 'config'] as const;
 
 /** True when something accepts connections on `path` (another lvsd). */
 function answering(path: string): Promise<boolean> {
@@ -34,7 +37,11 @@ export function checkRequest(data: unknown): ControlRequest | string {
   if (r.v !== 1) return 'unsupported protocol version (expected "v": 1)';
   const str = (k: string): boolean => r[k] === undefined || typeof r[k] === 'string';
   if (r.cmd === 'list') return data as ControlRequest;
-  if (r.cmd !== 'set') return `unknown cmd ${JSON.stringify(r.cmd)} (list, set)`;
+  if (r.cmd === 'sync-role') {
+    if (r.role !== undefined && !(SYNC_ROLE_CHOICES as readonly unknown[]).includes(r.role)) return `role must be one of ${SYNC_ROLE_CHOICES.join(', ')}`;
+    return data as ControlRequest;
+  }
+  if (r.cmd !== 'set') return `unknown cmd ${JSON.stringify(r.cmd)} (list, set, sync-role)`;
   if (!ADMIN_STATES.includes(r.state as AdminState)) return `state must be one of ${ADMIN_STATES.join(', ')}`;
   if (!str('service') || !str('real') || !str('host')) return 'service, real and host are strings';
   return data as ControlRequest;
@@ -106,7 +113,7 @@ export class ControlServer {
   #serve(socket: Socket, handler: ControlHandler): void {
     let buf = '';
     let done = false;
-    const reply = (r: ControlReply): void => {
+    const reply = (r: ControlReply | SyncRoleReply): void => {
       done = true;
       socket.end(encodeLine(r));
     };

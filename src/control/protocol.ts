@@ -2,6 +2,8 @@
 // on one line, the daemon answers with one JSON object on one line and closes. Documented in README.
 
 import type { AdminState } from './admin-model.js';
+import type { SyncRole } from '../config/model.js';
+import type { KernelSyncDaemon, SyncDaemonState } from '../ipvs/sync-daemon.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Longest request line the daemon reads; a longer one is refused. */
@@ -27,7 +29,17 @@ export type ControlRequest =
       /** Instead of `service`: "IP" or "IP:PORT" in every service (host-wide). */
       readonly host?: string;
       readonly client?: ClientInfo;
+    }
+  | {
+      readonly v: 1;
+      readonly cmd: 'sync-role';
+      /** Set the run-time role; "config" clears it (back to lvsd.yaml); absent: only ask. */
+      readonly role?: SyncRole | 'config';
+      readonly client?: ClientInfo;
     };
+
+/** The requests about admin state (list, set); `sync-role` goes to the sync daemon keeper. */
+export type AdminRequest = Exclude<ControlRequest, { readonly cmd: 'sync-role' }>;
 
 export interface AdminEntryJson {
   readonly source: string;
@@ -72,6 +84,37 @@ export type ControlReply =
     }
   | { readonly ok: false; readonly code: string; readonly error: string };
 
-export function encodeLine(value: ControlRequest | ControlReply): string {
+/** One kernel daemon as status shows it. */
+export interface SyncDaemonJson extends KernelSyncDaemon {
+  /** lvsd started it (or adopted it with identical options): lvsd repairs and stops only these. */
+  readonly owned: boolean;
+}
+
+/** The sync daemon part of /status, `lvsd status` and the control socket's `sync-role` reply. */
+export interface SyncStatusJson {
+  /** lvsd.yaml has `sync_daemon`. */
+  readonly configured: boolean;
+  /** The role in force: the run-time role when one is set, else the file's; null when not configured. */
+  readonly role: SyncRole | null;
+  /** What set `role`: "runtime" (control socket, OCF promote/demote) or "config" (lvsd.yaml). */
+  readonly source: 'runtime' | 'config' | null;
+  readonly config_role: SyncRole | null;
+  readonly runtime: { readonly role: SyncRole; readonly by: string; readonly since: string } | null;
+  /** Kernel daemons lvsd wants running now. */
+  readonly wanted: readonly SyncDaemonState[];
+  /** As last read (`ipvsadm -L --daemon`) plus what lvsd started or stopped since. */
+  readonly kernel: readonly SyncDaemonJson[];
+  /** Daemons lvsd leaves alone although they differ from what it wants (it did not start them). */
+  readonly conflicts: readonly string[];
+  readonly last_read_at: string | null;
+  readonly last_error: string | null;
+  /** The keeper runs (it starts with the first reconcile pass). */
+  readonly started: boolean;
+}
+
+/** The reply to `sync-role`. */
+export type SyncRoleReply = { readonly ok: true; readonly sync: SyncStatusJson } | { readonly ok: false; readonly code: string; readonly error: string };
+
+export function encodeLine(value: ControlRequest | ControlReply | SyncRoleReply): string {
   return `${JSON.stringify(value)}\n`;
 }

@@ -9,6 +9,8 @@ import type { ExecOptions, IpvsRunner, IpvsTable, RealCounters, TableCounters, T
 import { MemoryTable } from './memory-table.js';
 import { parseCounters, parseSave, parseThresholds, withThresholds } from './parse.js';
 import { parseStatsListing } from './parse-stats.js';
+import { MemoryDaemons, parseDaemonListing, startDaemonArgs, stopDaemonArgs } from './sync-daemon.js';
+import type { SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from './sync-daemon.js';
 
 export interface IpvsadmRunnerOptions {
   /** ipvsadm to run: an absolute path, or a name looked up on PATH. */
@@ -176,7 +178,7 @@ function checkLines(lines: readonly string[]): void {
   }
 }
 
-export function createIpvsadmRunner(options: IpvsadmRunnerOptions): IpvsRunner {
+export function createIpvsadmRunner(options: IpvsadmRunnerOptions): IpvsRunner & SyncDaemonRunner {
   const { path, logger } = options;
   const readBase = options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
   const applyBase = options.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS;
@@ -228,7 +230,22 @@ export function createIpvsadmRunner(options: IpvsadmRunnerOptions): IpvsRunner {
       }
       return { errors };
     },
+    async daemons(o?: ExecOptions): Promise<SyncDaemons> {
+      return parseDaemonListing(await list(['-L', '--daemon'], o));
+    },
+    async startDaemon(state: SyncDaemonState, spec: SyncDaemonSpec, o?: ExecOptions): Promise<void> {
+      await command(startDaemonArgs(state, spec), o);
+    },
+    async stopDaemon(state: SyncDaemonState, o?: ExecOptions): Promise<void> {
+      await command(stopDaemonArgs(state), o);
+    },
   };
+
+  /** One ipvsadm command that changes something (a sync daemon): a failing status rejects with its words. */
+  async function command(args: readonly string[], o: ExecOptions | undefined): Promise<void> {
+    const r = await exec(args, null, readBase, o);
+    if (r.status !== 0) throw failed(path, args, `exit status ${r.status}`, r.stderr);
+  }
 }
 
 /** Services plus reals. */
@@ -245,11 +262,28 @@ export interface DryRunRunnerOptions {
 }
 
 /** What `lvsd run --dry-run` uses: never spawns ipvsadm; logs each line it would apply. */
-export function createDryRunRunner(options: DryRunRunnerOptions): IpvsRunner & { readonly memory: MemoryTable } {
+export function createDryRunRunner(options: DryRunRunnerOptions): IpvsRunner & SyncDaemonRunner & { readonly memory: MemoryTable; readonly syncDaemons: MemoryDaemons } {
   const memory = new MemoryTable(options.initial);
+  const syncDaemons = new MemoryDaemons();
   const { logger } = options;
+  const daemonCommand = (args: readonly string[], c: Parameters<MemoryDaemons['exec']>[0], o?: ExecOptions): void => {
+    o?.signal?.throwIfAborted();
+    logger.info({ args }, 'dry-run: ipvsadm command');
+    const r = syncDaemons.exec(c);
+    if (r) throw failed('ipvsadm (dry run)', args, `exit status ${r.status}`, r.error);
+  };
   return {
     memory,
+    syncDaemons,
+    async daemons(): Promise<SyncDaemons> {
+      return syncDaemons.list();
+    },
+    async startDaemon(state: SyncDaemonState, spec: SyncDaemonSpec, o?: ExecOptions): Promise<void> {
+      daemonCommand(startDaemonArgs(state, spec), { cmd: 'start', state, spec }, o);
+    },
+    async stopDaemon(state: SyncDaemonState, o?: ExecOptions): Promise<void> {
+      daemonCommand(stopDaemonArgs(state), { cmd: 'stop', state }, o);
+    },
     async read(): Promise<IpvsTable> {
       return memory.table();
     },

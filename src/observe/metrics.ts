@@ -18,9 +18,11 @@ import { registerKernelMetrics } from './metrics-kernel.js';
 import { registerAnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
+import { registerSyncMetrics } from './metrics-sync.js';
+import type { SyncSources } from './metrics-sync.js';
 
 /** What the metrics read at scrape time. */
-export interface MetricsSources {
+export interface MetricsSources extends SyncSources {
   snapshot(): Snapshot;
   health(serviceKey: string, realKey: string): TrackedReal | undefined;
   reconciler(): ReconcilerStats;
@@ -431,6 +433,7 @@ export class LvsdMetrics {
 
     registerKernelMetrics(this.registry, sources);
     this.announce = registerAnnounceMetrics(this.registry, () => sources.announce?.() ?? null);
+    registerSyncMetrics(this.registry, sources);
   }
 
   get contentType(): string {

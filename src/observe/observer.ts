@@ -31,6 +31,7 @@ import { ThrottledWarning } from './throttled-warning.js';
 import type { AdminControl } from '../control/admin-control.js';
 import type { AgentPoller } from '../agent/agent-poller.js';
 import type { AdminStatusInputs } from './status-document.js';
+import type { SyncDaemonKeeper } from '../reconcile/sync-daemon.js';
 
 export interface ObserverOptions {
   readonly logger: Logger;
@@ -62,6 +63,8 @@ export interface ObserverOptions {
   readonly agents?: () => AgentPoller | null;
   /** VIP announce state (lvsd.yaml `announce`); null or absent when not configured. */
   readonly announce?: () => AnnounceStatus | null;
+  /** The connection sync daemon keeper, once the daemon built it. */
+  readonly sync?: () => SyncDaemonKeeper | null;
 }
 
 function adminInputs(admin: AdminControl | null | undefined): AdminStatusInputs | undefined {
@@ -142,6 +145,7 @@ export class Observer {
         slowStarts: () => options.reconciler.slowStarts?.() ?? new Map(),
         admin: () => adminInputs(options.admin?.()),
         announce: () => options.announce?.() ?? null,
+        sync: () => options.sync?.() ?? null,
       },
       { version: VERSION, ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) },
     );
@@ -289,7 +293,9 @@ export class Observer {
     const kernel = await this.kernel.get();
     const admin = adminInputs(this.#o.admin?.());
     const agents = this.#o.agents?.();
+    const sync = this.#o.sync?.();
     return buildStatusDocument({
+      ...(sync ? { sync: sync.status() } : {}),
       ...(agents ? { agents: (s: string, r: string) => agents.status(s, r) } : {}),
       now: this.#now(),
       startedAt: this.#startedAt,

@@ -2,6 +2,7 @@
 // from the daemon's state handed in; `lvsd status`, the status page and tests all read this shape.
 
 import type { AnnounceStatus } from '../announce/announcer.js';
+import type { SyncStatusJson } from '../control/protocol.js';
 import { formatEndpoint } from '../config/endpoint.js';
 import type { ServiceConfig, Snapshot } from '../config/model.js';
 import { formatPos } from '../config/issues.js';
@@ -169,6 +170,8 @@ export interface StatusInputs {
   readonly admin?: AdminStatusInputs;
   /** VIP announce state; absent: not configured. */
   readonly announce?: AnnounceStatus | null;
+  /** The connection sync daemon keeper's state; absent: no keeper (tests of other parts). */
+  readonly sync?: SyncStatusJson;
 }
 
 export interface AdminStatusInputs {
@@ -248,6 +251,8 @@ export interface StatusDocument {
     readonly maintenance_dir: string | null;
     readonly entries: readonly { readonly source: string; readonly target: string; readonly state: AdminState; readonly by: string; readonly since: string }[];
   };
+  /** The kernel's connection sync daemon (lvsd.yaml sync_daemon); null without a keeper. */
+  readonly sync_daemon: SyncStatusJson | null;
   readonly services: readonly ServiceStatus[];
 }
 
@@ -427,6 +432,7 @@ export function buildStatusDocument(inputs: StatusInputs): StatusDocument {
       maintenance_dir: inputs.admin?.maintenanceDir ?? null,
       entries: (inputs.admin?.entries() ?? []).map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: iso(e.since)! })),
     },
+    sync_daemon: inputs.sync ?? null,
     services,
   };
 }

@@ -156,6 +156,17 @@ function announceSummary(doc: StatusDocument): string {
   return `<div><dt>Announce</dt><dd>${e(head)} ${pills}<span class="sub">${e(backend)} · hold-down ${e(a.hold_down_ms / 1000)}s</span></dd></div>`;
 }
 
+/** The connection sync daemon's line, when lvsd.yaml configures one. */
+function syncSummary(doc: StatusDocument): string {
+  const s = doc.sync_daemon;
+  if (!s?.configured) return '';
+  const running = s.kernel.map((d) => `${d.state} on ${d.interface}, syncid ${d.syncid}${d.owned ? '' : ' (not started by lvsd)'}`).join(' · ') || 'no daemon running';
+  const from = s.source === 'runtime' ? `set at run time by ${s.runtime?.by ?? '?'}` : 'from lvsd.yaml';
+  const bad = s.conflicts.length > 0 || s.last_error !== null;
+  const notes = [...s.conflicts, ...(s.last_error ? [s.last_error] : [])].map((n) => ` · ${e(n)}`).join('');
+  return `<div><dt>Sync daemon</dt><dd><span class="pill ${bad ? 'bad' : 'ok'}" id="sync-role">${e(s.role ?? 'none')}</span> ${e(from)}<span class="sub">${e(running)}${notes}</span></dd></div>\n`;
+}
+
 export function renderStatusPage(doc: StatusDocument): string {
   const now = doc.generated_at;
   const reload = doc.config.last_reload;
@@ -189,7 +200,7 @@ export function renderStatusPage(doc: StatusDocument): string {
 <div><dt>Kernel sync</dt><dd>${e(sync)}<span class="sub">${e(rc.passes)} passes, ${e(rc.failures)} failed, ${e(rc.draining)} draining</span></dd></div>
 <div><dt>Admin</dt><dd>${adminSummary(doc)}</dd></div>
 ${announceSummary(doc)}
-<div><dt>Checks</dt><dd>${e(doc.checks.probes)} probes, ${e(doc.checks.in_flight)} running<span class="sub">last completed ${e(ago(doc.checks.last_completed_at, now))}</span></dd></div>
+${syncSummary(doc)}<div><dt>Checks</dt><dd>${e(doc.checks.probes)} probes, ${e(doc.checks.in_flight)} running<span class="sub">last completed ${e(ago(doc.checks.last_completed_at, now))}</span></dd></div>
 </dl>
 ${problems.length ? `<ul class="problems">${problems.map((p) => `<li>${e(p)}</li>`).join('')}${issues.join('')}</ul>` : ''}
 </header>

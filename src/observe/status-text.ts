@@ -104,6 +104,12 @@ export function renderStatusText(doc: StatusDocument): string {
     `admin    ${entries.length === 0 ? 'every real ready' : `${adminOut} reals drained or in maintenance (${entries.length} entries: lvsd admin)`}; control socket ${doc.admin.control_socket ? clean(doc.admin.control_socket) : `UNAVAILABLE${doc.admin.control_socket_error ? ` (${clean(doc.admin.control_socket_error)})` : ''}`}`,
   );
   lines.push(...announceLines(doc, now));
+  const sd = doc.sync_daemon;
+  if (sd?.configured) {
+    const running = sd.kernel.map((d) => `${d.state} on ${d.interface} syncid ${d.syncid}${d.owned ? '' : ' (not lvsd\'s)'}`).join(', ') || 'none running';
+    const problems = [...sd.conflicts.map((c) => `CONFLICT ${c}`), ...(sd.last_error ? [`ERROR ${sd.last_error}`] : [])];
+    lines.push(`sync     role ${sd.role} (${sd.source === 'runtime' ? `run time, ${sd.runtime?.by ?? ''}` : 'lvsd.yaml'}); kernel: ${running}${problems.length ? `; ${problems.join('; ')}` : ''}`.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '));
+  }
   const restart = config.restart_needed ?? [];
   if (restart.length > 0) lines.push(`restart  needed for: ${clean(restart.join(', '))} (changed in lvsd.yaml since start; a reload does not apply them)`);
   for (const p of doc.overall?.reasons ?? doc.healthz.problems) lines.push(`problem  ${clean(p)}`);

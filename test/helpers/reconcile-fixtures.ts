@@ -91,6 +91,7 @@ export const GLOBAL: GlobalConfig = {
   maxConcurrentChecks: 10,
   controlSocket: '/nonexistent/control.sock',
   maintenanceDir: null, dnsStateFile: null, announce: null,
+  syncDaemon: null,
 };
 
 export function snapshot(services: readonly ServiceSpec[], global: Partial<GlobalConfig> = {}): Snapshot {

@@ -58,6 +58,7 @@ describe('defaults', () => {
       maintenanceDir: null,
       dnsStateFile: null,
       announce: null,
+      syncDaemon: null,
     });
   });
 
@@ -127,6 +128,7 @@ describe('defaults', () => {
       maintenanceDir: '/etc/lvsd/maintenance',
       dnsStateFile: join(dir, 'run', 'vip.state'),
       announce: null,
+      syncDaemon: null,
     });
   });
 });

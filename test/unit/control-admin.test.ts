@@ -8,7 +8,7 @@ import type { AdminEntry, AdminTarget } from '../../src/control/admin-model.js';
 import { parseMaintenanceName } from '../../src/control/maintenance-names.js';
 import { AdminStore } from '../../src/control/admin-store.js';
 import { covers, runCommand } from '../../src/control/commands.js';
-import type { ControlRequest } from '../../src/control/protocol.js';
+import type { AdminRequest } from '../../src/control/protocol.js';
 import { checkRequest } from '../../src/control/control-server.js';
 import { snapshot } from '../helpers/reconcile-fixtures.js';
 
@@ -110,7 +110,7 @@ describe('admin store', () => {
 });
 
 describe('control commands', () => {
-  const run = (store: AdminStore, req: ControlRequest) => runCommand(req, { store, snapshot: snap, by: 'socket uid 0', now: 1000 });
+  const run = (store: AdminStore, req: AdminRequest) => runCommand(req, { store, snapshot: snap, by: 'socket uid 0', now: 1000 });
   const fresh = (): AdminStore => {
     const s = new AdminStore();
     s.setSnapshot(snap);

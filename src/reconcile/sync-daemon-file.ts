@@ -1,0 +1,69 @@
+// The sync daemon's record in `${state_dir}/sync-daemon.json`, written atomically: the role set at
+// run time (control socket, OCF promote/demote), which must survive reloads and restarts, and the
+// daemons lvsd started, the only ones it ever stops.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-file.js';
+import { LvsdError, errorMessage } from '../errors.js';
+import type { SyncRole } from '../config/model.js';
+import type { SyncDaemonState } from '../ipvs/sync-daemon.js';
+
+export const SYNC_DAEMON_FILE = 'sync-daemon.json';
+const FORMAT_VERSION = 1;
+
+export interface RuntimeRole {
+  readonly role: SyncRole;
+  /** Who set it ("socket uid 0 (root, pid 1234)"). */
+  readonly by: string;
+  /** Date.now() when it was set. */
+  readonly since: number;
+}
+
+export interface SyncDaemonRecord {
+  readonly runtime: RuntimeRole | null;
+  /** Daemons lvsd started (or adopted with identical options) and has not stopped since. */
+  readonly started: readonly SyncDaemonState[];
+}
+
+export const EMPTY_SYNC_RECORD: SyncDaemonRecord = { runtime: null, started: [] };
+
+const fileSchema = z.strictObject({
+  version: z.literal(FORMAT_VERSION),
+  runtime: z.strictObject({ role: z.enum(['master', 'backup', 'both', 'none']), by: z.string(), since: z.number() }).nullable(),
+  started: z.array(z.enum(['master', 'backup'])),
+});
+
+export function syncDaemonFilePath(stateDir: string): string {
+  return join(stateDir, SYNC_DAEMON_FILE);
+}
+
+/** A missing file is the empty record; anything unreadable throws LvsdError LVSD_STATE_IO. */
+export async function readSyncDaemonFile(path: string): Promise<SyncDaemonRecord> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_SYNC_RECORD;
+    throw new LvsdError('LVSD_STATE_IO', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new LvsdError('LVSD_STATE_IO', `${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  const parsed = fileSchema.safeParse(data);
+  if (!parsed.success) throw new LvsdError('LVSD_STATE_IO', `${path} is not an lvsd sync daemon record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return { runtime: parsed.data.runtime, started: [...new Set(parsed.data.started)] };
+}
+
+export async function writeSyncDaemonFile(path: string, record: SyncDaemonRecord): Promise<void> {
+  const body = { version: FORMAT_VERSION, runtime: record.runtime, started: record.started };
+  try {
+    await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, 0o600);
+  } catch (err) {
+    throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,391 @@
+// Keeps the kernel's connection sync daemon(s) as lvsd.yaml `sync_daemon` (or the role set at run
+// time) wants them: starts them once the reconciler starts, reads `ipvsadm -L --daemon` back once
+// per resync_interval and repairs drift (stopped behind lvsd's back, other options) with one log
+// line per repair. It stops only daemons it started itself (its record in state_dir): a daemon
+// someone else runs with other options is a conflict it reports and leaves alone.
+
+import type { SyncDaemonConfig, SyncRole } from '../config/model.js';
+import { LvsdError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { SYNC_DAEMON_STATES, daemonDifferences } from '../ipvs/sync-daemon.js';
+import type { KernelSyncDaemon, SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from '../ipvs/sync-daemon.js';
+import { kernelViewOf } from '../ipvs/sync-daemon.js';
+import { EMPTY_SYNC_RECORD, readSyncDaemonFile, writeSyncDaemonFile } from './sync-daemon-file.js';
+import type { RuntimeRole, SyncDaemonRecord } from './sync-daemon-file.js';
+import type { SyncStatusJson } from '../control/protocol.js';
+
+export interface SyncDaemonTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface SyncDaemonKeeperOptions {
+  readonly runner: SyncDaemonRunner;
+  readonly logger: Logger;
+  /** `${state_dir}/sync-daemon.json`; null keeps the record in memory only (dry run). */
+  readonly file: string | null;
+  readonly now?: () => number;
+  readonly timers?: SyncDaemonTimers;
+  /** First retry after a failed start or stop; doubles up to the resync interval. Default 1 s. */
+  readonly retryInitialMs?: number;
+}
+
+export interface SyncDaemonStats {
+  /** ipvsadm -L --daemon runs. */
+  readonly reads: number;
+  /** ipvsadm --start-daemon / --stop-daemon runs. */
+  readonly changes: number;
+  /** Repairs of drift found by a read (a daemon gone or with other options). */
+  readonly repairs: number;
+  readonly failures: number;
+}
+
+/** The kernel daemons of a role. */
+export function statesOf(role: SyncRole): SyncDaemonState[] {
+  return role === 'both' ? ['master', 'backup'] : role === 'none' ? [] : [role];
+}
+
+function specOf(c: SyncDaemonConfig): SyncDaemonSpec | null {
+  if (c.interface === null) return null;
+  return { interface: c.interface, syncid: c.syncid, maxlen: c.maxlen, group: c.group, port: c.port, ttl: c.ttl };
+}
+
+const globalTimers: SyncDaemonTimers = {
+  setTimeout: (fn, ms) => {
+    const t = globalThis.setTimeout(fn, ms) as { unref?: () => void };
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => globalThis.clearTimeout(h as Parameters<typeof clearTimeout>[0]),
+};
+
+function describe(spec: SyncDaemonSpec): string {
+  const extra = [
+    spec.maxlen !== null ? `maxlen ${spec.maxlen}` : '',
+    spec.group !== null ? `group ${spec.group}` : '',
+    spec.port !== null ? `port ${spec.port}` : '',
+    spec.ttl !== null ? `ttl ${spec.ttl}` : '',
+  ].filter(Boolean);
+  return `interface ${spec.interface}, syncid ${spec.syncid}${extra.length ? `, ${extra.join(', ')}` : ''}`;
+}
+
+export class SyncDaemonKeeper {
+  readonly #o: SyncDaemonKeeperOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #timers: SyncDaemonTimers;
+  #config: SyncDaemonConfig | null = null;
+  #resyncMs = 30_000;
+  #record: SyncDaemonRecord = EMPTY_SYNC_RECORD;
+  #started = false;
+  #stopped = false;
+  /** The kernel's daemons as last read plus the changes since; null = read at the next pass. */
+  #model: SyncDaemons | null = null;
+  #readAt: number | null = null;
+  #running: Promise<void> | null = null;
+  #dirty = false;
+  #reasons = new Set<string>();
+  #timer: unknown = undefined;
+  #consecutiveFailures = 0;
+  #lastError: string | null = null;
+  #conflicts: readonly string[] = [];
+  #abort: AbortController | null = null;
+  #saving: Promise<void> = Promise.resolve();
+  #stats = { reads: 0, changes: 0, repairs: 0, failures: 0 };
+
+  constructor(options: SyncDaemonKeeperOptions) {
+    this.#o = options;
+    this.#log = options.logger;
+    this.#now = options.now ?? (() => Date.now());
+    this.#timers = options.timers ?? globalTimers;
+  }
+
+  /** Restore the record (run-time role, daemons lvsd started). An unusable file is logged, never fatal. */
+  async load(): Promise<void> {
+    if (!this.#o.file) return;
+    try {
+      this.#record = await readSyncDaemonFile(this.#o.file);
+      const r = this.#record.runtime;
+      if (r) this.#log.info({ event: 'sync_role_restored', role: r.role, by: r.by, since: new Date(r.since).toISOString() }, `sync daemon: run-time role ${r.role} restored (set by ${r.by})`);
+    } catch (err) {
+      this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'sync daemon record unusable; starting without a run-time role or owned daemons');
+    }
+  }
+
+  /** The configuration's `sync_daemon` (null: not configured) and resync_interval; a change runs a pass. */
+  setConfig(config: SyncDaemonConfig | null, resyncIntervalMs: number): void {
+    const before = JSON.stringify(this.#config && { ...this.#config, pos: null });
+    this.#config = config;
+    this.#resyncMs = resyncIntervalMs;
+    if (this.#started && before !== JSON.stringify(config && { ...config, pos: null })) this.trigger('configuration');
+  }
+
+  /** Begin changing the kernel (with the reconciler's first pass); resolves after the first pass. */
+  start(): Promise<void> {
+    if (this.#stopped || this.#started) return this.settled();
+    this.#started = true;
+    this.#reasons.add('lvsd start');
+    return this.#runPass();
+  }
+
+  /** Stop the loop; the kernel's daemons stay as they are (a backup keeps receiving across a restart). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clearTimer();
+    this.#abort?.abort(new Error('lvsd stopping'));
+    await this.settled();
+    await this.#saving;
+  }
+
+  async settled(): Promise<void> {
+    while (this.#running) await this.#running.catch(() => undefined);
+  }
+
+  /**
+   * Set (role) or clear (null: back to lvsd.yaml) the run-time role, persist it, and apply it now
+   * when the keeper runs. Throws LvsdError LVSD_SYNC_NOT_CONFIGURED when lvsd.yaml has no `sync_daemon`.
+   */
+  async setRuntimeRole(role: SyncRole | null, by: string): Promise<SyncStatusJson> {
+    if (!this.#config) {
+      throw new LvsdError('LVSD_SYNC_NOT_CONFIGURED', 'lvsd.yaml has no sync_daemon section: add one (interface, syncid) before setting a role');
+    }
+    if (role !== null && role !== 'none' && this.#config.interface === null) {
+      throw new LvsdError('LVSD_SYNC_NOT_CONFIGURED', 'sync_daemon in lvsd.yaml has no interface: a master or backup daemon needs one');
+    }
+    const before = this.role();
+    const runtime: RuntimeRole | null = role === null ? null : { role, by, since: this.#now() };
+    this.#record = { ...this.#record, runtime };
+    await this.#save();
+    const after = this.role();
+    this.#log.info(
+      { event: 'sync_role', role: after.role, source: after.source, from: before.role, by },
+      role === null
+        ? `sync daemon: run-time role cleared by ${by}; role ${after.role ?? 'none'} from lvsd.yaml`
+        : `sync daemon: role ${before.role ?? 'none'} -> ${role} (set at run time by ${by})`,
+    );
+    if (this.#started && !this.#stopped) {
+      this.trigger(role === null ? `role from lvsd.yaml (run-time role cleared by ${by})` : `role ${role} set at run time by ${by}`);
+      await this.settled();
+    }
+    return this.status();
+  }
+
+  /** The role in force and what set it. */
+  role(): { readonly role: SyncRole | null; readonly source: 'runtime' | 'config' | null } {
+    if (!this.#config) return { role: null, source: null };
+    const r = this.#record.runtime;
+    return r ? { role: r.role, source: 'runtime' } : { role: this.#config.role, source: 'config' };
+  }
+
+  trigger(reason: string): void {
+    this.#reasons.add(reason);
+    if (!this.#started || this.#stopped) return;
+    if (this.#running) {
+      this.#dirty = true;
+      return;
+    }
+    this.#clearTimer();
+    void this.#runPass();
+  }
+
+  stats(): SyncDaemonStats {
+    return { ...this.#stats };
+  }
+
+  status(): SyncStatusJson {
+    const { role, source } = this.role();
+    const owned = new Set(this.#record.started);
+    const r = this.#record.runtime;
+    return {
+      configured: this.#config !== null,
+      role,
+      source,
+      config_role: this.#config?.role ?? null,
+      runtime: r ? { role: r.role, by: r.by, since: new Date(r.since).toISOString() } : null,
+      wanted: this.#wanted(),
+      kernel: [...(this.#model?.values() ?? [])].map((d) => ({ ...d, owned: owned.has(d.state) })),
+      conflicts: this.#conflicts,
+      last_read_at: this.#readAt === null ? null : new Date(this.#readAt).toISOString(),
+      last_error: this.#lastError,
+      started: this.#started && !this.#stopped,
+    };
+  }
+
+  #wanted(): SyncDaemonState[] {
+    const { role } = this.role();
+    return role === null || !this.#config || specOf(this.#config) === null ? [] : statesOf(role);
+  }
+
+  #runPass(): Promise<void> {
+    const reasons = [...this.#reasons];
+    this.#reasons.clear();
+    this.#dirty = false;
+    const running = this.#pass(reasons).finally(() => {
+      this.#running = null;
+      if (this.#stopped) return;
+      if (this.#dirty) {
+        void this.#runPass();
+        return;
+      }
+      this.#scheduleNext();
+    });
+    this.#running = running;
+    return running;
+  }
+
+  #scheduleNext(): void {
+    this.#clearTimer();
+    let delay: number;
+    let reason: string;
+    if (this.#consecutiveFailures > 0) {
+      const initial = this.#o.retryInitialMs ?? 1_000;
+      delay = Math.min(this.#resyncMs, initial * 2 ** Math.min(20, this.#consecutiveFailures - 1));
+      reason = 'retry';
+    } else {
+      delay = this.#readAt === null ? this.#resyncMs : Math.max(0, this.#readAt + this.#resyncMs - this.#now());
+      reason = 'resync';
+    }
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      this.#reasons.add(reason);
+      void this.#runPass();
+    }, delay);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #read(signal: AbortSignal): Promise<SyncDaemons> {
+    this.#stats.reads++;
+    this.#model = null;
+    const daemons = await this.#o.runner.daemons({ signal });
+    this.#model = daemons;
+    this.#readAt = this.#now();
+    return daemons;
+  }
+
+  async #pass(reasons: readonly string[]): Promise<void> {
+    const abort = new AbortController();
+    this.#abort = abort;
+    const signal = abort.signal;
+    const config = this.#config;
+    const spec = config ? specOf(config) : null;
+    const wanted = new Set(this.#wanted());
+    // Read the kernel at start, once per resync interval and after a failure; otherwise trust the
+    // model, so a role switch costs only the start/stop it needs (issue 13 counts ipvsadm runs).
+    const due = this.#model === null || this.#readAt === null || this.#now() - this.#readAt >= this.#resyncMs;
+    const why = reasons.join(', ');
+    const owned = new Set(this.#record.started);
+    const conflicts: string[] = [];
+    let failed: string | null = null;
+    try {
+      const kernel = due ? await this.#read(signal) : this.#model!;
+      // A daemon of ours missing at start is no drift (a reboot ends them); later it is.
+      const fromRead = due && !reasons.includes('lvsd start');
+      const next = new Map(kernel);
+      for (const state of SYNC_DAEMON_STATES) {
+        const k = kernel.get(state);
+        const ours = owned.has(state);
+        try {
+          if (wanted.has(state) && spec) {
+            if (!k) {
+              // Gone although lvsd started it: drift, repaired and counted as such.
+              const repair = ours && fromRead;
+              await this.#startOne(state, spec, signal, repair ? 'it was stopped behind lvsd\'s back' : why);
+              if (repair) this.#stats.repairs++;
+              owned.add(state);
+              next.set(state, kernelViewOf(state, spec));
+              continue;
+            }
+            const diffs = daemonDifferences(state, spec, k);
+            if (diffs.length === 0) {
+              if (!ours) {
+                owned.add(state);
+                this.#log.info({ event: 'sync_daemon', action: 'adopt', state, interface: k.interface, syncid: k.syncid }, `sync daemon: adopting the running ${state} daemon (same options as lvsd.yaml)`);
+              }
+              continue;
+            }
+            if (!ours) {
+              conflicts.push(`${state}: a sync daemon lvsd did not start runs with ${diffs.join('; ')}; lvsd leaves it alone (stop it with "ipvsadm --stop-daemon ${state}" to let lvsd start its own)`);
+              continue;
+            }
+            await this.#stopOne(state, signal, `options differ (${diffs.join('; ')})`);
+            next.delete(state);
+            owned.delete(state);
+            await this.#startOne(state, spec, signal, `options differ (${diffs.join('; ')})`);
+            if (fromRead) this.#stats.repairs++;
+            owned.add(state);
+            next.set(state, kernelViewOf(state, spec));
+          } else if (ours) {
+            if (k) {
+              await this.#stopOne(state, signal, why);
+              next.delete(state);
+            }
+            owned.delete(state);
+          }
+        } catch (err) {
+          if (signal.aborted) throw err;
+          failed ??= errorMessage(err);
+          this.#log.error({ event: 'sync_daemon', code: err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED', state, err: errorMessage(err) }, `sync daemon: ${state}: ${errorMessage(err)}`);
+        }
+      }
+      // A failure leaves the kernel unknown: the next pass (a retry) reads it.
+      this.#model = failed === null ? next : null;
+    } catch (err) {
+      this.#model = null;
+      failed = errorMessage(err);
+      if (!(this.#stopped && signal.aborted)) {
+        this.#log.error({ event: 'sync_daemon', code: err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED', err: failed }, `sync daemon: cannot read the kernel's daemons: ${failed}`);
+      }
+    } finally {
+      this.#abort = null;
+    }
+    this.#reportConflicts(conflicts);
+    if (failed === null) {
+      if (this.#consecutiveFailures > 0) this.#log.info({ event: 'sync_daemon', action: 'recovered' }, 'sync daemon: as wanted again');
+      this.#consecutiveFailures = 0;
+      this.#lastError = null;
+    } else {
+      this.#consecutiveFailures++;
+      this.#stats.failures++;
+      this.#lastError = failed;
+    }
+    const started = [...owned].sort();
+    if (started.join() !== [...this.#record.started].sort().join()) {
+      this.#record = { ...this.#record, started };
+      await this.#save();
+    }
+  }
+
+  async #startOne(state: SyncDaemonState, spec: SyncDaemonSpec, signal: AbortSignal, why: string): Promise<void> {
+    this.#stats.changes++;
+    await this.#o.runner.startDaemon(state, spec, { signal });
+    this.#log.info({ event: 'sync_daemon', action: 'start', state, interface: spec.interface, syncid: spec.syncid, why }, `sync daemon: started ${state} (${describe(spec)}): ${why}`);
+  }
+
+  async #stopOne(state: SyncDaemonState, signal: AbortSignal, why: string): Promise<void> {
+    this.#stats.changes++;
+    await this.#o.runner.stopDaemon(state, { signal });
+    this.#log.info({ event: 'sync_daemon', action: 'stop', state, why }, `sync daemon: stopped ${state}: ${why}`);
+  }
+
+  #reportConflicts(conflicts: readonly string[]): void {
+    const seen = new Set(this.#conflicts);
+    for (const c of conflicts) if (!seen.has(c)) this.#log.warn({ event: 'sync_daemon', action: 'conflict', conflict: c }, `sync daemon: ${c}`);
+    this.#conflicts = conflicts;
+  }
+
+  #save(): Promise<void> {
+    const file = this.#o.file;
+    if (!file) return Promise.resolve();
+    const record = this.#record;
+    this.#saving = this.#saving.then(() =>
+      writeSyncDaemonFile(file, record).catch((err: unknown) =>
+        this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save the sync daemon record'),
+      ),
+    );
+    return this.#saving;
+  }
+}
