@@ -75,6 +75,25 @@ describe('lvsd CLI', () => {
     assert.ok(errors.some((e) => e.startsWith(`${join(dir, 'conf.d', 'b.yaml')}:3:`) && /invalid path/.test(e)), r.stderr);
   });
 
+  test('check-config: announce is accepted with valid VIPs, refused at FILE:LINE:COL for a VIP no service uses', async () => {
+    const web = 'name: web\naddress: 192.0.2.10:80\nreals:\n  - address: 10.0.0.1:80\n';
+    const good = await tempConfig({ 'web.yaml': web }, 'announce:\n  backend: bird\n  vips:\n    - address: 192.0.2.10\n      services: [web]\n');
+    const bad = await tempConfig({ 'web.yaml': web }, 'announce:\n  backend: exabgp\n  vips:\n    - address: 192.0.2.99\n');
+    dirs.push(good, bad);
+    const ok = await runLvsd(['check-config', '-c', good]);
+    assert.equal(ok.status, 0, ok.stderr);
+    const r = await runLvsd(['check-config', '-c', bad]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^${join(bad, 'lvsd.yaml')}:6:16: announce\\.vips\\[0\\]\\.address: no service in conf\\.d uses 192\\.0\\.2\\.99`, 'm'));
+  });
+
+  test('exabgp-bridge --help names its socket option', async () => {
+    const r = await runLvsd(['exabgp-bridge', '--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^Usage: lvsd exabgp-bridge/);
+    assert.match(r.stdout, /--socket PATH/);
+  });
+
   test('check-config accepts the shipped examples and the demo', async () => {
     for (const dir of [repoRoot, join(repoRoot, 'examples', 'demo')]) {
       const r = await runLvsd(['check-config', '-c', dir]);

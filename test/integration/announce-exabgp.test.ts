@@ -1,0 +1,145 @@
+// announce with the exabgp backend, end to end with Debian's own daemons on loopback: `lvsd run
+// --dry-run` (IPVS simulated, announce real) feeds a real ExaBGP through `lvsd exabgp-bridge`, and
+// ExaBGP peers with a real BIRD whose routing table the test reads with birdc. BIRD learns the
+// VIP/32 after the first results, loses it when the reals fail, gets it back after the hold-down,
+// gets it again from an ExaBGP that restarted, and loses it when lvsd stops. 192.0.2.10 is only a
+// prefix in BGP messages between two loopback daemons; BIRD has no kernel protocol, so no host
+// route changes. Every wait is a bounded poll of birdc or of lvsd's log lines.
+
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { configDir, eventually, freePort, lvsdCommand, startDaemon } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
+import { startBird, startExabgp } from '../helpers/bgp-speakers.js';
+import type { Bird, Exabgp } from '../helpers/bgp-speakers.js';
+
+const VIP = '192.0.2.10';
+const PREFIX = `${VIP}/32`;
+
+async function listenOn(port: number): Promise<Server> {
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    socket.end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return server;
+}
+
+const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
+
+describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
+  let cfg: ConfigDir;
+  let daemon: DaemonProcess;
+  let bird: Bird;
+  let exabgp: Exabgp;
+  let realPort: number;
+  let bgpPort: number;
+  let real: Server | null = null;
+  let socket: string;
+
+  const dump = async (): Promise<string> =>
+    `\nbird routes:\n${await bird.routes().catch(String)}\nbird protocols:\n${await bird.protocols().catch(String)}\nexabgp:\n${exabgp?.log() ?? ''}`;
+  /** Poll BIRD until it has (or has not) the VIP's route. */
+  const birdHas = (want: boolean, what: string): Promise<true> =>
+    eventually(async () => ((await bird.routes()).includes(PREFIX) === want ? true : undefined), what, 60_000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}${await dump()}`);
+    });
+  const mark = (): number => daemon.logs.length;
+  const after_ = (since: number, match: (l: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> =>
+    daemon.waitForLog((l) => daemon.logs.indexOf(l) >= since && match(l), what);
+  const startSpeaker = (): Promise<Exabgp> => startExabgp(bgpPort, [process.execPath, ...lvsdCommand(['exabgp-bridge', '--socket', socket])]);
+
+  before(async () => {
+    realPort = await freePort();
+    bgpPort = await freePort();
+    real = await listenOn(realPort);
+    const web = `name: web\naddress: ${VIP}:80\nforwarding: masq\ncheck: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }\nreals:\n  - address: 127.0.0.1:${realPort}\n`;
+    cfg = await configDir({ 'web.yaml': web }, 'announce:\n  backend: exabgp\n  hold_down: 2s\n');
+    socket = join(cfg.dir, 'exabgp.sock');
+    bird = await startBird(bgpPort);
+    daemon = startDaemon(cfg.dir, ['--dry-run']);
+    await daemon.waitForLog((l) => l.event === 'exabgp_socket_ready' && l.socket === socket, 'the exabgp socket (default: next to control_socket)');
+    exabgp = await startSpeaker();
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    await exabgp?.stop();
+    await bird?.stop();
+    if (real) await close(real);
+    await exabgp?.remove();
+    await bird?.remove();
+    await cfg?.remove();
+  });
+
+  it('BIRD learns VIP/32 from ExaBGP after lvsd\'s first results', async () => {
+    const line = await daemon.waitForLog((l) => l.event === 'vip_announced' && l.vip === VIP, 'VIP announced');
+    assert.equal(line.reason, 'first_results');
+    await daemon.waitForLog((l) => l.event === 'exabgp_bridge_connected', 'the bridge connected');
+    await birdHas(true, `BIRD has ${PREFIX}`);
+    const routes = await bird.routes();
+    assert.match(routes, /BGP\.next_hop: 127\.0\.0\.1/);
+    assert.match(routes, /BGP\.as_path: 65001/);
+    // ExaBGP acknowledged the announce (done), relayed back by the bridge.
+    await eventually(async () => {
+      const status = (await (await fetch(`http://${cfg.listen}/status`)).json()) as { announce: { backend: { ok: boolean; detail: { acks_done: number; bridges: number } } } };
+      return status.announce.backend.detail.acks_done >= 1 && status.announce.backend.ok && status.announce.backend.detail.bridges === 1 ? true : undefined;
+    }, 'an ack from ExaBGP in /status');
+  });
+
+  it('the reals fail: withdrawn (quorum_lost) and BIRD loses the route', async () => {
+    const since = mark();
+    await close(real!);
+    real = null;
+    const line = await after_(since, (l) => l.event === 'vip_withdrawn' && l.vip === VIP, 'VIP withdrawn');
+    assert.equal(line.reason, 'quorum_lost');
+    await birdHas(false, `BIRD without ${PREFIX}`);
+  });
+
+  it('back: announced again only after the hold-down (hold_down_done), BIRD has it again', async () => {
+    const since = mark();
+    real = await listenOn(realPort);
+    const hold = await after_(since, (l) => l.event === 'vip_hold_down' && l.vip === VIP, 'hold-down started');
+    assert.equal(hold.reason, 'quorum_back');
+    const back = await after_(since, (l) => l.event === 'vip_announced' && l.vip === VIP, 'VIP announced again');
+    assert.equal(back.reason, 'hold_down_done');
+    // The announce line went to ExaBGP with that change, not when health came back.
+    const sent = await after_(since, (l) => l.event === 'exabgp_command' && l.command === `announce route ${PREFIX} next-hop self`, 'the announce line sent');
+    assert.ok(daemon.logs.indexOf(sent) > daemon.logs.indexOf(back), 'announce sent only after hold_down_done');
+    await birdHas(true, `BIRD has ${PREFIX} again`);
+  });
+
+  it('ExaBGP restarts: the new bridge gets the whole state and BIRD has the route again', async () => {
+    await exabgp.stop();
+    await birdHas(false, 'BIRD without the route while ExaBGP is down (session gone)');
+    const since = mark();
+    exabgp = await startSpeaker();
+    await after_(since, (l) => l.event === 'exabgp_bridge_connected', 'the new bridge connected');
+    await birdHas(true, `BIRD has ${PREFIX} from the restarted ExaBGP`);
+  });
+
+  it('lvsd stops (SIGTERM): withdrawn (stopping), BIRD loses the route while the BGP session stays up', async () => {
+    const since = mark();
+    assert.equal(await daemon.stop(), 0);
+    const line = daemon.logs.slice(since).find((l) => l.event === 'vip_withdrawn' && l.vip === VIP);
+    assert.equal(line?.reason, 'stopping');
+    await birdHas(false, `BIRD without ${PREFIX} after lvsd stopped`);
+    // The route went because lvsd withdrew it, not because ExaBGP or its session went away.
+    assert.match(await bird.protocols(), /director\s+BGP\s+---\s+up\s+\S+\s+Established/);
+    assert.equal(exabgp.child.exitCode, null, 'ExaBGP (and the bridge it runs) still running');
+  });
+
+  it('lvsd starts again: the bridge, retrying all along, reconnects and BIRD has the route after the first results', async () => {
+    daemon = startDaemon(cfg.dir, ['--dry-run']);
+    const line = await daemon.waitForLog((l) => l.event === 'vip_announced' && l.vip === VIP, 'VIP announced by the new lvsd');
+    assert.equal(line.reason, 'first_results');
+    await daemon.waitForLog((l) => l.event === 'exabgp_bridge_connected', 'the running bridge reconnected');
+    await birdHas(true, `BIRD has ${PREFIX} from the new lvsd`);
+  });
+});

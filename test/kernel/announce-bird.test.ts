@@ -1,0 +1,111 @@
+// lvsd's `announce` bird backend against the VM's real kernel: the VIP's /32 appears on lvsd's own
+// dummy interface (lvsd0) after the first results, goes when the service loses quorum, comes back
+// only after the hold-down, and goes on a clean stop; a stale address left on lvsd0 is removed at
+// start; an address on another interface is never touched. BIRD exporting lvsd0 to a router is the
+// two-director BGP test's part (test/kernel, bgp); this file proves the interface side alone.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Daemon, startDaemon } from './lib/daemon.js';
+import { skipOutsideVm, pollUntil } from './lib/exec.js';
+import { deleteService } from './lib/ipvsadm.js';
+import { addAddress, ip, linkExists } from './lib/netns.js';
+import { globalConfig, START_WAIT } from './lib/scenario.js';
+import type { ManagedProcess } from './lib/servers.js';
+import { Topology, VIP_LINK } from './lib/topology.js';
+
+const TIMEOUT = { timeout: 240_000 };
+const WAIT = 60_000;
+const IFACE = 'lvsd0';
+const VIP = '10.20.0.61';
+const STALE = '10.20.0.69/32';
+/** On the topology's own VIP link: lvsd must leave it alone. */
+const DECOY = '10.20.0.68/32';
+const KEY = `tcp:${VIP}:80`;
+
+/** Global addresses of a link as "ip/prefix"; empty when the link does not exist. */
+async function addressesOf(dev: string): Promise<string[]> {
+  if (!(await linkExists(dev))) return [];
+  const links = JSON.parse(await ip(['-j', 'addr', 'show', 'dev', dev])) as { addr_info?: { local: string; prefixlen: number; scope: string }[] }[];
+  return links.flatMap((l) => (l.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`)).sort();
+}
+
+async function waitForAddresses(dev: string, want: readonly string[], what: string): Promise<void> {
+  await pollUntil(what, async () => (JSON.stringify(await addressesOf(dev)) === JSON.stringify([...want].sort()) ? true : undefined), WAIT);
+}
+
+describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skipOutsideVm }, () => {
+  let topo: Topology;
+  let daemon: Daemon;
+  let rs1: ManagedProcess;
+
+  before(async () => {
+    topo = await Topology.create({ reals: 1, client: false });
+    rs1 = await topo.startHttp('rs1');
+    await addAddress(VIP_LINK, DECOY);
+    // What a crashed lvsd with another config would leave: lvsd0 with an address nobody announces.
+    if (await linkExists(IFACE)) await ip(['link', 'del', IFACE]);
+    await ip(['link', 'add', IFACE, 'type', 'dummy']);
+    await addAddress(IFACE, STALE);
+    daemon = await startDaemon({
+      global: globalConfig({ announce: { backend: 'bird', hold_down: '3s', interface: IFACE } }),
+      services: { web: { name: 'web', address: `${VIP}:80`, reals: [{ address: '10.10.1.2:80' }] } },
+    });
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    try {
+      if (daemon?.running) await daemon.kill();
+      await deleteService(KEY);
+      if (await linkExists(IFACE)) await ip(['link', 'del', IFACE]);
+    } finally {
+      await topo?.teardown();
+    }
+  }, TIMEOUT);
+
+  it('first results: VIP/32 on lvsd0 (first_results); the stale address removed; other links untouched', { timeout: 300_000 }, async () => {
+    const line = await daemon.waitForLog((l) => l['event'] === 'vip_announced' && l['vip'] === VIP, START_WAIT);
+    assert.equal(line['reason'], 'first_results');
+    await waitForAddresses(IFACE, [`${VIP}/32`], `${VIP}/32 alone on ${IFACE}`);
+    assert.ok(daemon.logs.some((l) => l['event'] === 'announce_stale_removed' && l['address'] === STALE));
+    // The first results came before the address: nothing was announced before them.
+    const first = daemon.logs.findIndex((l) => typeof l.msg === 'string' && l.msg.startsWith('first check round'));
+    assert.ok(first >= 0 && first < daemon.logs.indexOf(line), 'announced only after the first check round');
+    assert.deepEqual(await addressesOf(VIP_LINK), [DECOY]);
+    const link = JSON.parse(await ip(['-d', '-j', 'link', 'show', 'dev', IFACE])) as { flags: string[]; linkinfo: { info_kind: string } }[];
+    assert.equal(link[0]?.linkinfo.info_kind, 'dummy');
+    assert.ok(link[0]?.flags.includes('UP'), 'lvsd0 is up');
+  });
+
+  it('the real fails: withdrawn at once (quorum_lost); back: announced again only after the hold-down', TIMEOUT, async () => {
+    const killedAt = daemon.mark();
+    await rs1.kill();
+    const withdrawn = await daemon.waitForLog((l) => l['event'] === 'vip_withdrawn' && l['vip'] === VIP, WAIT, killedAt);
+    assert.equal(withdrawn['reason'], 'quorum_lost');
+    assert.deepEqual(withdrawn['services_without_quorum'], ['web']);
+    await waitForAddresses(IFACE, [], `${VIP}/32 gone from ${IFACE}`);
+
+    const revivedAt = daemon.mark();
+    await rs1.revive();
+    const hold = await daemon.waitForLog((l) => l['event'] === 'vip_hold_down' && l['vip'] === VIP, WAIT, revivedAt);
+    assert.equal(hold['reason'], 'quorum_back');
+    const status = await daemon.waitForLog((l) => l['event'] === 'vip_announced' && l['vip'] === VIP, WAIT, revivedAt);
+    assert.equal(status['reason'], 'hold_down_done');
+    assert.ok(daemon.logs.indexOf(hold) < daemon.logs.indexOf(status));
+    // The address went back only with the hold_down_done change, not when health came back.
+    const added = await daemon.waitForLog((l) => l['event'] === 'announce_address_added' && l['address'] === `${VIP}/32`, WAIT, revivedAt);
+    assert.ok(daemon.logs.indexOf(added) > daemon.logs.indexOf(status), 'ip addr add only after hold_down_done');
+    await waitForAddresses(IFACE, [`${VIP}/32`], `${VIP}/32 back on ${IFACE}`);
+    assert.deepEqual(await addressesOf(VIP_LINK), [DECOY]);
+  });
+
+  it('clean stop (SIGTERM): withdrawn (stopping) and the address removed; lvsd0 and other links stay', TIMEOUT, async () => {
+    const at = daemon.mark();
+    assert.equal(await daemon.stop(), 0);
+    const line = daemon.logs.slice(at).find((l) => l['event'] === 'vip_withdrawn' && l['vip'] === VIP);
+    assert.equal(line?.['reason'], 'stopping');
+    assert.deepEqual(await addressesOf(IFACE), []);
+    assert.ok(await linkExists(IFACE), 'the interface itself stays (the speaker config names it)');
+    assert.deepEqual(await addressesOf(VIP_LINK), [DECOY]);
+  });
+});
