@@ -8,21 +8,28 @@ import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, compilePattern, excerpt } from './socket-util.js';
+import { checkTcpConnect, isPlainConnect } from './tcp-connect.js';
 import type { CheckReasonCode, CheckResult, Checker, CheckTarget } from './types.js';
 
 /** Most bytes read while waiting for `expect`; banners and short replies fit well inside. */
 export const TCP_MAX_READ = 4096;
 
-export const checkTcp: Checker = async (target, signal) => {
+export const checkTcp: Checker = (target, signal) => {
   const spec = target.spec;
-  if (spec.type !== 'tcp') throw new TypeError(`checkTcp given a ${spec.type} check`);
+  if (spec.type !== 'tcp') return Promise.reject(new TypeError(`checkTcp given a ${spec.type} check`));
+  // Plain connect (the common case, thousands a second): the raw handle, no net.Socket.
+  if (isPlainConnect(spec)) return checkTcpConnect(target, spec, signal);
+  return checkTcpSocket(target, spec, signal);
+};
+
+async function checkTcpSocket(target: CheckTarget, spec: TcpCheckSpec, signal: AbortSignal): Promise<CheckResult> {
   const probe = new TcpProbe(target, spec, signal);
   try {
     return await probe.run();
   } finally {
     probe.close();
   }
-};
+}
 
 const sendBuffers = new WeakMap<TcpCheckSpec, Buffer>();
 

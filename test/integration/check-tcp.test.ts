@@ -6,7 +6,10 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { checkTcp, TCP_MAX_READ } from '../../src/checks/tcp.js';
+import { rawTcpAvailable } from '../../src/checks/tcp-connect.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import type { Family, TcpCheckSpec } from '../../src/config/model.js';
 
@@ -266,6 +269,21 @@ for (const fam of FAMILIES) {
       assert.deepEqual(await quiet(before), before);
     });
 
+    test('a plain connect closes with RST as well, so no TIME_WAIT is left on the director', async () => {
+      srv.reset();
+      const closedWith: string[] = [];
+      srv.onConnection = (s) => {
+        s.on('error', (err: NodeJS.ErrnoException) => closedWith.push(err.code ?? err.message));
+        s.on('end', () => closedWith.push('FIN'));
+      };
+      const before = await quiet();
+      const r = await checkTcp(target(), never);
+      assert.equal(r.code, 'ok');
+      await srv.drained();
+      assert.deepEqual(closedWith, ['ECONNRESET']);
+      assert.deepEqual(await quiet(before), before);
+    });
+
     test('a server that closes first leaves no fd behind (regression: RST after our auto-FIN leaked the fd)', async () => {
       srv.reset();
       srv.onConnection = (s) => s.end('554 bye\r\n');
@@ -277,6 +295,71 @@ for (const fam of FAMILIES) {
     });
   });
 }
+
+/**
+ * A listener whose process never accepts (its event loop is blocked): once its accept queue is
+ * full the kernel drops further SYNs, so a connect hangs as it does to a dead host.
+ */
+async function startNonAccepting(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const code = "const s=require('net').createServer().listen({host:'127.0.0.1',port:0,backlog:1},()=>{" +
+    "process.stdout.write(s.address().port+'\\n');Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0)})";
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const exited = once(child, 'exit');
+  return {
+    port: Number(line.toString().trim()),
+    stop: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+describe('checkTcp plain connect (raw handle) timeouts and the net.connect fallback', () => {
+  test('a connect that never completes times out, is cancelled by the caller, and leaves no fd behind', async (t) => {
+    const before = await quiet();
+    const dead = await startNonAccepting();
+    t.after(dead.stop);
+    const target = tcpTarget('127.0.0.1', 4, dead.port, { timeoutMs: 200 });
+    // The first connects fill the accept queue and succeed; then SYNs are dropped.
+    let r = await checkTcp(target, never);
+    for (let i = 0; i < 10 && r.code === 'ok'; i++) r = await checkTcp(target, never);
+    assert.equal(r.code, 'timeout');
+    assert.equal(r.reason, `TCP connect 127.0.0.1:${dead.port}: timed out after 200 ms`);
+    const ac = new AbortController();
+    const pending = checkTcp(tcpTarget('127.0.0.1', 4, dead.port, { timeoutMs: 60_000 }), ac.signal);
+    setTimeout(() => ac.abort(), 50);
+    const cancelled = await pending;
+    assert.equal(cancelled.code, 'error');
+    assert.equal(cancelled.reason, `TCP connect 127.0.0.1:${dead.port}: cancelled`);
+    await dead.stop();
+    assert.deepEqual(await quiet(before), before);
+  });
+
+  test('LVSD_TCP_CHECK=net (net.connect) gives the same results as the raw handle', async (t) => {
+    assert.equal(rawTcpAvailable, true, 'Node 20 has the tcp_wrap binding');
+    const srv = createServer((s) => s.on('error', () => {}));
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    t.after(() => srv.close());
+    const up = (srv.address() as { port: number }).port;
+    const down = await freePort('127.0.0.1');
+    const here = [await checkTcp(tcpTarget('127.0.0.1', 4, up), never), await checkTcp(tcpTarget('127.0.0.1', 4, down), never)];
+    const module = fileURLToPath(new URL('../../src/checks/tcp.js', import.meta.url));
+    const script = `import(${JSON.stringify(module)}).then(async ({ checkTcp }) => {
+      const t = (port) => ({ address: { host: '127.0.0.1', family: 4, port }, context: {}, spec: { type: 'tcp', intervalMs: 1000, timeoutMs: 2000, rise: 1, fall: 1, port, send: null, expect: null } });
+      const s = new AbortController().signal;
+      console.log(JSON.stringify([await checkTcp(t(${up}), s), await checkTcp(t(${down}), s)]));
+    })`;
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, LVSD_TCP_CHECK: 'net' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const there = JSON.parse(out) as { up: boolean; code: string; reason: string }[];
+    assert.deepEqual(there.map((r) => [r.up, r.code, r.reason]), here.map((r) => [r.up, r.code, r.reason]));
+  });
+});
 
 interface Usage {
   readonly resources: number;

@@ -101,6 +101,29 @@ describe('Scheduler timing (mock timers)', () => {
     await h.scheduler.stop();
   });
 
+  it('with coalesceMs, probes due within one grid slot start together at its end and keep their rate', async () => {
+    const jitter = [0.001, 0.004, 0.0095, 0.0125];
+    const h = harness({ random: () => jitter.shift() ?? 0, extra: { coalesceMs: 5 } });
+    let timers = 0;
+    const realSetTimeout = globalThis.setTimeout;
+    mock.method(globalThis, 'setTimeout', (fn: () => void, ms: number) => {
+      timers++;
+      return realSetTimeout(fn, ms);
+    });
+    h.scheduler.update(plan(['a', 1000], ['b', 1000], ['c', 1000], ['d', 1000]));
+    await advance(2015);
+    // Due at 1, 4, 9.5 and 12.5 ms: the slots (0, 5], (5, 10] and (10, 15].
+    assert.deepEqual(h.startsOf('a'), [5, 1005, 2005]);
+    assert.deepEqual(h.startsOf('b'), [5, 1005, 2005]);
+    assert.deepEqual(h.startsOf('c'), [10, 1010, 2010]);
+    assert.deepEqual(h.startsOf('d'), [15, 1015, 2015]);
+    // One per slot with probes in it (3 a round, 3 rounds) and the one armed for the next round;
+    // without the grid it would be 4 a round (due at 1, 4, 10 and 13 ms).
+    assert.equal(timers, 10, 'one timer per slot with probes in it');
+    assert.equal(h.scheduler.stats().delayed, 0);
+    await h.scheduler.stop();
+  });
+
   it('runs at a fixed rate from the previous start (like ldirectord checkinterval)', async () => {
     const h = harness({ durationMs: () => 300 });
     h.scheduler.update(plan(['a', 1000]));
