@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { configDir, eventually, freePort, lvsdCommand, startDaemon } from '../helpers/daemon-process.js';
@@ -122,6 +123,23 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
     exabgp = await startSpeaker();
     await after_(since, (l) => l.event === 'exabgp_bridge_connected', 'the new bridge connected');
     await birdHas(true, `BIRD has ${PREFIX} from the restarted ExaBGP`);
+  });
+
+  it('a reload adds a VIP (announced at its first healthy pass) and removing it withdraws it (removed_from_config)', async () => {
+    const other = `name: other\naddress: 192.0.2.20:80\nforwarding: masq\ncheck: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }\nreals:\n  - address: 127.0.0.1:${realPort}\n`;
+    let since = mark();
+    await writeFile(join(cfg.dir, 'conf.d', 'other.yaml'), other);
+    daemon.child.kill('SIGHUP');
+    const added = await after_(since, (l) => l.event === 'vip_announced' && l.vip === '192.0.2.20', 'the new VIP announced');
+    assert.equal(added.reason, 'first_results');
+    await eventually(async () => ((await bird.routes()).includes('192.0.2.20/32') ? true : undefined), 'BIRD has 192.0.2.20/32');
+    since = mark();
+    await rm(join(cfg.dir, 'conf.d', 'other.yaml'));
+    daemon.child.kill('SIGHUP');
+    const removed = await after_(since, (l) => l.event === 'vip_withdrawn' && l.vip === '192.0.2.20', 'the dropped VIP withdrawn');
+    assert.equal(removed.reason, 'removed_from_config');
+    await eventually(async () => (!(await bird.routes()).includes('192.0.2.20/32') ? true : undefined), 'BIRD without 192.0.2.20/32');
+    assert.ok((await bird.routes()).includes(PREFIX), 'the other VIP stays announced');
   });
 
   it('lvsd stops (SIGTERM): withdrawn (stopping), BIRD loses the route while the BGP session stays up', async () => {

@@ -1,4 +1,4 @@
-// lvsd's `announce` bird backend against the VM's real kernel: the VIP's /32 appears on lvsd's own
+// lvsd's `announce` bird backend against the VM's real kernel: the VIPs' /32 and /128 appear on lvsd's own
 // dummy interface (lvsd0) after the first results, goes when the service loses quorum, comes back
 // only after the hold-down, and goes on a clean stop; a stale address left on lvsd0 is removed at
 // start; an address on another interface is never touched. BIRD exporting lvsd0 to a router is the
@@ -21,7 +21,10 @@ const VIP = '10.20.0.61';
 const STALE = '10.20.0.69/32';
 /** On the topology's own VIP link: lvsd must leave it alone. */
 const DECOY = '10.20.0.68/32';
+const VIP6 = 'fd00:20::61';
 const KEY = `tcp:${VIP}:80`;
+const KEY6 = `tcp:[${VIP6}]:80`;
+const BOTH = [`${VIP}/32`, `${VIP6}/128`];
 
 /** Global addresses of a link as "ip/prefix"; empty when the link does not exist. */
 async function addressesOf(dev: string): Promise<string[]> {
@@ -49,7 +52,10 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
     await addAddress(IFACE, STALE);
     daemon = await startDaemon({
       global: globalConfig({ announce: { backend: 'bird', hold_down: '3s', interface: IFACE } }),
-      services: { web: { name: 'web', address: `${VIP}:80`, reals: [{ address: '10.10.1.2:80' }] } },
+      services: {
+        web: { name: 'web', address: `${VIP}:80`, reals: [{ address: '10.10.1.2:80' }] },
+        web6: { name: 'web6', address: `[${VIP6}]:80`, reals: [{ address: '[fd00:10:1::2]:80' }] },
+      },
     });
   }, { timeout: 300_000 });
 
@@ -57,6 +63,7 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
     try {
       if (daemon?.running) await daemon.kill();
       await deleteService(KEY);
+      await deleteService(KEY6);
       if (await linkExists(IFACE)) await ip(['link', 'del', IFACE]);
     } finally {
       await topo?.teardown();
@@ -66,7 +73,7 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
   it('first results: VIP/32 on lvsd0 (first_results); the stale address removed; other links untouched', { timeout: 300_000 }, async () => {
     const line = await daemon.waitForLog((l) => l['event'] === 'vip_announced' && l['vip'] === VIP, START_WAIT);
     assert.equal(line['reason'], 'first_results');
-    await waitForAddresses(IFACE, [`${VIP}/32`], `${VIP}/32 alone on ${IFACE}`);
+    await waitForAddresses(IFACE, BOTH, `${VIP}/32 and ${VIP6}/128 alone on ${IFACE}`);
     assert.ok(daemon.logs.some((l) => l['event'] === 'announce_stale_removed' && l['address'] === STALE));
     // The first results came before the address: nothing was announced before them.
     const first = daemon.logs.findIndex((l) => typeof l.msg === 'string' && l.msg.startsWith('first check round'));
@@ -83,7 +90,8 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
     const withdrawn = await daemon.waitForLog((l) => l['event'] === 'vip_withdrawn' && l['vip'] === VIP, WAIT, killedAt);
     assert.equal(withdrawn['reason'], 'quorum_lost');
     assert.deepEqual(withdrawn['services_without_quorum'], ['web']);
-    await waitForAddresses(IFACE, [], `${VIP}/32 gone from ${IFACE}`);
+    await daemon.waitForLog((l) => l['event'] === 'vip_withdrawn' && l['vip'] === VIP6 && l['reason'] === 'quorum_lost', WAIT, killedAt);
+    await waitForAddresses(IFACE, [], `both VIPs gone from ${IFACE}`);
 
     const revivedAt = daemon.mark();
     await rs1.revive();
@@ -95,15 +103,17 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
     // The address went back only with the hold_down_done change, not when health came back.
     const added = await daemon.waitForLog((l) => l['event'] === 'announce_address_added' && l['address'] === `${VIP}/32`, WAIT, revivedAt);
     assert.ok(daemon.logs.indexOf(added) > daemon.logs.indexOf(status), 'ip addr add only after hold_down_done');
-    await waitForAddresses(IFACE, [`${VIP}/32`], `${VIP}/32 back on ${IFACE}`);
+    await waitForAddresses(IFACE, BOTH, `both VIPs back on ${IFACE}`);
     assert.deepEqual(await addressesOf(VIP_LINK), [DECOY]);
   });
 
   it('clean stop (SIGTERM): withdrawn (stopping) and the address removed; lvsd0 and other links stay', TIMEOUT, async () => {
     const at = daemon.mark();
     assert.equal(await daemon.stop(), 0);
-    const line = daemon.logs.slice(at).find((l) => l['event'] === 'vip_withdrawn' && l['vip'] === VIP);
-    assert.equal(line?.['reason'], 'stopping');
+    for (const vip of [VIP, VIP6]) {
+      const line = daemon.logs.slice(at).find((l) => l['event'] === 'vip_withdrawn' && l['vip'] === vip);
+      assert.equal(line?.['reason'], 'stopping', vip);
+    }
     assert.deepEqual(await addressesOf(IFACE), []);
     assert.ok(await linkExists(IFACE), 'the interface itself stays (the speaker config names it)');
     assert.deepEqual(await addressesOf(VIP_LINK), [DECOY]);
