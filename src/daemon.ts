@@ -392,9 +392,11 @@ export class Daemon {
     this.#admin?.setSnapshot(snapshot);
     const dropped = this.#agents?.update(snapshot) ?? [];
     if (dropped.length > 0) this.#agentChanges(dropped);
-    const events = this.#tracker.update(snapshot, Date.now());
-    this.#observer?.setSnapshot(snapshot);
-    this.#scheduler?.update(buildProbePlan(snapshot));
+    // One plan for every consumer: they then share its key strings (compared by identity).
+    const plan = buildProbePlan(snapshot);
+    const events = this.#tracker.update(plan, Date.now());
+    this.#observer?.setSnapshot(snapshot, plan);
+    this.#scheduler?.update(plan);
     this.#reconciler?.setSnapshot(snapshot);
     this.#announcer?.setSnapshot(snapshot);
     this.#sync?.setConfig(snapshot.global.syncDaemon, snapshot.global.resyncIntervalMs);

@@ -10,9 +10,25 @@ import { errorMessage } from '../errors.js';
 import type { Snapshot } from './model.js';
 import type { ConfigIssue } from './issues.js';
 import { formatIssue } from './issues.js';
-import { loadConfig } from './load.js';
-import { ConfigLoaderThread, isUnchanged } from './loader-thread.js';
+import { changedFiles, loadConfig } from './load.js';
+import { loadInThread } from './loader-thread.js';
 import type { ThreadLoad } from './loader-thread.js';
+
+/**
+ * Changed text a reload parses on the event loop, in slices of at most SLICE_MS; past it the whole
+ * load goes to a loader thread (a second core, a heap limit of its own). One service file of 10
+ * reals is about 600 bytes and 0.5 ms of parsing: 256 KiB is ~400 such files, ~0.2 s of slices.
+ */
+export const IN_PROCESS_MAX_BYTES = 256 * 1024;
+const SLICE_MS = 10;
+
+/** Where reloads parse: see ConfigWatcherOptions.loadIn and README (LVSD_CONFIG_LOADER). */
+export type LoadIn = 'auto' | 'thread' | 'process';
+
+function loadInFromEnv(): LoadIn {
+  const v = process.env.LVSD_CONFIG_LOADER;
+  return v === 'thread' || v === 'process' ? v : 'auto';
+}
 
 export interface ConfigWatcherOptions {
   readonly configDir: string;
@@ -22,10 +38,13 @@ export interface ConfigWatcherOptions {
   /** Quiet time after the last file event before reloading; editors and `cp -r` fire bursts. */
   readonly debounceMs?: number;
   /**
-   * Where reloads parse and validate: 'thread' (default) keeps the event loop that runs the checks
-   * free while a big config loads; 'process' loads on the calling thread (tests, tools).
+   * Where reloads parse and validate. Every mode reuses the files whose text did not change.
+   * 'auto' (default): the changed files on the event loop in short slices, or the whole load in a
+   * loader thread (started for that load) when more than IN_PROCESS_MAX_BYTES changed.
+   * 'thread': every reload whole in a loader thread. 'process': always on the event loop, sliced.
+   * Default: LVSD_CONFIG_LOADER, else 'auto'.
    */
-  readonly loadIn?: 'thread' | 'process';
+  readonly loadIn?: LoadIn;
 }
 
 export interface ReloadOutcome {
@@ -61,7 +80,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   /** A queued reload that has not started yet: later requests join it instead of queueing more. */
   private pending: { promise: Promise<ReloadOutcome>; reasons: string[] } | null = null;
   private closed = false;
-  private readonly loader: ConfigLoaderThread | null;
+  private readonly loadIn: LoadIn;
 
   constructor(opts: ConfigWatcherOptions) {
     super();
@@ -69,9 +88,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     this.root = resolvePath(opts.configDir);
     this.logger = opts.logger;
     this.debounceMs = opts.debounceMs ?? 200;
-    // LVSD_CONFIG_LOADER=process: the old way, for the benchmark's before/after comparison.
-    const loadIn = opts.loadIn ?? (process.env.LVSD_CONFIG_LOADER === 'process' ? 'process' : 'thread');
-    this.loader = loadIn === 'thread' ? new ConfigLoaderThread() : null;
+    this.loadIn = opts.loadIn ?? loadInFromEnv();
     this.snapshot = opts.initial;
     this.outcome = { ok: true, at: new Date(), reason: 'initial', changed: true, issues: [] };
   }
@@ -107,11 +124,6 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     });
     await new Promise<void>((resolve) => fsw.once('ready', resolve));
     this.logger.debug({ configDir: this.root }, 'watching the configuration for changes');
-    // Start the loader thread and warm it up now, so the first real reload is not a cold one.
-    this.loader?.load(this.configDir, this.snapshot.hash).then(
-      () => this.logger.debug('config loader thread ready'),
-      (err: unknown) => this.logger.warn({ err: errorMessage(err) }, 'config loader thread failed to start; the next reload starts it again'),
-    );
   }
 
   /** Load, validate and, if valid and different, switch to the new config. For SIGHUP and tests. */
@@ -137,7 +149,6 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     await this.fsw?.close();
     this.fsw = null;
     await this.queue;
-    await this.loader?.close();
   }
 
   private relevant(path: string): boolean {
@@ -161,18 +172,24 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
   private async run(reason: string): Promise<ReloadOutcome> {
     let issues: ConfigIssue[];
     let next: Snapshot | null = null;
-    let unchanged = false;
     let handoverMs: number | undefined;
+    let where: 'event loop' | 'thread' = 'event loop';
     const started = performance.now();
     try {
-      const r: ThreadLoad = this.loader
-        ? await this.loader.load(this.configDir, this.snapshot.hash)
-        : await loadConfig(this.configDir);
-      if (isUnchanged(r)) unchanged = true;
-      else {
-        if (r.ok) next = r.snapshot;
-        handoverMs = r.handoverMs;
+      let r: ThreadLoad | null = null;
+      if (this.loadIn !== 'thread') {
+        r = await loadConfig(this.configDir, {
+          previous: this.snapshot,
+          sliceMs: SLICE_MS,
+          ...(this.loadIn === 'auto' ? { maxParseBytes: IN_PROCESS_MAX_BYTES } : {}),
+        });
       }
+      if (r === null || (!r.ok && r.tooMuch)) {
+        where = 'thread';
+        r = await loadInThread(this.configDir);
+      }
+      if (r.ok) next = r.snapshot;
+      handoverMs = r.handoverMs;
       issues = r.ok ? [] : r.issues;
     } catch (err) {
       // loadConfig reports problems as issues; anything thrown (the loader thread out of memory, a
@@ -181,7 +198,7 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     }
     const loadMs = Math.round(performance.now() - started);
     const at = new Date();
-    if (unchanged || (next && next.hash === this.snapshot.hash)) {
+    if (next && next.hash === this.snapshot.hash) {
       // An operator's SIGHUP gets an answer; a file event that changed nothing (an editor's touch) stays quiet.
       const asked = reason.split(', ').some((r) => r !== 'file change');
       this.logger[asked ? 'info' : 'debug']({ reason, load_ms: loadMs }, 'configuration unchanged');
@@ -198,9 +215,12 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
       this.outcome = { ok: false, at, reason, changed: false, issues };
       this.emit('invalid', issues);
     } else {
+      const changed = changedFiles(this.snapshot, next);
       this.snapshot = next;
       this.logger.info(
-        { reason, services: next.services.length, files: next.files, hash: next.hash.slice(0, 12), load_ms: loadMs,
+        // The files that changed, not all of them: a line per reload stays short at 10,000 files.
+        { reason, services: next.services.length, files: next.files.length,
+          ...(changed === null ? {} : { changed: changed.length > 20 ? [...changed.slice(0, 20), `(${changed.length - 20} more)`] : changed }), hash: next.hash.slice(0, 12), load_ms: loadMs, parsed_in: where,
           ...(handoverMs === undefined ? {} : { handover_ms: Math.round(handoverMs) }) },
         'configuration reloaded',
       );

@@ -10,6 +10,7 @@ import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js
 import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
+import type { ProbePlan } from '../scheduler/probe-key.js';
 import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { KernelState } from './kernel-view.js';
@@ -445,11 +446,11 @@ export class LvsdMetrics {
   }
 
   /** A new config: re-index probes and drop per-pair series of pairs it no longer has. */
-  setSnapshot(snapshot: Snapshot): void {
+  setSnapshot(snapshot: Snapshot, plan: ProbePlan = buildProbePlan(snapshot)): void {
     this.#serviceNames = new Map(snapshot.services.map((s) => [s.key, s.name]));
     const byProbe = new Map<string, Seen[]>();
     const current = new Set<string>();
-    for (const [probeKey, entry] of buildProbePlan(snapshot)) {
+    for (const [probeKey, entry] of plan) {
       const seen: Seen[] = [];
       byProbe.set(probeKey, seen);
       for (const m of entry.members) {

@@ -6,6 +6,7 @@
 import type { AnnounceStatus } from '../announce/announcer.js';
 import { hostname } from 'node:os';
 import type { ListenAddress, Snapshot } from '../config/model.js';
+import type { ProbePlan } from '../scheduler/probe-key.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, HealthTracker } from '../health/tracker.js';
@@ -208,10 +209,10 @@ export class Observer {
   }
 
   /** After the daemon adopted a new snapshot (and the tracker took it). */
-  setSnapshot(snapshot: Snapshot): void {
+  setSnapshot(snapshot: Snapshot, plan?: ProbePlan): void {
     this.#snapshot = snapshot;
     this.#plannedAt = this.#now();
-    this.metrics.setSnapshot(snapshot);
+    this.metrics.setSnapshot(snapshot, plan);
     const keep = new Set(snapshot.services.flatMap((s) => s.reals.map((r) => `${s.key}\n${r.key}`)));
     for (const id of this.#transitions.keys()) if (!keep.has(id)) this.#transitions.delete(id);
     this.kernel.invalidate();

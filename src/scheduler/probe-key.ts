@@ -80,24 +80,63 @@ export function probeKey(real: RealConfig, service: ServiceConfig, spec: CheckSp
   return `${base} ${real.key} ${canonicalJson(checkContext(service))}`;
 }
 
+/** One (service, real, check) of a service's plan: the probe it belongs to and the member it adds. */
+interface Fragment {
+  readonly key: string;
+  readonly target: CheckTarget;
+  readonly member: ProbeMember;
+}
+
+/**
+ * Each service's share of the plan, computed once per ServiceConfig object. Reloads reuse the
+ * ServiceConfig of every unchanged file (config/load.ts), so a reload computes the probe keys of
+ * the changed services only, and the plan of an unchanged real holds the very same key strings,
+ * targets and members as before (Map lookups by those keys compare by identity).
+ */
+const fragments = new WeakMap<ServiceConfig, readonly Fragment[]>();
+
+function fragmentsOf(service: ServiceConfig): readonly Fragment[] {
+  let list = fragments.get(service);
+  if (list !== undefined) return list;
+  const out: Fragment[] = [];
+  let context: CheckContext | null = null;
+  const add = (key: string, real: RealConfig, spec: CheckSpec, part: ProbeMember['part']): void => {
+    context ??= checkContext(service);
+    const member: ProbeMember = {
+      serviceKey: service.key,
+      realKey: real.key,
+      rise: spec.rise,
+      fall: spec.fall,
+      ...(part === undefined ? {} : { part }),
+    };
+    out.push({ key, target: { address: real.address, spec, context }, member });
+  };
+  for (const real of service.reals) {
+    const parts = real.checks === undefined ? null : distinctChecks(real, service);
+    if (parts === null || parts.length === 1) {
+      add(probeKey(real, service), real, real.check, undefined);
+      continue;
+    }
+    for (const [index, [key, spec]] of parts.entries()) add(key, real, spec, { index, of: parts.length });
+  }
+  list = out;
+  fragments.set(service, list);
+  return list;
+}
+
 /**
  * Every distinct probe of a snapshot with the (service, real) pairs it feeds.
  * Sorry servers are never probed: they are used blind while no real is healthy (as ldirectord does).
  * `none` checks are planned like any other so every real gets its first result the same way.
+ * A probe shared by several services runs with the target of its first member (config order).
  */
 export function buildProbePlan(snapshot: Snapshot): Map<string, ProbePlanEntry> {
   const plan = new Map<string, { target: CheckTarget; members: ProbeMember[] }>();
   for (const service of snapshot.services) {
-    let context: CheckContext | null = null;
-    for (const real of service.reals) {
-      const parts = real.checks === undefined ? null : distinctChecks(real, service);
-      if (parts === null || parts.length === 1) {
-        context = addMember(plan, probeKey(real, service), real, real.check, service, context, undefined);
-        continue;
-      }
-      for (const [index, [key, spec]] of parts.entries()) {
-        context = addMember(plan, key, real, spec, service, context, { index, of: parts.length });
-      }
+    for (const f of fragmentsOf(service)) {
+      const entry = plan.get(f.key);
+      if (entry) entry.members.push(f.member);
+      else plan.set(f.key, { target: f.target, members: [f.member] });
     }
   }
   return plan;
@@ -111,30 +150,4 @@ function distinctChecks(real: RealConfig, service: ServiceConfig): [string, Chec
     if (!byKey.has(key)) byKey.set(key, spec);
   }
   return [...byKey];
-}
-
-function addMember(
-  plan: Map<string, { target: CheckTarget; members: ProbeMember[] }>,
-  key: string,
-  real: RealConfig,
-  spec: CheckSpec,
-  service: ServiceConfig,
-  context: CheckContext | null,
-  part: ProbeMember['part'],
-): CheckContext | null {
-  const member: ProbeMember = {
-    serviceKey: service.key,
-    realKey: real.key,
-    rise: spec.rise,
-    fall: spec.fall,
-    ...(part === undefined ? {} : { part }),
-  };
-  const entry = plan.get(key);
-  if (entry) {
-    entry.members.push(member);
-    return context;
-  }
-  context ??= checkContext(service);
-  plan.set(key, { target: { address: real.address, spec, context }, members: [member] });
-  return context;
 }

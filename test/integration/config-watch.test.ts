@@ -12,7 +12,7 @@ import { formatIssue, loadConfig } from '../../src/config/load.js';
 import type { Snapshot } from '../../src/config/model.js';
 import type { ConfigIssue } from '../../src/config/issues.js';
 import type { ReloadOutcome } from '../../src/config/watch.js';
-import { ConfigWatcher } from '../../src/config/watch.js';
+import { ConfigWatcher, IN_PROCESS_MAX_BYTES } from '../../src/config/watch.js';
 
 /** Generous: a slow CI machine must not fail a test that has no timing to prove. */
 const WAIT_MS = 20_000;
@@ -174,6 +174,27 @@ describe('ConfigWatcher', () => {
     assert.equal(h.watcher.current, initial);
     await writeFile(join(h.dir, 'conf.d/a.yaml.bak'), 'not: [valid');
     assert.equal(await barrier(h), 0);
+  });
+
+  it('a reload changing more than it parses in place loads in a loader thread; later reloads reuse its parse', async () => {
+    const h = await start({ 'conf.d/a.yaml': web('192.0.2.1:80'), 'conf.d/b.yaml': web('192.0.2.2:80') });
+    // A comment past IN_PROCESS_MAX_BYTES: the changed text goes to a thread of its own.
+    await writeFile(join(h.dir, 'conf.d/b.yaml'), `${web('192.0.2.3:80')}# ${'x'.repeat(IN_PROCESS_MAX_BYTES)}\n`);
+    await h.watcher.reload('SIGHUP');
+    const big = h.logs.filter((l) => l.msg === 'configuration reloaded').at(-1)!;
+    assert.equal(big.parsed_in, 'thread');
+    assert.deepEqual(big.changed, [join(h.dir, 'conf.d/b.yaml')]);
+    const threaded = h.watcher.current;
+    assert.equal(threaded.services[1]!.key, 'tcp:192.0.2.3:80');
+    assert.ok(Object.isFrozen(threaded.services[1]!.reals[0]), 'the snapshot from the thread is frozen like any other');
+
+    await writeFile(join(h.dir, 'conf.d/a.yaml'), web('192.0.2.4:80'));
+    await h.watcher.reload('SIGHUP');
+    const small = h.logs.filter((l) => l.msg === 'configuration reloaded').at(-1)!;
+    assert.equal(small.parsed_in, 'event loop');
+    assert.deepEqual(small.changed, [join(h.dir, 'conf.d/a.yaml')]);
+    // The thread's parse of b.yaml came back with its cache: reused, not parsed again.
+    assert.equal(h.watcher.current.services[1], threaded.services[1]);
   });
 
   it('reload() (what SIGHUP calls) loads on request; a second reload is a no-op', async () => {

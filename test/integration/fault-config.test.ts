@@ -61,8 +61,6 @@ async function startRunning(files: Record<string, string>): Promise<Running> {
   const cfg = await configDir(files);
   const daemon = startDaemon(cfg.dir, ['--dry-run']);
   await daemon.waitForLog((l) => l.msg === 'watching the configuration for changes', 'the config watcher');
-  // The loader thread's own descriptors (its event loop) belong to the baseline.
-  await daemon.waitForLog((l) => l.msg === 'config loader thread ready', 'the config loader thread');
   const pid = daemon.child.pid!;
   const status = async (): Promise<Status> => {
     const res = await fetch(`http://${cfg.listen}/status`);

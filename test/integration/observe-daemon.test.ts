@@ -84,7 +84,9 @@ describe('lvsd run: metrics, healthz and logs', () => {
   it('drops the series of a real removed by a reload and logs the reload with its files', async () => {
     await writeFile(join(cfg.dir, 'conf.d', 'web.yaml'), webService(vip, [up.port]));
     const line = await daemon.waitForLog((l) => l.msg === 'configuration reloaded', 'reload log line');
-    assert.deepEqual(line.files, [join(cfg.dir, 'conf.d', 'web.yaml'), join(cfg.dir, 'lvsd.yaml')].sort());
+    // The files that changed, and how many there are (not every name: 10,000 files make one line).
+    assert.deepEqual(line.changed, [join(cfg.dir, 'conf.d', 'web.yaml')]);
+    assert.equal(line.files, 2);
     const text = await eventually(async () => {
       const t = await metrics();
       return value(t, 'lvsd_config_reloads_total', { result: 'success' }) === 1 && !t.includes(downReal()) ? t : undefined;
