@@ -3,7 +3,9 @@
 // checks running against closed loopback ports): SIGHUP to "new configuration in force", and the
 // longest event-loop stretch while it happens, seen as the slowest /healthz round trip (polled back
 // to back, so a client waits exactly as long as the loop is stuck). Both loader modes run in the
-// same bench: 'thread' (the default) and 'process' (the old way, on the checks' loop).
+// same bench: an edit of one service file with the default loader (only that file is parsed, on the
+// event loop in slices), the same edit with LVSD_CONFIG_LOADER=thread (every reload whole in a loader
+// thread), and an edit of lvsd.yaml (every service parsed again: the default sends it to a thread).
 //
 // Usage: node build/bench/run.js config [--runs N] [--services N] [--reals N]
 
@@ -51,7 +53,7 @@ async function makeConfig(o: Options): Promise<{ dir: string; listen: string }> 
   const dir = await mkdtemp(join(tmpdir(), 'lvsd-bench-config-'));
   const listen = `127.0.0.1:${await freePort()}`;
   await mkdir(join(dir, 'conf.d'));
-  await writeFile(join(dir, 'lvsd.yaml'), `listen: ${listen}\nstate_dir: ${join(dir, 'state')}\nlog_level: debug\nmax_concurrent_checks: 1000\n`);
+  await writeFile(join(dir, 'lvsd.yaml'), globalText(listen, dir));
   for (let i = 0; i < o.services; i++) await writeFile(join(dir, 'conf.d', `svc-${String(i).padStart(5, '0')}.yaml`), serviceText(i, o.reals, 1));
   return { dir, listen };
 }
@@ -92,10 +94,31 @@ interface ReloadRun {
   applyMs: number;
   maxStretchMs: number;
   baselineStretchMs: number;
+  /** Where the reload parsed: 'event loop' or 'thread'. */
+  parsedIn: string;
 }
 
-async function reloadRuns(dir: string, listen: string, o: Options, mode: 'thread' | 'process'): Promise<ReloadRun[]> {
-  const daemon: DaemonProcess = startDaemon(dir, ['--dry-run'], { LVSD_CONFIG_LOADER: mode });
+interface Scenario {
+  readonly name: string;
+  readonly env: Record<string, string>;
+  /** Makes run `run`'s edit in `dir`. */
+  readonly edit: (dir: string, run: number) => Promise<void>;
+}
+
+const scenarios = (o: Options, listen: string, dir: string): Scenario[] => [
+  // One service file changes (a weight), as an edit would; SIGHUP reloads at once.
+  { name: 'one file (default loader)', env: {}, edit: (d, run) => writeFile(join(d, 'conf.d', 'svc-00000.yaml'), serviceText(0, o.reals, run + 2)) },
+  { name: 'one file (LVSD_CONFIG_LOADER=thread)', env: { LVSD_CONFIG_LOADER: 'thread' }, edit: (d, run) => writeFile(join(d, 'conf.d', 'svc-00000.yaml'), serviceText(0, o.reals, run + 20)) },
+  // lvsd.yaml shapes every service (defaults): all 1,000 files are parsed again.
+  { name: 'lvsd.yaml (every file re-parsed, default loader)', env: {}, edit: (d, run) => writeFile(join(d, 'lvsd.yaml'), `${globalText(listen, dir)}# edit ${run}\n`) },
+];
+
+function globalText(listen: string, dir: string): string {
+  return `listen: ${listen}\nstate_dir: ${join(dir, 'state')}\nlog_level: debug\nmax_concurrent_checks: 1000\n`;
+}
+
+async function reloadRuns(dir: string, listen: string, o: Options, scenario: Scenario): Promise<ReloadRun[]> {
+  const daemon: DaemonProcess = startDaemon(dir, ['--dry-run'], scenario.env);
   const runs: ReloadRun[] = [];
   try {
     await daemon.waitForLog((l) => l.msg === 'watching the configuration for changes', 'the watcher');
@@ -105,8 +128,7 @@ async function reloadRuns(dir: string, listen: string, o: Options, mode: 'thread
       const quiet = pollHealthz(listen);
       await new Promise((r) => setTimeout(r, 1500));
       const baseline = await quiet.stop();
-      // One service file changes (a weight), as an edit would; SIGHUP reloads at once.
-      await writeFile(join(dir, 'conf.d', 'svc-00000.yaml'), serviceText(0, o.reals, run + 2));
+      await scenario.edit(dir, run);
       const seen = daemon.logs.length;
       const poll = pollHealthz(listen);
       const t0 = performance.now();
@@ -117,9 +139,9 @@ async function reloadRuns(dir: string, listen: string, o: Options, mode: 'thread
       const reloadMs = performance.now() - t0;
       await new Promise((r) => setTimeout(r, 500));
       const during = await poll.stop();
-      // The first reload warms up the loader; it is reported apart from the median.
-      if (run > 0) runs.push({ reloadMs, loadMs: Number(reloaded.load_ms), handoverMs: Number(reloaded.handover_ms ?? 0), applyMs, maxStretchMs: during.maxMs, baselineStretchMs: baseline.maxMs });
-      else console.log(`  ${mode}: first (cold) reload ${round(reloadMs)} ms, max /healthz wait ${round(during.maxMs)} ms`);
+      // The first reload warms up (JIT); it is reported apart from the median.
+      if (run > 0) runs.push({ reloadMs, loadMs: Number(reloaded.load_ms), handoverMs: Number(reloaded.handover_ms ?? 0), applyMs, maxStretchMs: during.maxMs, baselineStretchMs: baseline.maxMs, parsedIn: String(reloaded.parsed_in) });
+      else console.log(`  ${scenario.name}: first reload ${round(reloadMs)} ms, max /healthz wait ${round(during.maxMs)} ms`);
     }
   } finally {
     await daemon.stop();
@@ -148,9 +170,10 @@ export async function run(args: string[]): Promise<void> {
       if (i > 0) loadMs.push(performance.now() - t);
     }
     const modes: Record<string, ReloadRun[]> = {};
-    for (const mode of ['thread', 'process'] as const) modes[mode] = await reloadRuns(dir, listen, o, mode);
+    for (const scenario of scenarios(o, listen, dir)) modes[scenario.name] = await reloadRuns(dir, listen, o, scenario);
 
     const summary = (rs: ReloadRun[]) => ({
+      parsed_in: [...new Set(rs.map((r) => r.parsedIn))].join(', '),
       reload_ms: round(median(rs.map((r) => r.reloadMs))),
       load_ms: round(median(rs.map((r) => r.loadMs))),
       handover_ms: round(median(rs.map((r) => r.handoverMs))),
@@ -159,6 +182,7 @@ export async function run(args: string[]): Promise<void> {
       max_stretch_worst_ms: round(Math.max(...rs.map((r) => r.maxStretchMs))),
       baseline_stretch_ms: round(median(rs.map((r) => r.baselineStretchMs))),
     });
+    const reload = Object.fromEntries(Object.entries(modes).map(([k, v]) => [k, summary(v)]));
     const result = {
       at: new Date().toISOString(),
       node: process.version,
@@ -170,11 +194,12 @@ export async function run(args: string[]): Promise<void> {
       cpus: cpus().length,
       check_config_process_ms: round(median(checkConfigMs)),
       load_config_in_process_ms: round(median(loadMs)),
-      reload: { thread: summary(modes.thread!), process: summary(modes.process!) },
+      reload,
       raw: { checkConfigMs, loadMs, modes },
     };
-    const t = result.reload.thread;
-    const p = result.reload.process;
+    const cols = Object.keys(reload);
+    const row = (label: string, pick: (x: ReturnType<typeof summary>) => string | number, unit = ' ms'): string =>
+      `| ${label} | ${cols.map((c) => `${pick(reload[c]!)}${unit}`).join(' | ')} |`;
     const md = `# Config load and reload (${o.services.toLocaleString('en')} services x ${o.reals} reals, ${o.services} files)
 
 Run: \`node build/bench/run.js config\` (${result.at}, Node ${result.node}, medians of ${o.runs} runs after one warm-up).
@@ -187,18 +212,19 @@ SIGHUP to 0.5 s after the reload (baseline: the same over 1.5 s without a reload
 | \`lvsd check-config\`, whole process | ${result.check_config_process_ms} ms |
 | loadConfig after start-up (in process) | ${result.load_config_in_process_ms} ms |
 
-| reload | loader thread (default) | on the event loop (LVSD_CONFIG_LOADER=process) |
-|---|---|---|
-| SIGHUP to new config in force | ${t.reload_ms} ms | ${p.reload_ms} ms |
-| load (read, parse, validate, hand over) | ${t.load_ms} ms | ${p.load_ms} ms |
-| of which on the main loop: deserialise + freeze the snapshot | ${t.handover_ms} ms | (all of it) |
-| daemon applies the snapshot (health, probe plan, reconciler, metrics; main loop) | ${t.apply_ms} ms | ${p.apply_ms} ms |
-| longest event-loop stretch during the reload (median of runs) | ${t.max_stretch_ms} ms | ${p.max_stretch_ms} ms |
-| longest stretch, worst run | ${t.max_stretch_worst_ms} ms | ${p.max_stretch_worst_ms} ms |
-| longest stretch without a reload (baseline) | ${t.baseline_stretch_ms} ms | ${p.baseline_stretch_ms} ms |
+| reload (what was edited, loader) | ${cols.join(' | ')} |
+|---|${cols.map(() => '---').join('|')}|
+${row('parsed in', (x) => x.parsed_in, '')}
+${row('SIGHUP to new config in force', (x) => x.reload_ms)}
+${row('load (read, parse, validate, hand over)', (x) => x.load_ms)}
+${row('of which on the main loop: deserialise + freeze a snapshot from a thread', (x) => x.handover_ms)}
+${row('daemon applies the snapshot (health, probe plan, reconciler, metrics; main loop)', (x) => x.apply_ms)}
+${row('longest event-loop stretch during the reload (median of runs)', (x) => x.max_stretch_ms)}
+${row('longest stretch, worst run', (x) => x.max_stretch_worst_ms)}
+${row('longest stretch without a reload (baseline)', (x) => x.baseline_stretch_ms)}
 
 Goals (issue 13): reload <= 500 ms, no stretch > 50 ms. Load average during the run: ${result.loadavg.join(', ')} on ${result.cpus} cores
-(other work on the machine inflates every figure; compare the two columns, measured in the same run).
+(other work on the machine inflates every figure; compare the columns, measured in the same run).
 `;
     console.log(md);
     await mkdir(resultsDir, { recursive: true });

@@ -117,7 +117,7 @@ export async function loadConfig(configDir: string, options: LoadOptions = {}): 
   const readBudget: ReadBudget = { bytes: 0 };
   const nodeBudget: NodeBudget = { remaining: LIMITS.totalNodes };
 
-  const globalText = await readSource(globalPath, issues, readBudget, true);
+  const globalText = readSource(globalPath, issues, readBudget, true);
   if (globalText !== null) sources.push({ file: globalPath, rel: 'lvsd.yaml', text: globalText });
   const listed = (await listServiceFiles(confDir, issues)).map((name) => join(confDir, name));
   const texts = await readSources(listed, issues, readBudget);
