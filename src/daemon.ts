@@ -385,7 +385,13 @@ export class Daemon {
     }
   }
 
-  #applySnapshot(snapshot: Snapshot): void {
+  /**
+   * Take a snapshot into use. Everything desired() reads (admin, agents, health, probes, the
+   * reconciler's snapshot) changes in one synchronous step, so a pass never sees half a config.
+   * Metrics and status (read-only side channels) follow in the next macrotask when `split`, so the
+   * event loop gets a turn between the two halves of a large reload; resolves once both are done.
+   */
+  #applySnapshot(snapshot: Snapshot, split = false): Promise<void> {
     this.#snapshot = snapshot;
     this.#services.clear();
     for (const s of snapshot.services) this.#services.set(s.key, s);
@@ -395,12 +401,25 @@ export class Daemon {
     // One plan for every consumer: they then share its key strings (compared by identity).
     const plan = buildProbePlan(snapshot);
     const events = this.#tracker.update(plan, Date.now());
-    this.#observer?.setSnapshot(snapshot, plan);
     this.#scheduler?.update(plan);
     this.#reconciler?.setSnapshot(snapshot);
     this.#announcer?.setSnapshot(snapshot);
     this.#sync?.setConfig(snapshot.global.syncDaemon, snapshot.global.resyncIntervalMs);
-    this.#onEvents(events);
+    const observe = (): void => {
+      // A later snapshot may have been applied meanwhile: it has set the observer itself.
+      if (this.#snapshot === snapshot) this.#observer?.setSnapshot(snapshot, plan);
+      this.#onEvents(events);
+    };
+    if (!split) {
+      observe();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        observe();
+        resolve();
+      }),
+    );
   }
 
   /** The control socket's `sync-role`: ask, set, or clear ("config") the run-time role. */
@@ -439,8 +458,11 @@ export class Daemon {
     this.#restartNeeded = needed;
     this.#observer?.setRestartNeeded(needed);
     if (next.global.logLevel !== this.#snapshot.global.logLevel) this.#log.level = next.global.logLevel;
-    this.#applySnapshot(next);
-    this.#log.info({ services: next.services.length, files: next.files.length }, 'new configuration in force');
+    const t = performance.now();
+    void this.#applySnapshot(next, true).then(() => {
+      if (this.#snapshot !== next) return;
+      this.#log.info({ services: next.services.length, files: next.files.length, apply_ms: Math.round(performance.now() - t) }, 'new configuration in force');
+    });
   }
 
   /**

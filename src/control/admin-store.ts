@@ -87,9 +87,11 @@ export class AdminStore {
 
   #recompute(): AdminChange[] {
     const before = this.#verdicts;
+    const all = this.entries();
+    // No entry and no real held: every real is ready, before and after (the common reload).
+    if (all.length === 0 && before.size === 0) return [];
     const next = new Map<string, AdminVerdict>();
     const changes: AdminChange[] = [];
-    const all = this.entries();
     for (const service of this.#snapshot?.services ?? []) {
       for (const real of service.reals) {
         const id = pairId(service.key, real.key);

@@ -70,6 +70,8 @@ interface Seen {
   /** Result counters by code, bound on first use; the keys are the codes to remove on a reload. */
   readonly codes: Map<string, { inc(): void }>;
   duration: { observe(value: number): void } | null;
+  /** The last setSnapshot that listed the pair; older ones are dropped. */
+  gen: number;
 }
 
 export class LvsdMetrics {
@@ -83,6 +85,12 @@ export class LvsdMetrics {
   #serviceNames = new Map<string, string>();
   /** Label sets of per-pair event metrics, so a reload can remove those of vanished pairs. */
   readonly #seen = new Map<string, Seen>();
+  /**
+   * The Seen of each plan member. Members of an unchanged service are the same objects from one
+   * reload to the next (probe-key.ts), so a reload finds their label sets without building a key.
+   */
+  readonly #seenOf = new WeakMap<object, Seen>();
+  #gen = 0;
 
   readonly #checkDuration: Histogram<'service' | 'real'>;
   readonly #checkResults: Counter<'service' | 'real' | 'code'>;
@@ -448,33 +456,38 @@ export class LvsdMetrics {
   /** A new config: re-index probes and drop per-pair series of pairs it no longer has. */
   setSnapshot(snapshot: Snapshot, plan: ProbePlan = buildProbePlan(snapshot)): void {
     this.#serviceNames = new Map(snapshot.services.map((s) => [s.key, s.name]));
+    const gen = ++this.#gen;
     const byProbe = new Map<string, Seen[]>();
-    const current = new Set<string>();
     for (const [probeKey, entry] of plan) {
       const seen: Seen[] = [];
       byProbe.set(probeKey, seen);
       for (const m of entry.members) {
-        const p = { service: this.#serviceNames.get(m.serviceKey) ?? m.serviceKey, real: m.realKey };
-        const id = pairId(p.service, p.real);
-        current.add(id);
-        let s = this.#seen.get(id);
-        if (s === undefined) {
-          s = { pair: p, codes: new Map(), duration: null };
-          this.#seen.set(id, s);
-          // Known label sets start at 0, so rate() and increase() see the first transition.
-          this.#transitions.inc({ ...p, to: 'up' }, 0);
-          this.#transitions.inc({ ...p, to: 'down' }, 0);
+        let s = this.#seenOf.get(m);
+        if (s === undefined || s.gen < 0) {
+          const p = { service: this.#serviceNames.get(m.serviceKey) ?? m.serviceKey, real: m.realKey };
+          const id = pairId(p.service, p.real);
+          s = this.#seen.get(id);
+          if (s === undefined) {
+            s = { pair: p, codes: new Map(), duration: null, gen };
+            this.#seen.set(id, s);
+            // Known label sets start at 0, so rate() and increase() see the first transition.
+            this.#transitions.inc({ ...p, to: 'up' }, 0);
+            this.#transitions.inc({ ...p, to: 'down' }, 0);
+          }
+          this.#seenOf.set(m, s);
         }
+        s.gen = gen;
         seen.push(s);
       }
     }
     this.#byProbe = byProbe;
-    for (const [id, { pair, codes }] of this.#seen) {
-      if (current.has(id)) continue;
+    for (const [id, s] of this.#seen) {
+      if (s.gen === gen) continue;
       this.#seen.delete(id);
-      this.#checkDuration.remove(pair);
-      for (const code of codes.keys()) this.#checkResults.remove({ ...pair, code });
-      for (const to of ['up', 'down']) this.#transitions.remove({ ...pair, to });
+      s.gen = -1; // dead: a member still mapped to it looks its pair up again
+      this.#checkDuration.remove(s.pair);
+      for (const code of s.codes.keys()) this.#checkResults.remove({ ...s.pair, code });
+      for (const to of ['up', 'down']) this.#transitions.remove({ ...s.pair, to });
     }
   }
 

@@ -213,8 +213,14 @@ export class Observer {
     this.#snapshot = snapshot;
     this.#plannedAt = this.#now();
     this.metrics.setSnapshot(snapshot, plan);
-    const keep = new Set(snapshot.services.flatMap((s) => s.reals.map((r) => `${s.key}\n${r.key}`)));
-    for (const id of this.#transitions.keys()) if (!keep.has(id)) this.#transitions.delete(id);
+    // Drop the last transitions of pairs the config no longer has (no set of every pair built).
+    const services = new Map(snapshot.services.map((s) => [s.key, s]));
+    for (const id of this.#transitions.keys()) {
+      const cut = id.indexOf('\n');
+      const service = services.get(id.slice(0, cut));
+      const real = id.slice(cut + 1);
+      if (!service?.reals.some((r) => r.key === real)) this.#transitions.delete(id);
+    }
     this.kernel.invalidate();
   }
 
