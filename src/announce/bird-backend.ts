@@ -37,8 +37,11 @@ export class BirdBackend implements AnnounceBackend {
   readonly #o: BirdBackendOptions;
   readonly #ip: IpRunner;
   readonly #name: string;
-  /** Prefixes wanted on the interface. */
+  /** Prefixes wanted on the interface, once the announcer has said (set() or a clean stop). */
   #desired: Present = new Map();
+  #told = false;
+  /** Prefixes of the configured VIPs: until told, those found on the interface stay (adopted). */
+  #configured = new Set<string>();
   /** Prefixes on the interface as last read or applied. */
   #present: Present = new Map();
   /** The interface exists, is a dummy and is up. */
@@ -57,6 +60,7 @@ export class BirdBackend implements AnnounceBackend {
 
   async start(configured: VipSet): Promise<VipSet> {
     const wanted = new Set([...configured].map(([vip, family]) => prefixOf(vip, family)));
+    this.#configured = wanted;
     if (this.#o.dryRun) {
       this.#o.logger.info({ event: 'announce_dry_run', interface: this.#name }, `announce (dry run): would create dummy interface ${this.#name} if missing; no interface is touched`);
       this.#ready = true;
@@ -69,7 +73,6 @@ export class BirdBackend implements AnnounceBackend {
       for (const [prefix, family] of this.#present) {
         if (wanted.has(prefix)) {
           adopted.set(prefix.slice(0, prefix.lastIndexOf('/')), family);
-          this.#desired.set(prefix, family);
         } else {
           // Left by an earlier run (a crash, a VIP removed from the config while lvsd was down).
           this.#o.logger.info({ event: 'announce_stale_removed', interface: this.#name, address: prefix }, `removing ${prefix} from ${this.#name}: left by an earlier run, not announced by this config`);
@@ -87,6 +90,7 @@ export class BirdBackend implements AnnounceBackend {
 
   set(announced: VipSet): void {
     this.#desired = new Map([...announced].map(([vip, family]) => [prefixOf(vip, family), family]));
+    this.#told = true;
     this.#kick();
   }
 
@@ -99,6 +103,7 @@ export class BirdBackend implements AnnounceBackend {
     this.#retry = null;
     if (withdraw) {
       this.#desired = new Map();
+      this.#told = true;
       this.#kick();
     }
     await this.settled();
@@ -134,8 +139,8 @@ export class BirdBackend implements AnnounceBackend {
   }
 
   async #apply(): Promise<void> {
-    const desired = this.#desired;
     if (this.#o.dryRun) {
+      const desired = this.#desired;
       for (const prefix of desired.keys()) if (!this.#present.has(prefix)) this.#wouldRun(['addr', 'add', prefix, 'dev', this.#name]);
       for (const prefix of this.#present.keys()) if (!desired.has(prefix)) this.#wouldRun(['addr', 'del', prefix, 'dev', this.#name]);
       this.#present = new Map(desired);
@@ -144,6 +149,8 @@ export class BirdBackend implements AnnounceBackend {
     if (!this.#ready) await this.#ensureInterface();
     // Read every time: repairs an address deleted or added by hand, and a vanished interface.
     this.#present = await this.#read();
+    // Before the announcer has spoken (a retry after a failed start), only stale addresses go.
+    const desired = this.#told ? this.#desired : new Map([...this.#present].filter(([prefix]) => this.#configured.has(prefix)));
     for (const [prefix, family] of desired) {
       if (this.#present.has(prefix)) continue;
       // nodad: the address is this host's own; a tentative IPv6 address would not be exported yet.

@@ -66,7 +66,8 @@ export class ExabgpBackend implements AnnounceBackend {
   }
 
   /** Listen on the socket, 0600 from its creation. ExaBGP keeps its own routes: nothing to adopt. */
-  async start(): Promise<VipSet> {
+  async start(configured: VipSet): Promise<VipSet> {
+    this.#known = new Map(configured);
     const path = this.#o.socket;
     try {
       await mkdir(dirname(path), { recursive: true, mode: 0o755 });
@@ -114,8 +115,10 @@ export class ExabgpBackend implements AnnounceBackend {
   }
 
   async close(withdraw: boolean): Promise<void> {
-    if (withdraw && this.#haveState) {
-      this.set(new Map(), this.#known);
+    if (withdraw) {
+      // Also before any results: routes an earlier lvsd left in ExaBGP must not outlive the table.
+      if (!this.#haveState) for (const b of this.#bridges) this.#send(b, [...this.#known].map(([vip, family]) => exabgpLine(false, vip, family)));
+      else this.set(new Map(), this.#known);
       // Bounded: a stuck ExaBGP must not hold the stop; the lines are written either way.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.settled(), new Promise<void>((r) => (timer = setTimeout(r, this.#o.stopAckMs ?? 3000)))]);
