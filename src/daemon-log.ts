@@ -30,7 +30,7 @@ export function restartNeeded(started: Snapshot, current: Snapshot): string[] {
   const b = current.global.announce;
   if ((a === null) !== (b === null)) out.push('announce');
   else if (a && b) {
-    for (const k of ['backend', 'interface', 'socket'] as const) if (a[k] !== b[k]) out.push(`announce.${k}`);
+    for (const k of ['backend', 'interface', 'socket', 'socketGroup'] as const) if (a[k] !== b[k]) out.push(`announce.${k === 'socketGroup' ? 'socket_group' : k}`);
   }
   return out;
 }

@@ -22,7 +22,7 @@ export function createAnnouncer(snapshot: Snapshot, options: { logger: Logger; d
   const backend: AnnounceBackend =
     config.backend === 'bird'
       ? new BirdBackend({ interface: config.interface, logger, dryRun, onError })
-      : new ExabgpBackend({ socket: config.socket, logger, onError });
+      : new ExabgpBackend({ socket: config.socket, socketGroup: config.socketGroup, logger, onError });
   return new Announcer({
     logger,
     backend,

@@ -6,16 +6,19 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Family } from '../config/model.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AnnounceBackend, BackendErrorHook, BackendStatus, VipSet } from './backend.js';
 import { prefixOf } from './backend.js';
+import { groupId } from '../config/announce-resolve.js';
 
 export interface ExabgpBackendOptions {
   readonly socket: string;
+  /** A group that may connect too (mode 0660); null: owner only (0600). */
+  readonly socketGroup?: string | null;
   readonly logger: Logger;
   readonly onError: BackendErrorHook;
   /** Longest wait for ExaBGP's acks of the withdraws of a clean stop (default 3 s). */
@@ -89,11 +92,19 @@ export class ExabgpBackend implements AnnounceBackend {
         process.umask(old);
       }
       await chmod(path, 0o600);
+      const group = this.#o.socketGroup ?? null;
+      if (group !== null) {
+        // Debian's exabgp.service runs ExaBGP (and so the bridge) as the user exabgp.
+        const gid = await groupId(group);
+        if (gid === null) throw new Error(`no group "${group}" in /etc/group (announce.socket_group)`);
+        await chown(path, process.getuid?.() ?? 0, gid);
+        await chmod(path, 0o660);
+      }
     } catch (err) {
       throw new LvsdError('LVSD_ANNOUNCE_FAILED', `cannot open the exabgp socket ${path}: ${errorMessage(err)}`, { cause: err });
     }
     this.#listening = true;
-    this.#o.logger.info({ event: 'exabgp_socket_ready', socket: path }, `waiting for lvsd exabgp-bridge on ${path}`);
+    this.#o.logger.info({ event: 'exabgp_socket_ready', socket: path, group: this.#o.socketGroup ?? null }, `waiting for lvsd exabgp-bridge on ${path}`);
     return new Map();
   }
 

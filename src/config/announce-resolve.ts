@@ -1,6 +1,7 @@
 // lvsd.yaml `announce` resolved: defaults, the socket path, addresses normalised, and the rules that
 // tie it to conf.d (an announced VIP must be served, its deciding services must exist on it).
 
+import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import type { AnnounceConfig, AnnounceVip, ServiceConfig } from './model.js';
 import { normaliseIp } from './endpoint.js';
@@ -65,8 +66,27 @@ export function resolveAnnounce(
     unhealthyAfter: raw.unhealthy_after ?? ANNOUNCE_DEFAULTS.unhealthyAfter,
     interface: raw.interface ?? ANNOUNCE_DEFAULTS.interface,
     socket,
+    socketGroup: raw.socket_group ?? null,
     vips,
   };
+}
+
+/** The numeric id of a group in /etc/group, or null (what `socket_group` and the daemon both use). */
+export async function groupId(name: string, file = '/etc/group'): Promise<number | null> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const [n, , gid] = line.split(':');
+    if (n === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  return null;
+}
+
+/** announce.socket_group names a group this machine has (the daemon chowns the socket to it). */
+export async function checkAnnounceGroup(announce: AnnounceConfig | null, doc: YamlDoc | null, issues: IssueList): Promise<void> {
+  if (!announce?.socketGroup || !doc) return;
+  if ((await groupId(announce.socketGroup)) === null) {
+    issues.add(doc.at(['announce', 'socket_group']), `announce.socket_group: no group "${announce.socketGroup}" in /etc/group (create it, or leave socket_group out: root only)`);
+  }
 }
 
 /** Every listed VIP is the address of some service, and the services it names are on that address. */

@@ -19,7 +19,7 @@ import type { CheckLevel, CommandRef } from './check-merge.js';
 import { resolveCheck } from './check-merge.js';
 import { resolveGlobal, resolveService } from './resolve.js';
 import { executableProblem } from './executable.js';
-import { checkAnnounceVips } from './announce-resolve.js';
+import { checkAnnounceGroup, checkAnnounceVips } from './announce-resolve.js';
 
 export type { ConfigIssue } from './issues.js';
 export { formatIssue } from './issues.js';
@@ -205,6 +205,7 @@ export async function loadConfig(configDir: string, options: LoadOptions = {}): 
   }
 
   checkAnnounceVips(global.announce, rawGlobal.announce, globalDoc, services, issues);
+  await checkAnnounceGroup(global.announce, globalDoc, issues);
 
   // --- misc programs, each checked once (reused files too: a program can vanish between loads) ----
   const verdicts = new Map<string, Promise<string | null>>();

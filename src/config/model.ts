@@ -256,6 +256,8 @@ export interface AnnounceConfig {
   readonly interface: string;
   /** exabgp backend: the Unix socket `lvsd exabgp-bridge` connects to (absolute path). */
   readonly socket: string;
+  /** exabgp backend: a group that may use the socket too (mode 0660); null: root only (0600). */
+  readonly socketGroup: string | null;
   /** The VIPs announced; null: every VIP of every address service (as the config has them now). */
   readonly vips: readonly AnnounceVip[] | null;
 }

@@ -338,6 +338,7 @@ export const announceSchema = z.strictObject({
     .refine((v) => IFNAME_PATTERN.test(v) && v !== '.' && v !== '..', 'an interface name is 1-15 letters, digits, "_", "." or "-" (e.g. lvsd0)')
     .optional(),
   socket: z.string().min(1).optional(),
+  socket_group: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'a group name (letters, digits, "_", ".", "-"), e.g. exabgp').optional(),
   vips: z.array(announceVipSchema).optional(),
 });
 

@@ -7,10 +7,14 @@
 // route changes. Every wait is a bounded poll of birdc or of lvsd's log lines.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { Server } from 'node:net';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { ExabgpBackend } from '../../src/announce/exabgp-backend.js';
+import { createLogger } from '../../src/log.js';
 import { after, before, describe, it } from 'node:test';
 import { configDir, eventually, freePort, lvsdCommand, startDaemon } from '../helpers/daemon-process.js';
 import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
@@ -43,6 +47,7 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
   let bgpPort: number;
   let real: Server | null = null;
   let socket: string;
+  let group: string;
 
   const dump = async (): Promise<string> =>
     `\nbird routes:\n${await bird.routes().catch(String)}\nbird protocols:\n${await bird.protocols().catch(String)}\nexabgp:\n${exabgp?.log() ?? ''}`;
@@ -61,12 +66,20 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
     bgpPort = await freePort();
     real = await listenOn(realPort);
     const web = `name: web\naddress: ${VIP}:80\nforwarding: masq\ncheck: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }\nreals:\n  - address: 127.0.0.1:${realPort}\n`;
-    cfg = await configDir({ 'web.yaml': web }, 'announce:\n  backend: exabgp\n  hold_down: 2s\n');
+    // socket_group: the test's own group (root on CI), as an operator gives Debian's "exabgp".
+    group = (await readFile('/etc/group', 'utf8')).split('\n').map((l) => l.split(':')).find((f) => f[2] === String(process.getgid!()))?.[0] ?? 'root';
+    cfg = await configDir({ 'web.yaml': web }, `announce:\n  backend: exabgp\n  hold_down: 2s\n  socket_group: ${group}\n`);
     socket = join(cfg.dir, 'exabgp.sock');
     bird = await startBird(bgpPort);
     daemon = startDaemon(cfg.dir, ['--dry-run']);
     await daemon.waitForLog((l) => l.event === 'exabgp_socket_ready' && l.socket === socket, 'the exabgp socket (default: next to control_socket)');
     exabgp = await startSpeaker();
+  });
+
+  it('the socket is 0660 and belongs to socket_group', async () => {
+    const st = await stat(socket);
+    assert.equal(st.mode & 0o777, 0o660);
+    assert.equal(st.gid, process.getgid!());
   });
 
   after(async () => {
@@ -159,5 +172,46 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
     assert.equal(line.reason, 'first_results');
     await daemon.waitForLog((l) => l.event === 'exabgp_bridge_connected', 'the running bridge reconnected');
     await birdHas(true, `BIRD has ${PREFIX} from the new lvsd`);
+  });
+});
+
+describe('exabgp backend socket, as a bridge sees it', () => {
+  it('0600 without socket_group; whole state on connect; an error ack is logged and counted, done clears it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lvsd-exa-sock-'));
+    const path = join(dir, 'exabgp.sock');
+    const logged: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l.trim()) logged.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const errors: string[] = [];
+    const backend = new ExabgpBackend({ socket: path, logger: createLogger('debug', sink), onError: (kind) => errors.push(kind) });
+    const known = new Map<string, 4 | 6>([['192.0.2.10', 4], ['2001:db8::10', 6]]);
+    await backend.start(known);
+    try {
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
+      backend.set(new Map([['192.0.2.10', 4]]), known);
+      const client = connect(path);
+      client.setEncoding('utf8');
+      let got = '';
+      client.on('data', (c: string) => (got += c));
+      await eventually(async () => (got.split('\n').length >= 3 ? true : undefined), 'the whole state on connect');
+      assert.deepEqual(got.trim().split('\n'), ['announce route 192.0.2.10/32 next-hop self', 'withdraw route 2001:db8::10/128']);
+      client.write('done\nerror\n');
+      await eventually(async () => (errors.length === 1 ? true : undefined), 'the error ack counted');
+      assert.deepEqual(errors, ['ack_error']);
+      const line = logged.find((l) => l.event === 'exabgp_ack_error');
+      assert.equal(line?.command, 'withdraw route 2001:db8::10/128');
+      assert.equal(backend.status().ok, false);
+      backend.set(new Map(), known);
+      client.write('done\n');
+      await eventually(async () => (backend.status().ok ? true : undefined), 'a done ack clears the error');
+      client.destroy();
+    } finally {
+      await backend.close(false);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -36,7 +36,7 @@ class RecordingBackend implements AnnounceBackend {
   }
 }
 
-const CONFIG: AnnounceConfig = { backend: 'bird', holdDownMs: 0, unhealthyAfter: 3, interface: 'lvsd0', socket: '/run/x.sock', vips: null };
+const CONFIG: AnnounceConfig = { backend: 'bird', holdDownMs: 0, unhealthyAfter: 3, interface: 'lvsd0', socket: '/run/x.sock', socketGroup: null, vips: null };
 const WEB = 'tcp:192.0.2.10:80';
 const TLS = 'tcp:192.0.2.10:443';
 const MAIL = 'tcp:192.0.2.25:25';

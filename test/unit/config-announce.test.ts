@@ -58,13 +58,14 @@ describe('announce: valid sections', () => {
       unhealthyAfter: 3,
       interface: 'lvsd0',
       socket: '/run/lvsd-test/exabgp.sock',
+      socketGroup: null,
       vips: null,
     });
   });
 
   it('every key, relative socket under the config dir, IPv6 normalised, backend in any case', async () => {
     const { dir, s } = await snapshotOf(
-      'announce:\n  backend: ExaBGP\n  hold_down: 0\n  unhealthy_after: 5\n  interface: bgp-vips\n  socket: run/exa.sock\n' +
+      'announce:\n  backend: ExaBGP\n  hold_down: 0\n  unhealthy_after: 5\n  interface: bgp-vips\n  socket: run/exa.sock\n  socket_group: root\n' +
         '  vips:\n    - address: 192.0.2.10\n      services: [web-http]\n    - address: "2001:DB8:0::10"\n',
     );
     assert.deepEqual(s.global.announce, {
@@ -73,6 +74,7 @@ describe('announce: valid sections', () => {
       unhealthyAfter: 5,
       interface: 'bgp-vips',
       socket: join(dir, 'run', 'exa.sock'),
+      socketGroup: 'root',
       vips: [
         { vip: '192.0.2.10', family: 4, services: ['web-http'] },
         { vip: '2001:db8::10', family: 6, services: null },
@@ -127,6 +129,16 @@ describe('announce: each mistake at its FILE:LINE:COL', () => {
       name: 'a socket path longer than a Unix socket allows',
       yaml: `announce:\n  backend: exabgp\n  socket: /run/${'x'.repeat(120)}.sock\n`,
       issues: [`lvsd.yaml:3:11: announce.socket: "/run/${'x'.repeat(120)}.sock" is 130 bytes long; a Unix socket path has at most 107`],
+    },
+    {
+      name: 'a socket_group that is not a group name',
+      yaml: 'announce:\n  backend: exabgp\n  socket_group: "exa bgp"\n',
+      issues: ['lvsd.yaml:3:17: announce.socket_group: a group name (letters, digits, "_", ".", "-"), e.g. exabgp'],
+    },
+    {
+      name: 'a socket_group this machine does not have',
+      yaml: 'announce:\n  backend: exabgp\n  socket_group: lvsd-no-such-group\n',
+      issues: ['lvsd.yaml:3:17: announce.socket_group: no group "lvsd-no-such-group" in /etc/group (create it, or leave socket_group out: root only)'],
     },
     {
       name: 'a VIP with a port',
