@@ -15,6 +15,7 @@ import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { KernelState } from './kernel-view.js';
 import type { AdminStatusInputs, ReloadState } from './status-document.js';
+import { BoundCounter, BoundHistogram } from './bound-metrics.js';
 import { registerKernelMetrics } from './metrics-kernel.js';
 import { registerAnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceMetrics } from './metrics-announce.js';
@@ -92,8 +93,8 @@ export class LvsdMetrics {
   readonly #seenOf = new WeakMap<object, Seen>();
   #gen = 0;
 
-  readonly #checkDuration: Histogram<'service' | 'real'>;
-  readonly #checkResults: Counter<'service' | 'real' | 'code'>;
+  readonly #checkDuration: BoundHistogram<'service' | 'real'>;
+  readonly #checkResults: BoundCounter<'service' | 'real' | 'code'>;
   readonly #notRun: Counter<'code'>;
   readonly #transitions: Counter<'service' | 'real' | 'to'>;
   readonly #reconcileDuration: Histogram;
@@ -175,14 +176,15 @@ export class LvsdMetrics {
         for (const e of sources.admin?.()?.entries() ?? []) this.inc({ source: e.source, state: e.state });
       },
     });
-    this.#checkDuration = new Histogram({
+    // Updated on every check result: bound-metrics.ts, not prom-client's children (why: there).
+    this.#checkDuration = new BoundHistogram({
       name: 'lvsd_check_duration_seconds',
       help: 'Duration of health checks of a real, as seen by each service that lists it.',
       labelNames: ['service', 'real'],
       buckets: CHECK_BUCKETS,
       registers,
     });
-    this.#checkResults = new Counter({
+    this.#checkResults = new BoundCounter({
       name: 'lvsd_check_results_total',
       help: 'Health check results of a real by reason code (ok, refused, timeout, bad_status, ...).',
       labelNames: ['service', 'real', 'code'],
