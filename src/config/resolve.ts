@@ -55,7 +55,7 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     maintenanceDir: raw.maintenance_dir === undefined ? null : underConfig(raw.maintenance_dir),
     dnsStateFile: raw.dns_state_file === undefined || raw.dns_state_file === null ? null : underConfig(raw.dns_state_file),
     announce: resolveAnnounce(raw.announce, doc, configDir, controlSocket, issues),
-    syncDaemon: raw.sync_daemon === undefined || !doc ? null : resolveSyncDaemon(raw.sync_daemon, doc, issues),
+    syncDaemon: raw.sync_daemon === undefined || raw.sync_daemon === null || !doc ? null : resolveSyncDaemon(raw.sync_daemon, doc, issues),
   };
 }
 

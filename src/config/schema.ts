@@ -373,7 +373,7 @@ export const globalSchema = z.strictObject({
   dns_state_file: z.string().min(1).nullable().optional(),
   announce: announceSchema.nullable().optional(),
   max_concurrent_checks: z.int().min(1).max(100_000).optional(),
-  sync_daemon: syncDaemonSchema.optional(),
+  sync_daemon: syncDaemonSchema.nullable().optional(),
   defaults: defaultsSchema.optional(),
 });
 

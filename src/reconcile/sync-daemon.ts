@@ -235,6 +235,8 @@ export class SyncDaemonKeeper {
 
   #scheduleNext(): void {
     this.#clearTimer();
+    // Nothing to keep: no timer either; a reload that adds sync_daemon triggers a pass.
+    if (this.#config === null && this.#record.started.length === 0) return;
     let delay: number;
     let reason: string;
     if (this.#consecutiveFailures > 0) {
@@ -267,10 +269,20 @@ export class SyncDaemonKeeper {
   }
 
   async #pass(reasons: readonly string[]): Promise<void> {
+    const config = this.#config;
+    // Not configured and nothing of lvsd's to stop: no ipvsadm run at all (a director without
+    // sync_daemon pays nothing for this loop).
+    if (config === null && this.#record.started.length === 0) {
+      this.#model = null;
+      this.#readAt = null;
+      this.#conflicts = [];
+      this.#consecutiveFailures = 0;
+      this.#lastError = null;
+      return;
+    }
     const abort = new AbortController();
     this.#abort = abort;
     const signal = abort.signal;
-    const config = this.#config;
     const spec = config ? specOf(config) : null;
     const wanted = new Set(this.#wanted());
     // Read the kernel at start, once per resync interval and after a failure; otherwise trust the

@@ -42,6 +42,8 @@ describe('sync_daemon in lvsd.yaml', () => {
     assert.deepEqual(sd, { role: 'backup', interface: 'bond0.12', syncid: 0, maxlen: null, group: null, port: null, ttl: null });
     const none = await load('log_level: info\n');
     assert.equal(none.r.ok && none.r.snapshot.global.syncDaemon, null);
+    const off = await load('sync_daemon: null\n');
+    assert.equal(off.r.ok && off.r.snapshot.global.syncDaemon, null, 'null (the shipped lvsd.yaml) = not configured');
   });
 
   it('role none needs no interface; an IPv6 multicast group is fine', async () => {

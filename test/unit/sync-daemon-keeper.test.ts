@@ -242,6 +242,21 @@ describe('sync daemon keeper', () => {
     assert.equal(keeper.status().last_error, null);
   });
 
+  it('without sync_daemon: no ipvsadm run at all and no timer (a director without it pays nothing)', async () => {
+    const k = kernel([['master', spec({ interface: 'eth0' })]]);
+    const { keeper, timers } = await keeper_(k, { cfg: null });
+    await keeper.start();
+    assert.deepEqual(k.runs, []);
+    assert.equal(timers.pending(), 0);
+    assert.deepEqual(keeper.status().kernel, []);
+    // Configured by a reload: one pass now (the foreign master differs: a conflict, untouched).
+    keeper.setConfig(config(), 30_000);
+    await keeper.settled();
+    assert.deepEqual(k.runs, ['read']);
+    assert.equal(keeper.status().conflicts.length, 1);
+    assert.equal(timers.pending(), 1);
+  });
+
   it('sync_daemon removed from lvsd.yaml: stops what lvsd started; a role cannot be set without it', async () => {
     const k = kernel();
     const { keeper } = await keeper_(k);
