@@ -129,12 +129,12 @@ const hbScript = join(extracted, 'etc/ha.d/resource.d/lvsd');
 const stopHelper = join(extracted, 'usr/lib/lvsd/lvsd-stop');
 
 /** A config dir whose service lives on 127.0.0.1 only: reals on closed ports, one sorry server. */
-async function loopbackConfig(name: string): Promise<{ dir: string; port: number }> {
+async function loopbackConfig(name: string, globalExtra = ''): Promise<{ dir: string; port: number }> {
   const dir = join(scratch, name);
   mkdirSync(join(dir, 'conf.d'), { recursive: true });
   const port = await freePort();
   const [r1, r2, sorry, vip] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${port}\nstate_dir: state\ncontrol_socket: control.sock\nlog_level: info\n`);
+  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${port}\nstate_dir: state\ncontrol_socket: control.sock\nlog_level: info\n${globalExtra}`);
   writeFileSync(
     join(dir, 'conf.d', 'web.yaml'),
     `name: web\naddress: 127.0.0.1:${vip}\nforwarding: masq\ncheck: { type: tcp, interval: 1s, timeout: 500ms, rise: 1, fall: 1 }\n` +
@@ -324,8 +324,12 @@ test('the .deb installs into a fresh Debian root; lvsd --version, check-config, 
   }
 });
 
+/** lvsd.yaml's sync daemon for the OCF tests (a --dry-run daemon keeps it in memory: no ipvsadm). */
+const SYNC_DAEMON = 'sync_daemon:\n  role: backup\n  interface: lo\n  syncid: 7\n';
+
 test('ocf-tester passes on the OCF agent against a --dry-run daemon on loopback', { skip: !isRoot && 'needs root' }, async () => {
-  const { dir } = await loopbackConfig('ocf');
+  // ocf-tester also runs promote and demote (the agent offers them): they need sync_daemon.
+  const { dir } = await loopbackConfig('ocf', SYNC_DAEMON);
   const pidfile = join(scratch, 'ocf-run', 'lvsd.pid');
   const r = run(
     'ocf-tester',
@@ -374,6 +378,61 @@ test('OCF monitor: a running daemon whose config file broke is running; validate
     assert.equal(agent('monitor').status, 0);
   } finally {
     writeFileSync(service, good);
+    agent('stop');
+  }
+});
+
+test('OCF promotable clone: start is unpromoted (backup), promote -> monitor 8 (role master), demote -> 0; no sync_daemon -> OCF_ERR_CONFIGURED', { skip: !isRoot && 'needs root' }, async () => {
+  const { dir } = await loopbackConfig('ocf-promotable', SYNC_DAEMON.replace('role: backup', 'role: master'));
+  const env = {
+    ...process.env,
+    OCF_ROOT: '/usr/lib/ocf',
+    OCF_RESOURCE_INSTANCE: 'lvsd-promotable',
+    OCF_RESKEY_config_dir: dir,
+    OCF_RESKEY_binary: bin,
+    OCF_RESKEY_extra_args: '--dry-run',
+    OCF_RESKEY_pidfile: join(scratch, 'ocf-promotable-run', 'lvsd.pid'),
+    OCF_RESKEY_logfile: join(scratch, 'ocf-promotable.log'),
+    OCF_RESKEY_CRM_meta_timeout: '20000',
+    // What Pacemaker passes to an instance of a promotable clone.
+    OCF_RESKEY_CRM_meta_promotable: 'true',
+    OCF_RESKEY_CRM_meta_promoted_max: '1',
+    OCF_RESKEY_CRM_meta_clone_max: '2',
+  };
+  const agent = (action: string, extra: NodeJS.ProcessEnv = {}): Run => run(ocfAgent, [action], { env: { ...env, ...extra } });
+  const role = (): string => run(bin, ['sync-role', '-c', dir, '--quiet']).stdout.trim();
+  try {
+    assert.equal(agent('monitor').status, 7, 'not running');
+    let r = agent('start');
+    assert.equal(r.status, 0, r.out);
+    assert.equal(role(), 'backup', 'started = unpromoted, although lvsd.yaml says master');
+    assert.equal(agent('monitor').status, 0, 'unpromoted: OCF_SUCCESS');
+    r = agent('promote');
+    assert.equal(r.status, 0, r.out);
+    assert.equal(role(), 'master');
+    assert.equal(agent('monitor').status, 8, 'promoted: OCF_RUNNING_MASTER');
+    assert.equal(agent('promote').status, 0, 'promoting a promoted instance');
+    const show = run(bin, ['sync-role', '-c', dir]);
+    assert.match(show.stdout, /^role {5}master \(set at run time by socket uid 0 .*lvsd\.yaml says master\)$/m);
+    assert.match(show.stdout, /^kernel {3}master \(interface lo, syncid 7,/m, 'the (dry-run) kernel runs the master daemon');
+    r = agent('demote');
+    assert.equal(r.status, 0, r.out);
+    assert.equal(agent('monitor').status, 0);
+    assert.equal(role(), 'backup');
+    assert.equal(agent('promote').status, 0);
+    // A stop of a promoted instance (Pacemaker demotes first; a start must not come back promoted).
+    assert.equal(agent('stop').status, 0);
+    assert.equal(agent('monitor').status, 7);
+    assert.equal(agent('promote').status, 7, 'promote of a stopped instance: OCF_NOT_RUNNING');
+    assert.equal(agent('start').status, 0);
+    assert.equal(agent('monitor').status, 0, 'restarted unpromoted');
+    assert.equal(agent('stop').status, 0);
+    // Without sync_daemon a promotable instance cannot start (it could never be promoted).
+    writeFileSync(join(dir, 'lvsd.yaml'), readFileSync(join(dir, 'lvsd.yaml'), 'utf8').replace(/sync_daemon:[\s\S]*$/, ''));
+    r = agent('start');
+    assert.equal(r.status, 6, `OCF_ERR_CONFIGURED: ${r.out}`);
+    assert.match(r.stderr, /ocf-exit-reason:a promotable lvsd needs sync_daemon/);
+  } finally {
     agent('stop');
   }
 });
