@@ -70,6 +70,8 @@ export interface DaemonOptions {
   readonly label?: string;
   /** Entry point to run instead of lvsdBin (harness self-tests use a stand-in). */
   readonly bin?: string;
+  /** Run in this network namespace (`ip netns exec NS`, which execs: the pid is lvsd's). */
+  readonly netns?: string;
 }
 
 export interface DaemonExit {
@@ -116,7 +118,9 @@ export class Daemon {
   /** Spawns the daemon; it is not ready yet: wait for a log line or a table state. */
   static start(opts: DaemonOptions): Promise<Daemon> {
     const args = [opts.bin ?? lvsdBin, 'run', '-c', opts.configDir, ...(opts.args ?? [])];
-    const child = spawnTracked(process.execPath, args, { ...process.env, ...opts.env });
+    const child = opts.netns === undefined
+      ? spawnTracked(process.execPath, args, { ...process.env, ...opts.env })
+      : spawnTracked('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { ...process.env, ...opts.env });
     const daemon = new Daemon(opts.configDir, child, opts.label ?? 'lvsd');
     daemon.logFile?.write(`--- start node ${args.join(' ')}\n`);
     return new Promise((resolve, reject) => {
