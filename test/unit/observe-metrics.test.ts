@@ -23,9 +23,11 @@ describe('metrics', () => {
     assert.equal(samples(text, 'lvsd_real_weight', { ...R2, source: 'kernel' }).length, 0); // not in the kernel
     assert.equal(value(text, 'lvsd_check_results_total', { ...R1, code: 'ok' }), 1);
     assert.equal(value(text, 'lvsd_check_results_total', { ...R2, code: 'refused' }), 1);
-    assert.equal(value(text, 'lvsd_check_duration_seconds_count', R2), 1);
-    assert.equal(value(text, 'lvsd_check_duration_seconds_sum', R1), 0.002);
-    assert.equal(value(text, 'lvsd_check_duration_seconds_bucket', { ...R2, le: '0.001' }), 1); // 0.4 ms
+    // One histogram per service (both web reals in it), none per real.
+    assert.equal(value(text, 'lvsd_check_duration_seconds_count', { service: 'web' }), 2);
+    assert.ok(Math.abs(value(text, 'lvsd_check_duration_seconds_sum', { service: 'web' }) - 0.0024) < 1e-9);
+    assert.equal(value(text, 'lvsd_check_duration_seconds_bucket', { service: 'web', le: '0.001' }), 1); // 0.4 ms
+    assert.equal(samples(text, 'lvsd_check_duration_seconds_count', R1).length, 0);
     assert.equal(value(text, 'lvsd_real_transitions_total', { ...R1, to: 'up' }), 1);
     assert.equal(value(text, 'lvsd_real_transitions_total', { ...R1, to: 'down' }), 0);
     assert.equal(value(text, 'lvsd_real_transitions_total', { ...R2, to: 'down' }), 1);
