@@ -6,7 +6,8 @@
 //
 // Options (after `node build/bench/run.js checks-peer`): --reals 1000,5000  --types tcp,http
 //   --warmup 10 (s)  --window 20 (s)  --cpu-prof (lvsd writes a V8 CPU profile to bench/results/profiles/)
-//   --node-flags "--max-semi-space-size=1" (V8/Node flags for lvsd, to try what the unit could set)
+//   --node-flags "--max-semi-space-size=2" (V8/Node flags for lvsd instead of the shipped LVSD_NODE_FLAGS;
+//   "" for Node's defaults)
 //   --lvsd /path/to/other/bin/lvsd.js --label before (another build; results go to checks-peer-LABEL.*)
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchBuildDir, repoRoot, resultsDir } from './lib/paths.js';
 import { round } from './lib/stats.js';
+import { LVSD_NODE_FLAGS } from '../src/node-flags.js';
 import { loopbackHost } from './lib/synthetic.js';
 import type { BenchCheckType } from './lib/synthetic.js';
 
@@ -34,7 +36,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '' };
+  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -259,6 +261,7 @@ export async function run(args: string[]): Promise<void> {
     `- command: \`npm run build && node build/bench/run.js checks-peer ${args.join(' ')}\``.replace(/ `$/, '`'),
     `- date: ${startedAt}`,
     `- lvsd: ${o.lvsdBin}${o.label === '' ? '' : ` (${o.label})`}`,
+    `- node flags for lvsd: ${o.nodeFlags.length ? o.nodeFlags.join(' ') : '(Node defaults)'}`,
     `- node: ${process.version}; ${haproxyVersion}`,
     `- cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
     `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}`,

@@ -28,7 +28,7 @@ const result = await build({
   // CommonJS dependencies (pino, prom-client, ...) call require() for node builtins; an ESM bundle
   // has no require, so give it one.
   banner: {
-    js: "#!/usr/bin/node\nimport { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
+    js: "#!/usr/bin/node --max-semi-space-size=1\nimport { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
   },
   legalComments: 'eof',
   metafile: true,
