@@ -154,3 +154,46 @@ export class BoundHistogram<L extends string> extends BoundMetric<L, HistogramCh
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
   }
 }
+
+/** A histogram without labels whose counts another part keeps (in its own units), read at scrape time. */
+export class ReadHistogram {
+  readonly name: string;
+  readonly help: string;
+  readonly type = 'histogram' as const;
+  readonly aggregator = 'sum' as const;
+  readonly #bounds: readonly number[];
+  readonly #scale: number;
+  readonly #read: () => { readonly counts: ArrayLike<number>; readonly sum: number; readonly count: number };
+
+  /** `counts` per bucket of `bounds` (not cumulative, plus one above the last); `scale` turns them and sum into the metric's unit. */
+  constructor(o: {
+    readonly name: string;
+    readonly help: string;
+    readonly bounds: readonly number[];
+    readonly scale: number;
+    readonly read: () => { readonly counts: ArrayLike<number>; readonly sum: number; readonly count: number };
+    readonly registers: readonly Registry[];
+  }) {
+    this.name = o.name;
+    this.help = o.help;
+    this.#bounds = o.bounds;
+    this.#scale = o.scale;
+    this.#read = o.read;
+    for (const r of o.registers) r.registerMetric(this as unknown as Metric);
+  }
+
+  get(): Promise<MetricData> {
+    const { counts, sum, count } = this.#read();
+    const values: MetricValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    let acc = 0;
+    for (let i = 0; i < this.#bounds.length; i++) {
+      acc += counts[i] ?? 0;
+      values.push({ labels: { le: this.#bounds[i]! * this.#scale }, value: acc, metricName: bucket });
+    }
+    values.push({ labels: { le: '+Inf' }, value: count, metricName: bucket });
+    values.push({ labels: {}, value: sum * this.#scale, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: count, metricName: `${this.name}_count` });
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+}

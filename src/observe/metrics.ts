@@ -8,6 +8,7 @@ import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, TrackedReal } from '../health/tracker.js';
 import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
+import { START_DELAY_BOUNDS_MS } from '../scheduler/scheduler.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
@@ -15,7 +16,7 @@ import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { KernelState } from './kernel-view.js';
 import type { AdminStatusInputs, ReloadState } from './status-document.js';
-import { BoundCounter, BoundHistogram } from './bound-metrics.js';
+import { BoundCounter, BoundHistogram, ReadHistogram } from './bound-metrics.js';
 import { registerKernelMetrics } from './metrics-kernel.js';
 import { registerAnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceMetrics } from './metrics-announce.js';
@@ -444,6 +445,17 @@ export class LvsdMetrics {
     sched('lvsd_scheduler_checks_total', 'Periodic checks completed (once per probe, however many services share it).', (s) => s.completed, true);
     sched('lvsd_scheduler_lag_seconds', 'Worst event-loop stall of lvsd over the last second: how late lvsd itself is.', (s) => s.lagMs / 1000);
     sched('lvsd_checks_delayed_total', 'Checks started late by more than 10 % of their interval (at least 50 ms): lvsd could not keep up.', (s) => s.delayed, true);
+    new ReadHistogram({
+      name: 'lvsd_check_start_delay_seconds',
+      help: 'How long after its due time each periodic check started (checks due in the same 10 ms slot start together at its end; more means lvsd is busy or starved).',
+      bounds: START_DELAY_BOUNDS_MS,
+      scale: 1 / 1000,
+      read: () => {
+        const d = sources.scheduler().startDelay;
+        return { counts: d.counts, sum: d.sumMs, count: d.count };
+      },
+      registers,
+    });
     sched('lvsd_checks_late_timeouts_total', 'Timeouts discarded and re-run because lvsd itself was stalled during the check.', (s) => s.lateTimeouts, true);
     sched('lvsd_scheduler_overruns_total', 'Checks that finished after their next run was due.', (s) => s.overruns, true);
 

@@ -77,7 +77,16 @@ export interface SchedulerStats {
   readonly lateTimeouts: number;
   /** Worst event-loop stall over the last second (ms); 0 without a lag source. */
   readonly lagMs: number;
+  /**
+   * How late periodic checks started after their due time, counted per START_DELAY_BOUNDS_MS
+   * bucket (not cumulative; the last slot is above the largest bound), with the sum in ms.
+   * Kept only with a lag source (the daemon's), like `delayed`.
+   */
+  readonly startDelay: { readonly counts: ArrayLike<number>; readonly sumMs: number; readonly count: number };
 }
+
+/** Bucket bounds (ms) of SchedulerStats.startDelay: the grid's 10 ms, then what an operator would call late. */
+export const START_DELAY_BOUNDS_MS: readonly number[] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
 
 type Phase = 'waiting' | 'queued' | 'running' | 'removed' | 'done';
@@ -152,6 +161,9 @@ export class Scheduler {
   #overruns = 0;
   #delayed = 0;
   #lateTimeouts = 0;
+  readonly #startDelayCounts = new Float64Array(START_DELAY_BOUNDS_MS.length + 1);
+  #startDelaySumMs = 0;
+  #startDelayCount = 0;
 
   constructor(options: SchedulerOptions) {
     this.#check = options.check;
@@ -280,6 +292,7 @@ export class Scheduler {
       delayed: this.#delayed,
       lateTimeouts: this.#lateTimeouts,
       lagMs: this.#lag === null ? 0 : this.#lag.lagMs(),
+      startDelay: { counts: this.#startDelayCounts.slice(), sumMs: this.#startDelaySumMs, count: this.#startDelayCount },
     };
   }
 
@@ -352,9 +365,17 @@ export class Scheduler {
       const t = this.#now();
       probe.startedAt = t;
       probe.stalledAtStart = this.#lag.stalledMs(t);
-      if (probe.once === null && t - probe.due > Math.max(50, probe.intervalMs / 10)) {
-        this.#delayed++;
-        this.#overloaded();
+      if (probe.once === null) {
+        const late = t > probe.due ? t - probe.due : 0;
+        let i = 0;
+        while (i < START_DELAY_BOUNDS_MS.length && late > START_DELAY_BOUNDS_MS[i]!) i++;
+        this.#startDelayCounts[i]!++;
+        this.#startDelaySumMs += late;
+        this.#startDelayCount++;
+        if (late > Math.max(50, probe.intervalMs / 10)) {
+          this.#delayed++;
+          this.#overloaded();
+        }
       }
     }
     let pending: Promise<CheckResult>;

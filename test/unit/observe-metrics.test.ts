@@ -66,6 +66,13 @@ describe('metrics', () => {
     assert.equal(value(text, 'lvsd_reconcile_last_success_timestamp_seconds'), (T0 - 2000) / 1000);
     assert.equal(value(text, 'lvsd_scheduler_probes'), 3);
     assert.equal(value(text, 'lvsd_scheduler_checks_total'), 9);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_bucket', { le: '0.001' }), 6);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_bucket', { le: '0.01' }), 8);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_bucket', { le: '0.1' }), 8);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_bucket', { le: '0.2' }), 9);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_bucket', { le: '+Inf' }), 9);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_count'), 9);
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_sum'), 0.14);
     assert.equal(value(text, 'lvsd_config_last_reload_successful'), 1);
     assert.equal(value(text, 'lvsd_config_last_reload_success_timestamp_seconds'), T0 / 1000);
     assert.equal(value(text, 'lvsd_config_reloads_total', { result: 'failure' }), 0);

@@ -138,6 +138,13 @@ describe('Scheduler and lvsd lateness (mock timers, fake lag source)', () => {
     assert.equal(h.overloads.at(-1)!.delayed, stats.delayed);
     assert.ok(h.maxInFlight() <= 8);
     assert.ok(h.results.length > 0 && h.results.every((r) => r.result.code === 'ok'), 'no check failed for it');
+    // Start delays: 8 on time per round (bucket <= 1 ms), the others 400 ms or more behind.
+    const d = stats.startDelay;
+    assert.equal(d.count, stats.started);
+    assert.equal(Array.from(d.counts).reduce((a, b) => a + b, 0), d.count);
+    assert.ok(d.counts[0]! >= 8, 'the first 8 started on time');
+    assert.equal(d.counts[1]! + d.counts[2]! + d.counts[3]! + d.counts[4]! + d.counts[5]! + d.counts[6]! + d.counts[7]!, 0, 'nothing between 1 and 200 ms late');
+    assert.ok(d.sumMs >= (stats.started - 8 * 4) * 400, 'the queued ones count their wait');
     await h.scheduler.stop();
   });
 
