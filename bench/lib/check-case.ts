@@ -61,6 +61,7 @@ async function runCase(cfg: CaseConfig): Promise<CaseResult> {
   const scheduler = new Scheduler({
     check: runCheck,
     maxConcurrent: cfg.maxConcurrent,
+    coalesceMs: 10, // as the daemon runs it (daemon.ts)
     onResult: (key, result) => {
       tracker.record(key, result, Date.now());
       if (!measuring) return;

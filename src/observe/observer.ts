@@ -160,7 +160,10 @@ export class Observer {
       }],
       ['/', async () => ({ status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(await this.statusDocument()) })],
     ]);
-    const prefixRoutes = new Map<string, PrefixRoute>([['/health/vip/', (rest) => this.#vipReply(rest)]]);
+    const prefixRoutes = new Map<string, PrefixRoute>([
+      ['/health/vip/', (rest) => this.#vipReply(rest)],
+      ['/metrics/', (rest) => this.#metricReply(rest)],
+    ]);
     this.#server = new ObserveServer(routes, options.logger, prefixRoutes);
     this.#dnsState = new DnsStateFile(options.logger);
   }
@@ -168,6 +171,16 @@ export class Observer {
   readonly #quorumOf = (key: string): boolean => this.#o.reconciler.quorumOf?.(key) ?? false;
 
   /** GET /health/vip/ADDRESS: 200 healthy, 503 not (or no results yet), 404 not served, 400 not an IP. */
+  /**
+   * GET /metrics/NAME: one metric family, 404 if there is none by that name. At 10,000 reals the
+   * whole /metrics is ~25 MB and seconds of the event loop; a script watching the scheduler
+   * (bench/checks-peer.ts) reads the few families it needs without stalling the checks.
+   */
+  async #metricReply(name: string): Promise<Reply> {
+    if (this.metrics.registry.getSingleMetric(name) === undefined) return { status: 404, type: 'text/plain; charset=utf-8', body: `no metric ${name}\n` };
+    return { status: 200, type: this.metrics.contentType, body: `${await this.metrics.registry.getSingleMetricAsString(name)}\n` };
+  }
+
   #vipReply(rest: string): Reply {
     const json = (status: number, body: unknown): Reply => ({ status, type: 'application/json; charset=utf-8', body: `${JSON.stringify(body)}\n` });
     const vip = parseVipAddress(rest);

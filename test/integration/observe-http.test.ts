@@ -38,6 +38,19 @@ describe('observability HTTP listener', () => {
     assert.equal(lint.status, 0, lint.output);
   });
 
+  it('serves one metric family at /metrics/NAME (what a script polls at 10,000 reals) and 404 for an unknown name', async () => {
+    const res = await fetch(`${base}/metrics/lvsd_check_start_delay_seconds`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.equal(value(text, 'lvsd_check_start_delay_seconds_count'), 9);
+    assert.doesNotMatch(text, /lvsd_real_up/);
+    const lint = await promtoolCheckMetrics(text);
+    assert.equal(lint.status, 0, lint.output);
+    assert.equal((await fetch(`${base}/metrics/lvsd_no_such_metric`)).status, 404);
+    assert.equal((await fetch(`${base}/metrics/lvsd_scheduler_probes/x`)).status, 404);
+  });
+
   it('serves /status as JSON and / as a self-contained page', async () => {
     const status = await fetch(`${base}/status`);
     assert.equal(status.status, 200);
