@@ -235,7 +235,13 @@ export class Daemon {
     this.#observer = observer;
     const bound = await observer.listen();
     if (signal.aborted) return;
-    const announcer = createAnnouncer(snapshot, { logger: log, dryRun, quorumOf: (key) => reconciler.quorumOf(key), hooks: () => this.#observer?.metrics.announce ?? null });
+    const announcer = createAnnouncer(snapshot, {
+      logger: log,
+      dryRun,
+      quorumOf: (key) => reconciler.quorumOf(key),
+      checked: (s, r) => (this.#tracker.get(s, r)?.health.state ?? 'unknown') !== 'unknown',
+      hooks: () => this.#observer?.metrics.announce ?? null,
+    });
     this.#announcer = announcer;
     await announcer?.start();
     if (signal.aborted) return;

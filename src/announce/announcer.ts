@@ -21,6 +21,8 @@ export interface AnnouncerOptions {
   /** The announce settings at start (snapshot.global.announce). */
   readonly config: AnnounceConfig;
   readonly quorumOf: QuorumOf;
+  /** Whether the real has a first health result (its state is no longer unknown). */
+  readonly checked?: (serviceKey: string, realKey: string) => boolean;
   /** Every announce or withdraw (metrics). */
   readonly onChange?: (vip: string, change: AnnounceChange) => void;
   readonly now?: () => number;
@@ -90,6 +92,13 @@ export function announcedVips(snapshot: Snapshot, config: AnnounceConfig): Map<s
   return out;
 }
 
+/** As the daemon's first round: the slowest check of the service may take its interval + timeout. */
+function firstResultsDeadlineMs(s: ServiceConfig): number {
+  let max = 0;
+  for (const r of s.reals) for (const c of r.checks ?? [r.check]) max = Math.max(max, c.intervalMs + c.timeoutMs);
+  return max + 1000;
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export class Announcer {
@@ -100,6 +109,8 @@ export class Announcer {
   #byName = new Map<string, ServiceConfig>();
   readonly #vips = new Map<string, VipEntry>();
   #results = false;
+  /** Services a reload added after the first results: service key -> when it appeared. */
+  readonly #added = new Map<string, number>();
   #failedPasses = 0;
   #stopping = false;
   #timer: NodeJS.Timeout | null = null;
@@ -185,7 +196,38 @@ export class Announcer {
     return s ? this.#o.quorumOf(s.key) : false;
   }
 
+  /**
+   * A service a reload added whose reals have no first result yet: it neither withdraws an
+   * announced VIP (adding a port to a VIP must not flap its route) nor lets one be announced.
+   * Bounded like the first round at start: its slowest check's interval + timeout + 1 s.
+   */
+  #pending(s: ServiceConfig, now: number): boolean {
+    const since = this.#added.get(s.key);
+    if (since === undefined) return false;
+    const checked = this.#o.checked;
+    if (!checked || s.reals.every((r) => checked(s.key, r.key)) || now >= since + firstResultsDeadlineMs(s)) {
+      this.#added.delete(s.key);
+      return false;
+    }
+    return true;
+  }
+
+  /** Every deciding service has quorum; a pending one keeps the VIP as it is. */
+  #vipHealthy(e: VipEntry, now: number): boolean {
+    return e.spec.services.every((name) => {
+      const s = this.#byName.get(name);
+      if (!s) return false;
+      return this.#pending(s, now) ? isAnnounced(e.state) : this.#o.quorumOf(s.key);
+    });
+  }
+
   #setVips(snapshot: Snapshot, log: boolean): void {
+    if (this.#results) {
+      const now = this.#now();
+      for (const s of snapshot.services) if (!this.#byName.has(s.name) || this.#byName.get(s.name)?.key !== s.key) this.#added.set(s.key, now);
+    }
+    const keys = new Set(snapshot.services.map((s) => s.key));
+    for (const k of this.#added.keys()) if (!keys.has(k)) this.#added.delete(k);
     this.#byName = new Map(snapshot.services.map((s) => [s.name, s]));
     const next = announcedVips(snapshot, this.#config);
     for (const [vip, e] of this.#vips) {
@@ -212,7 +254,7 @@ export class Announcer {
     };
     let next: number | null = null;
     for (const [vip, e] of this.#vips) {
-      e.healthy = e.spec.services.every((name) => this.#quorumByName(name));
+      e.healthy = this.#vipHealthy(e, now);
       const r = step(e.state, { ...inputs, healthy: e.healthy });
       e.state = r.next;
       if (r.change) this.#changed(vip, e, r.change);

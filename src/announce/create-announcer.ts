@@ -14,7 +14,16 @@ export interface AnnouncerHooks {
   readonly backendError: (backend: string, kind: string) => void;
 }
 
-export function createAnnouncer(snapshot: Snapshot, options: { logger: Logger; dryRun: boolean; quorumOf: QuorumOf; hooks: () => AnnouncerHooks | null }): Announcer | null {
+export interface CreateAnnouncerOptions {
+  readonly logger: Logger;
+  readonly dryRun: boolean;
+  readonly quorumOf: QuorumOf;
+  /** The real has a first health result. */
+  readonly checked: (serviceKey: string, realKey: string) => boolean;
+  readonly hooks: () => AnnouncerHooks | null;
+}
+
+export function createAnnouncer(snapshot: Snapshot, options: CreateAnnouncerOptions): Announcer | null {
   const config = snapshot.global.announce;
   if (!config) return null;
   const { logger, dryRun } = options;
@@ -29,6 +38,7 @@ export function createAnnouncer(snapshot: Snapshot, options: { logger: Logger; d
     snapshot,
     config,
     quorumOf: options.quorumOf,
+    checked: options.checked,
     onChange: (_vip, change) => options.hooks()?.change(change.reason),
   });
 }

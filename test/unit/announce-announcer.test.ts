@@ -47,7 +47,7 @@ function snap(keys: readonly string[], announce: Partial<AnnounceConfig> = {}): 
   return snapshot(keys.map((key) => ({ key, reals: ['10.0.0.1:80'] })), { announce: a });
 }
 
-function setup(keys: readonly string[], announce: Partial<AnnounceConfig> = {}, adopt: VipSet = new Map()) {
+function setup(keys: readonly string[], announce: Partial<AnnounceConfig> = {}, adopt: VipSet = new Map(), clock = { now: 1_000_000 }) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -56,6 +56,8 @@ function setup(keys: readonly string[], announce: Partial<AnnounceConfig> = {}, 
     },
   });
   const quorum = new Set<string>();
+  /** Services whose reals have no first result yet. */
+  const unchecked = new Set<string>();
   const backend = new RecordingBackend(adopt);
   const s = snap(keys, announce);
   const changes: string[] = [];
@@ -65,9 +67,11 @@ function setup(keys: readonly string[], announce: Partial<AnnounceConfig> = {}, 
     snapshot: s,
     config: s.global.announce!,
     quorumOf: (k) => quorum.has(k),
+    checked: (k) => !unchecked.has(k),
+    now: () => clock.now,
     onChange: (vip, c) => changes.push(`${vip} ${c.announce ? '+' : '-'} ${c.reason}`),
   });
-  return { announcer, backend, quorum, lines, changes };
+  return { announcer, backend, quorum, unchecked, lines, changes, clock };
 }
 
 describe('announcer', () => {
@@ -141,6 +145,56 @@ describe('announcer', () => {
     assert.equal(removed?.['level'], 'info');
     assert.equal(removed?.['prefix'], '192.0.2.25/32');
     assert.equal(lines.find((l) => l['vip'] === '2001:db8::10')?.['prefix'], '2001:db8::10/128');
+  });
+
+  it('regression: a reload adding a service to an announced VIP no longer withdraws it before that service\'s first results', async () => {
+    const { announcer, backend, quorum, unchecked, changes, clock } = setup([WEB]);
+    await announcer.start();
+    quorum.add(WEB);
+    announcer.passed(true, 0);
+    // The new service's reals are not checked yet: its quorum (false) must not flap the route.
+    unchecked.add(TLS);
+    announcer.setSnapshot(snap([WEB, TLS]));
+    announcer.passed(true, 0);
+    assert.deepEqual(backend.last, ['192.0.2.10']);
+    assert.deepEqual(changes, ['192.0.2.10 + first_results']);
+    // Checked and up: still announced. Checked and down: withdrawn like any quorum loss.
+    unchecked.delete(TLS);
+    quorum.add(TLS);
+    announcer.passed(true, 0);
+    assert.deepEqual(backend.last, ['192.0.2.10']);
+    quorum.delete(TLS);
+    clock.now += 1000;
+    announcer.passed(true, 0);
+    assert.deepEqual(changes, ['192.0.2.10 + first_results', '192.0.2.10 - quorum_lost']);
+  });
+
+  it('a service added by a reload that never gets a result counts after its first-round deadline', async () => {
+    const { announcer, backend, quorum, unchecked, clock } = setup([WEB]);
+    await announcer.start();
+    quorum.add(WEB);
+    announcer.passed(true, 0);
+    unchecked.add(TLS);
+    announcer.setSnapshot(snap([WEB, TLS]));
+    // The fixture's checks: interval 1 s + timeout 0.5 s, + 1 s.
+    clock.now += 2_499;
+    announcer.passed(true, 0);
+    assert.deepEqual(backend.last, ['192.0.2.10']);
+    clock.now += 1;
+    announcer.passed(true, 0);
+    assert.deepEqual(backend.last, []);
+  });
+
+  it('a pending service does not let a VIP that is not announced be announced', async () => {
+    const { announcer, backend, quorum, unchecked } = setup([WEB]);
+    await announcer.start();
+    announcer.passed(true, 0);
+    assert.deepEqual(backend.last, []);
+    quorum.add(WEB);
+    unchecked.add(TLS);
+    announcer.setSnapshot(snap([WEB, TLS]));
+    announcer.passed(true, 0);
+    assert.deepEqual(backend.last, []);
   });
 
   it('quorum_lost names the services without quorum', async () => {
