@@ -16,6 +16,7 @@ import type { HealthView } from './reconcile/desired.js';
 import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
+import { procIpVsPath, readProcConnections } from './ipvs/proc-conns.js';
 import type { SyncDaemonRunner } from './ipvs/sync-daemon.js';
 import { SyncDaemonKeeper } from './reconcile/sync-daemon.js';
 import { syncDaemonFilePath } from './reconcile/sync-daemon-file.js';
@@ -216,6 +217,7 @@ export class Daemon {
     });
     this.#scheduler = scheduler;
 
+    const procPath = procIpVsPath();
     // Bound before anything starts, so a taken port (LVSD_LISTEN_FAILED) stops the start cleanly.
     const observer = new Observer({
       logger: log,
@@ -227,6 +229,8 @@ export class Daemon {
       scheduler,
       runner,
       readStats: () => runner.stats(),
+      // A dry run's table is in memory: its counters come from the runner, never from the kernel.
+      ...(dryRun || procPath === null ? {} : { readConnections: () => readProcConnections(procPath) }),
       admin: () => this.#admin,
       agents: () => this.#agents,
       announce: () => this.#announcer?.status() ?? null,

@@ -1,8 +1,10 @@
 // What the kernel holds, for metrics and status. The table is the reconciler's model (what it last
 // read plus what it applied since): no scrape or status request ever runs ipvsadm for it. Only the
-// connection and traffic counters are read (`-Ln --persistent-conn` and `-Ln --stats`: ipvsadm has
-// no listing with both), at most once per maxAgeMs: Prometheus scrapes, status pages refreshing in
-// several browsers and `lvsd status` share one read.
+// counters are read, at most once per maxAgeMs (Prometheus scrapes, status pages refreshing in
+// several browsers and `lvsd status` share one read), with ONE ipvsadm run: traffic from
+// `-Ln --stats`, and active/inactive connections from /proc/net/ip_vs (no process; ipvsadm has no
+// listing with both). Where /proc cannot be read, or does not list every service of the model (a
+// fake ipvsadm in tests, another network namespace), `-Ln --persistent-conn` is run instead.
 
 import { errorMessage } from '../errors.js';
 import type { IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
@@ -26,6 +28,8 @@ export interface KernelViewOptions {
   /** The reconciler's model of the table; without it (tests, tools) the table is read too. */
   readonly model?: () => { readonly table: IpvsTable | null };
   readonly readStats?: StatsReader;
+  /** Connection counters without ipvsadm (/proc/net/ip_vs); used only when it covers the model. */
+  readonly readConnections?: () => Promise<TableCounters>;
   /** Default 5000: ipvsadm is a process spawn per read, and nobody needs fresher kernel numbers. */
   readonly maxAgeMs?: number;
   readonly now?: () => number;
@@ -39,6 +43,7 @@ export class KernelView {
   readonly #now: () => number;
   #last: KernelState = NOTHING_YET;
   #reading: Promise<KernelState> | null = null;
+  #procReads = 0;
 
   constructor(options: KernelViewOptions) {
     this.#o = options;
@@ -70,11 +75,29 @@ export class KernelView {
     if (this.#last.at !== null) this.#last = { ...this.#last, at: null };
   }
 
+  async #connections(): Promise<TableCounters> {
+    const { runner, model, readConnections } = this.#o;
+    const table = model?.().table;
+    if (readConnections && table) {
+      const proc = await readConnections().catch(() => null);
+      if (proc && [...table.services.keys()].every((key) => proc.has(key))) {
+        this.#procReads++;
+        return proc;
+      }
+    }
+    return runner.counters();
+  }
+
+  /** Reads whose connection counters came from /proc (no ipvsadm), for tests and metrics. */
+  get procReads(): number {
+    return this.#procReads;
+  }
+
   async #read(): Promise<KernelState> {
     const { runner, readStats, model } = this.#o;
     const [table, counters, stats] = await Promise.allSettled([
       model ? Promise.resolve(model().table) : runner.read(),
-      runner.counters(),
+      this.#connections(),
       readStats ? readStats() : Promise.resolve(null),
     ]);
     const errors: string[] = [];

@@ -10,7 +10,7 @@ import type { ProbePlan } from '../scheduler/probe-key.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, HealthTracker } from '../health/tracker.js';
-import type { IpvsRunner } from '../ipvs/model.js';
+import type { IpvsRunner, TableCounters } from '../ipvs/model.js';
 import type { PassReport, ReconcilerStats, ServiceRuntime, TableModel } from '../reconcile/reconciler.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
@@ -53,6 +53,8 @@ export interface ObserverOptions {
   readonly runner: IpvsRunner;
   /** Kernel traffic stats (ipvsadm -Ln --exact --stats), when the runner can read them. */
   readonly readStats?: StatsReader;
+  /** Active/inactive connections without ipvsadm (/proc/net/ip_vs), when the daemon can read them. */
+  readonly readConnections?: () => Promise<TableCounters>;
   /** Oldest kernel read metrics and status may serve (default 5 s). */
   readonly kernelMaxAgeMs?: number;
   readonly now?: () => number;
@@ -131,6 +133,7 @@ export class Observer {
       runner: options.runner,
       ...(reconciler.model ? { model: () => reconciler.model!() } : {}),
       ...(options.readStats ? { readStats: options.readStats } : {}),
+      ...(options.readConnections ? { readConnections: options.readConnections } : {}),
       ...(options.kernelMaxAgeMs === undefined ? {} : { maxAgeMs: options.kernelMaxAgeMs }),
       now: this.#now,
     });

@@ -3,7 +3,9 @@
 // connection counted by the kernel. Each test deletes exactly the services it created (never -C).
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { parseProcIpVs } from '../../src/ipvs/proc-conns.js';
 import { httpUrl } from './lib/client.js';
 import { skipOutsideVm } from './lib/exec.js';
 import { deleteService, ipvsadm, ipvsadmRestore, readCounters, readTable, waitForTable } from './lib/ipvsadm.js';
@@ -139,11 +141,38 @@ describe('kernel IPVS through the harness (ipvsadm only)', { skip: skipOutsideVm
       try {
         const counters = (await readCounters()).get(key)?.get(`${rs1.ipv4}:80`);
         assert.equal(counters?.activeConns, 1, `counters: ${JSON.stringify(counters)}`);
+        // The same counters straight from /proc/net/ip_vs, as /metrics and /status read them.
+        const proc = parseProcIpVs(await readFile('/proc/net/ip_vs', 'utf8'));
+        assert.deepEqual(proc.get(key)?.get(`${rs1.ipv4}:80`), { ...counters, persistentConns: 0 });
       } finally {
         await topo.client.release(hold);
       }
     } finally {
       await deleteService(key);
+    }
+  });
+
+  it('/proc/net/ip_vs parses to the same services, reals and counters as ipvsadm -Ln (IPv6, fwmark of both families)', TIMEOUT, async () => {
+    // Table entries only (documentation addresses, no traffic): the formats of every kind of line.
+    const lines = [
+      '-A -t [2001:db8::10]:443 -s wlc',
+      '-a -t [2001:db8::10]:443 -r [2001:db8::11]:8443 -g -w 2',
+      '-A -f 41 -s rr',
+      '-a -f 41 -r 10.99.0.1:0 -g -w 1',
+      '-A -f 42 -6 -s rr',
+      '-a -f 42 -r [2001:db8::12]:0 -g -w 1',
+      '-A -u 10.99.0.10:53 -s rr -p 300',
+    ];
+    await ipvsadmRestore(lines);
+    try {
+      const fromIpvsadm = await readCounters();
+      const fromProc = parseProcIpVs(await readFile('/proc/net/ip_vs', 'utf8'));
+      for (const k of ['tcp:[2001:db8::10]:443', 'fwmark:41:v4', 'fwmark:42:v6', 'udp:10.99.0.10:53']) {
+        const want = new Map([...(fromIpvsadm.get(k) ?? new Map())].map(([r, c]) => [r, { ...c, persistentConns: 0 }]));
+        assert.deepEqual(fromProc.get(k), want, `${k}: /proc ${JSON.stringify([...(fromProc.get(k) ?? [])])}`);
+      }
+    } finally {
+      for (const k of ['tcp:[2001:db8::10]:443', 'fwmark:41:v4', 'fwmark:42:v6', 'udp:10.99.0.10:53']) await deleteService(k);
     }
   });
 });
