@@ -168,22 +168,74 @@ export function inRanges(status: number, ranges: HttpCheckSpec['expectStatus']):
 const MAX_HEAD = 16 * 1024;
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |$)/;
 
+/** What the response head says once its final status line is in. */
+export interface HeadVerdict {
+  readonly up: boolean;
+  readonly code: CheckReasonCode;
+  readonly text: string;
+  /** The final status; 0 when the head was not HTTP. */
+  readonly status: number;
+}
+
+/**
+ * Reads a response up to its final status line, skipping interim 1xx heads (103 Early Hints);
+ * shared by the status-only probes on a net.Socket (StatusProbe, HTTPS) and on the raw handle
+ * (http-raw.ts).
+ */
+export class StatusHead {
+  /** Response bytes so far (Latin-1, one char per byte) and where the current head starts. */
+  #head = '';
+  #headStart = 0;
+
+  /** Feed bytes: the verdict once the final status line is in (or the answer cannot be HTTP), else null. */
+  push(chunk: Uint8Array, expectStatus: HttpCheckSpec['expectStatus']): HeadVerdict | null {
+    const room = MAX_HEAD - this.#head.length;
+    this.#head += Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.length, room)).toString('latin1');
+    for (;;) {
+      const eol = this.#head.indexOf('\r\n', this.#headStart);
+      if (eol < 0) break;
+      const line = this.#head.slice(this.#headStart, eol);
+      const m = STATUS_LINE.exec(line);
+      if (m === null) return { up: false, code: 'error', text: `not an HTTP/1.x status line: ${excerpt(line)}`, status: 0 };
+      const status = Number(m[1]);
+      if (status < 100 || status >= 200 || status === 101) {
+        return inRanges(status, expectStatus)
+          ? { up: true, code: 'ok', text: `status ${status}`, status }
+          : { up: false, code: 'bad_status', text: `status ${status}`, status };
+      }
+      // Interim response: its head ends with an empty line, then the next status line follows.
+      const end = this.#head.indexOf('\r\n\r\n', eol);
+      if (end < 0) break;
+      this.#headStart = end + 4;
+    }
+    if (this.#head.length >= MAX_HEAD) {
+      return { up: false, code: 'error', text: `no final status line in the first ${MAX_HEAD} bytes: ${excerpt(this.#head)}`, status: 0 };
+    }
+    return null;
+  }
+
+  /** The reason text when the server closed before a final status line. */
+  closedText(): string {
+    const got = this.#head.length === 0 ? 'nothing' : `${this.#head.length} bytes: ${excerpt(this.#head)}`;
+    return `connection closed by server before a status line (read ${got})`;
+  }
+}
+
 /**
  * The probe for checks without `expect_body`, the common case and the hot path (10,000 a second):
  * the request is a prebuilt buffer, the response is read only up to its status line, skipping
  * interim 1xx heads (103 Early Hints), and the socket is reset right after. Going through undici
  * here cost about twice the CPU on loopback (Client, Request, parser and error objects per check)
- * for a job that needs one line of the response.
+ * for a job that needs one line of the response. Plain HTTP runs on the raw handle (http-raw.ts)
+ * where Node has it; this class serves HTTPS and the fallback.
  */
 export class StatusProbe extends HttpProbeBase {
-  /** Response bytes so far (Latin-1, one char per byte) and where the current head starts. */
-  #head = '';
-  #headStart = 0;
+  readonly #head = new StatusHead();
 
   protected begin(): void {
     const socket = this.openSocket((s) => s.write(this.p.request));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.once('end', () => this.#onEnd());
+    socket.once('end', () => this.finish(false, 'reset', this.#head.closedText()));
   }
 
   protected onSocketError(err: Error): void {
@@ -192,36 +244,9 @@ export class StatusProbe extends HttpProbeBase {
 
   #onData(chunk: Buffer): void {
     if (this.settled) return;
-    const room = MAX_HEAD - this.#head.length;
-    this.#head += chunk.toString('latin1', 0, Math.min(chunk.length, room));
-    for (;;) {
-      const eol = this.#head.indexOf('\r\n', this.#headStart);
-      if (eol < 0) break;
-      const line = this.#head.slice(this.#headStart, eol);
-      const m = STATUS_LINE.exec(line);
-      if (m === null) {
-        this.finish(false, 'error', `not an HTTP/1.x status line: ${excerpt(line)}`);
-        return;
-      }
-      const status = Number(m[1]);
-      if (status < 100 || status >= 200 || status === 101) {
-        this.status = status;
-        if (inRanges(status, this.spec.expectStatus)) this.finish(true, 'ok', `status ${status}`);
-        else this.finish(false, 'bad_status', `status ${status}`);
-        return;
-      }
-      // Interim response: its head ends with an empty line, then the next status line follows.
-      const end = this.#head.indexOf('\r\n\r\n', eol);
-      if (end < 0) break;
-      this.#headStart = end + 4;
-    }
-    if (this.#head.length >= MAX_HEAD) {
-      this.finish(false, 'error', `no final status line in the first ${MAX_HEAD} bytes: ${excerpt(this.#head)}`);
-    }
-  }
-
-  #onEnd(): void {
-    const got = this.#head.length === 0 ? 'nothing' : `${this.#head.length} bytes: ${excerpt(this.#head)}`;
-    this.finish(false, 'reset', `connection closed by server before a status line (read ${got})`);
+    const v = this.#head.push(chunk, this.spec.expectStatus);
+    if (v === null) return;
+    this.status = v.status;
+    this.finish(v.up, v.code, v.text);
   }
 }

@@ -9,14 +9,21 @@ import { StatusProbe } from './http-probe.js';
 import type { Prepared } from './http-probe.js';
 import { compilePattern } from './socket-util.js';
 import { requestProblem } from './http-request.js';
-import type { Checker, CheckTarget } from './types.js';
+import { checkHttpRaw, rawHttpFits } from './http-raw.js';
+import type { CheckResult, Checker, CheckTarget } from './types.js';
 
 const USER_AGENT = 'lvsd-health-check';
 
-export const checkHttp: Checker = async (target, signal) => {
+export const checkHttp: Checker = (target, signal) => {
   const spec = target.spec;
-  if (spec.type !== 'http' && spec.type !== 'https') throw new TypeError(`checkHttp given a ${spec.type} check`);
+  if (spec.type !== 'http' && spec.type !== 'https') return Promise.reject(new TypeError(`checkHttp given a ${spec.type} check`));
   const prepared = prepare(target, spec);
+  // Plain HTTP status checks (the common case, thousands a second): the raw handle, no net.Socket.
+  if (rawHttpFits(prepared)) return checkHttpRaw(prepared, spec, target.address.family, signal);
+  return checkHttpSocket(prepared, spec, signal);
+};
+
+async function checkHttpSocket(prepared: Prepared, spec: HttpCheckSpec, signal: AbortSignal): Promise<CheckResult> {
   const probe =
     prepared.expectBody === null ? new StatusProbe(prepared, spec, signal) : new (await bodyProbeClass())(prepared, spec, signal);
   try {
@@ -24,7 +31,7 @@ export const checkHttp: Checker = async (target, signal) => {
   } finally {
     probe.close();
   }
-};
+}
 
 // undici (about 20 MB of RSS once loaded) is only needed for expect_body: load it on first use.
 let bodyProbe: Promise<typeof BodyProbe> | null = null;

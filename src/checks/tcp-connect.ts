@@ -5,10 +5,10 @@
 // and destroying one costs more CPU than the kernel's whole loopback handshake. Measured on this
 // project's 2-core machine, 1,000 connect+RST a second batched every 10 ms: net.connect 61-85 us
 // of CPU per check, this handle 50 us (user time 2.6-5.1 % -> 1.4-1.6 %; the kernel's share, about
-// 35 us, is the same for both and for HAProxy's checks). The handle is the one net.Socket wraps
-// (`process.binding('tcp_wrap')`, the binding Node keeps public for exactly such uses); its calls
-// are the ones node:net makes. Where the binding is unavailable, or under --pending-deprecation
-// (it would print DEP0111), checkTcp keeps using net.connect (tcp.ts) with identical results.
+// 35 us, is the same for both and for HAProxy's checks). The handle is the one net.Socket wraps,
+// reached through `process.binding` (deprecated in the documentation since Node 10, still served
+// for compatibility; raw-tcp.ts checks its shape and falls back to net.connect when it is missing,
+// looks different, or would print a warning); its calls are the ones node:net makes.
 
 import { formatHost } from '../config/endpoint.js';
 import type { TcpCheckSpec } from '../config/model.js';
@@ -17,43 +17,10 @@ import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError } from './socket-util.js';
 import type { CheckResult, CheckTarget } from './types.js';
-import { getSystemErrorName } from 'node:util';
+import { errnoName, rawTcp } from './raw-tcp.js';
+import type { ConnectReq, RawTcp } from './raw-tcp.js';
 
-interface RawTcp {
-  connect(req: ConnectReq, host: string, port: number): number;
-  connect6(req: ConnectReq, host: string, port: number): number;
-  /** SO_LINGER 0 then close: RST, no TIME_WAIT. Non-zero = the reset could not be set up. */
-  reset(): number;
-  close(): void;
-}
-
-interface ConnectReq {
-  oncomplete: (status: number, handle: RawTcp, req: ConnectReq) => void;
-  probe: ConnectProbe | null;
-}
-
-interface TcpBinding {
-  readonly TCP: new (type: number) => RawTcp;
-  readonly TCPConnectWrap: new () => ConnectReq;
-  readonly constants: { readonly SOCKET: number };
-}
-
-function loadBinding(): TcpBinding | null {
-  if (process.execArgv.includes('--pending-deprecation') || process.env['NODE_PENDING_DEPRECATION'] === '1') return null;
-  if (/--pending-deprecation/.test(process.env['NODE_OPTIONS'] ?? '')) return null;
-  if (process.env['LVSD_TCP_CHECK'] === 'net') return null;
-  try {
-    const b = (process as unknown as { binding(name: string): Partial<TcpBinding> }).binding('tcp_wrap');
-    if (typeof b.TCP !== 'function' || typeof b.TCPConnectWrap !== 'function' || typeof b.constants?.SOCKET !== 'number') return null;
-    const proto = b.TCP.prototype as Partial<RawTcp>;
-    if (typeof proto.connect !== 'function' || typeof proto.connect6 !== 'function' || typeof proto.reset !== 'function') return null;
-    return b as TcpBinding;
-  } catch {
-    return null;
-  }
-}
-
-const binding = loadBinding();
+const binding = rawTcp;
 
 /** True when plain connect checks run on the raw handle (else tcp.ts uses net.connect). */
 export const rawTcpAvailable = binding !== null;
@@ -88,8 +55,8 @@ export function checkTcpConnect(target: CheckTarget, spec: TcpCheckSpec, signal:
 }
 
 function onComplete(status: number, _handle: RawTcp, req: ConnectReq): void {
-  const probe = req.probe;
-  req.probe = null;
+  const probe = req.owner as ConnectProbe | null;
+  req.owner = null;
   probe?.connected(status);
 }
 
@@ -115,16 +82,16 @@ class ConnectProbe {
     this.#deadline = deadline;
     if (deadline.cause !== null) return;
     const b = binding!;
-    const handle = new b.TCP(b.constants.SOCKET);
+    const handle = new b.TCP(b.SOCKET);
     const req = new b.TCPConnectWrap();
     req.oncomplete = onComplete;
-    req.probe = this;
+    req.owner = this;
     const host = this.#target.address.host;
     const port = this.#spec.port;
     const err = this.#target.address.family === 6 ? handle.connect6(req, host, port) : handle.connect(req, host, port);
     if (err !== 0) {
       // Synchronous failure (EMFILE from socket(), EINVAL...): libuv never calls back.
-      req.probe = null;
+      req.owner = null;
       handle.close();
       this.#failed(err);
       return;
@@ -165,7 +132,7 @@ class ConnectProbe {
     const handle = this.#handle;
     if (handle !== null) {
       // libuv then calls oncomplete with ECANCELED; the request no longer points here.
-      this.#req!.probe = null;
+      this.#req!.owner = null;
       this.#handle = null;
       this.#req = null;
       handle.close();
@@ -179,13 +146,5 @@ class ConnectProbe {
     this.#resolve = null;
     this.#deadline?.dispose();
     resolve(result);
-  }
-}
-
-function errnoName(status: number): string {
-  try {
-    return getSystemErrorName(status);
-  } catch {
-    return `errno ${status}`;
   }
 }

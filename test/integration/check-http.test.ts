@@ -2,6 +2,7 @@
 // bodies (bounded), failures, TLS verification and SNI, one connection per check, no leaked handles.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -13,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { HTTP_MAX_BODY } from '../../src/checks/http-body.js';
 import { checkHttp } from '../../src/checks/http.js';
+import { rawTcp } from '../../src/checks/raw-tcp.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import type { Family, HttpCheckSpec } from '../../src/config/model.js';
 import { makeSelfSignedCert } from '../helpers/tls.js';
@@ -339,6 +341,22 @@ for (const fam of FAMILIES) {
       assert.match(r2.reason, /invalid expect_body pattern/);
     });
 
+    test('a status check closes with RST once it has the status line (no TIME_WAIT on the director)', async () => {
+      srv.reset((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('partial body, never finished');
+      });
+      const closedWith: string[] = [];
+      srv.server.once('connection', (s: Socket) => {
+        s.on('error', (err: NodeJS.ErrnoException) => closedWith.push(err.code ?? err.message));
+        s.on('end', () => closedWith.push('FIN'));
+      });
+      const r = await checkHttp(target(), never);
+      assert.equal(r.code, 'ok');
+      await srv.drained();
+      assert.deepEqual(closedWith, ['ECONNRESET']);
+    });
+
     test('a batch of checks leaves no handle or fd behind', async () => {
       srv.reset((req, res) => {
         if (req.url === '/slow') return;
@@ -363,6 +381,46 @@ for (const fam of FAMILIES) {
     });
   });
 }
+
+describe('checkHttp on the raw handle and on node:net (LVSD_TCP_CHECK=net) give the same results', () => {
+  test('200, 503, an early close, a non-HTTP answer and refused', async (t) => {
+    assert.notEqual(rawTcp, null, 'Node 20 has the tcp_wrap and stream_wrap bindings');
+    const srv = new TestServer(null);
+    srv.reset((req, res) => {
+      if (req.url === '/close') return void req.socket.destroy();
+      res.statusCode = req.url === '/down' ? 503 : 200;
+      res.end('ok');
+    });
+    const port = await srv.listen('127.0.0.1');
+    t.after(() => srv.close());
+    const junk = createNetServer((c) => c.on('error', () => {}).end('SSH-2.0-OpenSSH\r\n'));
+    junk.listen(0, '127.0.0.1');
+    await once(junk, 'listening');
+    t.after(() => junk.close());
+    const junkPort = (junk.address() as { port: number }).port;
+    const closed = await freePort('127.0.0.1');
+    const cases: [number, string][] = [[port, '/health'], [port, '/down'], [port, '/close'], [junkPort, '/'], [closed, '/']];
+    const here = [];
+    for (const [p, path] of cases) here.push(await checkHttp(httpTarget('127.0.0.1', 4, p, { path }), never));
+    const module = new URL('../../src/checks/http.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(module)}).then(async ({ checkHttp }) => {
+      const out = [];
+      for (const [port, path] of ${JSON.stringify(cases)}) {
+        const spec = { type: 'http', intervalMs: 1000, timeoutMs: 3000, rise: 1, fall: 1, port, method: 'GET', path, host: null, expectStatus: [[200, 399]], expectBody: null, tlsVerify: false, headers: {} };
+        out.push(await checkHttp({ address: { host: '127.0.0.1', family: 4, port }, spec, context: {} }, new AbortController().signal));
+      }
+      console.log(JSON.stringify(out));
+    })`;
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, LVSD_TCP_CHECK: 'net' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const there = JSON.parse(out) as { up: boolean; code: string; reason: string }[];
+    assert.deepEqual(here.map((r) => r.code), ['ok', 'bad_status', 'reset', 'error', 'refused']);
+    assert.deepEqual(there.map((r) => [r.up, r.code, r.reason]), here.map((r) => [r.up, r.code, r.reason]));
+  });
+});
 
 describe('checkHttp over TLS', () => {
   const cert = makeSelfSignedCert('web.test');
