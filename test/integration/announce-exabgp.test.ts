@@ -16,6 +16,7 @@ import { Writable } from 'node:stream';
 import { ExabgpBackend } from '../../src/announce/exabgp-backend.js';
 import { createLogger } from '../../src/log.js';
 import { after, before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
 import { configDir, eventually, freePort, lvsdCommand, startDaemon } from '../helpers/daemon-process.js';
 import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
 import { startBird, startExabgp } from '../helpers/bgp-speakers.js';
@@ -210,6 +211,34 @@ describe('exabgp backend socket, as a bridge sees it', () => {
       await eventually(async () => (backend.status().ok ? true : undefined), 'a done ack clears the error');
       client.destroy();
     } finally {
+      await backend.close(false);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lvsd exabgp-bridge relays both ways and exits 0 when its stdin closes (ExaBGP stopping)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lvsd-exa-bridge-'));
+    const path = join(dir, 'exabgp.sock');
+    const backend = new ExabgpBackend({ socket: path, logger: createLogger('silent'), onError: () => {} });
+    // The bridge starts first: it retries until lvsd's socket exists.
+    const bridge = spawn(process.execPath, lvsdCommand(['exabgp-bridge', '--socket', path]), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    bridge.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    let err = '';
+    bridge.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    const exited = new Promise<number | null>((resolve) => bridge.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(async () => (err.includes('cannot reach lvsd') ? true : undefined), 'the bridge retrying');
+      await backend.start(new Map([['192.0.2.10', 4]]));
+      await eventually(async () => (backend.status().detail['bridges'] === 1 ? true : undefined), 'the bridge connected');
+      backend.set(new Map([['192.0.2.10', 4]]), new Map([['192.0.2.10', 4]]));
+      await eventually(async () => (out === 'announce route 192.0.2.10/32 next-hop self\n' ? true : undefined), `the line on the bridge's stdout (got ${JSON.stringify(out)})`);
+      bridge.stdin.write('done\n');
+      await eventually(async () => (backend.status().detail['acks_done'] === 1 ? true : undefined), 'the ack back in lvsd');
+      bridge.stdin.end();
+      assert.equal(await exited, 0);
+    } finally {
+      bridge.kill('SIGKILL');
       await backend.close(false);
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import { Daemon, startDaemon } from './lib/daemon.js';
 import { skipOutsideVm, pollUntil } from './lib/exec.js';
 import { deleteService } from './lib/ipvsadm.js';
 import { addAddress, ip, linkExists } from './lib/netns.js';
-import { globalConfig, START_WAIT } from './lib/scenario.js';
+import { globalConfig, listenPort, START_WAIT } from './lib/scenario.js';
 import type { ManagedProcess } from './lib/servers.js';
 import { Topology, VIP_LINK } from './lib/topology.js';
 
@@ -41,6 +41,7 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
   let topo: Topology;
   let daemon: Daemon;
   let rs1: ManagedProcess;
+  let global: Record<string, unknown>;
 
   before(async () => {
     topo = await Topology.create({ reals: 1, client: false });
@@ -50,8 +51,9 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
     if (await linkExists(IFACE)) await ip(['link', 'del', IFACE]);
     await ip(['link', 'add', IFACE, 'type', 'dummy']);
     await addAddress(IFACE, STALE);
+    global = globalConfig({ announce: { backend: 'bird', hold_down: '3s', interface: IFACE } });
     daemon = await startDaemon({
-      global: globalConfig({ announce: { backend: 'bird', hold_down: '3s', interface: IFACE } }),
+      global,
       services: {
         web: { name: 'web', address: `${VIP}:80`, reals: [{ address: '10.10.1.2:80' }] },
         web6: { name: 'web6', address: `[${VIP6}]:80`, reals: [{ address: '[fd00:10:1::2]:80' }] },
@@ -105,6 +107,27 @@ describe('announce, bird backend: VIP addresses on lvsd0 (kernel)', { skip: skip
     assert.ok(daemon.logs.indexOf(added) > daemon.logs.indexOf(status), 'ip addr add only after hold_down_done');
     await waitForAddresses(IFACE, BOTH, `both VIPs back on ${IFACE}`);
     assert.deepEqual(await addressesOf(VIP_LINK), [DECOY]);
+  });
+
+  it('SIGUSR2 (restart keeping the table) leaves the addresses; the next lvsd adopts them without a flap', { timeout: 300_000 }, async () => {
+    const at = daemon.mark();
+    daemon.signal('SIGUSR2');
+    const exit = await daemon.exited;
+    assert.equal(exit.code, 0);
+    assert.ok(!daemon.logs.slice(at).some((l) => l['event'] === 'vip_withdrawn'), 'nothing withdrawn by SIGUSR2');
+    assert.deepEqual(await addressesOf(IFACE), BOTH);
+    daemon = await Daemon.start({ configDir: daemon.configDir, label: 'lvsd-announce-2' });
+    const adopted = await daemon.waitForLog((l) => l['event'] === 'announce_adopted', START_WAIT);
+    assert.deepEqual([...(adopted['vips'] as string[])].sort(), [VIP, VIP6].sort());
+    // The announcer has had its first results (its first successful pass) in /status.
+    await pollUntil('announce results in /status', async () => {
+      const doc = (await (await fetch(`http://127.0.0.1:${listenPort(global)}/status`)).json()) as { announce: { results: boolean; vips: { announced: boolean }[] } };
+      return doc.announce.results && doc.announce.vips.every((v) => v.announced) ? true : undefined;
+    }, START_WAIT);
+    // After the first results the addresses are still there and were never removed or re-added.
+    await waitForAddresses(IFACE, BOTH, 'both VIPs kept on lvsd0');
+    assert.ok(!daemon.logs.some((l) => l['event'] === 'announce_address_removed' || l['event'] === 'announce_address_added'), 'no ip addr del/add across the restart');
+    assert.ok(!daemon.logs.some((l) => l['event'] === 'vip_withdrawn'), 'nothing withdrawn at the first results');
   });
 
   it('clean stop (SIGTERM): withdrawn (stopping) and the address removed; lvsd0 and other links stay', TIMEOUT, async () => {
