@@ -113,6 +113,8 @@ export class Announcer {
   readonly #added = new Map<string, number>();
   #failedPasses = 0;
   #stopping = false;
+  /** stop() ran: later passes (the clean stop's own) change nothing any more. */
+  #closed = false;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(options: AnnouncerOptions) {
@@ -139,6 +141,7 @@ export class Announcer {
    * are restart-only). A snapshot without `announce` keeps the last settings until the restart.
    */
   setSnapshot(snapshot: Snapshot): void {
+    if (this.#closed) return;
     if (snapshot.global.announce) this.#config = snapshot.global.announce;
     this.#setVips(snapshot, true);
     this.#evaluate();
@@ -146,6 +149,7 @@ export class Announcer {
 
   /** After every reconcile pass (the reconciler's onPass). */
   passed(ok: boolean, consecutiveFailures: number): void {
+    if (this.#closed) return;
     if (ok) this.#results = true;
     this.#failedPasses = consecutiveFailures;
     this.#evaluate();
@@ -156,6 +160,8 @@ export class Announcer {
    * clean_stop: false) the routes stay with the table for the next lvsd to adopt.
    */
   async stop(withdraw: boolean): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (withdraw) {
