@@ -203,7 +203,11 @@ export class SyncDaemonKeeper {
       config_role: this.#config?.role ?? null,
       runtime: r ? { role: r.role, by: r.by, since: new Date(r.since).toISOString() } : null,
       wanted: this.#wanted(),
-      kernel: [...(this.#model?.values() ?? [])].map((d) => ({ ...d, owned: owned.has(d.state) })),
+      // master first, as ipvsadm lists them, whatever order the model was built in.
+      kernel: SYNC_DAEMON_STATES.flatMap((st) => {
+        const d = this.#model?.get(st);
+        return d ? [{ ...d, owned: owned.has(st) }] : [];
+      }),
       conflicts: this.#conflicts,
       last_read_at: this.#readAt === null ? null : new Date(this.#readAt).toISOString(),
       last_error: this.#lastError,
