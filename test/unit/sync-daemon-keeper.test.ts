@@ -242,7 +242,7 @@ describe('sync daemon keeper', () => {
     assert.equal(keeper.status().last_error, null);
   });
 
-  it('without sync_daemon: no ipvsadm run at all and no timer (a director without it pays nothing)', async () => {
+  it('regression: a director without sync_daemon no longer runs ipvsadm -L --daemon at every resync (no run, no timer)', async () => {
     const k = kernel([['master', spec({ interface: 'eth0' })]]);
     const { keeper, timers } = await keeper_(k, { cfg: null });
     await keeper.start();
