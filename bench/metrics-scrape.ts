@@ -5,7 +5,7 @@
 // Goal (issue 13): a scrape of 10,000 reals under 100 ms natively. Nothing is asserted.
 //
 // Usage: node build/bench/run.js metrics [--reals 10000] [--scrapes 20]
-//        [--lvsd /path/to/other/bin/lvsd.js --label before]
+//        [--lvsd /path/to/other/bin/lvsd.js --label before] [--node-flags "..." ("" = Node's defaults)]
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,16 +21,18 @@ interface Options {
   scrapes: number;
   lvsdBin: string;
   label: string;
+  nodeFlags: string[];
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { reals: 10_000, scrapes: 20, lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '' };
+  const o: Options = { reals: 10_000, scrapes: 20, lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', nodeFlags: [...LVSD_NODE_FLAGS] };
   for (let i = 0; i < args.length; i += 2) {
     const v = args[i + 1] ?? '';
     if (args[i] === '--reals') o.reals = Number(v);
     else if (args[i] === '--scrapes') o.scrapes = Number(v);
     else if (args[i] === '--lvsd') o.lvsdBin = v;
     else if (args[i] === '--label') o.label = v;
+    else if (args[i] === '--node-flags') o.nodeFlags = v.split(' ').filter(Boolean);
     else throw new Error(`unknown option ${args[i]}`);
   }
   return o;
@@ -73,7 +75,7 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-bench-metrics-'));
   const listen = `127.0.0.1:${await freePort()}`;
   writeConfig(dir, o.reals, listen);
-  const lvsd = spawn(process.execPath, [...LVSD_NODE_FLAGS, o.lvsdBin, 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const lvsd = spawn(process.execPath, [...o.nodeFlags, o.lvsdBin, 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     // Every real has had its first check (a 10 s interval spreads them over 10 s) and the table is
     // built; polling /metrics meanwhile would grow the heap before the figure 'before the scrapes'.
@@ -87,7 +89,7 @@ export async function run(args: string[]): Promise<void> {
       node: process.version,
       lvsd: o.lvsdBin,
       label: o.label,
-      node_flags: LVSD_NODE_FLAGS,
+      node_flags: o.nodeFlags,
       reals: o.reals,
       scrapes: o.scrapes,
       loadavg: loadavg().map((x) => round(x, 2)),
@@ -100,7 +102,7 @@ export async function run(args: string[]): Promise<void> {
     const md = `# /metrics and /status at ${o.reals.toLocaleString('en')} reals${o.label ? ` (${o.label})` : ''}
 
 Run: \`node build/bench/run.js metrics --reals ${o.reals}\` (${result.at}, Node ${result.node}, lvsd ${o.lvsdBin},
-node flags ${LVSD_NODE_FLAGS.join(' ')}); \`run --dry-run\` (in-memory table: no ipvsadm), ${o.reals / 100} services of
+node flags ${o.nodeFlags.join(' ') || '(Node defaults)'}); \`run --dry-run\` (in-memory table: no ipvsadm), ${o.reals / 100} services of
 100 reals, TCP checks every 10 s to closed loopback ports; ${o.scrapes} back-to-back GETs.
 Load average: ${result.loadavg.join(', ')} on ${result.cpus} cores.
 
