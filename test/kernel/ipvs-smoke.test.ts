@@ -160,7 +160,7 @@ describe('kernel IPVS through the harness (ipvsadm only)', { skip: skipOutsideVm
       '-A -f 41 -s rr',
       '-a -f 41 -r 10.99.0.1:0 -g -w 1',
       '-A -f 42 -6 -s rr',
-      '-a -f 42 -r [2001:db8::12]:0 -g -w 1',
+      '-a -f 42 -6 -r [2001:db8::12]:0 -g -w 1',
       '-A -u 10.99.0.10:53 -s rr -p 300',
     ];
     await ipvsadmRestore(lines);
