@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
+import { parseCounters } from '../../src/ipvs/parse.js';
 import { parseProcIpVs } from '../../src/ipvs/proc-conns.js';
 import { httpUrl } from './lib/client.js';
 import { skipOutsideVm } from './lib/exec.js';
@@ -165,7 +166,8 @@ describe('kernel IPVS through the harness (ipvsadm only)', { skip: skipOutsideVm
     ];
     await ipvsadmRestore(lines);
     try {
-      const fromIpvsadm = await readCounters();
+      // lvsd's own reading of the ipvsadm listing (what runner.counters() gives) is the reference.
+      const fromIpvsadm = parseCounters(await ipvsadm('-Ln', '--exact'));
       const fromProc = parseProcIpVs(await readFile('/proc/net/ip_vs', 'utf8'));
       for (const k of ['tcp:[2001:db8::10]:443', 'fwmark:41:v4', 'fwmark:42:v6', 'udp:10.99.0.10:53']) {
         const want = new Map([...(fromIpvsadm.get(k) ?? new Map())].map(([r, c]) => [r, { ...c, persistentConns: 0 }]));
