@@ -6,11 +6,11 @@
 
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, chown, unlink } from 'node:fs/promises';
 import type { Family } from '../config/model.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { listenPrivate } from '../private-socket.js';
 import type { AnnounceBackend, BackendErrorHook, BackendStatus, VipSet } from './backend.js';
 import { prefixOf } from './backend.js';
 import { groupId } from '../config/announce-resolve.js';
@@ -73,25 +73,7 @@ export class ExabgpBackend implements AnnounceBackend {
     this.#known = new Map(configured);
     const path = this.#o.socket;
     try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-      const existing = await lstat(path).catch(() => null);
-      if (existing) {
-        if (!existing.isSocket()) throw new Error(`${path} exists and is not a socket`);
-        await unlink(path);
-      }
-      const old = process.umask(0o177);
-      try {
-        await new Promise<void>((resolve, reject) => {
-          this.#server.once('error', reject);
-          this.#server.listen(path, () => {
-            this.#server.off('error', reject);
-            resolve();
-          });
-        });
-      } finally {
-        process.umask(old);
-      }
-      await chmod(path, 0o600);
+      await listenPrivate(this.#server, path);
       const group = this.#o.socketGroup ?? null;
       if (group !== null) {
         // Debian's exabgp.service runs ExaBGP (and so the bridge) as the user exabgp.

@@ -1,11 +1,11 @@
 // The control socket: a Unix socket, mode 0600 and owned by the daemon's user (root), so that only
 // root can change admin state; the TCP listener stays read-only. One request line, one reply line.
 
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { unlink } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import { dirname } from 'node:path';
 import { LvsdError, errorMessage } from '../errors.js';
+import { listenPrivate } from '../private-socket.js';
 import type { Logger } from '../log.js';
 import { MAX_LINE_BYTES, encodeLine } from './protocol.js';
 import type { ControlReply, ControlRequest, SyncRoleReply } from './protocol.js';
@@ -17,18 +17,6 @@ export type ControlHandler = (request: ControlRequest, by: string) => Promise<Co
 
 /** What `sync-role` accepts: a role, or "config" to clear the run-time role. */
 export const SYNC_ROLE_CHOICES = ['master', 'backup', 'both', 'none', 'config'] as const;
-
-/** True when something accepts connections on `path` (another lvsd). */
-function answering(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Validate the shape of a decoded request; returns an error text or the request. */
 export function checkRequest(data: unknown): ControlRequest | string {
@@ -74,27 +62,7 @@ export class ControlServer {
    */
   async listen(path: string): Promise<void> {
     try {
-      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-      const existing = await lstat(path).catch(() => null);
-      if (existing) {
-        if (!existing.isSocket()) throw new Error(`${path} exists and is not a socket`);
-        if (await answering(path)) throw new Error(`another process (another lvsd?) already answers on ${path}`);
-        await unlink(path);
-      }
-      // The umask makes the socket 0600 from its creation (chmod below is the belt to these braces).
-      const old = process.umask(0o177);
-      try {
-        await new Promise<void>((resolve, reject) => {
-          this.#server.once('error', reject);
-          this.#server.listen(path, () => {
-            this.#server.off('error', reject);
-            resolve();
-          });
-        });
-      } finally {
-        process.umask(old);
-      }
-      await chmod(path, 0o600);
+      await listenPrivate(this.#server, path, { refuseLive: true });
     } catch (err) {
       throw new LvsdError('LVSD_CONTROL_FAILED', `cannot open the control socket ${path}: ${errorMessage(err)}`, { cause: err });
     }
