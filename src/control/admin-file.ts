@@ -2,11 +2,10 @@
 // a drain or a maintenance survives reloads and restarts. Maintenance files and agent replies are
 // not stored here: they are re-read from their own source.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-file.js';
-import { LvsdError, errorMessage } from '../errors.js';
+import { LvsdError } from '../errors.js';
+import { readJsonStateFile, writeJsonStateFile } from '../json-state-file.js';
 import type { AdminEntry } from './admin-model.js';
 
 export const ADMIN_FILE = 'admin.json';
@@ -31,19 +30,8 @@ export function adminFilePath(stateDir: string): string {
 
 /** Read the operator's entries; a missing file is none. Throws LvsdError LVSD_STATE_IO otherwise. */
 export async function readAdminFile(path: string): Promise<AdminEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new LvsdError('LVSD_STATE_IO', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new LvsdError('LVSD_STATE_IO', `${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
-  }
+  const data = await readJsonStateFile(path);
+  if (data === undefined) return [];
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) {
     throw new LvsdError('LVSD_STATE_IO', `${path} is not an lvsd admin record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -58,9 +46,5 @@ export async function writeAdminFile(path: string, entries: readonly AdminEntry[
       .filter((e) => e.source === 'operator')
       .map(({ target: t, state, by, since }) => ({ target: t, state, by, since })),
   };
-  try {
-    await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, 0o600);
-  } catch (err) {
-    throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
-  }
+  await writeJsonStateFile(path, body, 0o600);
 }

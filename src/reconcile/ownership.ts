@@ -1,9 +1,9 @@
 // The record of which IPVS services are lvsd's, persisted atomically so a restart never deletes a foreign one.
 
-import { access, constants, mkdir, readFile, rename } from 'node:fs/promises';
+import { access, constants, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../atomic-file.js';
 import { LvsdError, errorMessage } from '../errors.js';
+import { readJsonStateFile, writeJsonStateFile } from '../json-state-file.js';
 import type { Logger } from '../log.js';
 
 export const OWNED_FILE = 'owned.json';
@@ -14,19 +14,8 @@ const FORMAT_VERSION = 1;
  * be read or is not the expected JSON throws LvsdError LVSD_STATE_IO.
  */
 export async function readOwnedFile(path: string): Promise<Set<string>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
-    throw new LvsdError('LVSD_STATE_IO', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new LvsdError('LVSD_STATE_IO', `${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
-  }
+  const data = await readJsonStateFile(path);
+  if (data === undefined) return new Set();
   const services = (data as { services?: unknown } | null)?.services;
   if (
     typeof data !== 'object' ||
@@ -48,12 +37,7 @@ export async function readOwnedFile(path: string): Promise<Set<string>> {
  * the old one, fsync the directory. A crash leaves either the old or the new record, never half of one.
  */
 export async function writeOwnedFile(path: string, _dir: string, keys: Iterable<string>): Promise<void> {
-  const body = `${JSON.stringify({ version: FORMAT_VERSION, services: [...keys].sort() }, null, 2)}\n`;
-  try {
-    await writeFileAtomic(path, body);
-  } catch (err) {
-    throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
-  }
+  await writeJsonStateFile(path, { version: FORMAT_VERSION, services: [...keys].sort() });
 }
 
 /**

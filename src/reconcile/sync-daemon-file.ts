@@ -2,11 +2,10 @@
 // run time (control socket, OCF promote/demote), which must survive reloads and restarts, and the
 // daemons lvsd started, the only ones it ever stops.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../atomic-file.js';
-import { LvsdError, errorMessage } from '../errors.js';
+import { LvsdError } from '../errors.js';
+import { readJsonStateFile, writeJsonStateFile } from '../json-state-file.js';
 import type { SyncRole } from '../config/model.js';
 import type { SyncDaemonState } from '../ipvs/sync-daemon.js';
 
@@ -41,29 +40,13 @@ export function syncDaemonFilePath(stateDir: string): string {
 
 /** A missing file is the empty record; anything unreadable throws LvsdError LVSD_STATE_IO. */
 export async function readSyncDaemonFile(path: string): Promise<SyncDaemonRecord> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_SYNC_RECORD;
-    throw new LvsdError('LVSD_STATE_IO', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new LvsdError('LVSD_STATE_IO', `${path} is not valid JSON: ${errorMessage(err)}`, { cause: err });
-  }
+  const data = await readJsonStateFile(path);
+  if (data === undefined) return EMPTY_SYNC_RECORD;
   const parsed = fileSchema.safeParse(data);
   if (!parsed.success) throw new LvsdError('LVSD_STATE_IO', `${path} is not an lvsd sync daemon record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   return { runtime: parsed.data.runtime, started: [...new Set(parsed.data.started)] };
 }
 
 export async function writeSyncDaemonFile(path: string, record: SyncDaemonRecord): Promise<void> {
-  const body = { version: FORMAT_VERSION, runtime: record.runtime, started: record.started };
-  try {
-    await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, 0o600);
-  } catch (err) {
-    throw new LvsdError('LVSD_STATE_IO', `cannot write ${path}: ${errorMessage(err)}`, { cause: err });
-  }
+  await writeJsonStateFile(path, { version: FORMAT_VERSION, runtime: record.runtime, started: record.started }, 0o600);
 }
