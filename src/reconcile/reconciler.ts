@@ -19,11 +19,8 @@ import { NO_QUORUM_STATE, nextQuorumState, serviceEvents } from './quorum.js';
 import type { QuorumState, ServiceEvent, ServiceQuorum } from './quorum.js';
 import { NO_SLOW_START, nextRampStep, nextSlowStartState, slowStartView } from './slow-start.js';
 import type { Ramp, SlowStartState } from './slow-start.js';
-
-export interface ReconcilerTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { unrefTimers } from './loop-timers.js';
+import type { LoopTimers } from './loop-timers.js';
 
 export interface ReconcilerOptions {
   readonly runner: IpvsRunner;
@@ -31,7 +28,7 @@ export interface ReconcilerOptions {
   readonly ownership: Ownership;
   readonly now?: () => number;
   /** Defaults to the global timers looked up at call time (so node:test mock.timers applies). */
-  readonly timers?: ReconcilerTimers;
+  readonly timers?: LoopTimers;
   /** A burst of triggers within this window becomes one pass. */
   readonly coalesceMs?: number;
   /** Full re-read and repair; default: the snapshot's resync_interval, else 30 s. */
@@ -137,16 +134,6 @@ const ZERO_OPS: Record<OpKind, number> = {
   'delete-real': 0,
 };
 
-const globalTimers: ReconcilerTimers = {
-  setTimeout: (fn, ms) => {
-    const t = globalThis.setTimeout(fn, ms) as { unref?: () => void };
-    // The daemon is kept alive by its listeners and checks, not by the resync timer.
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => globalThis.clearTimeout(h as Parameters<typeof clearTimeout>[0]),
-};
-
 /**
  * Keeps the kernel's managed services equal to desired(snapshot, health). Nothing touches the kernel
  * until `start()`: the composition root calls it once the first check round is in, so a starting
@@ -156,7 +143,7 @@ const globalTimers: ReconcilerTimers = {
 export class Reconciler {
   readonly #o: ReconcilerOptions;
   readonly #now: () => number;
-  readonly #timers: ReconcilerTimers;
+  readonly #timers: LoopTimers;
   readonly #coalesceMs: number;
   #snapshot: Snapshot | null = null;
   #health: HealthView | null = null;
@@ -197,7 +184,7 @@ export class Reconciler {
     this.#o = options;
     // Looked up per call, so a mocked Date (node:test mock.timers) applies.
     this.#now = options.now ?? (() => Date.now());
-    this.#timers = options.timers ?? globalTimers;
+    this.#timers = options.timers ?? unrefTimers;
     this.#coalesceMs = options.coalesceMs ?? 50;
   }
 

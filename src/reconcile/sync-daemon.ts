@@ -13,11 +13,8 @@ import { kernelViewOf } from '../ipvs/sync-daemon.js';
 import { EMPTY_SYNC_RECORD, readSyncDaemonFile, writeSyncDaemonFile } from './sync-daemon-file.js';
 import type { RuntimeRole, SyncDaemonRecord } from './sync-daemon-file.js';
 import type { SyncStatusJson } from '../control/protocol.js';
-
-export interface SyncDaemonTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { unrefTimers } from './loop-timers.js';
+import type { LoopTimers } from './loop-timers.js';
 
 export interface SyncDaemonKeeperOptions {
   readonly runner: SyncDaemonRunner;
@@ -25,7 +22,7 @@ export interface SyncDaemonKeeperOptions {
   /** `${state_dir}/sync-daemon.json`; null keeps the record in memory only (dry run). */
   readonly file: string | null;
   readonly now?: () => number;
-  readonly timers?: SyncDaemonTimers;
+  readonly timers?: LoopTimers;
   /** First retry after a failed start or stop; doubles up to the resync interval. Default 1 s. */
   readonly retryInitialMs?: number;
 }
@@ -50,15 +47,6 @@ function specOf(c: SyncDaemonConfig): SyncDaemonSpec | null {
   return { interface: c.interface, syncid: c.syncid, maxlen: c.maxlen, group: c.group, port: c.port, ttl: c.ttl };
 }
 
-const globalTimers: SyncDaemonTimers = {
-  setTimeout: (fn, ms) => {
-    const t = globalThis.setTimeout(fn, ms) as { unref?: () => void };
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => globalThis.clearTimeout(h as Parameters<typeof clearTimeout>[0]),
-};
-
 function describe(spec: SyncDaemonSpec): string {
   const extra = [
     spec.maxlen !== null ? `maxlen ${spec.maxlen}` : '',
@@ -73,7 +61,7 @@ export class SyncDaemonKeeper {
   readonly #o: SyncDaemonKeeperOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #timers: SyncDaemonTimers;
+  readonly #timers: LoopTimers;
   #config: SyncDaemonConfig | null = null;
   #resyncMs = 30_000;
   #record: SyncDaemonRecord = EMPTY_SYNC_RECORD;
@@ -97,7 +85,7 @@ export class SyncDaemonKeeper {
     this.#o = options;
     this.#log = options.logger;
     this.#now = options.now ?? (() => Date.now());
-    this.#timers = options.timers ?? globalTimers;
+    this.#timers = options.timers ?? unrefTimers;
   }
 
   /** Restore the record (run-time role, daemons lvsd started). An unusable file is logged, never fatal. */

@@ -13,7 +13,7 @@ import type { Logger } from '../../src/log.js';
 import { MemoryDaemons, kernelViewOf } from '../../src/ipvs/sync-daemon.js';
 import type { SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState } from '../../src/ipvs/sync-daemon.js';
 import { SyncDaemonKeeper } from '../../src/reconcile/sync-daemon.js';
-import type { SyncDaemonTimers } from '../../src/reconcile/sync-daemon.js';
+import type { LoopTimers } from '../../src/reconcile/loop-timers.js';
 import type { SyncDaemonConfig } from '../../src/config/model.js';
 import { LvsdError } from '../../src/errors.js';
 
@@ -59,7 +59,7 @@ function kernel(initial: Parameters<typeof kernelViewOf>[] = []) {
 }
 
 /** Timers run by hand: `fire()` runs the one due (the keeper keeps at most one). */
-function manualTimers(): SyncDaemonTimers & { pending: () => number; fire: () => void; lastDelay: () => number } {
+function manualTimers(): LoopTimers & { pending: () => number; fire: () => void; lastDelay: () => number } {
   let next: { fn: () => void; ms: number } | null = null;
   let last = -1;
   return {
