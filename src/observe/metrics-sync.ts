@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { SyncDaemonKeeper } from '../reconcile/sync-daemon.js';
 import { SYNC_DAEMON_STATES } from '../ipvs/sync-daemon.js';
+import type { SyncDaemonState } from '../ipvs/sync-daemon.js';
 import { SYNC_ROLES } from '../config/schema.js';
 
 export interface SyncSources {
@@ -16,32 +17,32 @@ export function registerSyncMetrics(registry: Registry, sources: SyncSources): v
   const registers = [registry];
   const keeper = (): Pick<SyncDaemonKeeper, 'status' | 'stats'> | null => sources.sync?.() ?? null;
 
-  new Gauge({
-    name: 'lvsd_sync_daemon_running',
-    help: 'Whether the kernel runs a connection sync daemon in this role (master, backup), as lvsd last read it (once per resync_interval) plus what it started or stopped since.',
-    labelNames: ['role'],
-    registers,
-    collect() {
-      this.reset();
-      const k = keeper();
-      if (!k) return;
-      const running = new Set(k.status().kernel.map((d) => d.state));
-      for (const role of SYNC_DAEMON_STATES) this.set({ role }, running.has(role) ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'lvsd_sync_daemon_wanted',
-    help: 'Whether lvsd wants the kernel to run a sync daemon in this role (master, backup) now.',
-    labelNames: ['role'],
-    registers,
-    collect() {
-      this.reset();
-      const k = keeper();
-      if (!k) return;
-      const wanted = new Set(k.status().wanted);
-      for (const role of SYNC_DAEMON_STATES) this.set({ role }, wanted.has(role) ? 1 : 0);
-    },
-  });
+  /** One 0/1 series per kernel daemon (master, backup): 1 for the daemons `pick` names. */
+  const perDaemon = (name: string, help: string, pick: (k: Pick<SyncDaemonKeeper, 'status'>) => Iterable<SyncDaemonState>): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['role'],
+      registers,
+      collect() {
+        this.reset();
+        const k = keeper();
+        if (!k) return;
+        const on = new Set(pick(k));
+        for (const role of SYNC_DAEMON_STATES) this.set({ role }, on.has(role) ? 1 : 0);
+      },
+    });
+  };
+  perDaemon(
+    'lvsd_sync_daemon_running',
+    'Whether the kernel runs a connection sync daemon in this role (master, backup), as lvsd last read it (once per resync_interval) plus what it started or stopped since.',
+    (k) => k.status().kernel.map((d) => d.state),
+  );
+  perDaemon(
+    'lvsd_sync_daemon_wanted',
+    'Whether lvsd wants the kernel to run a sync daemon in this role (master, backup) now.',
+    (k) => k.status().wanted,
+  );
   new Gauge({
     name: 'lvsd_sync_role',
     help: 'The sync_daemon role in force (1 for that role, 0 for the others), and what set it: source="config" (lvsd.yaml) or "runtime" (lvsd sync-role, OCF promote/demote).',
