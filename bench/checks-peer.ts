@@ -9,6 +9,7 @@
 //   --node-flags "--max-semi-space-size=2" (V8/Node flags for lvsd instead of the shipped LVSD_NODE_FLAGS;
 //   "" for Node's defaults)
 //   --lvsd /path/to/other/bin/lvsd.js --label before (another build; results go to checks-peer-LABEL.*)
+//   --backend haproxy|node (what plays the N realservers; see startServers)
 
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -33,10 +34,11 @@ interface Options {
   /** bin/lvsd.js of another build (e.g. the commit before a change), for before/after figures. */
   lvsdBin: string;
   label: string;
+  backend: 'haproxy' | 'node';
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '' };
+  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -52,6 +54,7 @@ function parseArgs(args: string[]): Options {
     else if (a === '--node-flags') o.nodeFlags = v().split(' ').filter(Boolean);
     else if (a === '--lvsd') o.lvsdBin = v();
     else if (a === '--label') o.label = v();
+    else if (a === '--backend') o.backend = v() as Options['backend'];
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -83,15 +86,64 @@ interface Servers {
   child: ChildProcess;
   tcpPort: number;
   httpPort: number;
+  stop(): Promise<void>;
 }
 
-async function startServers(): Promise<Servers> {
+/**
+ * The N "realservers": one listener on 0.0.0.0 per check type, answering every 127.0.x.y.
+ * `haproxy` (default): a second HAProxy that accepts and holds (TCP) or answers 200 (HTTP), in C,
+ * two threads. `node`: a Node process (bench/lib/servers.ts); it overflows its accept queue from
+ * about 5,000 connections a second on this machine (TcpExtListenOverflows), the SYNs it drops come
+ * back a second later, and with them the checks: that measured the backend, not the checkers.
+ */
+async function startServers(kind: 'haproxy' | 'node'): Promise<Servers> {
+  if (kind === 'haproxy') {
+    const [tcpPort, httpPort] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-peer-backend-'));
+    const cfg = [
+      'global', '  maxconn 8000', '  nbthread 2',
+      'defaults', '  timeout client 10s', '  timeout server 5s', '  timeout connect 1s',
+      // Accept and hold until the checker closes (it resets at once): an immediate reject would
+      // reset the connection before the checker saw it complete.
+      'frontend tcp_reals', '  mode tcp', `  bind 0.0.0.0:${tcpPort} backlog 8192`,
+      '  tcp-request inspect-delay 10s', '  tcp-request content accept if WAIT_END', '  default_backend nowhere',
+      'backend nowhere', '  mode tcp',
+      'frontend http_reals', '  mode http', `  bind 0.0.0.0:${httpPort} backlog 8192`,
+      '  http-request return status 200 content-type text/plain string ok',
+    ].join('\n');
+    writeFileSync(join(dir, 'backend.cfg'), `${cfg}\n`);
+    const child = spawn('haproxy', ['-db', '-f', join(dir, 'backend.cfg')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitListening(tcpPort);
+    await waitListening(httpPort);
+    return {
+      child, tcpPort, httpPort,
+      stop: async () => {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
   const child = fork(join(benchBuildDir, 'lib', 'servers.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ports = await new Promise<{ tcpPort: number; httpPort: number }>((resolve, reject) => {
     child.once('message', (m: { tcpPort: number; httpPort: number }) => resolve(m));
     child.once('exit', (code) => reject(new Error(`bench servers exited with ${code}`)));
   });
-  return { child, ...ports };
+  return { child, ...ports, stop: async () => void child.disconnect() };
+}
+
+async function waitListening(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`backend on port ${port} never listened`);
 }
 
 function haproxyConfig(type: BenchCheckType, reals: number, port: number, statsSock: string): string {
@@ -261,7 +313,7 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
 export async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
   const haproxyVersion = execFileSync('haproxy', ['-v']).toString().split('\n')[0]!;
-  const servers = await startServers();
+  const servers = await startServers(o.backend);
   const rows: Row[] = [];
   const startedAt = new Date().toISOString();
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -278,7 +330,7 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   } finally {
-    servers.child.disconnect();
+    await servers.stop();
   }
   const goal = (r: Row): string => {
     const miss: string[] = [];
@@ -291,8 +343,9 @@ export async function run(args: string[]): Promise<void> {
   const md = [
     '# Check cost against HAProxy (same backends, same run)',
     '',
-    'N loopback backends (one node listener on 0.0.0.0 answering every 127.0.x.y, its CPU not counted',
-    'in either figure), checked every 1 s by HAProxy\'s own health checks (one backend, N servers',
+    'N loopback backends (one listener per check type on 0.0.0.0 answering every 127.0.x.y: a second',
+    'HAProxy that accepts and holds / answers 200, or with --backend node a Node process; its CPU is',
+    'the "backends" column, counted in neither figure), checked every 1 s by HAProxy\'s own health checks (one backend, N servers',
     '`check inter 1s`, nbthread 1, no traffic) and by `lvsd run --dry-run` (N reals in services of',
     '100) at the same time. CPU = utime+stime from /proc over the window, % of one core; RSS = the',
     'largest VmRSS sampled each second in the window. Goals (issue 13): lvsd <= 1.5x HAProxy\'s CPU,',
@@ -309,7 +362,7 @@ export async function run(args: string[]): Promise<void> {
     `- node flags for lvsd: ${o.nodeFlags.length ? o.nodeFlags.join(' ') : '(Node defaults)'}`,
     `- node: ${process.version}; ${haproxyVersion}`,
     `- cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
-    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}`,
+    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}; backends: ${o.backend}`,
     '',
     '| check | reals | lvsd CPU % | HAProxy CPU % | ratio | lvsd µs/check | HAProxy µs/check | per-check ratio | lvsd RSS MB | HAProxy RSS MB | lvsd checks/s | lvsd main thread CPU % | start delay p50 / p99 / p99.9 ms | late starts/s | late timeouts | lag ms | up | backends CPU % | goal |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
