@@ -190,15 +190,21 @@ async function freePort(): Promise<number> {
 
 // One family per request (/metrics/NAME): the whole /metrics at 10,000 reals is ~25 MB and
 // seconds of lvsd's event loop, which would show up as late checks in the very figures read here.
+async function family(port: number, name: string): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics/${name}`);
+  // A build from before /metrics/NAME (--lvsd): the whole text.
+  return res.status === 404 ? (await fetch(`http://127.0.0.1:${port}/metrics`)).text() : res.text();
+}
+
 async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics/${name}`)).text();
+  const text = await family(port, name);
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? NaN : Number(line.slice(name.length + 1));
 }
 
 /** Cumulative bucket counts of a histogram without labels, by `le`. */
 async function histogram(port: number, name: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics/${name}`)).text();
+  const text = await family(port, name);
   const out = new Map<string, number>();
   for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))) out.set(m[1]!, Number(m[2]));
   return out;
@@ -217,7 +223,7 @@ function percentileMs(before: Map<string, number>, after: Map<string, number>, q
 }
 
 async function upCount(port: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics/lvsd_real_up`)).text();
+  const text = await family(port, 'lvsd_real_up');
   return text.split('\n').filter((l) => l.startsWith('lvsd_real_up{') && l.endsWith(' 1')).length;
 }
 
