@@ -10,6 +10,7 @@
 //   "" for Node's defaults)
 //   --lvsd /path/to/other/bin/lvsd.js --label before (another build; results go to checks-peer-LABEL.*)
 //   --backend haproxy|node (what plays the N realservers; see startServers)
+//   --max-concurrent N (lvsd's max_concurrent_checks; default: lvsd's own)
 
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -35,10 +36,12 @@ interface Options {
   lvsdBin: string;
   label: string;
   backend: 'haproxy' | 'node';
+  /** max_concurrent_checks for lvsd; null = lvsd's default. */
+  maxConcurrent: number | null;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy' };
+  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy', maxConcurrent: null };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -55,6 +58,7 @@ function parseArgs(args: string[]): Options {
     else if (a === '--lvsd') o.lvsdBin = v();
     else if (a === '--label') o.label = v();
     else if (a === '--backend') o.backend = v() as Options['backend'];
+    else if (a === '--max-concurrent') o.maxConcurrent = Number(v());
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -165,9 +169,10 @@ function haproxyConfig(type: BenchCheckType, reals: number, port: number, statsS
   return `${lines.join('\n')}\n`;
 }
 
-function lvsdConfig(dir: string, type: BenchCheckType, reals: number, port: number, listenPort: number): void {
+function lvsdConfig(dir: string, type: BenchCheckType, reals: number, port: number, listenPort: number, maxConcurrent: number | null): void {
   mkdirSync(join(dir, 'conf.d'), { recursive: true });
-  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${listenPort}\nstate_dir: ${join(dir, 'state')}\nlog_level: warn\n`);
+  const cap = maxConcurrent === null ? '' : `max_concurrent_checks: ${maxConcurrent}\n`;
+  writeFileSync(join(dir, 'lvsd.yaml'), `listen: 127.0.0.1:${listenPort}\nstate_dir: ${join(dir, 'state')}\nlog_level: warn\ncontrol_socket: ${join(dir, 'control.sock')}\n${cap}`);
   // 100 reals per service, as a director would group them; VIPs from TEST-NET-1 are never probed (dry run).
   const docs: string[] = [];
   for (let s = 0; s * 100 < reals; s++) {
@@ -256,7 +261,7 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
   const port = type === 'tcp' ? servers.tcpPort : servers.httpPort;
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-peer-'));
   const listenPort = await freePort();
-  lvsdConfig(dir, type, reals, port, listenPort);
+  lvsdConfig(dir, type, reals, port, listenPort, o.maxConcurrent);
   writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(type, reals, port, join(dir, 'haproxy.sock')));
   const haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'ignore'] });
   const profDir = join(resultsDir, 'profiles');
@@ -368,7 +373,7 @@ export async function run(args: string[]): Promise<void> {
     `- node flags for lvsd: ${o.nodeFlags.length ? o.nodeFlags.join(' ') : '(Node defaults)'}`,
     `- node: ${process.version}; ${haproxyVersion}`,
     `- cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
-    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}; backends: ${o.backend}`,
+    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}; backends: ${o.backend}; lvsd max_concurrent_checks: ${o.maxConcurrent ?? 'default'}`,
     '',
     '| check | reals | lvsd CPU % | HAProxy CPU % | ratio | lvsd µs/check | HAProxy µs/check | per-check ratio | lvsd RSS MB | HAProxy RSS MB | lvsd checks/s | lvsd main thread CPU % | start delay p50 / p99 / p99.9 ms | late starts/s | late timeouts | lag ms | up | backends CPU % | goal |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
