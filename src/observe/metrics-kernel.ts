@@ -7,6 +7,8 @@ import type { Registry } from 'prom-client';
 import type { Snapshot } from '../config/model.js';
 import type { KernelState } from './kernel-view.js';
 import type { TrafficStats } from '../ipvs/model.js';
+import { labelValue, sampleValue } from './metrics-text.js';
+import type { TextFamily } from './metrics-text.js';
 
 interface KernelSources {
   snapshot(): Snapshot;
@@ -16,7 +18,7 @@ interface KernelSources {
 type Direction = 'in' | 'out';
 
 /** Reads one kernel state per scrape for every metric here (KernelView shares the read anyway). */
-export function registerKernelMetrics(registry: Registry, sources: KernelSources): void {
+export function registerKernelMetrics(registry: Registry, sources: KernelSources, text: TextFamily[]): void {
   const registers = [registry];
 
   new Gauge({
@@ -41,17 +43,17 @@ export function registerKernelMetrics(registry: Registry, sources: KernelSources
     },
   });
 
+  // Per real: written as text (metrics-text.ts), like the other per-real families.
   const connGauge = (name: string, help: string, pick: 'activeConns' | 'inactiveConns'): void => {
-    new Gauge({
+    text.push({
       name,
       help,
-      labelNames: ['service', 'real'],
-      registers,
-      async collect() {
+      type: 'gauge',
+      async lines(push) {
         const k = await sources.kernel();
-        this.reset();
         for (const s of sources.snapshot().services) {
-          for (const [real, c] of k.counters?.get(s.key) ?? []) this.set({ service: s.name, real }, c[pick]);
+          const service = labelValue(s.name);
+          for (const [real, c] of k.counters?.get(s.key) ?? []) push(`${name}{service="${service}",real="${labelValue(real)}"} ${sampleValue(c[pick])}`);
         }
       },
     });
@@ -77,19 +79,19 @@ export function registerKernelMetrics(registry: Registry, sources: KernelSources
       },
     });
   };
-  const realCounter = (name: string, help: string, each: (stats: TrafficStats, put: (value: number, direction?: Direction) => void) => void, directed: boolean): void => {
-    new Counter({
+  const realCounter = (name: string, help: string, each: (stats: TrafficStats, put: (value: number, direction?: Direction) => void) => void): void => {
+    text.push({
       name,
       help,
-      labelNames: directed ? ['service', 'real', 'direction'] : ['service', 'real'],
-      registers,
-      async collect() {
+      type: 'counter',
+      async lines(push) {
         const k = await sources.kernel();
-        this.reset();
         if (!k.stats) return;
         for (const s of sources.snapshot().services) {
+          const service = labelValue(s.name);
           for (const [real, st] of k.stats.get(s.key)?.reals ?? []) {
-            each(st, (value, direction) => this.inc(direction ? { service: s.name, real, direction } : { service: s.name, real }, value));
+            const labels = `service="${service}",real="${labelValue(real)}"`;
+            each(st, (value, direction) => push(`${name}{${labels}${direction ? `,direction="${direction}"` : ''}} ${sampleValue(value)}`));
           }
         }
       },
@@ -109,7 +111,7 @@ export function registerKernelMetrics(registry: Registry, sources: KernelSources
   serviceCounter('lvsd_ipvs_service_connections_total', `Connections scheduled by a service${since}.`, conns, false);
   serviceCounter('lvsd_ipvs_service_packets_total', `Packets through a service by direction${since}.`, packets, true);
   serviceCounter('lvsd_ipvs_service_bytes_total', `Bytes through a service by direction${since}.`, bytes, true);
-  realCounter('lvsd_ipvs_real_connections_total', `Connections scheduled to a real${since}.`, conns, false);
-  realCounter('lvsd_ipvs_real_packets_total', `Packets to and from a real by direction${since}.`, packets, true);
-  realCounter('lvsd_ipvs_real_bytes_total', `Bytes to and from a real by direction${since}.`, bytes, true);
+  realCounter('lvsd_ipvs_real_connections_total', `Connections scheduled to a real${since}.`, conns);
+  realCounter('lvsd_ipvs_real_packets_total', `Packets to and from a real by direction${since}.`, packets);
+  realCounter('lvsd_ipvs_real_bytes_total', `Bytes to and from a real by direction${since}.`, bytes);
 }

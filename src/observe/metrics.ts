@@ -18,6 +18,8 @@ import type { KernelState } from './kernel-view.js';
 import type { AdminStatusInputs, ReloadState } from './status-document.js';
 import { BoundCounter, BoundHistogram, ReadHistogram } from './bound-metrics.js';
 import { registerKernelMetrics } from './metrics-kernel.js';
+import { labelValue, renderFamily, sampleValue } from './metrics-text.js';
+import type { TextFamily } from './metrics-text.js';
 import { registerAnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
@@ -74,10 +76,14 @@ interface Seen {
   duration: { observe(value: number): void } | null;
   /** The last setSnapshot that listed the pair; older ones are dropped. */
   gen: number;
+  /** lvsd_real_transitions_total by `to` (up and down from the start, so rate() sees the first). */
+  readonly transitions: Map<string, number>;
 }
 
 export class LvsdMetrics {
   readonly registry = new Registry();
+  /** Families written as text, after the registry's (metrics-text.ts). */
+  readonly #text: TextFamily[] = [];
   /** Counters the announcer feeds (changes by reason, backend errors). */
   readonly announce: AnnounceMetrics;
   readonly #sources: MetricsSources;
@@ -99,7 +105,6 @@ export class LvsdMetrics {
   readonly #checkDuration: BoundHistogram<'service'>;
   readonly #checkResults: BoundCounter<'service' | 'real' | 'code'>;
   readonly #notRun: Counter<'code'>;
-  readonly #transitions: Counter<'service' | 'real' | 'to'>;
   readonly #reconcileDuration: Histogram;
   readonly #reloads: Counter<'result'>;
   readonly #notify: Counter<'event' | 'result'>;
@@ -124,47 +129,43 @@ export class LvsdMetrics {
       registers,
     }).set({ version: options.version }, 1);
 
-    // Per (service, real): health and weights, read from the tracker and the config at scrape time.
-    new Gauge({
+    // Per (service, real): health and weights, read from the tracker and the config at scrape time,
+    // written as text (metrics-text.ts: prom-client's per-sample cost dominated a 10,000-real scrape).
+    const pair = (service: ServiceConfig, real: RealConfig): string => `service="${labelValue(service.name)}",real="${labelValue(real.key)}"`;
+    this.#text.push({
       name: 'lvsd_real_up',
       help: 'Health of a real in a service: 1 up, 0 down or not checked yet.',
-      labelNames: ['service', 'real'],
-      registers,
-      collect() {
-        this.reset();
+      type: 'gauge',
+      lines(push) {
         for (const { service, real } of eachReal(sources)) {
-          this.set({ service: service.name, real: real.key }, sources.health(service.key, real.key)?.health.state === 'up' ? 1 : 0);
+          push(`lvsd_real_up{${pair(service, real)}} ${sources.health(service.key, real.key)?.health.state === 'up' ? 1 : 0}`);
         }
       },
     });
-    new Gauge({
+    this.#text.push({
       name: 'lvsd_real_weight',
       help: 'Weight of a real: source="config" as configured, "dynamic" as a MISC check asked for, "kernel" in the IPVS table now.',
-      labelNames: ['service', 'real', 'source'],
-      registers,
-      async collect() {
+      type: 'gauge',
+      async lines(push) {
         const kernel = await sources.kernel();
-        this.reset();
         for (const { service, real } of eachReal(sources)) {
-          const labels = { service: service.name, real: real.key };
-          this.set({ ...labels, source: 'config' }, real.weight);
+          const labels = pair(service, real);
+          push(`lvsd_real_weight{${labels},source="config"} ${sampleValue(real.weight)}`);
           const dynamic = sources.health(service.key, real.key)?.health.weight;
-          if (dynamic !== undefined && dynamic !== null) this.set({ ...labels, source: 'dynamic' }, dynamic);
+          if (dynamic !== undefined && dynamic !== null) push(`lvsd_real_weight{${labels},source="dynamic"} ${sampleValue(dynamic)}`);
           const k = kernel.table?.services.get(service.key)?.reals.get(kernelRealKey(real));
-          if (k) this.set({ ...labels, source: 'kernel' }, k.weight);
+          if (k) push(`lvsd_real_weight{${labels},source="kernel"} ${sampleValue(k.weight)}`);
         }
       },
     });
-    new Gauge({
+    this.#text.push({
       name: 'lvsd_real_admin_state',
       help: 'Admin state of a real in a service: 0 ready, 1 drain (weight 0, kept), 2 maint (removed when idle).',
-      labelNames: ['service', 'real'],
-      registers,
-      collect() {
-        this.reset();
+      type: 'gauge',
+      lines(push) {
         const admin = sources.admin?.();
         for (const { service, real } of eachReal(sources)) {
-          this.set({ service: service.name, real: real.key }, ADMIN_VALUE[admin?.verdict(service.key, real.key).state ?? 'ready']);
+          push(`lvsd_real_admin_state{${pair(service, real)}} ${ADMIN_VALUE[admin?.verdict(service.key, real.key).state ?? 'ready']}`);
         }
       },
     });
@@ -202,11 +203,18 @@ export class LvsdMetrics {
       labelNames: ['code'],
       registers,
     });
-    this.#transitions = new Counter({
+    // Written as text (metrics-text.ts) from the pairs' own counts: 2 series per real.
+    const seenPairs = this.#seen;
+    this.#text.push({
       name: 'lvsd_real_transitions_total',
       help: 'Health state changes of a real, by the state it changed to.',
-      labelNames: ['service', 'real', 'to'],
-      registers,
+      type: 'counter',
+      lines(push) {
+        for (const { pair: p, transitions } of seenPairs.values()) {
+          const labels = `service="${labelValue(p.service)}",real="${labelValue(p.real)}"`;
+          for (const [to, n] of transitions) push(`lvsd_real_transitions_total{${labels},to="${labelValue(to)}"} ${n}`);
+        }
+      },
     });
 
     // Per service.
@@ -459,7 +467,7 @@ export class LvsdMetrics {
     sched('lvsd_checks_late_timeouts_total', 'Timeouts discarded and re-run because lvsd itself was stalled during the check.', (s) => s.lateTimeouts, true);
     sched('lvsd_scheduler_overruns_total', 'Checks that finished after their next run was due.', (s) => s.overruns, true);
 
-    registerKernelMetrics(this.registry, sources);
+    registerKernelMetrics(this.registry, sources, this.#text);
     this.announce = registerAnnounceMetrics(this.registry, () => sources.announce?.() ?? null);
     registerSyncMetrics(this.registry, sources);
   }
@@ -468,8 +476,17 @@ export class LvsdMetrics {
     return this.registry.contentType;
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    const [registry, ...families] = await Promise.all([this.registry.metrics(), ...this.#text.map(renderFamily)]);
+    return registry + families.join('');
+  }
+
+  /** One family by name (GET /metrics/NAME), or null when there is none by that name. */
+  async family(name: string): Promise<string | null> {
+    const text = this.#text.find((f) => f.name === name);
+    if (text) return renderFamily(text);
+    if (this.registry.getSingleMetric(name) === undefined) return null;
+    return `${await this.registry.getSingleMetricAsString(name)}\n`;
   }
 
   /** A new config: re-index probes and drop per-pair series of pairs it no longer has. */
@@ -487,11 +504,9 @@ export class LvsdMetrics {
           const id = pairId(p.service, p.real);
           s = this.#seen.get(id);
           if (s === undefined) {
-            s = { pair: p, codes: new Map(), duration: null, gen };
-            this.#seen.set(id, s);
             // Known label sets start at 0, so rate() and increase() see the first transition.
-            this.#transitions.inc({ ...p, to: 'up' }, 0);
-            this.#transitions.inc({ ...p, to: 'down' }, 0);
+            s = { pair: p, codes: new Map(), duration: null, gen, transitions: new Map([['up', 0], ['down', 0]]) };
+            this.#seen.set(id, s);
           }
           this.#seenOf.set(m, s);
         }
@@ -508,7 +523,6 @@ export class LvsdMetrics {
       this.#seen.delete(id);
       s.gen = -1; // dead: a member still mapped to it looks its pair up again
       for (const code of s.codes.keys()) this.#checkResults.remove({ ...s.pair, code });
-      for (const to of ['up', 'down']) this.#transitions.remove({ ...s.pair, to });
     }
   }
 
@@ -537,8 +551,8 @@ export class LvsdMetrics {
     for (const e of events) {
       if (e.kind !== 'state') continue;
       const service = this.#serviceNames.get(e.serviceKey) ?? e.serviceKey;
-      if (!this.#seen.has(pairId(service, e.realKey))) continue;
-      this.#transitions.inc({ service, real: e.realKey, to: e.to });
+      const s = this.#seen.get(pairId(service, e.realKey));
+      if (s) s.transitions.set(e.to, (s.transitions.get(e.to) ?? 0) + 1);
     }
   }
 

@@ -180,8 +180,9 @@ export class Observer {
    * (bench/checks-peer.ts) reads the few families it needs without stalling the checks.
    */
   async #metricReply(name: string): Promise<Reply> {
-    if (this.metrics.registry.getSingleMetric(name) === undefined) return { status: 404, type: 'text/plain; charset=utf-8', body: `no metric ${name}\n` };
-    return { status: 200, type: this.metrics.contentType, body: `${await this.metrics.registry.getSingleMetricAsString(name)}\n` };
+    const body = await this.metrics.family(name);
+    if (body === null) return { status: 404, type: 'text/plain; charset=utf-8', body: `no metric ${name}\n` };
+    return { status: 200, type: this.metrics.contentType, body };
   }
 
   #vipReply(rest: string): Reply {
