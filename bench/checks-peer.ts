@@ -11,6 +11,7 @@
 //   --lvsd /path/to/other/bin/lvsd.js --label before (another build; results go to checks-peer-LABEL.*)
 //   --backend haproxy|node (what plays the N realservers; see startServers)
 //   --max-concurrent N (lvsd's max_concurrent_checks; default: lvsd's own)
+//   --no-peer (lvsd alone: the 10,000 checks/s figure without HAProxy's checks competing for the 2 cores)
 
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -38,10 +39,12 @@ interface Options {
   backend: 'haproxy' | 'node';
   /** max_concurrent_checks for lvsd; null = lvsd's default. */
   maxConcurrent: number | null;
+  /** false (--no-peer): lvsd alone, for the rate figure on a 2-core machine where HAProxy's checks compete for CPU. */
+  peer: boolean;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy', maxConcurrent: null };
+  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy', maxConcurrent: null, peer: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -59,6 +62,7 @@ function parseArgs(args: string[]): Options {
     else if (a === '--label') o.label = v();
     else if (a === '--backend') o.backend = v() as Options['backend'];
     else if (a === '--max-concurrent') o.maxConcurrent = Number(v());
+    else if (a === '--no-peer') o.peer = false;
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -79,6 +83,12 @@ function mainThreadCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** Seconds the main thread spent runnable but waiting for a CPU (schedstat): how starved lvsd was. */
+function mainThreadWaitSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ');
+  return Number(f[1]) / 1e9;
 }
 
 function rssMb(pid: number): number {
@@ -247,6 +257,8 @@ interface Row {
   lvsdDelayedPerS: number;
   /** CPU % of lvsd's main thread (its event loop) alone: lvsd's checks use this one core. */
   lvsdMainThreadCpuPct: number;
+  /** % of the window lvsd's main thread was runnable but waiting for a CPU (other processes had them). */
+  lvsdMainThreadWaitPct: number;
   /** Start delay after the due time, from lvsd_check_start_delay_seconds over the window (bucket bounds, ms). */
   lvsdStartDelayP50: string;
   lvsdStartDelayP99: string;
@@ -263,7 +275,8 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
   const listenPort = await freePort();
   lvsdConfig(dir, type, reals, port, listenPort, o.maxConcurrent);
   writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(type, reals, port, join(dir, 'haproxy.sock')));
-  const haproxy = spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const haproxy = o.peer ? spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'ignore'] }) : null;
+  const peerCpu = (): number => (haproxy === null ? NaN : cpuSeconds(haproxy.pid!));
   const profDir = join(resultsDir, 'profiles');
   if (o.cpuProf) mkdirSync(profDir, { recursive: true });
   const execArgv = o.nodeFlags.concat(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `lvsd-peer-${type}-${reals}.cpuprofile`] : []);
@@ -275,16 +288,16 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
     const checks0 = await metric(listenPort, 'lvsd_scheduler_checks_total');
     const delayed0 = await metric(listenPort, 'lvsd_checks_delayed_total');
     const startDelay0 = await histogram(listenPort, 'lvsd_check_start_delay_seconds');
-    const s0 = { l: cpuSeconds(lvsd.pid!), lm: mainThreadCpuSeconds(lvsd.pid!), h: cpuSeconds(haproxy.pid!), srv: cpuSeconds(servers.child.pid!), t: performance.now() };
+    const s0 = { l: cpuSeconds(lvsd.pid!), lm: mainThreadCpuSeconds(lvsd.pid!), lw: mainThreadWaitSeconds(lvsd.pid!), h: peerCpu(), srv: cpuSeconds(servers.child.pid!), t: performance.now() };
     let lRss = 0;
     let hRss = 0;
     const end = performance.now() + o.windowS * 1000;
     while (performance.now() < end) {
       lRss = Math.max(lRss, rssMb(lvsd.pid!));
-      hRss = Math.max(hRss, rssMb(haproxy.pid!));
+      if (haproxy !== null) hRss = Math.max(hRss, rssMb(haproxy.pid!));
       await sleep(1000);
     }
-    const s1 = { l: cpuSeconds(lvsd.pid!), lm: mainThreadCpuSeconds(lvsd.pid!), h: cpuSeconds(haproxy.pid!), srv: cpuSeconds(servers.child.pid!), t: performance.now() };
+    const s1 = { l: cpuSeconds(lvsd.pid!), lm: mainThreadCpuSeconds(lvsd.pid!), lw: mainThreadWaitSeconds(lvsd.pid!), h: peerCpu(), srv: cpuSeconds(servers.child.pid!), t: performance.now() };
     const startDelay1 = await histogram(listenPort, 'lvsd_check_start_delay_seconds');
     const seconds = (s1.t - s0.t) / 1000;
     const checks1 = await metric(listenPort, 'lvsd_scheduler_checks_total');
@@ -304,6 +317,7 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
       haproxyUsPerCheck: Math.round(((s1.h - s0.h) * 1e6) / (reals * seconds)),
       lvsdDelayedPerS: round((delayed1 - delayed0) / seconds),
       lvsdMainThreadCpuPct: round(((s1.lm - s0.lm) / seconds) * 100),
+      lvsdMainThreadWaitPct: round(((s1.lw - s0.lw) / seconds) * 100),
       lvsdStartDelayP50: percentileMs(startDelay0, startDelay1, 0.5),
       lvsdStartDelayP99: percentileMs(startDelay0, startDelay1, 0.99),
       lvsdStartDelayP999: percentileMs(startDelay0, startDelay1, 0.999),
@@ -315,8 +329,8 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
   } finally {
     const gone = (c: ChildProcess): Promise<void> => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
     lvsd.kill('SIGTERM');
-    haproxy.kill('SIGTERM');
-    await Promise.all([gone(lvsd), gone(haproxy)]);
+    haproxy?.kill('SIGTERM');
+    await Promise.all([gone(lvsd), haproxy === null ? Promise.resolve() : gone(haproxy)]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -336,7 +350,7 @@ export async function run(args: string[]): Promise<void> {
         console.log(
           `${type} ${reals}: lvsd ${r.lvsdCpuPct} % vs HAProxy ${r.haproxyCpuPct} % of a core (ratio ${r.ratio}x), RSS ${r.lvsdRssMb} vs ${r.haproxyRssMb} MB, ` +
             `lvsd ${r.lvsdChecksPerS} checks/s (${r.lvsdUsPerCheck} vs ${r.haproxyUsPerCheck} µs CPU per check), ${r.lvsdDelayedPerS} late starts/s, ` +
-            `start delay p50 ${r.lvsdStartDelayP50} p99 ${r.lvsdStartDelayP99} p99.9 ${r.lvsdStartDelayP999} ms, lag ${r.lvsdLagMs} ms, main thread ${r.lvsdMainThreadCpuPct} %, ${r.lvsdUp}/${reals} up`,
+            `start delay p50 ${r.lvsdStartDelayP50} p99 ${r.lvsdStartDelayP99} p99.9 ${r.lvsdStartDelayP999} ms, lag ${r.lvsdLagMs} ms, main thread ${r.lvsdMainThreadCpuPct} % (waiting for a CPU ${r.lvsdMainThreadWaitPct} %), ${r.lvsdUp}/${reals} up`,
         );
       }
     }
@@ -363,7 +377,9 @@ export async function run(args: string[]): Promise<void> {
     'RSS <= 80 MB at 1,000 reals, <= 200 MB at 10,000, every check on time. On a loaded machine a',
     'starved lvsd completes fewer checks (and so spends less CPU): the per-check CPU is the fairer',
     'comparison (HAProxy\'s assumes it ran all N checks a second). "main thread" is lvsd\'s event loop',
-    'alone (every check runs on it; the rest is GC and the config loader): the cores lvsd used for checks.',
+    'alone (every check runs on it; the rest is GC and the config loader): the cores lvsd used for checks;',
+    '"waiting for a CPU" is the share of the window it was runnable but other processes had both cores',
+    '(/proc schedstat): well above 0, lvsd was starved and its rate and start delays say so.',
     'Start delay = how long after its due time each check started (lvsd_check_start_delay_seconds over',
     'the window, as histogram bucket bounds; checks due in one 10 ms slot start at its end, so <= 10 is on time).',
     '',
@@ -373,11 +389,11 @@ export async function run(args: string[]): Promise<void> {
     `- node flags for lvsd: ${o.nodeFlags.length ? o.nodeFlags.join(' ') : '(Node defaults)'}`,
     `- node: ${process.version}; ${haproxyVersion}`,
     `- cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
-    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}; backends: ${o.backend}; lvsd max_concurrent_checks: ${o.maxConcurrent ?? 'default'}`,
+    `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}; backends: ${o.backend}; peer: ${o.peer ? 'HAProxy' : 'none (--no-peer)'}; lvsd max_concurrent_checks: ${o.maxConcurrent ?? 'default'}`,
     '',
-    '| check | reals | lvsd CPU % | HAProxy CPU % | ratio | lvsd µs/check | HAProxy µs/check | per-check ratio | lvsd RSS MB | HAProxy RSS MB | lvsd checks/s | lvsd main thread CPU % | start delay p50 / p99 / p99.9 ms | late starts/s | late timeouts | lag ms | up | backends CPU % | goal |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.type} | ${r.reals} | ${r.lvsdCpuPct} | ${r.haproxyCpuPct} | ${r.ratio}x | ${r.lvsdUsPerCheck} | ${r.haproxyUsPerCheck} | ${round(r.lvsdUsPerCheck / r.haproxyUsPerCheck, 2)}x | ${r.lvsdRssMb} | ${r.haproxyRssMb} | ${r.lvsdChecksPerS} | ${r.lvsdMainThreadCpuPct} | ${r.lvsdStartDelayP50} / ${r.lvsdStartDelayP99} / ${r.lvsdStartDelayP999} | ${r.lvsdDelayedPerS} | ${r.lvsdLateTimeouts} | ${r.lvsdLagMs} | ${r.lvsdUp} | ${r.serversCpuPct} | ${goal(r)} |`),
+    '| check | reals | lvsd CPU % | HAProxy CPU % | ratio | lvsd µs/check | HAProxy µs/check | per-check ratio | lvsd RSS MB | HAProxy RSS MB | lvsd checks/s | lvsd main thread CPU % | main thread waiting for a CPU % | start delay p50 / p99 / p99.9 ms | late starts/s | late timeouts | lag ms | up | backends CPU % | goal |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.type} | ${r.reals} | ${r.lvsdCpuPct} | ${r.haproxyCpuPct} | ${r.ratio}x | ${r.lvsdUsPerCheck} | ${r.haproxyUsPerCheck} | ${round(r.lvsdUsPerCheck / r.haproxyUsPerCheck, 2)}x | ${r.lvsdRssMb} | ${r.haproxyRssMb} | ${r.lvsdChecksPerS} | ${r.lvsdMainThreadCpuPct} | ${r.lvsdMainThreadWaitPct} | ${r.lvsdStartDelayP50} / ${r.lvsdStartDelayP99} / ${r.lvsdStartDelayP999} | ${r.lvsdDelayedPerS} | ${r.lvsdLateTimeouts} | ${r.lvsdLagMs} | ${r.lvsdUp} | ${r.serversCpuPct} | ${goal(r)} |`),
     '',
   ].join('\n');
   console.log(md);
