@@ -34,16 +34,27 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A TCP listener on 127.0.0.1 that accepts and closes: a healthy real for a tcp check. */
-export async function tcpListener(): Promise<{ port: number; close(): Promise<void> }> {
+export interface TcpListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP listener that accepts and closes: a healthy real for a tcp check. `port` 0 picks a free one;
+ * a given port lets a test bring the same real back after closing it.
+ */
+export async function tcpListener(port = 0, host = '127.0.0.1'): Promise<TcpListener> {
   // Checkers reset connections they are done with; that is no error here.
   const server: Server = createServer((socket) => {
     socket.on('error', () => {});
     socket.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as { port: number }).port;
+  return { port: bound, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 export interface RunResult {

@@ -4,11 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { configDir, freePort, startDaemon } from '../helpers/daemon-process.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
+import { configDir, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess, TcpListener } from '../helpers/daemon-process.js';
 
 const IFACE = `lvsdt${process.pid % 100_000}`;
 
@@ -17,15 +15,11 @@ const linkExists = (name: string): boolean => spawnSync('ip', ['link', 'show', '
 describe('announce, bird backend, --dry-run', () => {
   let cfg: ConfigDir;
   let daemon: DaemonProcess;
-  let real: Server;
+  let real: TcpListener;
 
   before(async () => {
-    const port = await freePort();
-    real = createServer((s) => {
-      s.on('error', () => {});
-      s.end();
-    });
-    await new Promise<void>((resolve) => real.listen(port, '127.0.0.1', resolve));
+    real = await tcpListener();
+    const port = real.port;
     cfg = await configDir(
       { 'web.yaml': `name: web\naddress: 192.0.2.10:80\nforwarding: masq\ncheck: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }\nreals:\n  - address: 127.0.0.1:${port}\n` },
       `announce:\n  backend: bird\n  interface: ${IFACE}\n`,
@@ -35,7 +29,7 @@ describe('announce, bird backend, --dry-run', () => {
 
   after(async () => {
     await daemon?.stop();
-    await new Promise<void>((resolve) => real.close(() => resolve()));
+    await real?.close();
     await cfg?.remove();
   });
 

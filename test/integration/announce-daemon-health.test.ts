@@ -6,12 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { configDir, eventually, fakeIpvsadm, freePort, startDaemon } from '../helpers/daemon-process.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
+import { configDir, eventually, fakeIpvsadm, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess, TcpListener } from '../helpers/daemon-process.js';
 import { fakeIpvs } from '../helpers/faults.js';
 
 const PREFIX = '192.0.2.10/32';
@@ -19,18 +19,14 @@ const PREFIX = '192.0.2.10/32';
 describe('announce: withdraw every VIP while reconcile passes keep failing', () => {
   let cfg: ConfigDir;
   let daemon: DaemonProcess;
-  let real: Server;
+  let real: TcpListener;
   let client: Socket;
   let flag: string;
   const received: string[] = [];
 
   before(async () => {
-    const port = await freePort();
-    real = createServer((s) => {
-      s.on('error', () => {});
-      s.end();
-    });
-    await new Promise<void>((resolve) => real.listen(port, '127.0.0.1', resolve));
+    real = await tcpListener();
+    const port = real.port;
     cfg = await configDir(
       { 'web.yaml': `name: web\naddress: 192.0.2.10:80\nforwarding: masq\ncheck: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }\nreals:\n  - address: 127.0.0.1:${port}\n` },
       `ipvsadm: ${join('IPVSADM_DIR', 'ipvsadm')}\nannounce:\n  backend: exabgp\n  hold_down: 0\n  unhealthy_after: 2\n`,
@@ -63,7 +59,7 @@ describe('announce: withdraw every VIP while reconcile passes keep failing', () 
     client?.destroy();
     await rm(flag, { force: true });
     await daemon?.stop();
-    await new Promise<void>((resolve) => real.close(() => resolve()));
+    await real?.close();
     await cfg?.remove();
   });
 

@@ -7,8 +7,7 @@
 // route changes. Every wait is a bounded poll of birdc or of lvsd's log lines.
 
 import assert from 'node:assert/strict';
-import { connect, createServer } from 'node:net';
-import type { Server } from 'node:net';
+import { connect } from 'node:net';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,27 +16,13 @@ import { ExabgpBackend } from '../../src/announce/exabgp-backend.js';
 import { createLogger } from '../../src/log.js';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
-import { configDir, eventually, freePort, lvsdCommand, startDaemon } from '../helpers/daemon-process.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
+import { configDir, eventually, freePort, lvsdCommand, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess, TcpListener } from '../helpers/daemon-process.js';
 import { startBird, startExabgp } from '../helpers/bgp-speakers.js';
 import type { Bird, Exabgp } from '../helpers/bgp-speakers.js';
 
 const VIP = '192.0.2.10';
 const PREFIX = `${VIP}/32`;
-
-async function listenOn(port: number): Promise<Server> {
-  const server = createServer((socket) => {
-    socket.on('error', () => {});
-    socket.end();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return server;
-}
-
-const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
 
 describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
   let cfg: ConfigDir;
@@ -46,7 +31,7 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
   let exabgp: Exabgp;
   let realPort: number;
   let bgpPort: number;
-  let real: Server | null = null;
+  let real: TcpListener | null = null;
   let socket: string;
   let group: string;
 
@@ -65,7 +50,7 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
   before(async () => {
     realPort = await freePort();
     bgpPort = await freePort();
-    real = await listenOn(realPort);
+    real = await tcpListener(realPort);
     const web = `name: web\naddress: ${VIP}:80\nforwarding: masq\ncheck: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }\nreals:\n  - address: 127.0.0.1:${realPort}\n`;
     // socket_group: the test's own group (root on CI), as an operator gives Debian's "exabgp".
     group = (await readFile('/etc/group', 'utf8')).split('\n').map((l) => l.split(':')).find((f) => f[2] === String(process.getgid!()))?.[0] ?? 'root';
@@ -87,7 +72,7 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
     await daemon?.stop();
     await exabgp?.stop();
     await bird?.stop();
-    if (real) await close(real);
+    if (real) await real.close();
     await exabgp?.remove();
     await bird?.remove();
     await cfg?.remove();
@@ -110,7 +95,7 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
 
   it('the reals fail: withdrawn (quorum_lost) and BIRD loses the route', async () => {
     const since = mark();
-    await close(real!);
+    await real!.close();
     real = null;
     const line = await after_(since, (l) => l.event === 'vip_withdrawn' && l.vip === VIP, 'VIP withdrawn');
     assert.equal(line.reason, 'quorum_lost');
@@ -119,7 +104,7 @@ describe('announce: exabgp backend with a real ExaBGP and a real BIRD', () => {
 
   it('back: announced again only after the hold-down (hold_down_done), BIRD has it again', async () => {
     const since = mark();
-    real = await listenOn(realPort);
+    real = await tcpListener(realPort);
     const hold = await after_(since, (l) => l.event === 'vip_hold_down' && l.vip === VIP, 'hold-down started');
     assert.equal(hold.reason, 'quorum_back');
     const back = await after_(since, (l) => l.event === 'vip_announced' && l.vip === VIP, 'VIP announced again');

@@ -5,11 +5,9 @@
 // second here): the test polls the answer until it changes, bounded, never a blind sleep.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { configDir, eventually, freePort, startDaemon } from '../helpers/daemon-process.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
+import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess, TcpListener } from '../helpers/daemon-process.js';
 import { queryUdp, startPowerDns } from '../helpers/powerdns.js';
 import type { PowerDns } from '../helpers/powerdns.js';
 
@@ -32,28 +30,14 @@ function luaZone(listen: string): string {
   ].join('\n');
 }
 
-async function listenOn(port: number): Promise<Server> {
-  const server = createServer((socket) => {
-    socket.on('error', () => {});
-    socket.end();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return server;
-}
-
-const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
-
 describe('PowerDNS ifurlextup on /health/vip', () => {
   let cfg: ConfigDir;
   let daemon: DaemonProcess;
   let pdns: PowerDns;
   let portA: number;
   let portB: number;
-  let realA: Server | null = null;
-  let realB: Server | null = null;
+  let realA: TcpListener | null = null;
+  let realB: TcpListener | null = null;
 
   /** Poll www.example.test A until it is exactly `want` (sorted). */
   const answerBecomes = (want: readonly string[]): Promise<readonly string[]> =>
@@ -67,7 +51,7 @@ describe('PowerDNS ifurlextup on /health/vip', () => {
   before(async () => {
     portA = await freePort();
     portB = await freePort();
-    realA = await listenOn(portA);
+    realA = await tcpListener(portA);
     cfg = await configDir({ 'site-a.yaml': service('site-a', '192.0.2.10:80', portA), 'site-b.yaml': service('site-b', '192.0.2.20:80', portB) });
     daemon = startDaemon(cfg.dir, ['--dry-run']);
     // lvsd's first results are in before PowerDNS asks (its first answer is then final).
@@ -78,8 +62,8 @@ describe('PowerDNS ifurlextup on /health/vip', () => {
   after(async () => {
     await pdns?.stop();
     await daemon?.stop();
-    if (realA) await close(realA);
-    if (realB) await close(realB);
+    if (realA) await realA.close();
+    if (realB) await realB.close();
     await cfg?.remove();
   });
 
@@ -101,12 +85,12 @@ describe('PowerDNS ifurlextup on /health/vip', () => {
   });
 
   it('adds the second site once its reals are up', async () => {
-    realB = await listenOn(portB);
+    realB = await tcpListener(portB);
     assert.deepEqual(await answerBecomes(['192.0.2.10', '192.0.2.20']), ['192.0.2.10', '192.0.2.20']);
   });
 
   it('drops the first site when its reals die (quorum lost)', async () => {
-    await close(realA!);
+    await realA!.close();
     realA = null;
     assert.deepEqual(await answerBecomes(['192.0.2.20']), ['192.0.2.20']);
   });

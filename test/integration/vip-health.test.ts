@@ -5,12 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { configDir, eventually, freePort, startDaemon } from '../helpers/daemon-process.js';
-import type { ConfigDir, DaemonProcess } from '../helpers/daemon-process.js';
+import { configDir, eventually, freePort, startDaemon, tcpListener } from '../helpers/daemon-process.js';
+import type { ConfigDir, DaemonProcess, TcpListener } from '../helpers/daemon-process.js';
 
 const CHECK = 'check: { type: tcp, interval: 200ms, timeout: 150ms, rise: 1, fall: 1 }';
 
@@ -18,27 +16,12 @@ function service(name: string, address: string, real: string): string {
   return `name: ${name}\naddress: "${address}"\nprotocol: tcp\nforwarding: masq\n${CHECK}\nreals:\n  - address: "${real}"\n`;
 }
 
-/** A TCP server on a fixed loopback port that can be stopped and started again. */
-async function listenOn(port: number, host = '127.0.0.1'): Promise<Server> {
-  const server = createServer((socket) => {
-    socket.on('error', () => {});
-    socket.end();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
-}
-
-const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
-
 describe('lvsd run: /health/vip and dns_state_file', () => {
   let cfg: ConfigDir;
   let daemon: DaemonProcess;
   let realPort: number;
-  let real: Server | null = null;
-  let real6: Server | null = null;
+  let real: TcpListener | null = null;
+  let real6: TcpListener | null = null;
   let base: string;
   let stateFile: string;
 
@@ -59,10 +42,10 @@ describe('lvsd run: /health/vip and dns_state_file', () => {
 
   before(async () => {
     realPort = await freePort();
-    real = await listenOn(realPort);
+    real = await tcpListener(realPort);
     const deadPort = await freePort();
-    real6 = await listenOn(0, '::1');
-    const port6 = (real6.address() as { port: number }).port;
+    real6 = await tcpListener(0, '::1');
+    const port6 = real6.port;
     cfg = await configDir(
       {
         'web.yaml': service('web', '192.0.2.10:80', `127.0.0.1:${realPort}`),
@@ -80,8 +63,8 @@ describe('lvsd run: /health/vip and dns_state_file', () => {
 
   after(async () => {
     await daemon?.stop();
-    if (real) await close(real);
-    if (real6) await close(real6);
+    if (real) await real.close();
+    if (real6) await real6.close();
     await cfg?.remove();
   });
 
@@ -122,13 +105,13 @@ describe('lvsd run: /health/vip and dns_state_file', () => {
   });
 
   it('flips to 503 when the reals\' server dies and back to 200 when it returns; the state file follows', async () => {
-    await close(real!);
+    await real!.close();
     real = null;
     const down = (await statusBecomes('192.0.2.10', 503)) as { healthy: boolean; services: { quorum: boolean }[] };
     assert.equal(down.healthy, false);
     assert.ok(down.services.every((s) => !s.quorum));
     await stateBecomes('192.0.2.10 => DOWN\n192.0.2.20 => DOWN\n2001:db8::10 => UP\n');
-    real = await listenOn(realPort);
+    real = await tcpListener(realPort);
     await statusBecomes('192.0.2.10', 200);
     await stateBecomes('192.0.2.10 => UP\n192.0.2.20 => DOWN\n2001:db8::10 => UP\n');
   });
