@@ -3,23 +3,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log.js';
 import { fatalHandlers } from '../../src/fatal.js';
-
-function capture(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const dest = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: createLogger('info', dest), lines };
-}
+import { captureLog } from '../helpers/log-capture.js';
 
 test('an unhandled rejection is logged fatal with code and stack, stops once, exits 1 after the stop', async () => {
-  const { logger, lines } = capture();
+  const { logger, lines } = captureLog();
   const stops: string[] = [];
   let exited: number | null = null;
   let done!: () => void;
@@ -38,7 +26,7 @@ test('an unhandled rejection is logged fatal with code and stack, stops once, ex
 });
 
 test('a stop that never ends still exits 1 after the grace', async () => {
-  const { logger } = capture();
+  const { logger } = captureLog();
   let exited: number | null = null;
   let done!: () => void;
   const exitedP = new Promise<void>((r) => (done = r));
@@ -52,7 +40,7 @@ test('a stop that never ends still exits 1 after the grace', async () => {
 });
 
 test('a stop that throws synchronously still exits 1', async () => {
-  const { logger } = capture();
+  const { logger } = captureLog();
   let exited: number | null = null;
   let done!: () => void;
   const exitedP = new Promise<void>((r) => (done = r));

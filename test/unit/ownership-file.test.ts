@@ -4,22 +4,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { LvsdError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { OWNED_FILE, Ownership, readOwnedFile, writeOwnedFile } from '../../src/reconcile/ownership.js';
-
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const dest = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: createLogger('info', dest), lines };
-}
+import { captureLog } from '../helpers/log-capture.js';
 
 describe('ownership record', () => {
   let root: string;
@@ -39,7 +28,7 @@ describe('ownership record', () => {
   it('a missing file is an empty set', async () => {
     const dir = await freshDir();
     assert.deepEqual(await readOwnedFile(join(dir, OWNED_FILE)), new Set());
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = captureLog();
     const o = await Ownership.load(dir, logger);
     assert.equal(o.keys().size, 0);
     assert.equal(lines.length, 0, 'first start is not an error');
@@ -104,7 +93,7 @@ describe('ownership record', () => {
   it('load of a corrupt file logs LVSD_STATE_IO, moves it aside and starts empty', async () => {
     const dir = await freshDir();
     await writeFile(join(dir, OWNED_FILE), 'garbage');
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = captureLog();
     const o = await Ownership.load(dir, logger);
     assert.equal(o.keys().size, 0);
     assert.equal(lines.length, 1);
@@ -131,7 +120,7 @@ describe('ownership record', () => {
   it('regression: state_dir that is a regular file no longer stops start-up with a bare EEXIST: logged LVSD_STATE_IO, record in memory', async () => {
     const stateDir = join(await freshDir(), 'state');
     await writeFile(stateDir, 'not a directory');
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = captureLog();
     const o = await Ownership.load(stateDir, logger);
     assert.equal(o.keys().size, 0);
     assert.equal(lines.length, 1, JSON.stringify(lines));
@@ -145,7 +134,7 @@ describe('ownership record', () => {
   it('regression: a read-only load (lvsd plan) leaves a corrupt owned.json where it is', async () => {
     const dir = await freshDir();
     await writeFile(join(dir, OWNED_FILE), 'garbage');
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = captureLog();
     const o = await Ownership.load(dir, logger, { readOnly: true });
     assert.equal(o.keys().size, 0);
     assert.equal(lines[0]?.level, 'warn');

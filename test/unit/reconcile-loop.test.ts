@@ -4,19 +4,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { LvsdError } from '../../src/errors.js';
 import { MemoryTable } from '../../src/ipvs/memory-table.js';
 import type { ExecOptions, IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats } from '../../src/ipvs/model.js';
 import { createLogger } from '../../src/log.js';
-import type { Logger } from '../../src/log.js';
 import type { HealthState, HealthView } from '../../src/reconcile/desired.js';
 import { Ownership } from '../../src/reconcile/ownership.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import type { PassReport, ReconcilerOptions } from '../../src/reconcile/reconciler.js';
 import { plain, snapshot, table } from '../helpers/reconcile-fixtures.js';
 import type { KernelServiceSpec, ServiceSpec } from '../helpers/reconcile-fixtures.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const WEB = 'tcp:192.0.2.10:80';
 const DNS = 'udp:192.0.2.53:53';
@@ -95,17 +94,6 @@ class FakeRunner implements IpvsRunner {
   }
 }
 
-function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const dest = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: createLogger('info', dest), lines };
-}
-
 /** Mutable health: "service real" -> state; everything else up. */
 function mutableHealth(): { view: HealthView; set(s: string, r: string, st: HealthState): void } {
   const states = new Map<string, HealthState>();
@@ -136,7 +124,7 @@ function rig(
 ): Rig {
   const runner = new FakeRunner(table(opts.kernel ?? []));
   const ownership = Ownership.inMemory(opts.owned ?? []);
-  const { logger, lines } = capture();
+  const { logger, lines } = captureLog();
   const reports: PassReport[] = [];
   const reconciler = new Reconciler({
     runner,

@@ -4,34 +4,21 @@
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../src/log.js';
-import type { Logger } from '../../src/log.js';
 import { MemoryDaemons, kernelViewOf } from '../../src/ipvs/sync-daemon.js';
 import type { SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState } from '../../src/ipvs/sync-daemon.js';
 import { SyncDaemonKeeper } from '../../src/reconcile/sync-daemon.js';
 import type { LoopTimers } from '../../src/reconcile/loop-timers.js';
 import type { SyncDaemonConfig } from '../../src/config/model.js';
 import { LvsdError } from '../../src/errors.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-function capture(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const dest = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: createLogger('info', dest), lines };
-}
 
 /** The kernel as MemoryDaemons, with every ipvsadm run recorded and optional failures. */
 function kernel(initial: Parameters<typeof kernelViewOf>[] = []) {
@@ -88,7 +75,7 @@ const config = (over: Partial<SyncDaemonConfig> = {}): SyncDaemonConfig => ({
 const spec = (over: Partial<SyncDaemonSpec> = {}): SyncDaemonSpec => ({ interface: 'eth1', syncid: 10, maxlen: null, group: null, port: null, ttl: null, ...over });
 
 async function keeper(k: ReturnType<typeof kernel>, opts: { file?: string | null; cfg?: SyncDaemonConfig | null } = {}) {
-  const log = capture();
+  const log = captureLog();
   let now = 1_000_000;
   const timers = manualTimers();
   const keeper = new SyncDaemonKeeper({ runner: k.runner, logger: log.logger, file: opts.file ?? null, timers, now: () => now });
