@@ -131,7 +131,16 @@ export class LvsdMetrics {
 
     // Per (service, real): health and weights, read from the tracker and the config at scrape time,
     // written as text (metrics-text.ts: prom-client's per-sample cost dominated a 10,000-real scrape).
-    const pair = (service: ServiceConfig, real: RealConfig): string => `service="${labelValue(service.name)}",real="${labelValue(real.key)}"`;
+    // The label text of a pair, built once per (immutable) real config object: every per-real
+    // family writes it on every scrape.
+    const pairText = new WeakMap<RealConfig, { readonly service: ServiceConfig; readonly text: string }>();
+    const pair = (service: ServiceConfig, real: RealConfig): string => {
+      const hit = pairText.get(real);
+      if (hit !== undefined && hit.service === service) return hit.text;
+      const text = `service="${labelValue(service.name)}",real="${labelValue(real.key)}"`;
+      pairText.set(real, { service, text });
+      return text;
+    };
     this.#text.push({
       name: 'lvsd_real_up',
       help: 'Health of a real in a service: 1 up, 0 down or not checked yet.',

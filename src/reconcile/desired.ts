@@ -66,8 +66,16 @@ const NO_DRAINS: DrainSet = new Map();
 
 /** The key a configured real (or sorry server) has in the kernel table. */
 export function kernelRealKey(real: RealConfig): string {
-  return formatEndpoint(real.address);
+  // Config objects are immutable and live across reloads when unchanged: format each address once
+  // (desired() and every /metrics and /status read ask for it per real).
+  let key = kernelKeys.get(real);
+  if (key === undefined) {
+    key = formatEndpoint(real.address);
+    kernelKeys.set(real, key);
+  }
+  return key;
 }
+const kernelKeys = new WeakMap<RealConfig, string>();
 
 /**
  * The table lvsd wants for its managed services (configured ones, plus removed ones still draining).
