@@ -9,7 +9,7 @@ import type { Deadline, StopCause } from './deadline.js';
 import { StatusHead } from './http-probe.js';
 import type { Prepared } from './http-probe.js';
 import { localErrno, notRunResult } from './local-error.js';
-import { errnoName, rawTcp } from './raw-tcp.js';
+import { errnoName, rawConnect, rawTcp } from './raw-tcp.js';
 import type { ConnectReq, RawTcp, WriteReq } from './raw-tcp.js';
 import { classifyNetError } from './socket-util.js';
 import type { CheckReasonCode, CheckResult } from './types.js';
@@ -67,21 +67,10 @@ class RawStatusProbe {
     const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop);
     this.#deadline = deadline;
     if (deadline.cause !== null) return;
-    const b = rawTcp!;
-    const handle = new b.TCP(b.SOCKET);
-    const req = new b.TCPConnectWrap();
-    req.oncomplete = onConnect;
-    req.owner = this;
-    const p = this.#p;
-    const err = family === 6 ? handle.connect6(req, p.host, p.port) : handle.connect(req, p.host, p.port);
-    if (err !== 0) {
-      req.owner = null;
-      handle.close();
-      this.failed(err);
-      return;
-    }
-    this.#handle = handle;
-    this.#connectReq = req;
+    const c = rawConnect(rawTcp!, family, this.#p.host, this.#p.port, this, onConnect);
+    if (typeof c === 'number') return this.failed(c);
+    this.#handle = c.handle;
+    this.#connectReq = c.req;
   }
 
   connected(status: number): void {

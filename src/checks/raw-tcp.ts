@@ -75,6 +75,36 @@ function load(): RawTcpBinding | null {
 
 export const rawTcp: RawTcpBinding | null = load();
 
+/** A connect under way: the handle and the request libuv will complete. */
+export interface RawConnect {
+  readonly handle: RawTcp;
+  readonly req: ConnectReq;
+}
+
+/**
+ * Start a connect for `owner` (given back to `oncomplete` as `req.owner`). A synchronous failure
+ * (EMFILE from socket(), EINVAL...) returns its negative status: libuv never calls back then, and
+ * the handle is already closed.
+ */
+export function rawConnect(
+  b: RawTcpBinding,
+  family: number,
+  host: string,
+  port: number,
+  owner: unknown,
+  oncomplete: ConnectReq['oncomplete'],
+): RawConnect | number {
+  const handle = new b.TCP(b.SOCKET);
+  const req = new b.TCPConnectWrap();
+  req.oncomplete = oncomplete;
+  req.owner = owner;
+  const err = family === 6 ? handle.connect6(req, host, port) : handle.connect(req, host, port);
+  if (err === 0) return { handle, req };
+  req.owner = null;
+  handle.close();
+  return err;
+}
+
 /** "ECONNREFUSED" for a negative libuv status; "EOF" for end of stream. */
 export function errnoName(status: number): string {
   try {

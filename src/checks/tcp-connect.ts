@@ -17,7 +17,7 @@ import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError } from './socket-util.js';
 import type { CheckResult, CheckTarget } from './types.js';
-import { errnoName, rawTcp } from './raw-tcp.js';
+import { errnoName, rawConnect, rawTcp } from './raw-tcp.js';
 import type { ConnectReq, RawTcp } from './raw-tcp.js';
 
 const binding = rawTcp;
@@ -81,23 +81,10 @@ class ConnectProbe {
     const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop);
     this.#deadline = deadline;
     if (deadline.cause !== null) return;
-    const b = binding!;
-    const handle = new b.TCP(b.SOCKET);
-    const req = new b.TCPConnectWrap();
-    req.oncomplete = onComplete;
-    req.owner = this;
-    const host = this.#target.address.host;
-    const port = this.#spec.port;
-    const err = this.#target.address.family === 6 ? handle.connect6(req, host, port) : handle.connect(req, host, port);
-    if (err !== 0) {
-      // Synchronous failure (EMFILE from socket(), EINVAL...): libuv never calls back.
-      req.owner = null;
-      handle.close();
-      this.#failed(err);
-      return;
-    }
-    this.#handle = handle;
-    this.#req = req;
+    const c = rawConnect(binding!, this.#target.address.family, this.#target.address.host, this.#spec.port, this, onComplete);
+    if (typeof c === 'number') return this.#failed(c);
+    this.#handle = c.handle;
+    this.#req = c.req;
   }
 
   /** The connect finished (status 0) or failed (a negative errno). */
