@@ -129,25 +129,34 @@ export class TableRecorder {
   constructor(intervalMs = 50) {
     this.loop = (async () => {
       while (this.running) {
-        try {
-          const text = await readFile('/proc/net/ip_vs', 'utf8');
-          this.reads++;
-          if (text !== this.lastText) {
-            this.lastText = text;
-            this.seen.push(parseProcTable(text));
-          }
-        } catch {
-          // A failing read is not a table state; the next one will do.
-        }
+        await this.sample();
         await sleep(intervalMs);
       }
     })();
   }
 
-  /** Stops after the read in flight; the distinct tables seen, in order. */
+  private async sample(): Promise<void> {
+    try {
+      const text = await readFile('/proc/net/ip_vs', 'utf8');
+      this.reads++;
+      if (text !== this.lastText) {
+        this.lastText = text;
+        this.seen.push(parseProcTable(text));
+      }
+    } catch {
+      // A failing read is not a table state; the next one will do.
+    }
+  }
+
+  /**
+   * Stops after the read in flight, then reads once more: the table the caller has just waited for
+   * is always among those seen (a stop during the loop's sleep lost it: the slow-start ramp test
+   * once saw 10, 33, 55, 78 but not the final 100 it had waited for). The distinct tables, in order.
+   */
   async stop(): Promise<Table[]> {
     this.running = false;
     await this.loop;
+    await this.sample();
     return this.tables;
   }
 
