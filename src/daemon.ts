@@ -17,9 +17,9 @@ import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
 import { procIpVsPath, readProcConnections } from './ipvs/proc-conns.js';
-import type { SyncDaemonRunner } from './ipvs/sync-daemon.js';
-import { SyncDaemonKeeper } from './reconcile/sync-daemon.js';
-import { syncDaemonFilePath } from './reconcile/sync-daemon-file.js';
+import type { SyncDaemonRunner } from './sync-daemon/ipvsadm.js';
+import { SyncDaemonKeeper } from './sync-daemon/keeper.js';
+import { syncDaemonFilePath } from './sync-daemon/record.js';
 import type { SyncRole } from './config/model.js';
 import type { ControlRequest, SyncRoleReply } from './control/protocol.js';
 

@@ -3,7 +3,7 @@
 
 import type { AdminState } from './admin-model.js';
 import type { SyncRole } from '../config/model.js';
-import type { KernelSyncDaemon, SyncDaemonState } from '../ipvs/sync-daemon.js';
+import type { KernelSyncDaemon, SyncDaemonState } from '../sync-daemon/ipvsadm.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Longest request line the daemon reads; a longer one is refused. */

@@ -9,8 +9,8 @@ import type { ExecOptions, IpvsRunner, IpvsTable, RealCounters, TableCounters, T
 import { MemoryTable } from './memory-table.js';
 import { parseCounters, parseSave, parseThresholds, withThresholds } from './parse.js';
 import { parseStatsListing } from './parse-stats.js';
-import { MemoryDaemons, parseDaemonListing, startDaemonArgs, stopDaemonArgs } from './sync-daemon.js';
-import type { SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from './sync-daemon.js';
+import { MemoryDaemons, parseDaemonListing, startDaemonArgs, stopDaemonArgs } from '../sync-daemon/ipvsadm.js';
+import type { SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from '../sync-daemon/ipvsadm.js';
 
 export interface IpvsadmRunnerOptions {
   /** ipvsadm to run: an absolute path, or a name looked up on PATH. */

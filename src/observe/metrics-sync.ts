@@ -4,9 +4,9 @@
 
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import type { SyncDaemonKeeper } from '../reconcile/sync-daemon.js';
-import { SYNC_DAEMON_STATES } from '../ipvs/sync-daemon.js';
-import type { SyncDaemonState } from '../ipvs/sync-daemon.js';
+import type { SyncDaemonKeeper } from '../sync-daemon/keeper.js';
+import { SYNC_DAEMON_STATES } from '../sync-daemon/ipvsadm.js';
+import type { SyncDaemonState } from '../sync-daemon/ipvsadm.js';
 import { SYNC_ROLES } from '../config/schema.js';
 
 export interface SyncSources {

@@ -20,7 +20,7 @@ import { judgeHealth } from './healthz.js';
 import type { HealthzVerdict } from './healthz.js';
 import { ObserveServer, formatListen } from './http-server.js';
 import type { PrefixRoute, Reply, Route } from './http-server.js';
-import { DnsStateFile } from './dns-state-file.js';
+import { DnsStateFile } from '../announce/dns-state-file.js';
 import { parseVipAddress, renderExtfile, vipHealthAll, vipHealthOf } from './vip-health.js';
 import { KernelView } from './kernel-view.js';
 import type { StatsReader } from './kernel-view.js';
@@ -32,7 +32,7 @@ import { ThrottledWarning } from './throttled-warning.js';
 import type { AdminControl } from '../control/admin-control.js';
 import type { AgentPoller } from '../agent/agent-poller.js';
 import type { AdminStatusInputs } from './status-document.js';
-import type { SyncDaemonKeeper } from '../reconcile/sync-daemon.js';
+import type { SyncDaemonKeeper } from '../sync-daemon/keeper.js';
 
 export interface ObserverOptions {
   readonly logger: Logger;

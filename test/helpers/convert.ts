@@ -1,9 +1,9 @@
 // Runs an importer on a snippet of ldirectord.cf / keepalived.conf text and reads values out of the
 // result by dotted path, for the table-driven convert tests.
 
-import { detectCapabilities } from '../../src/config/import/capabilities.js';
-import { convert } from '../../src/config/import/index.js';
-import type { ConvertResult, Format, OutMap, OutValue } from '../../src/config/import/index.js';
+import { detectCapabilities } from '../../src/convert/capabilities.js';
+import { convert } from '../../src/convert/index.js';
+import type { ConvertResult, Format, OutMap, OutValue } from '../../src/convert/index.js';
 
 export type { OutMap };
 export const caps = detectCapabilities();

@@ -9,9 +9,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { runLvsd } from '../helpers/daemon-process.js';
-import { detectCapabilities } from '../../src/config/import/capabilities.js';
-import { convert, detectFormat } from '../../src/config/import/index.js';
-import { formatDiagnostic, formatParseError } from '../../src/config/import/model.js';
+import { detectCapabilities } from '../../src/convert/capabilities.js';
+import { convert, detectFormat } from '../../src/convert/index.js';
+import { formatDiagnostic, formatParseError } from '../../src/convert/model.js';
 import { formatIssue, loadConfig } from '../../src/config/load.js';
 import { render } from '../../src/cli/convert.js';
 

@@ -25,8 +25,8 @@ import { START_WAIT, assertNoErrors, realsOf, stopDaemon } from './lib/scenario.
 import { spawnTracked } from './lib/servers.js';
 import type { ManagedProcess } from './lib/servers.js';
 import { Topology } from './lib/topology.js';
-import { detectCapabilities } from '../../src/config/import/capabilities.js';
-import { convert } from '../../src/config/import/index.js';
+import { detectCapabilities } from '../../src/convert/capabilities.js';
+import { convert } from '../../src/convert/index.js';
 import { render } from '../../src/cli/convert.js';
 
 const TIMEOUT = { timeout: 600_000 };

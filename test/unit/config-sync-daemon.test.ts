@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIssue, loadConfig } from '../../src/config/load.js';
-import { parseDaemonCommand, startDaemonArgs } from '../../src/ipvs/sync-daemon.js';
+import { parseDaemonCommand, startDaemonArgs } from '../../src/sync-daemon/ipvsadm.js';
 
 const dirs: string[] = [];
 after(async () => {

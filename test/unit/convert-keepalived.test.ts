@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { at, caps, ok, run, warnings } from '../helpers/convert.js';
-import { expandRange } from '../../src/config/import/keepalived.js';
-import { withoutVirtualServers } from '../../src/config/import/keep-vrrp.js';
-import { splitCommand } from '../../src/config/import/common.js';
+import { expandRange } from '../../src/convert/keepalived.js';
+import { withoutVirtualServers } from '../../src/convert/keep-vrrp.js';
+import { splitCommand } from '../../src/convert/common.js';
 
 const vs = (body: string, real = 'TCP_CHECK { connect_timeout 2 }'): string =>
   `virtual_server 192.0.2.10 80 {\n  delay_loop 5\n${body}\n  real_server 10.0.0.1 80 {\n    ${real}\n  }\n}\n`;

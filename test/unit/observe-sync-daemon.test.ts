@@ -5,9 +5,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.js';
-import { MemoryDaemons, kernelViewOf } from '../../src/ipvs/sync-daemon.js';
-import type { SyncDaemonRunner } from '../../src/ipvs/sync-daemon.js';
-import { SyncDaemonKeeper } from '../../src/reconcile/sync-daemon.js';
+import { MemoryDaemons, kernelViewOf } from '../../src/sync-daemon/ipvsadm.js';
+import type { SyncDaemonRunner } from '../../src/sync-daemon/ipvsadm.js';
+import { SyncDaemonKeeper } from '../../src/sync-daemon/keeper.js';
 import { renderStatusPage } from '../../src/observe/status-page.js';
 import { renderStatusText } from '../../src/observe/status-text.js';
 import { renderSyncText } from '../../src/cli/sync-role.js';

@@ -1,11 +1,12 @@
 // The kernel's IPVS connection sync daemon as ipvsadm 1.31 shows and drives it: the argument lists of
 // `--start-daemon`/`--stop-daemon`, the parser of `ipvsadm -L --daemon`, the comparison of a running
 // daemon with the wanted one, and an in-memory stand-in (dry run, fake ipvsadm) with the kernel's
-// answers as captured in test/fixtures/ipvs/daemon/.
+// answers as captured in test/fixtures/ipvs/daemon/. src/sync-daemon/ holds everything about the sync
+// daemon: this ipvsadm part (used by ipvs/runner.ts), the keeper loop and its record in state_dir.
 
 import { isIPv4, isIPv6 } from 'node:net';
 import { LvsdError } from '../errors.js';
-import type { ExecOptions } from './model.js';
+import type { ExecOptions } from '../ipvs/model.js';
 
 /** One kernel sync thread; `both` in lvsd.yaml is one of each. */
 export type SyncDaemonState = 'master' | 'backup';

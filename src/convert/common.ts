@@ -1,10 +1,10 @@
 // Pieces both importers share: diagnostics with their YAML comments, service names, check timing,
 // the argv of external checks and its run-here test, address formatting.
 
-import { executableProblem } from '../executable.js';
-import { formatDuration } from '../duration.js';
-import { normaliseIp } from '../endpoint.js';
-import { NAME_PATTERN } from '../schema.js';
+import { executableProblem } from '../config/executable.js';
+import { formatDuration } from '../config/duration.js';
+import { normaliseIp } from '../config/endpoint.js';
+import { NAME_PATTERN } from '../config/schema.js';
 import type { Diagnostic, OutMap, OutPath, OutService, Severity } from './model.js';
 
 export class Diagnostics {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { LvsdError } from '../errors.js';
 import { readJsonStateFile, writeJsonStateFile } from '../json-state-file.js';
 import type { SyncRole } from '../config/model.js';
-import type { SyncDaemonState } from '../ipvs/sync-daemon.js';
+import type { SyncDaemonState } from './ipvsadm.js';
 
 export const SYNC_DAEMON_FILE = 'sync-daemon.json';
 const FORMAT_VERSION = 1;

@@ -9,7 +9,7 @@ import { parseKeepalived } from './keepalived-parse.js';
 import type { Inherited } from './keepalived-checks.js';
 import { CHECKERS, inherit, mapChecker } from './keepalived-checks.js';
 import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, serviceNameFor, splitCommand, uniqueName } from './common.js';
-import { SCHEDULERS } from '../schema.js';
+import { SCHEDULERS } from '../config/schema.js';
 import { ALERT_RULES_HINT } from './ldirectord.js';
 
 const METHODS: Readonly<Record<string, string>> = { NAT: 'masq', DR: 'gate', TUN: 'ipip' };

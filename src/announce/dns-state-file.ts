@@ -1,11 +1,12 @@
 // The gdnsd extfile writer (lvsd.yaml `dns_state_file`): rewrites the file atomically when its
 // content changes. Writes are serialised; a burst of passes writes at most once more, the latest.
 // A failed write is logged (throttled) and retried at the next pass; it never stops the daemon.
+// It lives in announce/ (not observe/, which only reads) because the file moves DNS traffic.
 
 import { writeFileAtomic } from '../atomic-file.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ThrottledWarning } from './throttled-warning.js';
+import { ThrottledWarning } from '../observe/throttled-warning.js';
 
 export class DnsStateFile {
   readonly #log: Logger;

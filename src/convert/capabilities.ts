@@ -1,7 +1,7 @@
 // Which lvsd config features this build understands, read from the schema itself, so a conversion
 // never emits a key that check-config would reject and uses each exact feature as soon as it exists.
 
-import { CHECK_TYPES, checkSchema, globalSchema, realSchema, serviceSchema } from '../schema.js';
+import { CHECK_TYPES, checkSchema, globalSchema, realSchema, serviceSchema } from '../config/schema.js';
 
 export interface Capabilities {
   /** HTTP `expect_digest` (keepalived genhash MD5 of the body). */

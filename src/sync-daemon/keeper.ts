@@ -2,19 +2,20 @@
 // time) wants them: starts them once the reconciler starts, reads `ipvsadm -L --daemon` back once
 // per resync_interval and repairs drift (stopped behind lvsd's back, other options) with one log
 // line per repair. It stops only daemons it started itself (its record in state_dir): a daemon
-// someone else runs with other options is a conflict it reports and leaves alone.
+// someone else runs with other options is a conflict it reports and leaves alone. It lives in
+// src/sync-daemon/ beside its ipvsadm part (ipvsadm.ts) and its record (record.ts).
 
 import type { SyncDaemonConfig, SyncRole } from '../config/model.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { SYNC_DAEMON_STATES, daemonDifferences } from '../ipvs/sync-daemon.js';
-import type { KernelSyncDaemon, SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from '../ipvs/sync-daemon.js';
-import { kernelViewOf } from '../ipvs/sync-daemon.js';
-import { EMPTY_SYNC_RECORD, readSyncDaemonFile, writeSyncDaemonFile } from './sync-daemon-file.js';
-import type { RuntimeRole, SyncDaemonRecord } from './sync-daemon-file.js';
+import { SYNC_DAEMON_STATES, daemonDifferences } from './ipvsadm.js';
+import type { KernelSyncDaemon, SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from './ipvsadm.js';
+import { kernelViewOf } from './ipvsadm.js';
+import { EMPTY_SYNC_RECORD, readSyncDaemonFile, writeSyncDaemonFile } from './record.js';
+import type { RuntimeRole, SyncDaemonRecord } from './record.js';
 import type { SyncStatusJson } from '../control/protocol.js';
-import { unrefTimers } from './loop-timers.js';
-import type { LoopTimers } from './loop-timers.js';
+import { unrefTimers } from '../reconcile/loop-timers.js';
+import type { LoopTimers } from '../reconcile/loop-timers.js';
 
 export interface SyncDaemonKeeperOptions {
   readonly runner: SyncDaemonRunner;

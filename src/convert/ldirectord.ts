@@ -8,7 +8,7 @@ import type { CfLine, CfVirtual } from './ldirectord-parse.js';
 import { fields, parseLdirectordCf, parsePort, unquote } from './ldirectord-parse.js';
 import { DEFAULT_SERVICE_BY_PORT, SERVICES, mapLdirectordCheck } from './ldirectord-checks.js';
 import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, serviceNameFor, timing as checkTiming, uniqueName } from './common.js';
-import { SCHEDULERS } from '../schema.js';
+import { SCHEDULERS } from '../config/schema.js';
 
 const FORWARDING: Readonly<Record<string, string>> = { gate: 'gate', masq: 'masq', ipip: 'ipip' };
 export const ALERT_RULES_HINT = "alert from Prometheus instead: add the rules lvsd ships, /usr/share/lvsd/prometheus/lvsd-alerts.yml (LvsdRealDown, LvsdServiceOnSorryServers, ...), to rule_files and route them with Alertmanager";

@@ -1,4 +1,5 @@
-// `lvsd convert` entry: detect the input format and run its importer.
+// `lvsd convert` entry: detect the input format and run its importer. The converters live in
+// src/convert/, apart from config/ (the runtime configuration), which they only write for.
 
 import type { Capabilities } from './capabilities.js';
 import type { ConvertResult, Format } from './model.js';

@@ -14,8 +14,8 @@ import {
   parseDaemonCommand,
   parseDaemonListing,
   startDaemonArgs,
-} from '../../src/ipvs/sync-daemon.js';
-import type { SyncDaemonSpec } from '../../src/ipvs/sync-daemon.js';
+} from '../../src/sync-daemon/ipvsadm.js';
+import type { SyncDaemonSpec } from '../../src/sync-daemon/ipvsadm.js';
 
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'ipvs', 'daemon');
 const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
