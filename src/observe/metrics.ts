@@ -494,7 +494,9 @@ export class LvsdMetrics {
   async family(name: string): Promise<string | null> {
     const text = this.#text.find((f) => f.name === name);
     if (text) return renderFamily(text);
-    if (this.registry.getSingleMetric(name) === undefined) return null;
+    // prom-client keeps its metrics in a plain object: getSingleMetric('__proto__') (or
+    // 'constructor', 'toString') returns Object.prototype's, which is no metric (a 500 before).
+    if (!this.registry.getMetricsAsArray().some((m) => m.name === name)) return null;
     return `${await this.registry.getSingleMetricAsString(name)}\n`;
   }
 

@@ -51,6 +51,16 @@ describe('observability HTTP listener', () => {
     assert.equal((await fetch(`${base}/metrics/lvsd_scheduler_probes/x`)).status, 404);
   });
 
+  it('answers 404 for /metrics/__proto__, /metrics/constructor and /metrics/toString, with no error line (regression: 500 "metrics.get is not a function" and an error line each)', async () => {
+    const errorsBefore = w.logs.filter((l) => l.level === 'error').length;
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const res = await fetch(`${base}/metrics/${name}`);
+      assert.equal(res.status, 404, name);
+      await res.text();
+    }
+    assert.equal(w.logs.filter((l) => l.level === 'error').length, errorsBefore);
+  });
+
   it('serves /status as JSON and / as a self-contained page', async () => {
     const status = await fetch(`${base}/status`);
     assert.equal(status.status, 200);
