@@ -13,6 +13,7 @@ import { formatPos } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawCheck } from './schema.js';
 import { ALTERNATIVES } from './check-alternatives.js';
+import { MAX_TIMER_MS, formatDuration } from './duration.js';
 import { BUILTIN, checkKeyApplies, typesUsingKey } from './schema.js';
 import { dnsQueryProblem } from '../checks/dns-query.js';
 
@@ -134,6 +135,15 @@ export function resolveCheck(
   // A timeout longer than the interval is allowed (ldirectord's sample has checktimeout=3 with
   // checkinterval=1, keepalived allows connect_timeout above delay_loop): a probe never overlaps
   // itself, the next run starts at the later of start + interval and the end of the previous run.
+
+  // The first round waits for the slowest first check: interval + timeout + 1 s, one timer. Beyond
+  // what a timer holds it fired at once, and a sorry server went in before any check ran.
+  if (intervalMs + timeoutMs + 1000 > MAX_TIMER_MS) {
+    issues.add(
+      posOf('interval') ?? posOf('timeout') ?? target.realPos,
+      `interval + timeout (${formatDuration(intervalMs)} + ${formatDuration(timeoutMs)}) is longer than a timer can hold: together at most 596h (a timer holds 24.8 days)`,
+    );
+  }
 
   const port = get<number>('port') ?? target.realPort;
   if (full && port === 0 && finalType !== 'none' && finalType !== 'misc' && finalType !== 'ping') {

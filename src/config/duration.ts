@@ -2,6 +2,9 @@
 
 export type DurationParse = { ok: true; ms: number } | { ok: false; error: string };
 
+/** The longest delay a Node.js timer can hold (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SYNTAX = /^(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)?$/;
 const HINT = 'write e.g. "500ms", "2s", "1.5s", "1m", "1h", or a number of seconds';
@@ -23,7 +26,7 @@ export function parseDuration(value: unknown, opts: { allowZero?: boolean } = {}
     return { ok: false, error: `expected a duration, got ${value === null ? 'an empty value' : typeof value} (${HINT})` };
   }
   ms = Math.round(ms);
-  if (ms > 2 ** 31 - 1) {
+  if (ms > MAX_TIMER_MS) {
     // setTimeout cannot wait longer than 2^31-1 ms (about 24.8 days).
     return { ok: false, error: `${describe(value)} is too long (at most 24 days)` };
   }

@@ -57,6 +57,18 @@ const cases: Case[] = [
     issues: ['conf.d/a.yaml:2:1: YAML: Map keys must be unique'],
   },
   {
+    // Regression (issue 18): each was accepted, the first-round timer overflowed and fired at once,
+    // and the sorry server went in before any check ran.
+    name: 'interval + timeout longer than a timer holds (interval: 500h, timeout: 500h)',
+    files: svc('address: 192.0.2.10:80\ncheck:\n  type: tcp\n  interval: 500h\n  timeout: 500h\nreals:\n  - address: 10.0.0.1:80\n  - address: 10.0.0.2:80\n'),
+    issues: ['conf.d/a.yaml:4:13: interval + timeout (500h + 500h) is longer than a timer can hold: together at most 596h (a timer holds 24.8 days)'],
+  },
+  {
+    name: 'interval + timeout too long from the defaults of lvsd.yaml, positioned there',
+    files: { 'lvsd.yaml': 'defaults:\n  check:\n    timeout: 300h\n', 'conf.d/a.yaml': 'address: 192.0.2.10:80\ncheck: { interval: 300h }\nreals:\n  - address: 10.0.0.1:80\n' },
+    issues: ['conf.d/a.yaml:2:20: interval + timeout (300h + 300h) is longer than a timer can hold: together at most 596h (a timer holds 24.8 days)'],
+  },
+  {
     name: 'unknown top-level key, with a suggestion',
     files: svc('address: 192.0.2.10:80\nschedular: rr\nreals: []\n'),
     issues: ['conf.d/a.yaml:2:1: unknown key "schedular" (did you mean "scheduler"?)'],
