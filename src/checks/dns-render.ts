@@ -2,16 +2,30 @@
 // Zone-file presentation, one record per line, without trailing dots on names:
 //   "www.example.test 300 IN A 10.0.0.5", "example.test 300 IN MX 10 mail.example.test",
 //   "t.example.test 300 IN TXT \"v=spf1 -all\"", unknown types as RFC 3597 "TYPE65 \# 3 0a0b0c".
+// Control characters a server put in a name or a string are shown as zone-file "\DDD" escapes: the
+// text ends up in LVSD_REASON of notify commands, where a NUL byte made the command unrunnable.
 
 import type { Answer } from 'dns-packet';
 
 export function renderAnswer(a: Answer): string {
-  if (a.type === 'OPT') return `${a.name} OPT`;
+  if (a.type === 'OPT') return printable(`${a.name} OPT`);
   const ttl = a.ttl ?? 0;
   const cls = a.class ?? 'IN';
   const unknown = /^UNKNOWN_(\d+)$/.exec(a.type);
   const type = unknown ? `TYPE${unknown[1]}` : a.type;
-  return `${a.name} ${ttl} ${cls} ${type} ${renderData(a)}`;
+  let data: string;
+  try {
+    data = renderData(a);
+  } catch {
+    // A shape dns-packet produced that the switch did not foresee: show it raw rather than fail the check.
+    data = generic(a.data);
+  }
+  return printable(`${a.name} ${ttl} ${cls} ${type} ${data}`);
+}
+
+/** `s` with C0/C1 control characters and DEL as zone-file "\DDD" escapes; everything else as is. */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\${String(c.charCodeAt(0)).padStart(3, '0')}`);
 }
 
 function renderData(a: Exclude<Answer, { type: 'OPT' }>): string {

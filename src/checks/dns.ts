@@ -3,29 +3,19 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { decode } from 'dns-packet';
-import type { DecodedPacket } from 'dns-packet';
 import { formatEndpoint } from '../config/endpoint.js';
 import type { DnsCheckSpec, Family } from '../config/model.js';
 import { startDeadline } from './deadline.js';
 import type { Deadline } from './deadline.js';
-import { renderAnswer } from './dns-render.js';
-import { encodeQuery, normaliseName } from './dns-query.js';
+import { encodeQuery } from './dns-query.js';
+import { judgeResponse, readResponse } from './dns-response.js';
+import type { Exchange, SentQuery } from './dns-response.js';
 import { localErrno, notRunResult } from './local-error.js';
-import { classifyNetError, closeSocket, compilePattern } from './socket-util.js';
+import { classifyNetError, closeSocket } from './socket-util.js';
 import type { Checker, CheckReasonCode, CheckResult } from './types.js';
 
-const RCODES = [
-  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET',
-  'NXRRSET', 'NOTAUTH', 'NOTZONE', 'RCODE_11', 'RCODE_12', 'RCODE_13', 'RCODE_14', 'RCODE_15',
-] as const;
-
-interface Query {
-  readonly id: number;
+interface Query extends SentQuery {
   readonly bytes: Buffer;
-  /** Compared form: lower-case, no trailing dot (the root is ""). */
-  readonly name: string;
-  readonly type: string;
 }
 
 interface Peer {
@@ -33,13 +23,6 @@ interface Peer {
   readonly family: Family;
   readonly port: number;
 }
-
-type Exchange =
-  /** `message` is null only for a truncated UDP answer too mangled to decode: it still means "ask over TCP". */
-  | { readonly ok: true; readonly message: DecodedPacket | null; readonly rcode: number; readonly truncated: boolean }
-  | { readonly ok: false; readonly code: CheckReasonCode; readonly detail: string; readonly notRun?: string };
-
-type Verdict = { readonly kind: 'foreign' } | Exchange;
 
 /** The check's deadline plus a signal that aborts with it, shared by the UDP try and the TCP retry. */
 interface Stop {
@@ -89,7 +72,7 @@ export const checkDns: Checker = async (target, signal) => {
     if (!exchange.ok && exchange.notRun !== undefined) return notRunResult(label, exchange.notRun, performance.now() - started);
     if (!exchange.ok) return result(false, exchange.code, `${label}: ${via}${exchange.detail}`);
     if (exchange.message === null) return result(false, 'dns_bad_response', `${label}: ${via}undecodable response`);
-    const judged = judge(spec, exchange.message, exchange.rcode);
+    const judged = judgeResponse(spec.expectRcode, spec.expectAnswer, exchange.message, exchange.rcode);
     return result(judged.up, judged.code, `${label}: ${via}${judged.detail}`);
   } catch (err) {
     // A socket that could not even be created (EMFILE from a synchronous bind) is not the real's fault.
@@ -108,59 +91,6 @@ function buildQuery(spec: DnsCheckSpec): Query | string {
   return typeof q === 'string' ? q : { id, bytes: q.bytes, name: q.name, type: spec.queryType };
 }
 
-/** Classify one received DNS message: not ours (foreign id), malformed, or the response. */
-function readMessage(bytes: Buffer, query: Query, transport: 'udp' | 'tcp'): Verdict {
-  let message: DecodedPacket;
-  try {
-    message = decode(bytes);
-  } catch (err) {
-    // Some servers cut a UDP answer mid-record and keep the counts; TC set on our id still means "use TCP".
-    const header = bytes.length >= 12 ? bytes.readUInt16BE(2) : 0;
-    if (transport === 'udp' && bytes.readUInt16BE(0) === query.id && header & 0x8000 && header & 0x0200) {
-      return { ok: true, message: null, rcode: header & 0x0f, truncated: true };
-    }
-    const why = err instanceof Error ? err.message : String(err);
-    return bad(`undecodable response (${bytes.length} bytes${preview(bytes)}): ${why}`);
-  }
-  if (message.id !== query.id) return { kind: 'foreign' };
-  if (!message.flag_qr) return bad('reply is a query, not a response (QR bit clear)');
-  const header = bytes.readUInt16BE(2);
-  const opcode = (header >> 11) & 0x0f;
-  if (opcode !== 0) return bad(`response has opcode ${opcode}, not QUERY`);
-  const rcode = header & 0x0f;
-  const questions = message.questions ?? [];
-  // Servers may leave the question out of an error response (FORMERR, NOTIMP, ...).
-  const omitted = questions.length === 0 && rcode !== 0;
-  const q = questions[0];
-  const same =
-    questions.length === 1 &&
-    q !== undefined &&
-    normaliseName(q.name) === query.name &&
-    q.type === query.type &&
-    (q.class ?? 'IN') === 'IN';
-  if (!omitted && !same) {
-    const asked = questions.map((x) => `${x.type} ${x.name}`).join(', ') || 'no question';
-    return bad(`response is for a different question (${asked})`);
-  }
-  return { ok: true, message, rcode, truncated: message.flag_tc };
-}
-
-function judge(spec: DnsCheckSpec, message: DecodedPacket, rcode: number): { up: boolean; code: CheckReasonCode; detail: string } {
-  const rcodeName = RCODES[rcode] ?? `RCODE_${rcode}`;
-  if (rcodeName !== spec.expectRcode) {
-    return { up: false, code: 'dns_rcode', detail: `rcode ${rcodeName} (expected ${spec.expectRcode})` };
-  }
-  const answers = (message.answers ?? []).map(renderAnswer);
-  const counted = `${rcodeName}, ${answers.length} answer${answers.length === 1 ? '' : 's'}`;
-  if (spec.expectAnswer === null) return { up: true, code: 'ok', detail: counted };
-
-  const pattern = compilePattern(spec.expectAnswer);
-  const hit = answers.find((line) => pattern.test(line));
-  if (hit !== undefined) return { up: true, code: 'ok', detail: `${counted}, matched "${clip(hit, 200)}"` };
-  const seen = answers.length === 0 ? 'no answer records' : clip(answers.join('; '), 300);
-  return { up: false, code: 'dns_answer_mismatch', detail: `no answer matches /${spec.expectAnswer}/ (${seen})` };
-}
-
 async function exchangeUdp(peer: Peer, query: Query, stop: Stop): Promise<Exchange> {
   const socket = createSocket(peer.family === 6 ? 'udp6' : 'udp4');
   let ignored = 0;
@@ -170,7 +100,7 @@ async function exchangeUdp(peer: Peer, query: Query, stop: Stop): Promise<Exchan
   // Stays attached after close(): a late error must never become an uncaught exception.
   socket.on('error', (err) => settle(socketFailure(err, 'udp')));
   socket.on('message', (msg) => {
-    const verdict = readMessage(msg, query, 'udp');
+    const verdict = readResponse(msg, query, 'udp');
     if ('kind' in verdict) ignored += 1;
     else settle(verdict);
   });
@@ -219,7 +149,7 @@ async function exchangeTcp(peer: Peer, query: Query, stop: Stop): Promise<Exchan
     while (pending.length >= 2) {
       const size = pending.readUInt16BE(0);
       if (pending.length < 2 + size) return;
-      const verdict = readMessage(pending.subarray(2, 2 + size), query, 'tcp');
+      const verdict = readResponse(pending.subarray(2, 2 + size), query, 'tcp');
       pending = pending.subarray(2 + size);
       if (!('kind' in verdict)) {
         settle(verdict);
@@ -261,12 +191,4 @@ function socketFailure(err: unknown, transport: 'udp' | 'tcp'): Exchange {
 
 function bad(detail: string): Exchange {
   return { ok: false, code: 'dns_bad_response', detail };
-}
-
-function preview(bytes: Buffer): string {
-  return bytes.length === 0 ? '' : `: ${bytes.subarray(0, 16).toString('hex')}${bytes.length > 16 ? '…' : ''}`;
-}
-
-function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,7 @@
 // DNS checker against a real dnsmasq (UDP and TCP) and a scriptable misbehaving responder, on loopback only.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { encode } from 'dns-packet';
 import { checkDns } from '../../src/checks/dns.js';
@@ -213,6 +214,57 @@ describe('DNS checker against a misbehaving responder', () => {
     const f = await fake({ udp: () => [Buffer.from([1, 2, 3])] });
     const r = await checkDns(target(f.port), live());
     assert.equal(r.code, 'dns_bad_response');
+  });
+
+  for (const size of [0, 1]) {
+    it(`regression (issue 18): a ${size}-byte UDP answer is dns_bad_response, not ERR_BUFFER_OUT_OF_BOUNDS killing the process`, async () => {
+      // The 'message' handler read the id of any datagram: a realserver answering 0 or 1 byte crashed lvsd.
+      const f = await fake({ udp: () => [Buffer.alloc(size, 0x41)] });
+      const r = await checkDns(target(f.port), live());
+      assert.equal(r.up, false);
+      assert.equal(r.code, 'dns_bad_response');
+      assert.match(r.reason, new RegExp(`response of ${size} bytes?(: 41)?, shorter than a DNS header \\(12\\)$`));
+      assert.equal(f.queries.length, 1, 'the query went out and the answer came back');
+    });
+  }
+
+  it('regression (issue 18): a NUL byte in an answer name is escaped, so LVSD_REASON can be passed to a command', async () => {
+    const f = await fake({ udp: (q) => [response(q, { answers: [{ ...aRecord(q, '10.0.0.5'), name: 'www\u0000\u0007x.example.test' }] })] });
+    const r = await checkDns(target(f.port, { expectAnswer: '^nothing$' }), live());
+    assert.equal(r.code, 'dns_answer_mismatch');
+    assert.ok(!/[\x00-\x1f]/.test(r.reason), `no control character in ${JSON.stringify(r.reason)}`);
+    assert.match(r.reason, /\(www\\000\\007x\.example\.test 60 IN A 10\.0\.0\.5\)$/);
+    // What notify does with a reason: an environment variable of a spawned command.
+    const echoed = spawnSync('/bin/sh', ['-c', 'printf %s "$LVSD_REASON"'], { env: { LVSD_REASON: r.reason }, encoding: 'utf8' });
+    assert.equal(echoed.error, undefined);
+    assert.equal(echoed.stdout, r.reason);
+  });
+
+  for (const transport of ['udp', 'tcp'] as const) {
+    it(`regression (issue 18), ${transport}: an A record cut short is dns_bad_response, not "1.2.undefined.undefined" and up`, async () => {
+      // RDLENGTH 4 kept, only 2 of the 4 address bytes sent: dns-packet read past the end.
+      const cut = (q: Parameters<typeof response>[0]): Buffer => response(q, { answers: [aRecord(q, '1.2.3.4')] }).subarray(0, -2);
+      const f = await fake({ udp: (q) => [cut(q)], tcp: (q) => [cut(q)] });
+      const r = await checkDns(target(f.port, { transport }), live());
+      assert.equal(r.up, false, r.reason);
+      assert.equal(r.code, 'dns_bad_response');
+      assert.match(r.reason, /record 1 of 1: data cut short \(4 bytes announced, 2 left\)$/);
+      assert.ok(!r.reason.includes('undefined'), r.reason);
+    });
+  }
+
+  it('regression (issue 18): an A record whose RDLENGTH says 2 is dns_bad_response', async () => {
+    const short = (q: Parameters<typeof response>[0]): Buffer => {
+      const full = response(q, { answers: [aRecord(q, '1.2.3.4')] });
+      const out = Buffer.from(full.subarray(0, -2));
+      out.writeUInt16BE(2, out.length - 4); // the RDLENGTH in front of the (now 2-byte) address
+      return out;
+    };
+    const f = await fake({ udp: (q) => [short(q)] });
+    const r = await checkDns(target(f.port), live());
+    assert.equal(r.up, false, r.reason);
+    assert.equal(r.code, 'dns_bad_response');
+    assert.match(r.reason, /record 1 of 1: A data of 2 bytes \(4 expected\)$/);
   });
 
   it('an echo of the query (QR bit clear): dns_bad_response', async () => {
