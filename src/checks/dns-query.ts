@@ -1,6 +1,7 @@
 // Building a DNS check's query message. The checker sends it; the config validates every dns check
-// with the same function, so a name dns-packet cannot encode (a label past 63 bytes, an empty label,
-// a name past 255 bytes) is a config error at load, not a check that always fails.
+// with config/dns-name.ts, which follows this function without loading dns-packet (a unit test holds
+// the two equal), so a name dns-packet cannot encode (a label past 63 bytes, an empty label, a name
+// past 255 bytes) is a config error at load, not a check that always fails.
 
 import { decode, encode, RECURSION_DESIRED } from 'dns-packet';
 import type { RecordType } from 'dns-packet';
@@ -41,10 +42,4 @@ export function encodeQuery(query: string, queryType: string, id: number): Encod
   }
   if (echoed.type !== queryType) return `unknown query type ${queryType}`;
   return { bytes, name: normaliseName(name) };
-}
-
-/** The config's validation: null when `encodeQuery` would succeed. */
-export function dnsQueryProblem(query: string, queryType: string): string | null {
-  const q = encodeQuery(query, queryType, 0);
-  return typeof q === 'string' ? q : null;
 }

@@ -8,7 +8,7 @@ import type { BodyProbe } from './http-body.js';
 import { StatusProbe } from './http-probe.js';
 import type { Prepared } from './http-probe.js';
 import { compilePattern } from './socket-util.js';
-import { requestProblem } from './http-request.js';
+import { requestProblem } from '../config/http-request.js';
 import { checkHttpRaw, rawHttpFits } from './http-raw.js';
 import type { CheckResult, Checker, CheckTarget } from './types.js';
 

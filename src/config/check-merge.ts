@@ -15,7 +15,7 @@ import type { RawCheck } from './schema.js';
 import { ALTERNATIVES } from './check-alternatives.js';
 import { MAX_TIMER_MS, formatDuration } from './duration.js';
 import { BUILTIN, checkKeyApplies, typesUsingKey } from './schema.js';
-import { dnsQueryProblem } from '../checks/dns-query.js';
+import { dnsQueryProblem } from './dns-name.js';
 
 export interface CheckLevel {
   /** For messages: "lvsd.yaml defaults", "the service check", "this real's check". */
@@ -217,7 +217,7 @@ export function resolveCheck(
     case 'dns': {
       const query = get<string>('query');
       if (full && query === undefined) issues.add(typePos(), 'a dns check needs "query" (the name to ask for, e.g. query: example.org)');
-      // The DNS checker's own encoder decides (src/checks/dns-query.ts): what loads is what it can send.
+      // What the DNS checker's encoder can send (dns-name.ts follows it): what loads is what it can send.
       const problem = query === undefined ? null : queryProblem(query, get<string>('query_type') ?? BUILTIN.dns.queryType);
       if (problem !== null) issues.add(posOf('query')!, `query: ${problem}`);
       spec = {

@@ -25,7 +25,7 @@ import type { CheckLevel, CommandRef } from './check-merge.js';
 import type { ListLevel } from './check-list.js';
 import { resolveCheckList } from './check-list.js';
 import { resolveAnnounce } from './announce-resolve.js';
-import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN } from '../ipvs/ranges.js';
+import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN } from './ipvsadm-ranges.js';
 
 export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: string, issues: IssueList): GlobalConfig {
   let listen: GlobalConfig['listen'] = BUILTIN.listen;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { CheckType } from './model.js';
 import { DEFAULT_LISTEN_PORT } from './model.js';
 import { parseDuration } from './duration.js';
-import { headerNameProblem, headerValueProblem, pathProblem } from '../checks/http-request.js';
+import { headerNameProblem, headerValueProblem, pathProblem } from './http-request.js';
 
 export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'udp', 'ping', 'none'] as const;
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
@@ -150,7 +150,7 @@ function lowerEnum<const T extends readonly string[]>(values: T) {
   });
 }
 
-// The HTTP checker's own predicates (src/checks/http-request.ts): what loads is what it can send.
+// The predicates the HTTP checker sends with (http-request.ts): what loads is what it can send.
 const headersSchema = z.record(z.string(), z.string()).superRefine((h, ctx) => {
   for (const [name, value] of Object.entries(h)) {
     const problem = headerNameProblem(name) ?? headerValueProblem(name, value);
@@ -168,7 +168,7 @@ const digestSchema = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 
-// The HTTP checker's own predicate (src/checks/http-request.ts): what loads is what it can send.
+// The predicate the HTTP checker sends with (http-request.ts): what loads is what it can send.
 const pathSchema = z.string().superRefine((v, ctx) => {
   const problem = pathProblem(v);
   if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });

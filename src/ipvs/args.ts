@@ -8,7 +8,7 @@ import type { Endpoint, Family, Forwarding, Persistence, Protocol } from '../con
 import type { IpvsReal, IpvsServiceHead } from './model.js';
 import { parseIpvsEndpoint, realKey, serviceKey } from './keys.js';
 import type { ServiceTarget } from './keys.js';
-import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN, PERSISTENCE_TIMEOUT_MAX_S, PERSISTENCE_TIMEOUT_MIN_S } from './ranges.js';
+import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN, PERSISTENCE_TIMEOUT_MAX_S, PERSISTENCE_TIMEOUT_MIN_S } from '../config/ipvsadm-ranges.js';
 
 export type ParsedCommand =
   | { readonly cmd: 'add-service' | 'edit-service'; readonly key: string; readonly service: IpvsServiceHead }

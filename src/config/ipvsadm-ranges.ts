@@ -1,5 +1,5 @@
 // ipvsadm's accepted ranges for values lvsd hands it (ipvsadm.c, parse_options): shared by the
-// ipvsadm model (args.ts) and the config validation, so a config that loads is one ipvsadm takes.
+// ipvsadm model (ipvs/args.ts) and the config validation, so a config that loads is one ipvsadm takes.
 
 /** `-M` on an IPv6 service: a prefix length; ipvsadm refuses 0 ("illegal ipv6 netmask specified"). */
 export const IPV6_NETMASK_MIN = 1;
