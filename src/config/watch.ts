@@ -198,6 +198,14 @@ export class ConfigWatcher extends EventEmitter<ConfigWatcherEvents> {
     }
     const loadMs = Math.round(performance.now() - started);
     const at = new Date();
+    if (next && this.outcome.ok === false) {
+      // The first valid load after a rejected one says so at info, changed or not: whoever fixed the
+      // file sees that the config is good again (issue 18: an unchanged reload is only a debug line).
+      this.logger.info(
+        { reason, rejected_at: this.outcome.at.toISOString(), changed: next.hash !== this.snapshot.hash },
+        'configuration valid again',
+      );
+    }
     if (next && next.hash === this.snapshot.hash) {
       // An operator's SIGHUP gets an answer; a file event that changed nothing (an editor's touch) stays quiet.
       const asked = reason.split(', ').some((r) => r !== 'file change');

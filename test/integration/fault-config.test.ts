@@ -114,6 +114,11 @@ describe('fault suite: config bombs against a running daemon', { concurrency: fa
       await assertSurvived(r, ['web']);
       const back = await r.reloadAfter(() => unlink(join(r.confD, 'bomb.yaml')), 'the bomb gone', (x) => x.config.last_reload.ok);
       assert.equal(back.config.last_reload.ok, true);
+      // Regression (issue 18, newcomer list): the repaired config, identical to the running one, was
+      // only a debug line ('configuration unchanged'): nothing at info said the config was good again.
+      const again = await r.daemon.waitForLog((l) => l.msg === 'configuration valid again', 'the repair said at info');
+      assert.equal(again.level, 'info');
+      assert.equal(again['changed'], false);
     } finally {
       await r.stop();
     }
