@@ -366,6 +366,9 @@ function overall(inputs: StatusInputs, services: readonly ServiceStatus[]): Stat
     if (s.quorum.up === false) degraded.push(`${s.name} has lost quorum (healthy weight ${s.quorum.weight_sum ?? 0}, quorum ${s.quorum.quorum})`);
     if (s.sorry_active === true) degraded.push(`${s.name} is on its sorry servers`);
   }
+  // The heading must not say healthy while the kernel line says FAILING (issue 18, newcomer list).
+  const rc = inputs.reconciler;
+  if (rc.consecutiveFailures > 0) degraded.push(`the kernel table is not in sync: ${rc.consecutiveFailures} reconcile pass(es) failed in a row${rc.lastError ? ` (${rc.lastError})` : ''}`);
   if (!inputs.reload.ok) degraded.push(`the last configuration reload was rejected (${inputs.reload.issues.length} issue(s)); the previous configuration stays in force`);
   const state: OverallState = !inputs.healthz.ok ? 'unhealthy' : degraded.length > 0 ? 'degraded' : 'healthy';
   return { state, reasons: [...reasons, ...degraded] };

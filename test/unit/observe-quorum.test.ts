@@ -62,6 +62,22 @@ describe('quorum in status and metrics', () => {
     assert.match(doc.overall.reasons[0]!, /last configuration reload was rejected/);
   });
 
+  it('regression (issue 18): a failing kernel no longer heads `lvsd status` as healthy', async () => {
+    const w = world({
+      reconciler: {
+        stats: () => ({ ...ZERO_RECONCILER, consecutiveFailures: 5, failures: 6, lastError: 'ipvsadm -R: Memory allocation problem' }),
+        services: () => new Map(Object.entries({ [WEB]: up(10), [DNS]: up(1) })),
+        slowStarts: () => new Map(),
+      },
+    });
+    const doc = await w.observer.statusDocument();
+    assert.equal(doc.overall.state, 'degraded');
+    assert.deepEqual(doc.overall.reasons, ['the kernel table is not in sync: 5 reconcile pass(es) failed in a row (ipvsadm -R: Memory allocation problem)']);
+    const text = renderStatusText(doc).split('\n');
+    assert.match(text[0]!, /, DEGRADED$/);
+    assert.match(text.find((l) => l.startsWith('kernel'))!, /FAILING \(5 passes\)/);
+  });
+
   it('shows a real in slow start', async () => {
     const w = withState({ [WEB]: up(10), [DNS]: up(1) }, { [`${WEB} 10.0.0.1:80`]: { since: T0, windowMs: 30_000 } });
     const doc = await w.observer.statusDocument();
