@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { AdminEntry, AdminSourceKind, AdminTarget } from './admin-model.js';
 import { formatTarget, targetId } from './admin-model.js';
 import { readAdminFile, writeAdminFile } from './admin-file.js';
+import { setAsideUnusable } from '../json-state-file.js';
 import { AdminStore } from './admin-store.js';
 import type { AdminChange, AdminView } from './admin-store.js';
 import { adminListing, runCommand } from './commands.js';
@@ -69,14 +70,20 @@ export class AdminControl {
   async start(snapshot: Snapshot): Promise<void> {
     this.#snapshot = snapshot;
     this.store.setSnapshot(snapshot);
-    if (this.#o.file) {
+    const file = this.#o.file;
+    if (file) {
+      let entries: AdminEntry[] | null = null;
       try {
-        const entries = await readAdminFile(this.#o.file);
-        this.#report(this.store.replace('operator', entries), `restored from ${this.#o.file}`);
-        if (entries.length) this.#log.info({ event: 'admin_restored', file: this.#o.file, entries: entries.map((e) => `${e.state} ${formatTarget(e.target)}`) }, `admin state restored: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`);
+        entries = await readAdminFile(file);
       } catch (err) {
-        // Refusing to start over a bookkeeping file would take the director down; say it loudly.
-        this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'admin state record unusable; starting with no operator admin state');
+        // Refusing to start over a bookkeeping file would take the director down; say it loudly,
+        // keep the evidence aside (admin.json.corrupt-TIME) and start from no operator entries.
+        const movedTo = await setAsideUnusable(file, err, this.#now());
+        this.#log.error({ code: 'LVSD_STATE_IO', file, err: errorMessage(err), movedTo }, 'admin state record unusable; starting with no operator admin state');
+      }
+      if (entries) {
+        this.#report(this.store.replace('operator', entries), `restored from ${file}`);
+        if (entries.length) this.#log.info({ event: 'admin_restored', file, entries: entries.map((e) => `${e.state} ${formatTarget(e.target)}`) }, `admin state restored: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`);
       }
     }
     if (this.#o.maintenanceDir) {

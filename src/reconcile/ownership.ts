@@ -1,35 +1,25 @@
 // The record of which IPVS services are lvsd's, persisted atomically so a restart never deletes a foreign one.
 
-import { access, constants, mkdir, rename } from 'node:fs/promises';
+import { access, constants, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { LvsdError, errorMessage } from '../errors.js';
-import { readJsonStateFile, writeJsonStateFile } from '../json-state-file.js';
+import { readJsonStateFile, setAsideUnusable, writeJsonStateFile } from '../json-state-file.js';
 import type { Logger } from '../log.js';
 
 export const OWNED_FILE = 'owned.json';
 const FORMAT_VERSION = 1;
 
+// Service keys ("tcp:192.0.2.10:80", "fwmark:1:v4"): bounded like every field of a record.
+const fileSchema = z.strictObject({ version: z.literal(FORMAT_VERSION), services: z.array(z.string().min(1).max(256)).max(1_000_000) });
+
 /**
  * Read an ownership file. A missing file is an empty set (first start). Anything else that cannot
- * be read or is not the expected JSON throws LvsdError LVSD_STATE_IO.
+ * be read or is not the expected JSON throws StateRecordError (LVSD_STATE_IO).
  */
 export async function readOwnedFile(path: string): Promise<Set<string>> {
-  const data = await readJsonStateFile(path);
-  if (data === undefined) return new Set();
-  const services = (data as { services?: unknown } | null)?.services;
-  if (
-    typeof data !== 'object' ||
-    data === null ||
-    (data as { version?: unknown }).version !== FORMAT_VERSION ||
-    !Array.isArray(services) ||
-    !services.every((s) => typeof s === 'string')
-  ) {
-    throw new LvsdError(
-      'LVSD_STATE_IO',
-      `${path} is not an lvsd ownership record (expected {"version":${FORMAT_VERSION},"services":[...]})`,
-    );
-  }
-  return new Set(services as string[]);
+  const data = await readJsonStateFile(path, fileSchema, `ownership record (expected {"version":${FORMAT_VERSION},"services":[...]})`);
+  return new Set(data?.services ?? []);
 }
 
 /**
@@ -65,7 +55,7 @@ export class Ownership {
    * - the directory cannot be made or written (a regular file in its place, read-only, no such
    *   parent, permission): logged; this process still knows what it creates, and every later
    *   save retries the write;
-   * - a corrupt or unreadable record: logged, moved aside as owned.json.corrupt when possible, and
+   * - a corrupt or unreadable record: logged, moved aside as owned.json.corrupt-TIME when corrupt, and
    *   lvsd starts with an empty set: that only means services lvsd created and that have since
    *   left the config are left alone like foreign ones, which is the safe direction (never flush
    *   what you do not own); configured services are managed regardless of the record.
@@ -104,12 +94,7 @@ export class Ownership {
         o.#dirty = true;
         return o;
       }
-      let movedTo: string | null = `${file}.corrupt`;
-      try {
-        await rename(file, movedTo);
-      } catch {
-        movedTo = null;
-      }
+      const movedTo = await setAsideUnusable(file, err);
       logger.error(
         { code, err: errorMessage(err), movedTo },
         'ownership record unusable; starting with no previously created services',

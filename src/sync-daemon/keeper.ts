@@ -12,6 +12,7 @@ import { SYNC_DAEMON_STATES, daemonDifferences } from './ipvsadm.js';
 import type { KernelSyncDaemon, SyncDaemonRunner, SyncDaemonSpec, SyncDaemonState, SyncDaemons } from './ipvsadm.js';
 import { kernelViewOf } from './ipvsadm.js';
 import { EMPTY_SYNC_RECORD, readSyncDaemonFile, writeSyncDaemonFile } from './record.js';
+import { setAsideUnusable } from '../json-state-file.js';
 import type { RuntimeRole, SyncDaemonRecord } from './record.js';
 import type { SyncStatusJson } from '../control/protocol.js';
 import { unrefTimers } from '../reconcile/loop-timers.js';
@@ -89,16 +90,29 @@ export class SyncDaemonKeeper {
     this.#timers = options.timers ?? unrefTimers;
   }
 
-  /** Restore the record (run-time role, daemons lvsd started). An unusable file is logged, never fatal. */
+  /**
+   * Restore the record (run-time role, daemons lvsd started). An unusable file is moved aside
+   * (sync-daemon.json.corrupt-TIME) and logged, never fatal, and the safe default applies: the role
+   * lvsd.yaml says and no daemon counted as lvsd's (never master from a record it could not read).
+   */
   async load(): Promise<void> {
-    if (!this.#o.file) return;
+    const file = this.#o.file;
+    if (!file) return;
+    let record: SyncDaemonRecord;
     try {
-      this.#record = await readSyncDaemonFile(this.#o.file);
-      const r = this.#record.runtime;
-      if (r) this.#log.info({ event: 'sync_role_restored', role: r.role, by: r.by, since: new Date(r.since).toISOString() }, `sync daemon: run-time role ${r.role} restored (set by ${r.by})`);
+      record = await readSyncDaemonFile(file);
     } catch (err) {
-      this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'sync daemon record unusable; starting without a run-time role or owned daemons');
+      const movedTo = await setAsideUnusable(file, err, this.#now());
+      this.#log.error(
+        { code: 'LVSD_STATE_IO', file, err: errorMessage(err), movedTo },
+        'sync daemon record unusable; the role is the one lvsd.yaml says and no running daemon counts as started by lvsd',
+      );
+      return;
     }
+    // Taken into use only once read whole and valid: nothing of a bad record leaks into the role.
+    this.#record = record;
+    const r = record.runtime;
+    if (r) this.#log.info({ event: 'sync_role_restored', role: r.role, by: r.by, since: new Date(r.since).toISOString() }, `sync daemon: run-time role ${r.role} restored (set by ${r.by})`);
   }
 
   /** The configuration's `sync_daemon` (null: not configured) and resync_interval; a change runs a pass. */

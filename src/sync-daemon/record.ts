@@ -4,8 +4,7 @@
 
 import { join } from 'node:path';
 import { z } from 'zod';
-import { LvsdError } from '../errors.js';
-import { readJsonStateFile, writeJsonStateFile } from '../json-state-file.js';
+import { epochMs, readJsonStateFile, recordText, writeJsonStateFile } from '../json-state-file.js';
 import type { SyncRole } from '../config/model.js';
 import type { SyncDaemonState } from './ipvsadm.js';
 
@@ -30,21 +29,19 @@ export const EMPTY_SYNC_RECORD: SyncDaemonRecord = { runtime: null, started: [] 
 
 const fileSchema = z.strictObject({
   version: z.literal(FORMAT_VERSION),
-  runtime: z.strictObject({ role: z.enum(['master', 'backup', 'both', 'none']), by: z.string(), since: z.number() }).nullable(),
-  started: z.array(z.enum(['master', 'backup'])),
+  runtime: z.strictObject({ role: z.enum(['master', 'backup', 'both', 'none']), by: recordText, since: epochMs }).nullable(),
+  started: z.array(z.enum(['master', 'backup'])).max(2),
 });
 
 export function syncDaemonFilePath(stateDir: string): string {
   return join(stateDir, SYNC_DAEMON_FILE);
 }
 
-/** A missing file is the empty record; anything unreadable throws LvsdError LVSD_STATE_IO. */
+/** A missing file is the empty record; anything unusable throws StateRecordError (LVSD_STATE_IO). */
 export async function readSyncDaemonFile(path: string): Promise<SyncDaemonRecord> {
-  const data = await readJsonStateFile(path);
+  const data = await readJsonStateFile(path, fileSchema, 'sync daemon record');
   if (data === undefined) return EMPTY_SYNC_RECORD;
-  const parsed = fileSchema.safeParse(data);
-  if (!parsed.success) throw new LvsdError('LVSD_STATE_IO', `${path} is not an lvsd sync daemon record: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return { runtime: parsed.data.runtime, started: [...new Set(parsed.data.started)] };
+  return { runtime: data.runtime, started: [...new Set(data.started)] };
 }
 
 export async function writeSyncDaemonFile(path: string, record: SyncDaemonRecord): Promise<void> {

@@ -121,7 +121,9 @@ describe('fault suite: state dir', { timeout: 120_000 }, () => {
     const line = logs.find((l) => l.code === 'LVSD_STATE_IO');
     assert.ok(line);
     assert.equal(line.msg, 'ownership record unusable; starting with no previously created services');
-    assert.equal(await readFile(join(stateDir, 'owned.json.corrupt'), 'utf8'), '{"version":1,"services":["tcp:1');
+    const aside = (await readdir(stateDir)).filter((f) => f.startsWith('owned.json.corrupt-'));
+    assert.equal(aside.length, 1, 'moved aside as owned.json.corrupt-TIME');
+    assert.equal(await readFile(join(stateDir, aside[0]!), 'utf8'), '{"version":1,"services":["tcp:1');
     assert.deepEqual(JSON.parse(await readFile(join(stateDir, 'owned.json'), 'utf8')), { version: 1, services: [] });
   });
 

@@ -99,7 +99,10 @@ describe('ownership record', () => {
     assert.equal(lines.length, 1);
     assert.equal(lines[0]?.level, 'error');
     assert.equal(lines[0]?.code, 'LVSD_STATE_IO');
-    assert.equal(await readFile(join(dir, `${OWNED_FILE}.corrupt`), 'utf8'), 'garbage');
+    const aside = (await readdir(dir)).filter((f) => f.startsWith(`${OWNED_FILE}.corrupt-`));
+    assert.equal(aside.length, 1, 'moved aside as owned.json.corrupt-TIME');
+    assert.equal(await readFile(join(dir, aside[0]!), 'utf8'), 'garbage');
+    assert.equal(lines[0]?.movedTo, join(dir, aside[0]!));
     // The next save writes a good record even though the (empty) set did not change.
     await o.save([]);
     assert.deepEqual(await readOwnedFile(join(dir, OWNED_FILE)), new Set());
