@@ -8,7 +8,7 @@ import type { ErrorCode } from '../errors.js';
 import { LvsdError } from '../errors.js';
 import { COMMON_HELP, EXIT_OK, parseCommand } from './args.js';
 import { SOCKET_HELP, sendControl, socketPath } from './control-client.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 /** Unwrap a reply: a refusal becomes an LvsdError (exit 1) with the daemon's code. */
 export function expectOk(reply: ControlReply): Extract<ControlReply, { ok: true }> {

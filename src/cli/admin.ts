@@ -4,7 +4,7 @@ import { EXIT_OK, COMMON_HELP, parseCommand } from './args.js';
 import { SOCKET_HELP, sendControl, socketPath } from './control-client.js';
 import { expectOk } from './admin-set.js';
 import type { AdminListing } from '../control/protocol.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];

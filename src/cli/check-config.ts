@@ -2,7 +2,7 @@
 
 import { loadConfig, formatIssue } from '../config/load.js';
 import { COMMON_HELP, EXIT_FAILURE, EXIT_OK, parseCommand } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const checkConfigCommand: Command = {
   summary: 'validate the configuration (every error as FILE:LINE:COL: message)',

@@ -15,7 +15,7 @@ import type { OutService } from '../convert/model.js';
 import { writeDoc } from '../convert/writer.js';
 import { withoutVirtualServers } from '../convert/keep-vrrp.js';
 import { EXIT_FAILURE, EXIT_OK } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `Usage: lvsd convert [--from ldirectord|keepalived] FILE --out DIR [options]
 

@@ -10,7 +10,7 @@ import { DigestProbe } from '../checks/http-digest.js';
 import type { CheckTarget } from '../checks/types.js';
 import { LvsdError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 

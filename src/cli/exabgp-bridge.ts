@@ -12,7 +12,7 @@ import { BUILTIN } from '../config/schema.js';
 import { ANNOUNCE_DEFAULTS } from '../config/announce-resolve.js';
 import { errorMessage } from '../errors.js';
 import { COMMON_HELP, EXIT_OK, parseCommand } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const RETRY_MS = 1000;
 

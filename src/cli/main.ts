@@ -16,12 +16,8 @@ import { enableCommand } from './enable.js';
 import { adminCommand } from './admin.js';
 import { exabgpBridgeCommand } from './exabgp-bridge.js';
 import { syncRoleCommand } from './sync-role.js';
+import type { Command } from './command.js';
 
-export interface Command {
-  readonly summary: string;
-  readonly help: string;
-  execute(argv: readonly string[]): Promise<number>;
-}
 
 const COMMANDS: Record<string, Command> = {
   run: runCommand,

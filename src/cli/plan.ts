@@ -8,7 +8,7 @@ import { Ownership } from '../reconcile/ownership.js';
 import { createRunner, healthViewOf } from '../daemon.js';
 import { COMMON_HELP, EXIT_FAILURE, EXIT_OK, parseCommand } from './args.js';
 import { probeAll } from './report.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const planCommand: Command = {
   summary: 'probe once and print the ipvsadm lines run would apply now (changes nothing)',

@@ -3,7 +3,7 @@
 import { loadConfig, formatIssue } from '../config/load.js';
 import { COMMON_HELP, EXIT_FAILURE, EXIT_OK, parseCommand } from './args.js';
 import { probeAll } from './report.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 export const probeCommand: Command = {
   summary: 'run every check once now and print each real\'s result',

@@ -7,7 +7,7 @@ import { Daemon, logIssues } from '../daemon.js';
 import { installFatalHandlers } from '../fatal.js';
 import { COMMON_HELP, EXIT_FAILURE, parseCommand } from './args.js';
 import { LvsdError } from '../errors.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 /** Once stopped, a handle still open (a stuck child's pipe) must not keep the process alive. */
 const EXIT_GRACE_MS = 1_000;

@@ -12,7 +12,7 @@ import { formatListen } from '../observe/http-server.js';
 import { renderStatusText } from '../observe/status-text.js';
 import type { StatusDocument } from '../observe/status-document.js';
 import { COMMON_HELP, EXIT_OK, parseCommand } from './args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: DEFAULT_LISTEN_PORT };
 

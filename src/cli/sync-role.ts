@@ -7,7 +7,7 @@ import { LvsdError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { SyncRoleReply, SyncStatusJson } from '../control/protocol.js';
 import { SYNC_ROLE_CHOICES } from '../control/control-server.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
 

@@ -1,7 +1,7 @@
 // Quorum per service, keepalived's rule with hysteresis: pure, the previous state in, the next out.
 
 import type { ServiceConfig, Snapshot } from '../config/model.js';
-import type { DesiredInputs } from './desired.js';
+import type { DesiredInputs } from './inputs.js';
 import { realHealth, targetWeight } from './weight.js';
 
 type HealthInputs = Pick<DesiredInputs, 'health' | 'agent'>;

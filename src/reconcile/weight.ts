@@ -1,7 +1,7 @@
 // The weight a healthy real asks for (config, check, later admin and agent), before any slow-start ramp.
 
 import type { RealConfig } from '../config/model.js';
-import type { DesiredInputs, RealHealth } from './desired.js';
+import type { DesiredInputs, RealHealth } from './inputs.js';
 
 /**
  * A real's health as desired uses it: the health check, then its agent (HAProxy agent-check). A
