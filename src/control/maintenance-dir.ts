@@ -1,7 +1,9 @@
 // The maintenance directory (`maintenance_dir`), watched like conf.d: each file puts the reals its
 // name matches in maint, deleting it returns them. Rescanned whole after a debounced burst of events.
+// The directory itself may be removed and re-created (`rm -rf maint; mkdir maint`): a watcher follows
+// an inode, so a stat once a second notices another inode (or none) and watches the new one.
 
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { watch } from 'chokidar';
 import type { FSWatcher } from 'chokidar';
@@ -22,7 +24,19 @@ export interface MaintenanceDirOptions {
   /** Called after every scan that found a difference (and once after the first scan). */
   readonly onScan: (scan: MaintenanceScan) => void;
   readonly debounceMs?: number;
+  /** How often the directory's identity is checked (default 1 s). */
+  readonly presenceMs?: number;
   readonly now?: () => number;
+}
+
+/** dev:ino of the directory, null when there is none (or it is not a directory). */
+async function identity(dir: string): Promise<string | null> {
+  try {
+    const st = await stat(dir);
+    return st.isDirectory() ? `${st.dev}:${st.ino}` : null;
+  } catch {
+    return null;
+  }
 }
 
 export class MaintenanceDir {
@@ -36,6 +50,11 @@ export class MaintenanceDir {
   #invalid = new Set<string>();
   #scanning: Promise<void> = Promise.resolve();
   #closed = false;
+  /** dev:ino of the directory the watcher follows; null: no watcher (the directory is gone). */
+  #watched: string | null = null;
+  #presence: NodeJS.Timeout | null = null;
+  /** The directory was found missing; its files' entries were dropped (logged once). */
+  #gone = false;
 
   constructor(options: MaintenanceDirOptions) {
     this.#o = options;
@@ -48,21 +67,40 @@ export class MaintenanceDir {
       this.#o.logger.error({ code: 'LVSD_STATE_IO', dir: this.#dir, err: errorMessage(err) }, 'cannot create maintenance_dir'),
     );
     await this.rescan(true);
-    const fsw = watch(this.#dir, { ignoreInitial: true, depth: 0, atomic: true });
-    this.#fsw = fsw;
-    fsw.on('all', () => this.#schedule());
-    fsw.on('error', (err) => this.#o.logger.warn({ err: errorMessage(err) }, 'maintenance_dir watcher error'));
-    await new Promise<void>((resolve) => fsw.once('ready', resolve));
-    // Files created between the first scan and the watcher being ready.
-    await this.rescan(false);
+    this.#presence = setInterval(() => void this.#checkPresence(), this.#o.presenceMs ?? 1000);
+    this.#presence.unref();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#presence) clearInterval(this.#presence);
+    await this.#scanning;
     await this.#fsw?.close();
     this.#fsw = null;
-    await this.#scanning;
+  }
+
+  /** Rescan when the directory is no longer the one watched (removed, re-created, replaced). */
+  #checkPresence(): void {
+    if (this.#closed) return;
+    this.#scanning = this.#scanning.then(async () => {
+      if ((await identity(this.#dir)) !== this.#watched) await this.#scan(false);
+    });
+  }
+
+  /** Watch the directory as it is now (a new one after a re-creation); none while it is missing. */
+  async #follow(): Promise<void> {
+    const id = await identity(this.#dir);
+    if (id === this.#watched && (id === null || this.#fsw)) return;
+    await this.#fsw?.close();
+    this.#fsw = null;
+    this.#watched = id;
+    if (id === null || this.#closed) return;
+    const fsw = watch(this.#dir, { ignoreInitial: true, depth: 0, atomic: true });
+    this.#fsw = fsw;
+    fsw.on('all', () => this.#schedule());
+    fsw.on('error', (err) => this.#o.logger.warn({ err: errorMessage(err) }, 'maintenance_dir watcher error'));
+    await new Promise<void>((resolve) => fsw.once('ready', resolve));
   }
 
   #schedule(): void {
@@ -82,14 +120,26 @@ export class MaintenanceDir {
 
   async #scan(first: boolean): Promise<void> {
     const log = this.#o.logger;
+    if (this.#closed) return;
+    // Watch before reading: a file created in between is then an event, not missed.
+    await this.#follow();
     let names: string[];
     try {
       const dirents = await readdir(this.#dir, { withFileTypes: true });
       // Regular files and links to them; a subdirectory means nothing.
       names = dirents.filter((d) => !d.isDirectory()).map((d) => d.name).sort();
+      if (this.#gone) log.info({ event: 'maintenance_dir', dir: this.#dir, action: 'back' }, `maintenance_dir ${this.#dir} is back; its files are read again`);
+      this.#gone = false;
     } catch (err) {
-      log.error({ code: 'LVSD_STATE_IO', dir: this.#dir, err: errorMessage(err) }, 'cannot read maintenance_dir; keeping the last known maintenance files');
-      return;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        log.error({ code: 'LVSD_STATE_IO', dir: this.#dir, err: errorMessage(err) }, 'cannot read maintenance_dir; keeping the last known maintenance files');
+        return;
+      }
+      // Removed (`rm -rf maint`): its files are gone with it, so are their entries. It is picked up
+      // again when it comes back (the presence check), and not re-created: the operator removed it.
+      if (!this.#gone) log.warn({ event: 'maintenance_dir', dir: this.#dir, action: 'gone', dropped: this.#files.size }, `maintenance_dir ${this.#dir} is gone: its ${this.#files.size} file(s) no longer hold any real; watching for it to come back`);
+      this.#gone = true;
+      names = [];
     }
     const now = (this.#o.now ?? Date.now)();
     const next = new Map<string, AdminEntry>();
@@ -109,7 +159,8 @@ export class MaintenanceDir {
     }
     const added = [...next.keys()].filter((n) => !this.#files.has(n));
     const removed = [...this.#files.keys()].filter((n) => !next.has(n));
-    for (const n of this.#invalid) if (!names.includes(n)) this.#invalid.delete(n);
+    const present = new Set(names);
+    for (const n of this.#invalid) if (!present.has(n)) this.#invalid.delete(n);
     this.#files = next;
     if (first || added.length || removed.length) {
       this.#o.onScan({ entries: [...next.values()], added: added.map((n) => join(this.#dir, n)), removed: removed.map((n) => join(this.#dir, n)) });

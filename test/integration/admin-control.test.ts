@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configDir, eventually, fakeIpvsadm, freePort, lvsdCommand, runLvsd, startDaemon, tcpListener } from '../helpers/daemon-process.js';
 import type { ConfigDir, DaemonProcess, RunResult } from '../helpers/daemon-process.js';
@@ -231,5 +231,47 @@ describe('admin state through the control socket and the maintenance directory',
     await eventually(async () => (table().get(`${WEB} ${A}`) === 5 && table().get(`${WEB} ${B}`) === 7 && table().get(`${API} ${A}`) === 3 ? true : undefined), 'all back', 20_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${ipvs.save()}\n${daemon.logs.slice(-30).map((l) => JSON.stringify(l)).join('\n')}`);
     });
+  });
+
+  // Regression (issue 18): the watcher followed the removed directory's inode, so a file in the
+  // re-created one left the real in traffic, and a directory that stayed away kept its files'
+  // entries until a restart.
+  test('maintenance dir removed and re-created: rm -rf maint; mkdir maint; touch maint/IP:PORT takes the real out', async () => {
+    const dir = join(cfg.dir, 'maint');
+    await writeFile(join(dir, `web@${B}`), '');
+    await eventually(async () => (!table().has(`${WEB} ${B}`) ? true : undefined), 'web B out by the first file');
+    const gone = (): number => daemon.logs.filter((l) => l.event === 'maintenance_dir' && l.action === 'gone').length;
+    const goneBefore = gone();
+    await rm(dir, { recursive: true, force: true });
+    // As an operator types it: the removal is seen before the directory comes back.
+    await eventually(async () => (gone() > goneBefore ? true : undefined), 'the removal seen');
+    await mkdir(dir);
+    await writeFile(join(dir, A), '');
+    await eventually(async () => (!table().has(`${WEB} ${A}`) && !table().has(`${API} ${A}`) ? true : undefined), 'A out by a file in the re-created directory');
+    // The first file went with the old directory: B is back.
+    await eventually(async () => (table().get(`${WEB} ${B}`) === 7 ? true : undefined), 'web B back (its file was removed with the directory)');
+    // And the new directory is watched, not only scanned once.
+    await rm(join(dir, A));
+    await eventually(async () => (table().get(`${WEB} ${A}`) === 5 && table().get(`${API} ${A}`) === 3 ? true : undefined), 'A back after its file in the new directory is deleted');
+  });
+
+  test('maintenance dir that stays away: its files\' entries are dropped (logged once), and it is read again when it comes back', async () => {
+    const dir = join(cfg.dir, 'maint');
+    const gone = (): number => daemon.logs.filter((l) => l.event === 'maintenance_dir' && l.action === 'gone').length;
+    const goneBefore = gone();
+    await writeFile(join(dir, `api@${A}`), '');
+    await eventually(async () => (!table().has(`${API} ${A}`) ? true : undefined), 'api A out by its file');
+    await rm(dir, { recursive: true, force: true });
+    await eventually(async () => (gone() > goneBefore ? true : undefined), 'the directory logged as gone');
+    await eventually(async () => (table().get(`${API} ${A}`) === 3 ? true : undefined), 'api A back while the directory is away');
+    const backBefore = daemon.logs.filter((l) => l.event === 'maintenance_dir' && l.action === 'back').length;
+    await mkdir(dir);
+    await writeFile(join(dir, `api@${A}`), '');
+    await eventually(async () => (!table().has(`${API} ${A}`) ? true : undefined), 'api A out again by a file in the returned directory');
+    assert.equal(daemon.logs.filter((l) => l.event === 'maintenance_dir' && l.action === 'back').length, backBefore + 1);
+    await rm(join(dir, `api@${A}`));
+    await eventually(async () => (table().get(`${API} ${A}`) === 3 ? true : undefined), 'api A back');
+    // Once while it stayed away, not once per presence check.
+    assert.equal(gone(), goneBefore + 1);
   });
 });
