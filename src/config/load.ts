@@ -12,7 +12,7 @@ import { parseYamlFile } from './positions.js';
 import { LIMITS } from './limits.js';
 import type { ReadBudget } from './sources.js';
 import { listServiceFiles, readSource, readSources } from './sources.js';
-import { validateDoc } from './zod-issues.js';
+import { provisionalDoc, validateDoc } from './zod-issues.js';
 import type { RawDefaults, RawGlobal } from './schema.js';
 import { defaultsSchema, globalSchema, serviceSchema } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
@@ -248,13 +248,38 @@ function parseServiceFile(src: SourceFile, digest: string, ctx: FileContext): Pa
   const commands: CommandRef[] = [];
   for (const doc of parseYamlFile(src.file, src.text, ctx.issues, ctx.nodeBudget)) {
     const raw = validateDoc(doc, serviceSchema, 'service', ctx.issues);
-    if (!raw) continue;
+    if (!raw) {
+      reportOtherProblems(doc, base, ctx);
+      continue;
+    }
     const defaultName = doc.index === 1 ? base : `${base}-${doc.index}`;
     const r = resolveService(raw, { doc, defaultName, defaults: ctx.defaults, defaultsCheck: ctx.defaultsCheck, configDir: ctx.configDir, issues: ctx.issues });
     entries.push({ service: r.service, namePos: r.namePos, keyPos: r.keyPos, implicitName: raw.name === undefined });
     commands.push(...r.commands);
   }
   return { digest, nodes: budgetBefore - ctx.nodeBudget.remaining, entries, commands };
+}
+
+/**
+ * An invalid document's rule problems (a gate real with another port...) in the same run as its
+ * schema problems: resolved with every invalid value cut out, into a scratch list. A problem that
+ * names a cut key may be an artefact of the cut (its default stood in), so it waits for the fix.
+ */
+function reportOtherProblems(doc: YamlDoc, base: string, ctx: FileContext): void {
+  const provisional = provisionalDoc(doc, serviceSchema);
+  if (!provisional) return;
+  const scratch = new IssueList();
+  const defaultName = doc.index === 1 ? base : `${base}-${doc.index}`;
+  try {
+    resolveService(provisional.data, { doc, defaultName, defaults: ctx.defaults, defaultsCheck: ctx.defaultsCheck, configDir: ctx.configDir, issues: scratch });
+  } catch {
+    return; // a value the resolver never meets in a valid document: the schema problems say enough
+  }
+  const cut = [...provisional.cut];
+  for (const i of scratch.sorted([])) {
+    if (cut.some((k) => i.message.includes(k))) continue;
+    ctx.issues.add({ file: i.file, line: i.line, col: i.col }, i.message);
+  }
 }
 
 /** For callers that cannot go on without a config (CLI subcommands): throws LVSD_CONFIG_INVALID. */

@@ -51,6 +51,42 @@ const HARMLESS = new Set([
   'dynamic_weight', 'log_level', 'clean_stop', 'max_concurrent_checks', 'resync_interval', 'drain_timeout',
 ]);
 
+/**
+ * The document with every invalid value cut out, whatever it means for the rest, and the names of
+ * the keys cut; null when even that does not validate (a required key is the problem). Only for
+ * finding the other problems of an invalid document in the same run (`check-config` promises every
+ * problem at once): what it yields is never used as configuration.
+ */
+export function provisionalDoc<S extends z.ZodType>(doc: YamlDoc, schema: S): { data: z.output<S>; cut: ReadonlySet<string> } | null {
+  let js: unknown;
+  try {
+    js = structuredClone(doc.toJS());
+  } catch {
+    return null;
+  }
+  const cut = new Set<string>();
+  // A few rounds: cutting one value can expose the next (a union that now fails on another branch).
+  for (let round = 0; round < 4; round++) {
+    const r = schema.safeParse(js);
+    if (r.success) return { data: r.data, cut };
+    for (const issue of r.error.issues) {
+      const path = issue.path.filter((p): p is PathSeg => typeof p === 'string' || typeof p === 'number');
+      if (issue.code === 'unrecognized_keys') {
+        const obj = getAt(js, path);
+        for (const k of issue.keys) if (obj) delete obj[k];
+        continue;
+      }
+      const last = path[path.length - 1];
+      if (typeof last !== 'string') return null;
+      const parent = getAt(js, path.slice(0, -1));
+      if (!parent || !(last in parent)) return null;
+      delete parent[last];
+      cut.add(last);
+    }
+  }
+  return null;
+}
+
 function prune(js: unknown, zodIssues: readonly ZodIssue[]): unknown {
   const copy: unknown = structuredClone(js);
   for (const issue of zodIssues) {

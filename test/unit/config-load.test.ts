@@ -69,6 +69,17 @@ const cases: Case[] = [
     issues: ['conf.d/a.yaml:2:20: interval + timeout (300h + 300h) is longer than a timer can hold: together at most 596h (a timer holds 24.8 days)'],
   },
   {
+    // Regression (issue 18, newcomer list): the gate-port problem of a document whose protocol and
+    // interval were invalid showed only after those were fixed, though every problem is promised at once.
+    name: 'schema and rule problems of one document in the same run',
+    files: svc('address: 192.0.2.10:80\nprotocol: tcpp\ncheck: { type: tcp, interval: 2x }\nreals:\n  - address: 10.0.0.1:8080\n    forwarding: gate\n'),
+    issues: [
+      'conf.d/a.yaml:2:11: protocol: must be one of tcp, udp, sctp (any case); got "tcpp"',
+      'conf.d/a.yaml:3:31: check.interval: "2x" is not a duration (write e.g. "500ms", "2s", "1.5s", "1m", "1h", or a number of seconds)',
+      'conf.d/a.yaml:5:14: with forwarding gate the port cannot be changed: 10.0.0.1:8080 must use the service port 80 (or use forwarding: masq)',
+    ],
+  },
+  {
     name: 'unknown top-level key, with a suggestion',
     files: svc('address: 192.0.2.10:80\nschedular: rr\nreals: []\n'),
     issues: ['conf.d/a.yaml:2:1: unknown key "schedular" (did you mean "scheduler"?)'],
