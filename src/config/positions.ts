@@ -131,7 +131,7 @@ export function parseYamlFile(file: string, text: string, issues: IssueList, bud
     const problems = [...doc.errors, ...doc.warnings];
     for (const err of problems) {
       const { line, col } = lines.linePos(err.pos[0]);
-      issues.add({ file, line: Math.max(line, 1), col: Math.max(col, 1) }, yamlMessage(err.message));
+      issues.add({ file, line: Math.max(line, 1), col: Math.max(col, 1) }, yamlMessage(err.message) + ipv6Hint(text, err.pos[0]));
     }
     if (doc.errors.length > 0) continue;
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
@@ -161,6 +161,18 @@ function positionIn(file: string, text: string, offset: number): SourcePos {
 }
 
 /** yaml's messages end with "at line L, column C" which our prefix already says. */
+/**
+ * An unquoted `[2001:db8::10]:80` is a YAML flow sequence followed by `:80`, which YAML reports as
+ * "Unexpected scalar at node end": say what to write instead when the line holds such an address.
+ */
+function ipv6Hint(text: string, offset: number): string {
+  const start = text.lastIndexOf('\n', Math.max(0, offset - 1)) + 1;
+  const end = text.indexOf('\n', offset);
+  const line = text.slice(start, end < 0 ? undefined : end);
+  const m = /(?<![\w"'])\[([0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\]:(\d+)/.exec(line);
+  return m ? ` (an IPv6 address with a port must be quoted: "[${m[1]}]:${m[2]}")` : '';
+}
+
 function yamlMessage(message: string): string {
   const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   return `YAML: ${first}`;

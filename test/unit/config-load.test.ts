@@ -80,6 +80,12 @@ const cases: Case[] = [
     ],
   },
   {
+    // Regression (issue 18, newcomer list): only "YAML: Unexpected scalar at node end", no hint to quote.
+    name: 'an unquoted IPv6 address with a port: the error says to quote it',
+    files: svc('address: [2001:db8::10]:80\nreals:\n  - address: "[2001:db8::11]:80"\n'),
+    issues: ['conf.d/a.yaml:1:24: YAML: Unexpected scalar at node end (an IPv6 address with a port must be quoted: "[2001:db8::10]:80")'],
+  },
+  {
     name: 'unknown top-level key, with a suggestion',
     files: svc('address: 192.0.2.10:80\nschedular: rr\nreals: []\n'),
     issues: ['conf.d/a.yaml:2:1: unknown key "schedular" (did you mean "scheduler"?)'],
