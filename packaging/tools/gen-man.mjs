@@ -221,7 +221,8 @@ function header(name, sect, title) {
 
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const commands = section(readme, 'Commands');
-const commandNames = [...commands.matchAll(/^\| `lvsd ([a-z][a-z-]*)[^`]*` \|/gm)].map((m) => m[1]);
+// A row may name a command in several forms (`lvsd disable SERVICE [REAL]`, `lvsd disable --real IP`).
+const commandNames = [...commands.matchAll(/^\| `lvsd ([a-z][a-z-]*)[^`]*`[ ,|]/gm)].map((m) => m[1]);
 const hasUsr2 = /SIGUSR2/.test(readFileSync(join(root, 'src/cli/run.ts'), 'utf8'));
 
 const lvsd8 = [

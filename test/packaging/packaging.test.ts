@@ -274,6 +274,12 @@ test('man pages lvsd(8) and lvsd.yaml(5) render without warnings and cover the c
   }
   const text = run('sh', ['-c', `gzip -dc "$1" | groff -man -Tascii -P-cbou 2>/dev/null`, 'sh', join(extracted, 'usr/share/man/man8/lvsd.8.gz')]).stdout;
   for (const c of ['run', 'check-config', 'probe', 'plan', 'status']) assert.match(text, new RegExp(`lvsd ${c}`), `lvsd(8) lacks ${c}`);
+  // Regression (issue 18, newcomer list): the SYNOPSIS left out disable and enable (their README row
+  // names two forms). Every subcommand is listed there, as `lvsd NAME [ options ]`.
+  const synopsis = text.slice(text.indexOf('SYNOPSIS'), text.indexOf('DESCRIPTION'));
+  for (const c of ['run', 'check-config', 'probe', 'plan', 'status', 'drain', 'disable', 'enable', 'admin', 'sync-role', 'digest', 'convert', 'exabgp-bridge']) {
+    assert.match(synopsis, new RegExp(`lvsd ${c} \\[ ?options ?\\]`), `lvsd(8) SYNOPSIS lacks ${c}`);
+  }
   const five = run('sh', ['-c', `gzip -dc "$1" | groff -man -Tascii -P-cbou 2>/dev/null`, 'sh', join(extracted, 'usr/share/man/man5/lvsd.yaml.5.gz')]).stdout;
   for (const k of ['resync_interval', 'drain_timeout', 'expect_status', 'dynamic_weight', 'FROM LDIRECTORD']) assert.match(five, new RegExp(k), `lvsd.yaml(5) lacks ${k}`);
 });
