@@ -10,6 +10,8 @@ import type { IpvsReal, IpvsService, IpvsTable } from '../src/ipvs/model.js';
 import { desiredTable } from '../src/reconcile/desired.js';
 import type { HealthView } from '../src/reconcile/desired.js';
 import { diffTables } from '../src/reconcile/diff.js';
+import { pairId, realKey, serviceKey } from '../src/model/keys.js';
+import type { PairId } from '../src/model/keys.js';
 import { resultsDir } from './lib/paths.js';
 import { percentile } from './lib/stats.js';
 
@@ -65,16 +67,16 @@ function lcg(seed: number): () => number {
 function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTable; differences: number } {
   const rand = lcg(42);
   const services: ServiceConfig[] = [];
-  const down = new Set<string>();
+  const down = new Set<PairId>();
   for (let i = 0; i < SERVICES; i++) {
     const vip = { host: `192.0.${Math.floor(i / 250)}.${(i % 250) + 1}`, family: 4 as const, port: 80 };
-    const key = `tcp:${vip.host}:80`;
+    const key = serviceKey({ kind: 'address', protocol: 'tcp', vip });
     const reals: RealConfig[] = [];
     for (let j = 0; j < REALS; j++) {
       const address = { host: `10.${Math.floor(i / 250)}.${i % 250}.${j + 1}`, family: 4 as const, port: 8080 };
-      const realKey = `${address.host}:8080`;
+      const rk = realKey(address);
       reals.push({
-        key: realKey,
+        key: rk,
         address,
         weight: 100,
         forwarding: 'masq',
@@ -82,7 +84,7 @@ function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTa
         slowStartMs: 0,
         pos: POS,
       });
-      if (rand() < 0.02) down.add(`${key} ${realKey}`);
+      if (rand() < 0.02) down.add(pairId(key, rk));
     }
     services.push({
       kind: 'address',
@@ -103,7 +105,7 @@ function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTa
     });
   }
   const snapshot: Snapshot = { global: GLOBAL, services, files: [], hash: 'bench' };
-  const health: HealthView = (s, r) => ({ state: down.has(`${s} ${r}`) ? 'down' : 'up' });
+  const health: HealthView = (s, r) => ({ state: down.has(pairId(s, r)) ? 'down' : 'up' });
 
   // The kernel as it was before: all reals up at weight 100, then ~5% of the reals perturbed
   // (weight changed, missing, or a stray extra real) and a few scheduler changes.
@@ -125,7 +127,7 @@ function buildInputs(): { snapshot: Snapshot; health: HealthView; actual: IpvsTa
     if (rand() < 0.1) {
       differences++;
       const address = { host: `10.255.${kernel.size % 250}.1`, family: 4 as const, port: 8080 };
-      const key = `${address.host}:8080`;
+      const key = realKey(address);
       reals.set(key, { key, address, forwarding: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
     }
     const scheduler = rand() < 0.01 ? 'rr' : 'wlc';

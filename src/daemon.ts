@@ -2,7 +2,7 @@
 
 import { ConfigWatcher } from './config/watch.js';
 import { formatIssue } from './config/load.js';
-import type { ServiceConfig, Snapshot } from './config/model.js';
+import type { Snapshot } from './config/model.js';
 import { runCheck } from './checks/index.js';
 import { HealthTracker } from './health/tracker.js';
 import type { HealthEvent } from './health/tracker.js';
@@ -24,6 +24,8 @@ import type { SyncRole } from './config/model.js';
 import type { ControlRequest, SyncRoleReply } from './control/protocol.js';
 
 import { Observer } from './observe/observer.js';
+import { pairId } from './model/keys.js';
+import { indexOf } from './config/snapshot-index.js';
 import { Notifier } from './notify/notifier.js';
 import { AgentPoller } from './agent/agent-poller.js';
 import type { AgentChange } from './agent/agent-poller.js';
@@ -74,7 +76,6 @@ export class Daemon {
   readonly #log: Logger;
   readonly #life = new Lifecycle();
   readonly #tracker = new HealthTracker();
-  readonly #services = new Map<string, ServiceConfig>();
   #snapshot: Snapshot;
   /** The snapshot of the start: restart-only settings are compared with it. */
   readonly #started: Snapshot;
@@ -182,7 +183,7 @@ export class Daemon {
       },
       onServiceEvents: (events) => {
         for (const e of events) {
-          const service = this.#services.get(e.serviceKey);
+          const service = indexOf(this.#snapshot).byKey.get(e.serviceKey);
           if (service) this.#notifier?.emit(e.kind, service, { weightSum: e.weightSum });
         }
       },
@@ -403,8 +404,8 @@ export class Daemon {
    */
   #applySnapshot(snapshot: Snapshot, split = false): Promise<void> {
     this.#snapshot = snapshot;
-    this.#services.clear();
-    for (const s of snapshot.services) this.#services.set(s.key, s);
+    // The snapshot's lookups, built once here and shared by every part that reads this snapshot.
+    indexOf(snapshot);
     this.#admin?.setSnapshot(snapshot);
     const dropped = this.#agents?.update(snapshot) ?? [];
     if (dropped.length > 0) this.#agentChanges(dropped);
@@ -501,12 +502,13 @@ export class Daemon {
   #onEvents(events: readonly HealthEvent[]): void {
     if (events.length === 0) return;
     this.#observer?.healthEvents(events);
-    logHealthEvents(this.#log, events, this.#services, this.#firstRoundDone);
+    const index = indexOf(this.#snapshot);
+    logHealthEvents(this.#log, events, index.byKey, this.#firstRoundDone);
     for (const e of events) {
       // real_up/real_down are transitions between known states; a first result (from unknown) is not one.
       if (e.kind !== 'state' || e.from === 'unknown' || e.from === e.to) continue;
-      const service = this.#services.get(e.serviceKey);
-      const real = service?.reals.find((r) => r.key === e.realKey);
+      const service = index.byKey.get(e.serviceKey);
+      const real = index.reals.get(pairId(e.serviceKey, e.realKey));
       if (!service || !real || (e.to !== 'up' && e.to !== 'down')) continue;
       this.#notifier?.emit(e.to === 'up' ? 'real_up' : 'real_down', service, {
         real: { address: real.key, host: real.address.host, port: real.address.port },

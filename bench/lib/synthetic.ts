@@ -1,6 +1,7 @@
 // Synthetic snapshots for benchmarks: N reals on distinct loopback addresses 127.0.x.y.
 
 import type { CheckSpec, GlobalConfig, RealConfig, ServiceConfig, Snapshot } from '../../src/config/model.js';
+import { realKey, serviceKey } from '../../src/model/keys.js';
 
 export type BenchCheckType = 'tcp' | 'http';
 
@@ -24,10 +25,11 @@ export function syntheticSnapshot(opts: { type: BenchCheckType; reals: number; p
   const reals: RealConfig[] = [];
   for (let i = 0; i < opts.reals; i++) {
     const host = loopbackHost(i);
-    reals.push({ key: `${host}:${opts.port}`, address: { host, family: 4, port: opts.port }, weight: 1, forwarding: 'gate', check, slowStartMs: 0, pos });
+    const address = { host, family: 4 as const, port: opts.port };
+    reals.push({ key: realKey(address), address, weight: 1, forwarding: 'gate', check, slowStartMs: 0, pos });
   }
   const service: ServiceConfig = {
-    kind: 'address', name: 'bench', key: 'tcp:192.0.2.1:80', family: 4, vip: { host: '192.0.2.1', family: 4, port: 80 },
+    kind: 'address', name: 'bench', key: serviceKey({ kind: 'address', protocol: 'tcp', vip: { host: '192.0.2.1', family: 4, port: 80 } }), family: 4, vip: { host: '192.0.2.1', family: 4, port: 80 },
     protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry: [], pos,
   };
   const global: GlobalConfig = {

@@ -9,6 +9,8 @@ import type { AgentProbeResult, AgentTarget } from '../checks/agent.js';
 import type { Logger } from '../log.js';
 import { AGENT_NEUTRAL, applyAgentReply, describeAgentState, parseAgentReply, sameAgentState } from './agent-reply.js';
 import type { AgentState } from './agent-reply.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
 
 /** How desired reads agents; undefined for a real without one. */
 export type AgentView = (serviceKey: string, realKey: string) => AgentState | undefined;
@@ -58,15 +60,13 @@ export interface AgentPollerOptions {
   readonly now?: () => number;
 }
 
-const pairId = (serviceKey: string, realKey: string): string => `${serviceKey}\n${realKey}`;
-
 export class AgentPoller {
   readonly #o: AgentPollerOptions;
   readonly #probe: (target: AgentTarget) => Promise<AgentProbeResult>;
   readonly #now: () => number;
   #agents = new Map<string, Agent>();
   /** (service, real) -> agent id. */
-  #byPair = new Map<string, string>();
+  #byPair = new Map<PairId, string>();
   #stopped = false;
 
   constructor(options: AgentPollerOptions) {
@@ -81,7 +81,7 @@ export class AgentPoller {
    */
   update(snapshot: Snapshot): AgentChange[] {
     const next = new Map<string, Agent>();
-    const byPair = new Map<string, string>();
+    const byPair = new Map<PairId, string>();
     for (const service of snapshot.services) {
       for (const real of service.reals) {
         const spec = real.agent;

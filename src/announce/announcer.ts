@@ -10,6 +10,8 @@ import type { AnnounceBackend, BackendStatus } from './backend.js';
 import { prefixOf } from './backend.js';
 import type { AnnounceChange, AnnounceNote, VipAnnounceState } from './vip-announce-state.js';
 import { INITIAL, dueAt, isAnnounced, removed, step } from './vip-announce-state.js';
+import type { ServiceKey } from '../model/keys.js';
+import { indexOf } from '../config/snapshot-index.js';
 
 /** Quorum of a service by key as of the last committed pass (Reconciler.quorumOf). */
 export type QuorumOf = (serviceKey: string) => boolean;
@@ -106,11 +108,12 @@ export class Announcer {
   readonly #log: Logger;
   readonly #now: () => number;
   #config: AnnounceConfig;
-  #byName = new Map<string, ServiceConfig>();
+  /** Services by name: the snapshot's shared index. */
+  #byName: ReadonlyMap<string, ServiceConfig> = new Map();
   readonly #vips = new Map<string, VipEntry>();
   #results = false;
   /** Services a reload added after the first results: service key -> when it appeared. */
-  readonly #added = new Map<string, number>();
+  readonly #added = new Map<ServiceKey, number>();
   #failedPasses = 0;
   #stopping = false;
   /** stop() ran: later passes (the clean stop's own) change nothing any more. */
@@ -232,9 +235,9 @@ export class Announcer {
       const now = this.#now();
       for (const s of snapshot.services) if (!this.#byName.has(s.name) || this.#byName.get(s.name)?.key !== s.key) this.#added.set(s.key, now);
     }
-    const keys = new Set(snapshot.services.map((s) => s.key));
-    for (const k of this.#added.keys()) if (!keys.has(k)) this.#added.delete(k);
-    this.#byName = new Map(snapshot.services.map((s) => [s.name, s]));
+    const index = indexOf(snapshot);
+    for (const k of this.#added.keys()) if (!index.byKey.has(k)) this.#added.delete(k);
+    this.#byName = index.byName;
     const next = announcedVips(snapshot, this.#config);
     for (const [vip, e] of this.#vips) {
       if (next.has(vip)) continue;

@@ -7,6 +7,8 @@ import { LoopLagMonitor } from '../loop-lag.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import { combineResults } from '../health/state-machine.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
 
 /** One check of a real with several (`checks:`). */
 export interface PartReport {
@@ -40,13 +42,13 @@ export async function probeAll(snapshot: Snapshot): Promise<RealReport[]> {
     await scheduler.stop();
     lag.stop();
   }
-  const byMember = new Map<string, { probeKey: string; result: CheckResult }>();
-  const partsOf = new Map<string, PartReport[]>();
+  const byMember = new Map<PairId, { probeKey: string; result: CheckResult }>();
+  const partsOf = new Map<PairId, PartReport[]>();
   for (const [probeKey, entry] of plan) {
     const result = results.get(probeKey);
     if (!result) continue;
     for (const m of entry.members) {
-      const pair = `${m.serviceKey}\n${m.realKey}`;
+      const pair = pairId(m.serviceKey, m.realKey);
       if (m.part === undefined) {
         byMember.set(pair, { probeKey, result });
         continue;
@@ -59,7 +61,7 @@ export async function probeAll(snapshot: Snapshot): Promise<RealReport[]> {
   const out: RealReport[] = [];
   for (const service of snapshot.services) {
     for (const real of service.reals) {
-      const pair = `${service.key}\n${real.key}`;
+      const pair = pairId(service.key, real.key);
       const parts = partsOf.get(pair);
       if (parts !== undefined && parts.every((p) => p !== undefined)) {
         const result = combineResults(parts.map((p) => p.result));

@@ -3,16 +3,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Endpoint, Family } from './model.js';
 
-/** "10.0.0.1:80", "[2001:db8::1]:80"; a port of 0 is omitted ("10.0.0.1", "[2001:db8::1]"). */
-export function formatEndpoint(e: Endpoint): string {
-  const host = e.family === 6 ? `[${e.host}]` : e.host;
-  return e.port === 0 ? host : `${host}:${e.port}`;
-}
-
-/** The host as it appears in a URL or an ipvsadm argument: IPv6 in brackets. */
-export function formatHost(e: Pick<Endpoint, 'host' | 'family'>): string {
-  return e.family === 6 ? `[${e.host}]` : e.host;
-}
+// Formatting lives with the type in model/ (identities are made from it); kept reachable here.
+export { formatEndpoint, formatHost } from '../model/endpoint.js';
 
 /** Canonical text of an IP address (lower-case, compressed IPv6), or null if it is not one. */
 export function normaliseIp(text: string): { host: string; family: Family } | null {

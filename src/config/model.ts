@@ -1,10 +1,13 @@
 // The resolved, immutable configuration snapshot: what every other part of lvsd reads.
 // Produced only by src/config/load.ts; durations are in milliseconds, addresses normalised.
 
-export type Protocol = 'tcp' | 'udp' | 'sctp';
+import type { Endpoint, Family, Protocol } from '../model/endpoint.js';
+import type { RealKey, ServiceKey } from '../model/keys.js';
+
+export type { Endpoint, Family, Protocol };
+
 export type Forwarding = 'gate' | 'masq' | 'ipip';
 export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'misc' | 'udp' | 'ping' | 'none';
-export type Family = 4 | 6;
 
 /** Where a value came from, for messages an operator can act on. */
 export interface SourcePos {
@@ -13,16 +16,6 @@ export interface SourcePos {
   readonly col: number;
 }
 
-/**
- * A normalised IP endpoint. `host` is dotted IPv4 or compressed lower-case IPv6 without brackets.
- * `port` is 0 only for reals/sorry servers of a fwmark service that gave no port
- * (IPVS then keeps the destination port of each packet).
- */
-export interface Endpoint {
-  readonly host: string;
-  readonly family: Family;
-  readonly port: number;
-}
 
 interface CheckCommon {
   readonly intervalMs: number;
@@ -138,8 +131,8 @@ export interface AgentSpec {
 }
 
 export interface RealConfig {
-  /** "10.0.0.11:80" or "[2001:db8::11]:80"; unique inside its service. */
-  readonly key: string;
+  /** "10.0.0.11:80" or "[2001:db8::11]:80"; unique inside its service; also its kernel key. */
+  readonly key: RealKey;
   readonly address: Endpoint;
   readonly weight: number;
   readonly forwarding: Forwarding;
@@ -169,7 +162,7 @@ interface ServiceCommon {
    * Kernel identity of the service, stable across reloads and renames:
    * "tcp:192.0.2.10:80", "udp:[2001:db8::10]:53", "fwmark:12:v4".
    */
-  readonly key: string;
+  readonly key: ServiceKey;
   readonly family: Family;
   readonly scheduler: string;
   readonly persistence: Persistence | null;

@@ -15,7 +15,8 @@ import type {
   SourcePos,
   SyncDaemonConfig,
 } from './model.js';
-import { formatEndpoint, formatHost, parseEndpoint } from './endpoint.js';
+import { formatEndpoint, parseEndpoint } from './endpoint.js';
+import { realKey, serviceKey } from '../model/keys.js';
 import type { IssueList } from './issues.js';
 import { formatPos } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
@@ -208,7 +209,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   const seen = new Map<string, { pos: SourcePos; sorry: boolean }>();
   const build = (d: Dest | null, rawDest: RawReal | RawSorry, isSorry: boolean): RealConfig | null => {
     if (!d) return null;
-    const key = formatEndpoint(d.endpoint);
+    const key = realKey(d.endpoint);
     const forwarding = rawDest.forwarding ?? serviceForwarding;
     const first = seen.get(key);
     if (first) {
@@ -299,11 +300,11 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   let service: ServiceConfig;
   let keyPos: SourcePos | null;
   if (fwmark !== undefined) {
-    service = { ...common, kind: 'fwmark', fwmark, key: `fwmark:${fwmark}:v${family}` };
+    service = { ...common, kind: 'fwmark', fwmark, key: serviceKey({ kind: 'fwmark', fwmark, family }) };
     keyPos = doc.at(['fwmark']);
   } else {
     const v = vip ?? { host: '0.0.0.0', family: 4 as const, port: 0 };
-    service = { ...common, kind: 'address', vip: v, protocol, key: `${protocol}:${formatHost(v)}:${v.port}` };
+    service = { ...common, kind: 'address', vip: v, protocol, key: serviceKey({ kind: 'address', protocol, vip: v }) };
     keyPos = vip ? doc.at(['address']) : null;
   }
   return { service, namePos, keyPos, commands };

@@ -5,6 +5,8 @@
 import type { Snapshot } from '../config/model.js';
 import type { AdminEntry, AdminSourceKind, AdminState, AdminVerdict } from './admin-model.js';
 import { READY, combine, targetId } from './admin-model.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
 
 /** How desired reads admin state; keys are ServiceConfig.key and RealConfig.key. */
 export type AdminView = (serviceKey: string, realKey: string) => AdminState;
@@ -20,13 +22,11 @@ export interface AdminChange {
   readonly entries: readonly AdminEntry[];
 }
 
-const pairId = (serviceKey: string, realKey: string): string => `${serviceKey}\n${realKey}`;
-
 export class AdminStore {
   readonly #sources = new Map<AdminSourceKind, Map<string, AdminEntry>>();
   #snapshot: Snapshot | null = null;
   /** Only pairs that are not ready. */
-  #verdicts = new Map<string, AdminVerdict>();
+  #verdicts = new Map<PairId, AdminVerdict>();
 
   /** Follow the configuration: entries stay, the reals they match change. */
   setSnapshot(snapshot: Snapshot): AdminChange[] {
@@ -90,7 +90,7 @@ export class AdminStore {
     const all = this.entries();
     // No entry and no real held: every real is ready, before and after (the common reload).
     if (all.length === 0 && before.size === 0) return [];
-    const next = new Map<string, AdminVerdict>();
+    const next = new Map<PairId, AdminVerdict>();
     const changes: AdminChange[] = [];
     for (const service of this.#snapshot?.services ?? []) {
       for (const real of service.reals) {

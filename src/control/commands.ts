@@ -6,6 +6,7 @@ import type { AdminEntry, AdminState, AdminTarget, HostSpec } from './admin-mode
 import { formatHostSpec, formatTarget, hostMatches, parseHostSpec, targetMatches } from './admin-model.js';
 import type { AdminChange, AdminStore } from './admin-store.js';
 import type { AdminListing, AdminRealJson, AdminRequest, ControlReply, ControlRequest } from './protocol.js';
+import { indexOf } from '../config/snapshot-index.js';
 
 export interface CommandOutcome {
   readonly reply: ControlReply;
@@ -64,7 +65,7 @@ function resolveTarget(req: Extract<ControlRequest, { cmd: 'set' }>, snapshot: S
     return target;
   }
   if (req.service === undefined) throw new TargetError(CONTROL_BAD_REQUEST, 'a service (or a host) is required');
-  const service = snapshot.services.find((s) => s.name === req.service);
+  const service = indexOf(snapshot).byName.get(req.service);
   if (req.real === undefined) {
     const target: AdminTarget = { kind: 'service', service: req.service };
     if (!service && !known(target)) {

@@ -2,7 +2,7 @@
 
 import type { CheckResult } from '../checks/types.js';
 
-export type HealthState = 'unknown' | 'up' | 'down';
+import type { HealthState } from '../model/health-state.js';
 
 export interface Thresholds {
   /** Consecutive successes to go from down to up (>= 1). */

@@ -8,6 +8,8 @@ import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import { applyResult, combineHealth, initialHealth } from './state-machine.js';
 import type { Health, Thresholds, Transition } from './state-machine.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
 
 /** What the rest of lvsd reads about one (service, real) pair. */
 export interface TrackedReal {
@@ -66,16 +68,16 @@ const NO_EVENTS: readonly HealthEvent[] = Object.freeze([]);
 function finder(members: readonly Entry[] | undefined): (serviceKey: string, realKey: string) => Entry | undefined {
   if (members === undefined || members.length === 0) return () => undefined;
   if (members.length <= 8) return (s, r) => members.find((e) => e.serviceKey === s && e.realKey === r);
-  const byPair = new Map(members.map((e) => [`${e.serviceKey}\n${e.realKey}`, e]));
-  return (s, r) => byPair.get(`${s}\n${r}`);
+  const byPair = new Map(members.map((e) => [pairId(e.serviceKey, e.realKey), e]));
+  return (s, r) => byPair.get(pairId(s, r));
 }
 
 export class HealthTracker {
   /** Probe key -> the pairs it feeds. A pair's identity is (service key, real key, probe key). */
   #byProbe = new Map<string, ProbeSlot>();
   #byService = new Map<string, Map<string, Entry | Group>>();
-  /** Groups by "serviceKey\nrealKey". */
-  #groups = new Map<string, Group>();
+  /** Groups by pair id. */
+  #groups = new Map<PairId, Group>();
   #size = 0;
   #unknown = 0;
 
@@ -95,7 +97,7 @@ export class HealthTracker {
     const byProbe = new Map<string, ProbeSlot>();
     const byService = new Map<string, Map<string, Entry | Group>>();
     const fresh: Entry[] = [];
-    const partsByPair = new Map<string, Entry[]>();
+    const partsByPair = new Map<PairId, Entry[]>();
     let size = 0;
     let unknown = 0;
     for (const [pk, probe] of plan) {
@@ -113,7 +115,7 @@ export class HealthTracker {
         }
         slot.members.push(entry);
         if (m.part !== undefined) {
-          const pair = `${m.serviceKey}\n${m.realKey}`;
+          const pair = pairId(m.serviceKey, m.realKey);
           let parts = partsByPair.get(pair);
           if (!parts) partsByPair.set(pair, (parts = new Array<Entry>(m.part.of)));
           parts[m.part.index] = entry;
@@ -129,7 +131,7 @@ export class HealthTracker {
     }
 
     // Reals with several checks: keep the group while the same checks feed it.
-    const groups = new Map<string, Group>();
+    const groups = new Map<PairId, Group>();
     const freshGroups: Group[] = [];
     for (const [pair, parts] of partsByPair) {
       const identity = parts.map((e) => e.probeKey).join('\n');

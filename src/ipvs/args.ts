@@ -6,8 +6,9 @@
 
 import type { Endpoint, Family, Forwarding, Persistence, Protocol } from '../config/model.js';
 import type { IpvsReal, IpvsServiceHead } from './model.js';
-import { parseIpvsEndpoint, realKey, serviceKey } from './keys.js';
-import type { ServiceTarget } from './keys.js';
+import { parseIpvsEndpoint } from './keys.js';
+import { realKey, serviceKey } from '../model/keys.js';
+import type { ServiceTarget } from '../model/keys.js';
 import { IPV6_NETMASK_MAX, IPV6_NETMASK_MIN, PERSISTENCE_TIMEOUT_MAX_S, PERSISTENCE_TIMEOUT_MIN_S } from '../config/ipvsadm-ranges.js';
 
 export type ParsedCommand =

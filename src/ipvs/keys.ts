@@ -1,23 +1,7 @@
-// Identity keys of IPVS services and reals, and endpoints as ipvsadm writes and reads them.
+// Endpoints as ipvsadm writes and reads them (the service and real keys are in model/keys.ts).
 
-import { formatEndpoint, formatHost, normaliseIp } from '../config/endpoint.js';
-import type { Endpoint, Family, Protocol } from '../config/model.js';
-
-export type ServiceTarget =
-  | { readonly kind: 'address'; readonly protocol: Protocol; readonly vip: Endpoint }
-  | { readonly kind: 'fwmark'; readonly fwmark: number; readonly family: Family };
-
-/** "tcp:192.0.2.10:80", "udp:[2001:db8::10]:53", "fwmark:12:v4". A VIP port of 0 (persistent
- *  wildcard service) stays explicit ("tcp:192.0.2.12:0") so the key always names a port. */
-export function serviceKey(t: ServiceTarget): string {
-  if (t.kind === 'fwmark') return `fwmark:${t.fwmark}:v${t.family}`;
-  return `${t.protocol}:${formatHost(t.vip)}:${t.vip.port}`;
-}
-
-/** "10.0.0.11:80", "[2001:db8::11]:80"; port 0 (fwmark real without a port) prints bare. */
-export function realKey(address: Endpoint): string {
-  return formatEndpoint(address);
-}
+import { formatHost, normaliseIp } from '../config/endpoint.js';
+import type { Endpoint, Family } from '../config/model.js';
 
 /** An endpoint as an ipvsadm argument: always with a port, because ipvsadm rejects a bracketed
  *  IPv6 real without one ("illegal real server address[:port] specified"). */

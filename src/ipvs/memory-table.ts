@@ -9,7 +9,8 @@ import type { Endpoint } from '../config/model.js';
 import type { IpvsReal, IpvsService, IpvsServiceHead, IpvsTable, RealCounters } from './model.js';
 import { parseCommandLine, splitLine } from './args.js';
 import type { ParsedCommand } from './args.js';
-import { ipvsadmEndpoint, realKey } from './keys.js';
+import { ipvsadmEndpoint } from './keys.js';
+import { realKey } from '../model/keys.js';
 import { withReals } from './parse.js';
 import { serviceArgs } from './format.js';
 

@@ -2,10 +2,11 @@
 // Keys use the same text as the config snapshot, so desired and actual entries meet by key.
 
 import type { Endpoint, Family, Forwarding, Persistence, Protocol } from '../config/model.js';
+import type { RealKey, ServiceKey } from '../model/keys.js';
 
 export interface IpvsReal {
   /** "10.0.0.11:80", "[2001:db8::11]:80"; port 0 prints without a port ("10.0.0.11"). */
-  readonly key: string;
+  readonly key: RealKey;
   readonly address: Endpoint;
   readonly forwarding: Forwarding;
   readonly weight: number;
@@ -20,7 +21,7 @@ export interface IpvsReal {
 
 interface IpvsServiceCommon {
   /** "tcp:192.0.2.10:80", "udp:[2001:db8::10]:53", "fwmark:12:v4" (same as ServiceConfig.key). */
-  readonly key: string;
+  readonly key: ServiceKey;
   readonly family: Family;
   readonly scheduler: string;
   readonly persistence: Persistence | null;

@@ -3,7 +3,8 @@
 import { LvsdError } from '../errors.js';
 import type { Protocol } from '../config/model.js';
 import type { TableStats, TrafficStats } from './model.js';
-import { parseIpvsEndpoint, realKey, serviceKey } from './keys.js';
+import { parseIpvsEndpoint } from './keys.js';
+import { realKey, serviceKey } from '../model/keys.js';
 
 const COLUMNS = { Conns: 'connections', InPkts: 'inPackets', OutPkts: 'outPackets', InBytes: 'inBytes', OutBytes: 'outBytes' } as const;
 type Column = keyof typeof COLUMNS;

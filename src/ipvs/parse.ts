@@ -4,7 +4,8 @@
 import { LvsdError } from '../errors.js';
 import type { IpvsReal, IpvsService, IpvsServiceHead, IpvsTable, RealCounters, TableCounters } from './model.js';
 import { isKnownOption, parseCommandLine, splitLine } from './args.js';
-import { parseIpvsEndpoint, realKey, serviceKey } from './keys.js';
+import { parseIpvsEndpoint } from './keys.js';
+import { realKey, serviceKey } from '../model/keys.js';
 import type { Protocol } from '../config/model.js';
 
 /** A service from its head and reals (spelled out per kind so the union stays exact). */

@@ -16,7 +16,7 @@ import { normaliseIp } from '../config/endpoint.js';
 import type { Family, Protocol } from '../config/model.js';
 import { LvsdError } from '../errors.js';
 import type { RealCounters, TableCounters } from './model.js';
-import { realKey, serviceKey } from './keys.js';
+import { realKey, serviceKey } from '../model/keys.js';
 
 /** Where the kernel lists the table; LVSD_PROC_NET_IP_VS overrides it ('' = never read it). */
 export function procIpVsPath(): string | null {

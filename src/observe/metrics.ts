@@ -12,7 +12,6 @@ import { START_DELAY_BOUNDS_MS } from '../scheduler/scheduler.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
-import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { KernelState } from './kernel-view.js';
 import type { AdminStatusInputs, ReloadState } from './status-document.js';
@@ -25,6 +24,8 @@ import type { AnnounceMetrics } from './metrics-announce.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
 import { registerSyncMetrics } from './metrics-sync.js';
 import type { SyncSources } from './metrics-sync.js';
+import { pairId } from '../model/keys.js';
+import { indexOf } from '../config/snapshot-index.js';
 
 /** What the metrics read at scrape time. */
 export interface MetricsSources extends SyncSources {
@@ -62,7 +63,8 @@ const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 /** A pass is one or two ipvsadm spawns: milliseconds normally, seconds when the box is loaded. */
 const RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-const pairId = (service: string, real: string): string => `${service}\n${real}`;
+/** A per-pair series by its label values (service name, real): not the pair's identity (model/keys). */
+const labelPair = (service: string, real: string): string => `${service}\n${real}`;
 
 /**
  * One (service, real) pair's per-check series, bound once: a check result then costs an observe()
@@ -89,8 +91,8 @@ export class LvsdMetrics {
   readonly #sources: MetricsSources;
   /** probe key -> label pairs it feeds; rebuilt on each snapshot. */
   #byProbe = new Map<string, Seen[]>();
-  /** Service key -> name, for transitions (which carry keys). */
-  #serviceNames = new Map<string, string>();
+  /** Service key -> its config (the snapshot index), for the names of transitions (which carry keys). */
+  #services: ReadonlyMap<string, ServiceConfig> = new Map();
   /** Label sets of per-pair event metrics, so a reload can remove those of vanished pairs. */
   readonly #seen = new Map<string, Seen>();
   /**
@@ -162,7 +164,7 @@ export class LvsdMetrics {
           push(`lvsd_real_weight{${labels},source="config"} ${sampleValue(real.weight)}`);
           const dynamic = sources.health(service.key, real.key)?.health.weight;
           if (dynamic !== undefined && dynamic !== null) push(`lvsd_real_weight{${labels},source="dynamic"} ${sampleValue(dynamic)}`);
-          const k = kernel.table?.services.get(service.key)?.reals.get(kernelRealKey(real));
+          const k = kernel.table?.services.get(service.key)?.reals.get(real.key);
           if (k) push(`lvsd_real_weight{${labels},source="kernel"} ${sampleValue(k.weight)}`);
         }
       },
@@ -263,7 +265,7 @@ export class LvsdMetrics {
         for (const s of sources.snapshot().services) {
           if (s.sorry.length === 0) continue;
           const ks = kernel.table.services.get(s.key);
-          const active = s.sorry.some((sorry) => ks?.reals.has(kernelRealKey(sorry)) === true);
+          const active = s.sorry.some((sorry) => ks?.reals.has(sorry.key) === true);
           this.set({ service: s.name }, active ? 1 : 0);
         }
       },
@@ -310,7 +312,7 @@ export class LvsdMetrics {
         const ramps = sources.slowStarts?.();
         if (!ramps) return;
         for (const { service, real } of eachReal(sources)) {
-          if (ramps.has(`${service.key} ${real.key}`)) this.set({ service: service.name, real: real.key }, 1);
+          if (ramps.has(pairId(service.key, real.key))) this.set({ service: service.name, real: real.key }, 1);
         }
       },
     });
@@ -502,7 +504,7 @@ export class LvsdMetrics {
 
   /** A new config: re-index probes and drop per-pair series of pairs it no longer has. */
   setSnapshot(snapshot: Snapshot, plan: ProbePlan = buildProbePlan(snapshot)): void {
-    this.#serviceNames = new Map(snapshot.services.map((s) => [s.key, s.name]));
+    this.#services = indexOf(snapshot).byKey;
     const gen = ++this.#gen;
     const byProbe = new Map<string, Seen[]>();
     for (const [probeKey, entry] of plan) {
@@ -511,8 +513,8 @@ export class LvsdMetrics {
       for (const m of entry.members) {
         let s = this.#seenOf.get(m);
         if (s === undefined || s.gen < 0) {
-          const p = { service: this.#serviceNames.get(m.serviceKey) ?? m.serviceKey, real: m.realKey };
-          const id = pairId(p.service, p.real);
+          const p = { service: this.#services.get(m.serviceKey)?.name ?? m.serviceKey, real: m.realKey };
+          const id = labelPair(p.service, p.real);
           s = this.#seen.get(id);
           if (s === undefined) {
             // Known label sets start at 0, so rate() and increase() see the first transition.
@@ -526,7 +528,7 @@ export class LvsdMetrics {
       }
     }
     this.#byProbe = byProbe;
-    const names = new Set(this.#serviceNames.values());
+    const names = new Set(indexOf(snapshot).byName.keys());
     for (const name of this.#durationServices) if (!names.has(name)) this.#checkDuration.remove({ service: name });
     this.#durationServices = names;
     for (const [id, s] of this.#seen) {
@@ -561,8 +563,8 @@ export class LvsdMetrics {
   healthEvents(events: readonly HealthEvent[]): void {
     for (const e of events) {
       if (e.kind !== 'state') continue;
-      const service = this.#serviceNames.get(e.serviceKey) ?? e.serviceKey;
-      const s = this.#seen.get(pairId(service, e.realKey));
+      const service = this.#services.get(e.serviceKey)?.name ?? e.serviceKey;
+      const s = this.#seen.get(labelPair(service, e.realKey));
       if (s) s.transitions.set(e.to, (s.transitions.get(e.to) ?? 0) + 1);
     }
   }

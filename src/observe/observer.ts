@@ -32,6 +32,9 @@ import { ThrottledWarning } from './throttled-warning.js';
 import type { AdminControl } from '../control/admin-control.js';
 import type { AgentPoller } from '../agent/agent-poller.js';
 import type { AdminStatusInputs } from './status-document.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
+import { indexOf } from '../config/snapshot-index.js';
 import type { SyncDaemonKeeper } from '../sync-daemon/keeper.js';
 
 export interface ObserverOptions {
@@ -112,8 +115,8 @@ export class Observer {
   #reload: ReloadState;
   #restartNeeded: readonly string[] = [];
   #listen: ListenAddress;
-  /** "serviceKey\nrealKey" -> reason of the pair's last health change. */
-  #transitions = new Map<string, string>();
+  /** Pair id -> reason of the pair's last health change. */
+  #transitions = new Map<PairId, string>();
   readonly #notRunWarning: ThrottledWarning;
   readonly #dnsState: DnsStateFile;
   /** Set by a clean stop: no later pass may write a VIP UP again. */
@@ -230,14 +233,9 @@ export class Observer {
     this.#snapshot = snapshot;
     this.#plannedAt = this.#now();
     this.metrics.setSnapshot(snapshot, plan);
-    // Drop the last transitions of pairs the config no longer has (no set of every pair built).
-    const services = new Map(snapshot.services.map((s) => [s.key, s]));
-    for (const id of this.#transitions.keys()) {
-      const cut = id.indexOf('\n');
-      const service = services.get(id.slice(0, cut));
-      const real = id.slice(cut + 1);
-      if (!service?.reals.some((r) => r.key === real)) this.#transitions.delete(id);
-    }
+    // Drop the last transitions of pairs the config no longer has.
+    const reals = indexOf(snapshot).reals;
+    for (const id of this.#transitions.keys()) if (!reals.has(id)) this.#transitions.delete(id);
     this.kernel.invalidate();
   }
 
@@ -257,7 +255,7 @@ export class Observer {
   }
 
   healthEvents(events: readonly HealthEvent[]): void {
-    for (const e of events) if (e.kind === 'state') this.#transitions.set(`${e.serviceKey}\n${e.realKey}`, e.reason);
+    for (const e of events) if (e.kind === 'state') this.#transitions.set(pairId(e.serviceKey, e.realKey), e.reason);
     this.metrics.healthEvents(events);
   }
 
@@ -331,7 +329,7 @@ export class Observer {
       listen: formatListen(this.#listen),
       snapshot: this.#snapshot,
       health: (s, r) => this.#o.tracker.get(s, r),
-      lastTransition: (s, r) => this.#transitions.get(`${s}\n${r}`),
+      lastTransition: (s, r) => this.#transitions.get(pairId(s, r)),
       reconciler: this.#o.reconciler.stats(),
       failingSince: this.#failingSince,
       lastPass: this.#lastPass,

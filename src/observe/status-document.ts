@@ -10,7 +10,6 @@ import type { ConfigIssue } from '../config/issues.js';
 import type { CheckReasonCode } from '../checks/types.js';
 import type { TrackedReal } from '../health/tracker.js';
 import type { IpvsService } from '../ipvs/model.js';
-import { kernelRealKey } from '../reconcile/desired.js';
 import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { AgentStatus } from '../agent/agent-poller.js';
@@ -21,8 +20,9 @@ import type { TrafficStats } from '../ipvs/model.js';
 import type { HealthzVerdict } from './healthz.js';
 import type { AdminEntry, AdminState, AdminVerdict } from '../control/admin-model.js';
 import { formatTarget } from '../control/admin-model.js';
+import type { HealthState } from '../model/health-state.js';
+import { pairId } from '../model/keys.js';
 
-export type HealthState = 'up' | 'down' | 'unknown';
 export type OverallState = 'healthy' | 'degraded' | 'unhealthy';
 /**
  * How a row is shown: its admin state when not ready (`drain`, `maint`: the operator's say wins the
@@ -273,7 +273,7 @@ function agentOf(inputs: StatusInputs, serviceKey: string, realKey: string): Rea
 }
 
 function rampOf(inputs: StatusInputs, serviceKey: string, realKey: string): RealStatus['slow_start'] {
-  const ramp = inputs.slowStarts?.get(`${serviceKey} ${realKey}`);
+  const ramp = inputs.slowStarts?.get(pairId(serviceKey, realKey));
   return ramp ? { since: iso(ramp.since)!, window_ms: ramp.windowMs } : null;
 }
 
@@ -282,7 +282,7 @@ function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number]
   const h = tracked?.health;
   const health: HealthState = h?.state ?? 'unknown';
   const last = h?.lastResult ?? null;
-  const kernelKey = kernelRealKey(real);
+  const kernelKey = real.key;
   const kernelReal = ks?.reals.get(kernelKey);
   const adminDrain = real.weight === 0 && health === 'up';
   const admin = inputs.admin?.verdict(service.key, real.key);
@@ -316,12 +316,12 @@ function serviceStatus(service: ServiceConfig, inputs: StatusInputs): ServiceSta
   const ks = inputs.kernel.table?.services.get(service.key);
   const reals = service.reals.map((r) => realStatus(service, r, inputs, ks));
   const sorry = service.sorry.map((s): SorryStatus => {
-    const key = kernelRealKey(s);
+    const key = s.key;
     const k = ks?.reals.get(key);
     return { real: key, in_use: k !== undefined, weight: { config: s.weight, kernel: k?.weight ?? null } };
   });
   const runtime = inputs.services?.get(service.key);
-  const configured = new Set([...service.reals.map(kernelRealKey), ...sorry.map((s) => s.real)]);
+  const configured = new Set([...service.reals.map((r) => r.key), ...sorry.map((s) => s.real)]);
   const draining: DrainingStatus[] = [];
   for (const [key, k] of ks?.reals ?? []) {
     if (configured.has(key)) continue;

@@ -1,15 +1,15 @@
 // The desired IPVS table of the services lvsd manages: a pure function of config, inputs (health, admin
 // state, quorum, slow-start clock), drains and kernel.
 
-import { formatEndpoint } from '../config/endpoint.js';
 import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
 import type { IpvsReal, IpvsService, IpvsTable } from '../ipvs/model.js';
 import { quorumUp } from './quorum.js';
 import { rampedWeight, realHealth, slowStartFraction, targetWeight } from './weight.js';
 import type { DesiredInputs } from './inputs.js';
+import type { RealKey } from '../model/keys.js';
 
 // The input views, still reachable here for the modules that import them from desired.ts.
-export type { AgentView, DesiredInputs, HealthState, HealthView, QuorumView, RealHealth, SlowStartView } from './inputs.js';
+export type { AgentView, DesiredInputs, HealthView, QuorumView, RealHealth, SlowStartView } from './inputs.js';
 
 /**
  * Reals being drained: service key -> kernel real keys still held at weight 0.
@@ -18,19 +18,6 @@ export type { AgentView, DesiredInputs, HealthState, HealthView, QuorumView, Rea
 export type DrainSet = ReadonlyMap<string, ReadonlySet<string>>;
 
 const NO_DRAINS: DrainSet = new Map();
-
-/** The key a configured real (or sorry server) has in the kernel table. */
-export function kernelRealKey(real: RealConfig): string {
-  // Config objects are immutable and live across reloads when unchanged: format each address once
-  // (desired() and every /metrics and /status read ask for it per real).
-  let key = kernelKeys.get(real);
-  if (key === undefined) {
-    key = formatEndpoint(real.address);
-    kernelKeys.set(real, key);
-  }
-  return key;
-}
-const kernelKeys = new WeakMap<RealConfig, string>();
 
 /**
  * The table lvsd wants for its managed services (configured ones, plus removed ones still draining).
@@ -69,12 +56,12 @@ function desiredService(
   current: IpvsService | undefined,
 ): IpvsService {
   const reals = new Map<string, IpvsReal>();
-  const up: [RealConfig, string, number][] = [];
+  const up: [RealConfig, RealKey, number][] = [];
   let weightSum = 0;
   // An unknown real already carrying traffic (kernel weight > 0): its first result is pending.
   let pendingLive = false;
   for (const real of service.reals) {
-    const key = kernelRealKey(real);
+    const key = real.key;
     const kernel = current?.reals.get(key);
     const admin = inputs.admin?.(service.key, real.key) ?? 'ready';
     // In maintenance: as if removed from the config (drainCandidates picks it up).
@@ -115,7 +102,7 @@ function desiredService(
   for (const [real, key, weight] of up) reals.set(key, toIpvsReal(real, key, sorry ? 0 : weight, current?.reals.get(key)));
   if (sorry) {
     for (const s of service.sorry) {
-      const key = kernelRealKey(s);
+      const key = s.key;
       reals.set(key, toIpvsReal(s, key, s.weight, current?.reals.get(key)));
     }
   }
@@ -158,10 +145,10 @@ function kernelWeight(serviceKey: string, real: RealConfig, weight: number, inpu
 /** The sorry servers are in the desired service (what status and the sorry_on/off events report). */
 export function sorryInUse(service: ServiceConfig, desired: IpvsService | undefined): boolean {
   if (!desired) return false;
-  return service.sorry.some((s) => desired.reals.has(kernelRealKey(s)));
+  return service.sorry.some((s) => desired.reals.has(s.key));
 }
 
-function toIpvsReal(real: RealConfig, key: string, weight: number, kernel: IpvsReal | undefined): IpvsReal {
+function toIpvsReal(real: RealConfig, key: RealKey, weight: number, kernel: IpvsReal | undefined): IpvsReal {
   // The steady state: the kernel entry already is what we want; reuse it instead of allocating.
   if (kernel && kernel.weight === weight && kernel.forwarding === real.forwarding) return kernel;
   return {

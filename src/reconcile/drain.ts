@@ -2,13 +2,15 @@
 
 import type { Snapshot } from '../config/model.js';
 import type { IpvsTable, TableCounters } from '../ipvs/model.js';
-import { kernelRealKey } from './desired.js';
 import type { DrainSet } from './desired.js';
 import type { AdminView } from '../control/admin-store.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
+import { indexOf } from '../config/snapshot-index.js';
 
-/** When each draining (service, real) pair was first seen as leaving; key `${service}\n${real}`. */
+/** When each draining (service, real) pair was first seen as leaving. */
 export interface DrainState {
-  readonly since: ReadonlyMap<string, number>;
+  readonly since: ReadonlyMap<PairId, number>;
 }
 
 export const EMPTY_DRAIN_STATE: DrainState = { since: new Map() };
@@ -40,7 +42,7 @@ export function drainCandidates(
   owned: ReadonlySet<string>,
   admin?: AdminView,
 ): Map<string, Set<string>> {
-  const configured = new Map(snapshot.services.map((s) => [s.key, s]));
+  const configured = indexOf(snapshot).byKey;
   const out = new Map<string, Set<string>>();
   for (const service of actual.services.values()) {
     if (!owned.has(service.key)) continue;
@@ -48,8 +50,8 @@ export function drainCandidates(
     const config = configured.get(service.key);
     const listed = new Set<string>();
     if (config) {
-      for (const r of config.reals) if (admin?.(config.key, r.key) !== 'maint') listed.add(kernelRealKey(r));
-      for (const r of config.sorry) listed.add(kernelRealKey(r));
+      for (const r of config.reals) if (admin?.(config.key, r.key) !== 'maint') listed.add(r.key);
+      for (const r of config.sorry) listed.add(r.key);
     }
     for (const realKey of service.reals.keys()) {
       if (listed.has(realKey)) continue;
@@ -73,12 +75,12 @@ export function updateDrains(
   now: number,
   timeoutMs: number,
 ): DrainUpdate {
-  const since = new Map<string, number>();
+  const since = new Map<PairId, number>();
   const draining = new Map<string, Set<string>>();
   const finished: DrainFinished[] = [];
   for (const [serviceKey, realKeys] of candidates) {
     for (const realKey of realKeys) {
-      const id = `${serviceKey}\n${realKey}`;
+      const id = pairId(serviceKey, realKey);
       const start = prev.since.get(id) ?? now;
       since.set(id, start);
       let why: DrainFinished['why'] | null = null;

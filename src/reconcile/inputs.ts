@@ -5,7 +5,7 @@
 import type { AdminView } from '../control/admin-store.js';
 import type { AgentState } from '../agent/agent-reply.js';
 
-export type HealthState = 'unknown' | 'up' | 'down';
+import type { HealthState } from '../model/health-state.js';
 
 export interface RealHealth {
   /** 'unknown' until the real's first check result. */

@@ -20,6 +20,9 @@ import type { QuorumState, ServiceEvent, ServiceQuorum } from './quorum.js';
 import { NO_SLOW_START, nextRampStep, nextSlowStartState, slowStartView } from './slow-start.js';
 import type { Ramp, SlowStartState } from './slow-start.js';
 import { unrefTimers } from './loop-timers.js';
+import { pairId, pairParts } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
+import { indexOf } from '../config/snapshot-index.js';
 import type { LoopTimers } from './loop-timers.js';
 
 export interface ReconcilerOptions {
@@ -290,7 +293,7 @@ export class Reconciler {
     // Every line took effect unless ipvsadm said otherwise; only then is the kernel read again.
     const after = errors.length === 0 ? null : await this.#read(signal);
     const left = after ? targets.filter((s) => after.services.has(s.key)).map((s) => s.key) : [];
-    const removed = targets.filter((s) => !left.includes(s.key)).map((s) => s.key);
+    const removed: string[] = targets.filter((s) => !left.includes(s.key)).map((s) => s.key);
     if (left.length > 0) logger.error({ left, errors }, 'clean stop: services still in the kernel');
     await this.#saveOwnership(new Set([...ownership.keys()].filter((k) => !removed.includes(k))));
     return { removed, left };
@@ -524,7 +527,7 @@ export class Reconciler {
       this.#draining = drainCount(drains.draining);
       for (const f of drains.finished) {
         // The same field names as every other line (service by name while it is configured).
-        const service = snapshot.services.find((s) => s.key === f.serviceKey)?.name ?? f.serviceKey;
+        const service = indexOf(snapshot).byKey.get(f.serviceKey)?.name ?? f.serviceKey;
         logger.info({ event: 'drain_finished', service, real: f.realKey, why: f.why }, 'drain finished; deleting real');
       }
     }
@@ -565,7 +568,7 @@ export class Reconciler {
     this.#slowStart = slowStart;
     if (events.length === 0) return;
     for (const e of events) {
-      const service = snapshot.services.find((s) => s.key === e.serviceKey);
+      const service = indexOf(snapshot).byKey.get(e.serviceKey);
       const fields = {
         event: e.kind,
         service: service?.name ?? e.serviceKey,
@@ -595,7 +598,7 @@ export class Reconciler {
 
   /** Record configured keys before they are created; forget unconfigured ones once gone. */
   async #recordOwnership(snapshot: Snapshot, kernel: IpvsTable): Promise<void> {
-    const configured = new Set(snapshot.services.map((s) => s.key));
+    const configured = indexOf(snapshot).byKey;
     const next = new Set<string>();
     for (const k of this.#ownedKeys(snapshot)) if (configured.has(k) || kernel.services.has(k)) next.add(k);
     await this.#saveOwnership(next);
@@ -642,17 +645,17 @@ export class Reconciler {
   }
 }
 
-function rampFields(id: string, ramp: Ramp, snapshot: Snapshot): Record<string, unknown> {
-  const [serviceKey, realKey] = id.split(' ') as [string, string];
-  const service = snapshot.services.find((s) => s.key === serviceKey);
+function rampFields(id: PairId, ramp: Ramp, snapshot: Snapshot): Record<string, unknown> {
+  const [serviceKey, realKey] = pairParts(id);
+  const service = indexOf(snapshot).byKey.get(serviceKey);
   return { event: 'slow_start', service: service?.name ?? serviceKey, real: realKey, window_ms: ramp.windowMs };
 }
 
 /** Agents as health: one answer per pair for the whole pass. */
 function frozenAgents(view: AgentView): AgentView {
-  const seen = new Map<string, ReturnType<AgentView>>();
+  const seen = new Map<PairId, ReturnType<AgentView>>();
   return (serviceKey, realKey) => {
-    const id = `${serviceKey}\n${realKey}`;
+    const id = pairId(serviceKey, realKey);
     if (!seen.has(id)) seen.set(id, view(serviceKey, realKey));
     return seen.get(id);
   };
@@ -660,9 +663,9 @@ function frozenAgents(view: AgentView): AgentView {
 
 /** One answer per pair for the whole pass, so the verify step judges against what was applied. */
 function frozenHealth(view: HealthView): HealthView {
-  const seen = new Map<string, RealHealth>();
+  const seen = new Map<PairId, RealHealth>();
   return (serviceKey, realKey) => {
-    const id = `${serviceKey}\n${realKey}`;
+    const id = pairId(serviceKey, realKey);
     let h = seen.get(id);
     if (!h) seen.set(id, (h = view(serviceKey, realKey)));
     return h;
@@ -671,9 +674,9 @@ function frozenHealth(view: HealthView): HealthView {
 
 /** Admin state frozen for the pass like health, so a command arriving mid-pass waits for the next. */
 function frozenAdmin(view: AdminView): AdminView {
-  const seen = new Map<string, AdminState>();
+  const seen = new Map<PairId, AdminState>();
   return (serviceKey, realKey) => {
-    const id = `${serviceKey}\n${realKey}`;
+    const id = pairId(serviceKey, realKey);
     let a = seen.get(id);
     if (a === undefined) seen.set(id, (a = view(serviceKey, realKey)));
     return a;

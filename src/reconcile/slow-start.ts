@@ -2,7 +2,8 @@
 
 import type { Snapshot } from '../config/model.js';
 import type { IpvsTable } from '../ipvs/model.js';
-import { kernelRealKey } from './desired.js';
+import { pairId } from '../model/keys.js';
+import type { PairId } from '../model/keys.js';
 import type { DesiredInputs, SlowStartView } from './desired.js';
 import { nextSlowStartStep, realHealth, targetWeight } from './weight.js';
 
@@ -12,12 +13,10 @@ export interface Ramp {
   readonly windowMs: number;
 }
 
-/** "serviceKey realKey" -> its ramp. */
-export type SlowStartState = ReadonlyMap<string, Ramp>;
+/** Pair id -> its ramp. */
+export type SlowStartState = ReadonlyMap<PairId, Ramp>;
 
 export const NO_SLOW_START: SlowStartState = new Map();
-
-const pair = (serviceKey: string, realKey: string): string => `${serviceKey} ${realKey}`;
 
 /**
  * A ramp begins when a healthy real with `slow_start` enters the traffic of a service the kernel
@@ -34,21 +33,21 @@ export function nextSlowStartState(
   previous: SlowStartState,
   now: number,
 ): SlowStartState {
-  const next = new Map<string, Ramp>();
+  const next = new Map<PairId, Ramp>();
   for (const service of snapshot.services) {
     const kernel = actual.services.get(service.key);
     for (const real of service.reals) {
       if (real.slowStartMs <= 0) continue;
       const h = realHealth(service.key, real, inputs);
       if (h.state !== 'up' || targetWeight(real, h) <= 0) continue;
-      const id = pair(service.key, real.key);
+      const id = pairId(service.key, real.key);
       const ramp = previous.get(id);
       if (ramp) {
         if (now - ramp.since < real.slowStartMs) next.set(id, { since: ramp.since, windowMs: real.slowStartMs });
         continue;
       }
       if (!kernel) continue;
-      const entry = kernel.reals.get(kernelRealKey(real));
+      const entry = kernel.reals.get(real.key);
       if (!entry || entry.weight === 0) next.set(id, { since: now, windowMs: real.slowStartMs });
     }
   }
@@ -56,7 +55,7 @@ export function nextSlowStartState(
 }
 
 export function slowStartView(state: SlowStartState): SlowStartView {
-  return (serviceKey, realKey) => state.get(pair(serviceKey, realKey))?.since;
+  return (serviceKey, realKey) => state.get(pairId(serviceKey, realKey))?.since;
 }
 
 /** When the earliest next ramp step is due (absolute ms), or null when nothing ramps. */

@@ -1,6 +1,6 @@
 // Compact builders of snapshots and kernel tables for the reconcile tests (desired, diff, drain, loop).
 
-import { formatEndpoint, parseEndpoint } from '../../src/config/endpoint.js';
+import { parseEndpoint } from '../../src/config/endpoint.js';
 import type {
   Endpoint,
   Forwarding,
@@ -12,7 +12,10 @@ import type {
   Snapshot,
 } from '../../src/config/model.js';
 import type { IpvsReal, IpvsService, IpvsTable } from '../../src/ipvs/model.js';
-import type { HealthState, HealthView, RealHealth } from '../../src/reconcile/desired.js';
+import type { HealthView, RealHealth } from '../../src/reconcile/desired.js';
+import type { HealthState } from '../../src/model/health-state.js';
+import { realKey, serviceKey } from '../../src/model/keys.js';
+import type { ServiceKey, ServiceTarget } from '../../src/model/keys.js';
 
 const POS = { file: 'test.yaml', line: 1, col: 1 };
 
@@ -33,7 +36,7 @@ export function realConfig(spec: RealSpec | string, forwarding: Forwarding = 'ma
   const s = typeof spec === 'string' ? { address: spec } : spec;
   const address = endpoint(s.address);
   return {
-    key: formatEndpoint(address),
+    key: realKey(address),
     address,
     weight: s.weight ?? 1,
     forwarding: s.forwarding ?? forwarding,
@@ -73,11 +76,13 @@ export function serviceConfig(spec: ServiceSpec): ServiceConfig {
   };
   const fwmark = /^fwmark:(\d+):v([46])$/.exec(spec.key);
   if (fwmark) {
-    return { ...common, kind: 'fwmark', fwmark: Number(fwmark[1]), family: Number(fwmark[2]) as 4 | 6 };
+    const target = { kind: 'fwmark', fwmark: Number(fwmark[1]), family: Number(fwmark[2]) as 4 | 6 } as const;
+    return { ...common, ...target, key: keyOf(target, spec.key) };
   }
   const i = spec.key.indexOf(':');
   const vip = endpoint(spec.key.slice(i + 1));
-  return { ...common, kind: 'address', protocol: spec.key.slice(0, i) as Protocol, vip, family: vip.family };
+  const target = { kind: 'address', protocol: spec.key.slice(0, i) as Protocol, vip } as const;
+  return { ...common, ...target, key: keyOf(target, spec.key), family: vip.family };
 }
 
 export const GLOBAL: GlobalConfig = {
@@ -98,6 +103,13 @@ export function snapshot(services: readonly ServiceSpec[], global: Partial<Globa
   return { global: { ...GLOBAL, ...global }, services: services.map(serviceConfig), files: [], hash: 'h' };
 }
 
+/** The key made from the parsed spec, which must be the text the spec gave (else the fixture is wrong). */
+function keyOf(target: ServiceTarget, text: string): ServiceKey {
+  const key = serviceKey(target);
+  if (key !== text) throw new Error(`fixture service key ${text} is not canonical (${key})`);
+  return key;
+}
+
 /** A kernel real: [key, weight, forwarding?, upper?, lower?]. */
 export type RealTuple = readonly [string, number, Forwarding?, number?, number?];
 
@@ -110,9 +122,10 @@ export interface KernelServiceSpec {
 }
 
 export function kernelReal([key, weight, forwarding, upper, lower]: RealTuple): IpvsReal {
+  const address = endpoint(key);
   return {
-    key,
-    address: endpoint(key),
+    key: realKey(address),
+    address,
     forwarding: forwarding ?? 'masq',
     weight,
     upperThreshold: upper ?? 0,
@@ -121,7 +134,7 @@ export function kernelReal([key, weight, forwarding, upper, lower]: RealTuple): 
 }
 
 export function kernelService(spec: KernelServiceSpec): IpvsService {
-  const reals = new Map((spec.reals ?? []).map((t) => [t[0], kernelReal(t)] as const));
+  const reals = new Map((spec.reals ?? []).map((t) => { const r = kernelReal(t); return [r.key, r] as const; }));
   const common = {
     key: spec.key,
     scheduler: spec.scheduler ?? 'wlc',
@@ -131,11 +144,13 @@ export function kernelService(spec: KernelServiceSpec): IpvsService {
   };
   const fwmark = /^fwmark:(\d+):v([46])$/.exec(spec.key);
   if (fwmark) {
-    return { ...common, kind: 'fwmark', fwmark: Number(fwmark[1]), family: Number(fwmark[2]) as 4 | 6 };
+    const target = { kind: 'fwmark', fwmark: Number(fwmark[1]), family: Number(fwmark[2]) as 4 | 6 } as const;
+    return { ...common, ...target, key: keyOf(target, spec.key) };
   }
   const i = spec.key.indexOf(':');
   const vip = endpoint(spec.key.slice(i + 1));
-  return { ...common, kind: 'address', protocol: spec.key.slice(0, i) as Protocol, vip, family: vip.family };
+  const target = { kind: 'address', protocol: spec.key.slice(0, i) as Protocol, vip } as const;
+  return { ...common, ...target, key: keyOf(target, spec.key), family: vip.family };
 }
 
 export function table(services: readonly KernelServiceSpec[]): IpvsTable {

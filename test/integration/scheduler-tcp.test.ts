@@ -12,6 +12,7 @@ import { HealthTracker } from '../../src/health/tracker.js';
 import type { HealthEvent } from '../../src/health/tracker.js';
 import { buildProbePlan } from '../../src/scheduler/probe-key.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { realKey, serviceKey } from '../../src/model/keys.js';
 
 const pos = { file: 'conf.d/it.yaml', line: 1, col: 1 };
 
@@ -56,11 +57,12 @@ function tcp(port: number, fall: number): CheckSpec {
   return { type: 'tcp', intervalMs: 40, timeoutMs: 2000, rise: 1, fall, port, send: null, expect: null };
 }
 function real(port: number, fall: number): RealConfig {
-  return { key: `127.0.0.1:${port}`, address: { host: '127.0.0.1', family: 4, port }, weight: 1, forwarding: 'masq', check: tcp(port, fall), slowStartMs: 0, pos };
+  const address = { host: '127.0.0.1', family: 4 as const, port };
+  return { key: realKey(address), address, weight: 1, forwarding: 'masq', check: tcp(port, fall), slowStartMs: 0, pos };
 }
 function service(n: number, ports: number[], fall: number): ServiceConfig {
   return {
-    kind: 'address', name: `svc${n}`, key: `tcp:192.0.2.${n}:80`, family: 4, vip: { host: `192.0.2.${n}`, family: 4, port: 80 },
+    kind: 'address', name: `svc${n}`, key: serviceKey({ kind: 'address', protocol: 'tcp', vip: { host: `192.0.2.${n}`, family: 4, port: 80 } }), family: 4, vip: { host: `192.0.2.${n}`, family: 4, port: 80 },
     protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals: ports.map((p) => real(p, fall)), sorry: [], pos,
   };
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { AGENT_NEUTRAL, applyAgentReply, parseAgentReply } from '../../src/agent/agent-reply.js';
 import type { AgentState } from '../../src/agent/agent-reply.js';
 import { desiredTable } from '../../src/reconcile/desired.js';
-import type { HealthState } from '../../src/reconcile/desired.js';
+import type { HealthState } from '../../src/model/health-state.js';
 import { healthOf, plain, snapshot, table } from '../helpers/reconcile-fixtures.js';
 import type { KernelServiceSpec } from '../helpers/reconcile-fixtures.js';
 

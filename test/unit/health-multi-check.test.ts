@@ -8,6 +8,7 @@ import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../../src/c
 import { HealthTracker } from '../../src/health/tracker.js';
 import { combineResults } from '../../src/health/state-machine.js';
 import { buildProbePlan, probeKey } from '../../src/scheduler/probe-key.js';
+import { realKey, serviceKey } from '../../src/model/keys.js';
 
 const pos = { file: 'conf.d/x.yaml', line: 1, col: 1 };
 const common = { intervalMs: 1000, timeoutMs: 500, port: 80 };
@@ -15,12 +16,12 @@ const tcp = (rise = 1, fall = 1): CheckSpec => ({ ...common, type: 'tcp', rise, 
 const ping = (rise = 1, fall = 1): CheckSpec => ({ ...common, type: 'ping', rise, fall });
 function real(addr: string, checks: CheckSpec[]): RealConfig {
   const [host, port] = addr.split(':') as [string, string];
-  const base = { key: addr, address: { host, family: 4 as const, port: Number(port) }, weight: 1, forwarding: 'masq' as const, check: checks[0]!, slowStartMs: 0, pos };
+  const base = { key: realKey({ host, family: 4, port: Number(port) }), address: { host, family: 4 as const, port: Number(port) }, weight: 1, forwarding: 'masq' as const, check: checks[0]!, slowStartMs: 0, pos };
   return checks.length > 1 ? { ...base, checks } : base;
 }
 function svc(name: string, vip: string, reals: RealConfig[]): ServiceConfig {
   const [host, port] = vip.split(':') as [string, string];
-  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry: [], pos };
+  return { kind: 'address', name, key: serviceKey({ kind: 'address', protocol: 'tcp', vip: { host, family: 4, port: Number(port) } }), family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry: [], pos };
 }
 const snap = (services: ServiceConfig[]): Snapshot => ({ global: {} as Snapshot['global'], services, files: [], hash: 'h' });
 const OK: CheckResult = { up: true, code: 'ok', reason: 'fine', latencyMs: 3 };

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CheckResult } from '../../src/checks/types.js';
 import { applyResult, initialHealth } from '../../src/health/state-machine.js';
-import type { Health, HealthState, Thresholds } from '../../src/health/state-machine.js';
+import type { Health, Thresholds } from '../../src/health/state-machine.js';
+import type { HealthState } from '../../src/model/health-state.js';
 
 const ok = (weight?: number): CheckResult => ({ up: true, code: 'ok', reason: 'TCP connect 10.0.0.1:80: ok', latencyMs: 1, ...(weight === undefined ? {} : { weight }) });
 const bad: CheckResult = { up: false, code: 'refused', reason: 'TCP connect 10.0.0.1:80: refused', latencyMs: 2 };

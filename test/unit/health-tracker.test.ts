@@ -6,17 +6,18 @@ import type { CheckResult } from '../../src/checks/types.js';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../../src/config/model.js';
 import { HealthTracker } from '../../src/health/tracker.js';
 import { buildProbePlan, probeKey } from '../../src/scheduler/probe-key.js';
+import { realKey, serviceKey } from '../../src/model/keys.js';
 
 const pos = { file: 'conf.d/x.yaml', line: 1, col: 1 };
 const tcp = (o: Partial<CheckSpec> = {}): CheckSpec => ({ type: 'tcp', intervalMs: 1000, timeoutMs: 500, rise: 2, fall: 2, port: 80, send: null, expect: null, ...o }) as CheckSpec;
 const misc = (o: Partial<CheckSpec> = {}): CheckSpec => ({ type: 'misc', intervalMs: 1000, timeoutMs: 500, rise: 1, fall: 1, port: 80, command: ['/bin/true'], dynamicWeight: true, ...o }) as CheckSpec;
 function real(addr: string, check: CheckSpec): RealConfig {
   const [host, port] = addr.split(':') as [string, string];
-  return { key: addr, address: { host, family: 4, port: Number(port) }, weight: 1, forwarding: 'masq', check, slowStartMs: 0, pos };
+  return { key: realKey({ host, family: 4, port: Number(port) }), address: { host, family: 4, port: Number(port) }, weight: 1, forwarding: 'masq', check, slowStartMs: 0, pos };
 }
 function svc(name: string, vip: string, reals: RealConfig[], sorry: RealConfig[] = []): ServiceConfig {
   const [host, port] = vip.split(':') as [string, string];
-  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry, pos };
+  return { kind: 'address', name, key: serviceKey({ kind: 'address', protocol: 'tcp', vip: { host, family: 4, port: Number(port) } }), family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry, pos };
 }
 const snap = (services: ServiceConfig[]): Snapshot => ({ global: {} as Snapshot['global'], services, files: [], hash: 'h' });
 const OK: CheckResult = { up: true, code: 'ok', reason: 'ok', latencyMs: 3 };

@@ -11,31 +11,32 @@ import type { IpvsOp, IpvsReal, IpvsServiceHead, IpvsTable } from '../../src/ipv
 import { fixturesDir } from '../helpers/paths.js';
 import { parseNetmask } from '../../src/config/resolve.js';
 import { parseCommandLine } from '../../src/ipvs/args.js';
+import type { RealKey, ServiceKey } from '../../src/model/keys.js';
 
 const web: IpvsServiceHead = {
-  kind: 'address', key: 'tcp:192.0.2.10:80', family: 4, protocol: 'tcp',
+  kind: 'address', key: 'tcp:192.0.2.10:80' as ServiceKey, family: 4, protocol: 'tcp',
   vip: { host: '192.0.2.10', family: 4, port: 80 }, scheduler: 'wlc',
   persistence: { timeoutS: 300, netmask: '255.255.255.255' }, extraArgs: [],
 };
 const dns6: IpvsServiceHead = {
-  kind: 'address', key: 'udp:[2001:db8::10]:53', family: 6, protocol: 'udp',
+  kind: 'address', key: 'udp:[2001:db8::10]:53' as ServiceKey, family: 6, protocol: 'udp',
   vip: { host: '2001:db8::10', family: 6, port: 53 }, scheduler: 'sh', persistence: null, extraArgs: ['-b', 'sh-port'],
 };
 const sctp: IpvsServiceHead = {
-  kind: 'address', key: 'sctp:192.0.2.10:3868', family: 4, protocol: 'sctp',
+  kind: 'address', key: 'sctp:192.0.2.10:3868' as ServiceKey, family: 4, protocol: 'sctp',
   vip: { host: '192.0.2.10', family: 4, port: 3868 }, scheduler: 'rr', persistence: null, extraArgs: [],
 };
 const mark4: IpvsServiceHead = {
-  kind: 'fwmark', key: 'fwmark:12:v4', family: 4, fwmark: 12, scheduler: 'rr', persistence: null, extraArgs: [],
+  kind: 'fwmark', key: 'fwmark:12:v4' as ServiceKey, family: 4, fwmark: 12, scheduler: 'rr', persistence: null, extraArgs: [],
 };
 const mark6: IpvsServiceHead = {
-  kind: 'fwmark', key: 'fwmark:13:v6', family: 6, fwmark: 13, scheduler: 'wlc',
+  kind: 'fwmark', key: 'fwmark:13:v6' as ServiceKey, family: 6, fwmark: 13, scheduler: 'wlc',
   persistence: { timeoutS: 600, netmask: '64' }, extraArgs: [],
 };
 const real = (host: string, port: number, over: Partial<IpvsReal> = {}): IpvsReal => {
   const family = host.includes(':') ? 6 : 4;
   const key = port === 0 ? (family === 6 ? `[${host}]` : host) : family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-  return { key, address: { host, family, port }, forwarding: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0, ...over };
+  return { key: key as RealKey, address: { host, family, port }, forwarding: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0, ...over };
 };
 
 describe('formatOp', () => {
@@ -120,8 +121,8 @@ describe('formatOp and the config agree on persistence netmasks', () => {
   /** The -A line lvsd would write for this netmask, as ipvsadm parses it. */
   const accepted = (family: 4 | 6, netmask: string): boolean => {
     const head: IpvsServiceHead = family === 4
-      ? { kind: 'address', key: 'tcp:192.0.2.10:80', family, protocol: 'tcp', vip: { host: '192.0.2.10', family, port: 80 }, scheduler: 'wlc', persistence: { timeoutS: 300, netmask }, extraArgs: [] }
-      : { kind: 'address', key: 'tcp:[2001:db8::10]:80', family, protocol: 'tcp', vip: { host: '2001:db8::10', family, port: 80 }, scheduler: 'wlc', persistence: { timeoutS: 300, netmask }, extraArgs: [] };
+      ? { kind: 'address', key: 'tcp:192.0.2.10:80' as ServiceKey, family, protocol: 'tcp', vip: { host: '192.0.2.10', family, port: 80 }, scheduler: 'wlc', persistence: { timeoutS: 300, netmask }, extraArgs: [] }
+      : { kind: 'address', key: 'tcp:[2001:db8::10]:80' as ServiceKey, family, protocol: 'tcp', vip: { host: '2001:db8::10', family, port: 80 }, scheduler: 'wlc', persistence: { timeoutS: 300, netmask }, extraArgs: [] };
     const line = formatOp({ op: 'add-service', service: head });
     return parseCommandLine(line.split(' ')).cmd !== 'error';
   };

@@ -8,12 +8,13 @@ import { parseCounters, parseListing, parseSave, parseThresholds, withThresholds
 import { LvsdError } from '../../src/errors.js';
 import type { IpvsReal, IpvsServiceHead } from '../../src/ipvs/model.js';
 import { fixturesDir } from '../helpers/paths.js';
+import type { RealKey, ServiceKey } from '../../src/model/keys.js';
 
 const dir = join(fixturesDir, 'ipvs');
 const read = (...p: string[]): string => readFileSync(join(dir, ...p), 'utf8');
 const ep = (host: string, port: number) => ({ host, family: host.includes(':') ? 6 as const : 4 as const, port });
 const real = (key: string, host: string, port: number, forwarding: IpvsReal['forwarding'], weight: number): IpvsReal =>
-  ({ key, address: ep(host, port), forwarding, weight, upperThreshold: 0, lowerThreshold: 0 });
+  ({ key: key as RealKey, address: ep(host, port), forwarding, weight, upperThreshold: 0, lowerThreshold: 0 });
 const isParseError = (e: unknown): boolean => e instanceof LvsdError && e.code === 'LVSD_IPVS_PARSE';
 
 describe('parseSave on the captured table (save.txt)', () => {
@@ -30,46 +31,46 @@ describe('parseSave on the captured table (save.txt)', () => {
 
   const cases: [string, IpvsServiceHead & { reals: IpvsReal[] }][] = [
     ['tcp:192.0.2.10:80', {
-      kind: 'address', key: 'tcp:192.0.2.10:80', family: 4, protocol: 'tcp', vip: ep('192.0.2.10', 80), scheduler: 'wlc',
+      kind: 'address', key: 'tcp:192.0.2.10:80' as ServiceKey, family: 4, protocol: 'tcp', vip: ep('192.0.2.10', 80), scheduler: 'wlc',
       persistence: null, extraArgs: [], reals: [
         real('10.0.0.11:80', '10.0.0.11', 80, 'masq', 100), real('10.0.0.12:8080', '10.0.0.12', 8080, 'masq', 0),
         real('10.0.0.13:80', '10.0.0.13', 80, 'gate', 5), real('10.0.0.14:80', '10.0.0.14', 80, 'ipip', 1),
       ] }],
     ['tcp:192.0.2.10:443', {
-      kind: 'address', key: 'tcp:192.0.2.10:443', family: 4, protocol: 'tcp', vip: ep('192.0.2.10', 443), scheduler: 'rr',
+      kind: 'address', key: 'tcp:192.0.2.10:443' as ServiceKey, family: 4, protocol: 'tcp', vip: ep('192.0.2.10', 443), scheduler: 'rr',
       persistence: { timeoutS: 300, netmask: '255.255.255.255' }, extraArgs: [], reals: [real('10.0.0.11:443', '10.0.0.11', 443, 'gate', 1)] }],
     ['tcp:192.0.2.10:8443', {
-      kind: 'address', key: 'tcp:192.0.2.10:8443', family: 4, protocol: 'tcp', vip: ep('192.0.2.10', 8443), scheduler: 'wlc',
+      kind: 'address', key: 'tcp:192.0.2.10:8443' as ServiceKey, family: 4, protocol: 'tcp', vip: ep('192.0.2.10', 8443), scheduler: 'wlc',
       persistence: { timeoutS: 600, netmask: '255.255.255.0' }, extraArgs: [], reals: [real('10.0.0.11:8443', '10.0.0.11', 8443, 'masq', 2)] }],
     ['tcp:192.0.2.11:81', {
-      kind: 'address', key: 'tcp:192.0.2.11:81', family: 4, protocol: 'tcp', vip: ep('192.0.2.11', 81), scheduler: 'sh',
+      kind: 'address', key: 'tcp:192.0.2.11:81' as ServiceKey, family: 4, protocol: 'tcp', vip: ep('192.0.2.11', 81), scheduler: 'sh',
       persistence: null, extraArgs: ['-b', 'sh-fallback,sh-port'], reals: [real('10.0.0.41:81', '10.0.0.41', 81, 'gate', 1)] }],
     ['tcp:192.0.2.12:0', {
-      kind: 'address', key: 'tcp:192.0.2.12:0', family: 4, protocol: 'tcp', vip: ep('192.0.2.12', 0), scheduler: 'rr',
+      kind: 'address', key: 'tcp:192.0.2.12:0' as ServiceKey, family: 4, protocol: 'tcp', vip: ep('192.0.2.12', 0), scheduler: 'rr',
       persistence: { timeoutS: 300, netmask: '255.255.255.255' }, extraArgs: [], reals: [real('10.0.0.15', '10.0.0.15', 0, 'gate', 1)] }],
     ['udp:192.0.2.13:5060', {
-      kind: 'address', key: 'udp:192.0.2.13:5060', family: 4, protocol: 'udp', vip: ep('192.0.2.13', 5060), scheduler: 'rr',
+      kind: 'address', key: 'udp:192.0.2.13:5060' as ServiceKey, family: 4, protocol: 'udp', vip: ep('192.0.2.13', 5060), scheduler: 'rr',
       persistence: null, extraArgs: ['-o'], reals: [] }],
     ['udp:192.0.2.14:5060', {
-      kind: 'address', key: 'udp:192.0.2.14:5060', family: 4, protocol: 'udp', vip: ep('192.0.2.14', 5060), scheduler: 'rr',
+      kind: 'address', key: 'udp:192.0.2.14:5060' as ServiceKey, family: 4, protocol: 'udp', vip: ep('192.0.2.14', 5060), scheduler: 'rr',
       persistence: { timeoutS: 60, netmask: '255.255.255.255' }, extraArgs: ['--pe', 'sip'], reals: [] }],
     ['sctp:192.0.2.10:3868', {
-      kind: 'address', key: 'sctp:192.0.2.10:3868', family: 4, protocol: 'sctp', vip: ep('192.0.2.10', 3868), scheduler: 'rr',
+      kind: 'address', key: 'sctp:192.0.2.10:3868' as ServiceKey, family: 4, protocol: 'sctp', vip: ep('192.0.2.10', 3868), scheduler: 'rr',
       persistence: null, extraArgs: [], reals: [real('10.0.0.31:3868', '10.0.0.31', 3868, 'masq', 1)] }],
     ['tcp:[2001:db8::20]:443', {
-      kind: 'address', key: 'tcp:[2001:db8::20]:443', family: 6, protocol: 'tcp', vip: ep('2001:db8::20', 443), scheduler: 'rr',
+      kind: 'address', key: 'tcp:[2001:db8::20]:443' as ServiceKey, family: 6, protocol: 'tcp', vip: ep('2001:db8::20', 443), scheduler: 'rr',
       persistence: { timeoutS: 120, netmask: '64' }, extraArgs: [], reals: [] }],
     ['udp:[2001:db8::10]:53', {
-      kind: 'address', key: 'udp:[2001:db8::10]:53', family: 6, protocol: 'udp', vip: ep('2001:db8::10', 53), scheduler: 'sh',
+      kind: 'address', key: 'udp:[2001:db8::10]:53' as ServiceKey, family: 6, protocol: 'udp', vip: ep('2001:db8::10', 53), scheduler: 'sh',
       persistence: null, extraArgs: ['-b', 'sh-port'], reals: [real('[2001:db8::21]:53', '2001:db8::21', 53, 'ipip', 3)] }],
     ['fwmark:12:v4', {
-      kind: 'fwmark', key: 'fwmark:12:v4', family: 4, fwmark: 12, scheduler: 'rr', persistence: null, extraArgs: [],
+      kind: 'fwmark', key: 'fwmark:12:v4' as ServiceKey, family: 4, fwmark: 12, scheduler: 'rr', persistence: null, extraArgs: [],
       reals: [real('10.0.0.51', '10.0.0.51', 0, 'gate', 1), real('10.0.0.52:80', '10.0.0.52', 80, 'masq', 4)] }],
     ['fwmark:13:v6', {
-      kind: 'fwmark', key: 'fwmark:13:v6', family: 6, fwmark: 13, scheduler: 'wlc', persistence: { timeoutS: 300, netmask: '64' },
+      kind: 'fwmark', key: 'fwmark:13:v6' as ServiceKey, family: 6, fwmark: 13, scheduler: 'wlc', persistence: { timeoutS: 300, netmask: '64' },
       extraArgs: [], reals: [real('[2001:db8::41]', '2001:db8::41', 0, 'gate', 1), real('[2001:db8::42]:8080', '2001:db8::42', 8080, 'masq', 2)] }],
     ['fwmark:14:v4', {
-      kind: 'fwmark', key: 'fwmark:14:v4', family: 4, fwmark: 14, scheduler: 'lc', persistence: { timeoutS: 300, netmask: '255.255.0.0' },
+      kind: 'fwmark', key: 'fwmark:14:v4' as ServiceKey, family: 4, fwmark: 14, scheduler: 'lc', persistence: { timeoutS: 300, netmask: '255.255.0.0' },
       extraArgs: [], reals: [] }],
   ];
   for (const [key, expected] of cases) {

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import type { TableStats } from '../../src/ipvs/model.js';
 import { DNS, T0, WEB, fail, ok, traffic, world } from '../helpers/observe-fixtures.js';
 import { samples, value } from '../helpers/prometheus.js';
+import type { ServiceKey } from '../../src/model/keys.js';
 
 const R1 = { service: 'web', real: '10.0.0.1:80' };
 const R2 = { service: 'web', real: '10.0.0.2:80' };
@@ -119,7 +120,7 @@ describe('metrics', () => {
 
   it('counts a result of a probe shared by two services once per service', async () => {
     const w = world();
-    const web2 = { ...w.snapshot.services[0]!, name: 'web-tls', key: 'tcp:192.0.2.10:443', sorry: [] };
+    const web2 = { ...w.snapshot.services[0]!, name: 'web-tls', key: 'tcp:192.0.2.10:443' as ServiceKey, sorry: [] };
     w.reload({ ...w.snapshot, services: [...w.snapshot.services, web2] });
     w.result(WEB, '10.0.0.1:80', ok('TCP connect 10.0.0.1:80: connected'));
     const text = await w.observer.metrics.text();

@@ -7,13 +7,15 @@ import type { Ramp } from '../../src/reconcile/slow-start.js';
 import { renderStatusPage } from '../../src/observe/status-page.js';
 import { renderStatusText } from '../../src/observe/status-text.js';
 import { DNS, T0, WEB, ZERO_RECONCILER, world } from '../helpers/observe-fixtures.js';
+import { pairId } from '../../src/model/keys.js';
+import type { PairId } from '../../src/model/keys.js';
 
 function withState(services: Record<string, ServiceRuntime>, ramps: Record<string, Ramp> = {}) {
   return world({
     reconciler: {
       stats: () => ZERO_RECONCILER,
       services: () => new Map(Object.entries(services)),
-      slowStarts: () => new Map(Object.entries(ramps)),
+      slowStarts: () => new Map(Object.entries(ramps) as [PairId, Ramp][]),
     },
   });
 }
@@ -79,7 +81,7 @@ describe('quorum in status and metrics', () => {
   });
 
   it('shows a real in slow start', async () => {
-    const w = withState({ [WEB]: up(10), [DNS]: up(1) }, { [`${WEB} 10.0.0.1:80`]: { since: T0, windowMs: 30_000 } });
+    const w = withState({ [WEB]: up(10), [DNS]: up(1) }, { [pairId(WEB, '10.0.0.1:80')]: { since: T0, windowMs: 30_000 } });
     const doc = await w.observer.statusDocument();
     assert.deepEqual(doc.services[0]!.reals[0]!.slow_start, { since: new Date(T0).toISOString(), window_ms: 30_000 });
     assert.equal(doc.services[0]!.reals[1]!.slow_start, null);
@@ -87,7 +89,7 @@ describe('quorum in status and metrics', () => {
   });
 
   it('exports lvsd_service_quorum, lvsd_service_healthy_weight and lvsd_real_slow_start', async () => {
-    const w = withState({ [WEB]: up(10), [DNS]: { quorum: { up: false, weightSum: 0 }, sorry: false } }, { [`${WEB} 10.0.0.1:80`]: { since: T0, windowMs: 30_000 } });
+    const w = withState({ [WEB]: up(10), [DNS]: { quorum: { up: false, weightSum: 0 }, sorry: false } }, { [pairId(WEB, '10.0.0.1:80')]: { since: T0, windowMs: 30_000 } });
     const text = await w.observer.metrics.text();
     assert.match(text, /^lvsd_service_quorum\{service="web"\} 1$/m);
     assert.match(text, /^lvsd_service_quorum\{service="dns"\} 0$/m);

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredTable } from '../../src/reconcile/desired.js';
-import type { DrainSet, HealthState, RealHealth } from '../../src/reconcile/desired.js';
+import type { DrainSet, RealHealth } from '../../src/reconcile/desired.js';
+import type { HealthState } from '../../src/model/health-state.js';
 import { drainCandidates } from '../../src/reconcile/drain.js';
 import type { AdminState } from '../../src/control/admin-model.js';
 import type { AdminView } from '../../src/control/admin-store.js';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredTable } from '../../src/reconcile/desired.js';
-import type { DrainSet, HealthState, RealHealth } from '../../src/reconcile/desired.js';
+import type { DrainSet, RealHealth } from '../../src/reconcile/desired.js';
+import type { HealthState } from '../../src/model/health-state.js';
 import { healthOf, plain, snapshot, table } from '../helpers/reconcile-fixtures.js';
 import type { KernelServiceSpec, ServiceSpec } from '../helpers/reconcile-fixtures.js';
 

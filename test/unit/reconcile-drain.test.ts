@@ -7,6 +7,7 @@ import { EMPTY_DRAIN_STATE, drainCandidates, drainCount, updateDrains } from '..
 import type { DrainState } from '../../src/reconcile/drain.js';
 import { snapshot, table } from '../helpers/reconcile-fixtures.js';
 import type { KernelServiceSpec, ServiceSpec } from '../helpers/reconcile-fixtures.js';
+import { pairId } from '../../src/model/keys.js';
 
 const WEB = 'tcp:192.0.2.10:80';
 const DNS = 'udp:192.0.2.53:53';
@@ -93,7 +94,7 @@ describe('updateDrains', () => {
     return out;
   };
   const started = (entries: Record<string, number>): DrainState => ({
-    since: new Map(Object.entries(entries).map(([k, v]) => [k.replace(' ', '\n'), v])),
+    since: new Map(Object.entries(entries).map(([k, v]) => [pairId(...(k.split(' ') as [string, string])), v])),
   });
   const cands = new Map([[WEB, new Set([R1])]]);
 
@@ -169,7 +170,7 @@ describe('updateDrains', () => {
         u.finished.map((f) => f.why),
         c.finished,
       );
-      assert.equal(u.state.since.get(`${WEB}\n${R1}`), c.since, 'start time kept, even once finished');
+      assert.equal(u.state.since.get(pairId(WEB, R1)), c.since, 'start time kept, even once finished');
     });
   }
 

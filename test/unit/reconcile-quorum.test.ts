@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredTable } from '../../src/reconcile/desired.js';
-import type { DesiredInputs, HealthState, RealHealth } from '../../src/reconcile/desired.js';
+import type { DesiredInputs, RealHealth } from '../../src/reconcile/desired.js';
+import type { HealthState } from '../../src/model/health-state.js';
 import { NO_QUORUM_STATE, nextQuorumState, quorumUp } from '../../src/reconcile/quorum.js';
 import type { QuorumState } from '../../src/reconcile/quorum.js';
 import { nextSlowStartStep, rampedWeight, slowStartFraction } from '../../src/reconcile/weight.js';

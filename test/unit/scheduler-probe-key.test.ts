@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../../src/config/model.js';
 import { buildProbePlan, canonicalJson, probeKey } from '../../src/scheduler/probe-key.js';
+import { realKey, serviceKey } from '../../src/model/keys.js';
 
 const pos = { file: 'conf.d/x.yaml', line: 1, col: 1 };
 const tcp = (o: Partial<CheckSpec> = {}): CheckSpec => ({ type: 'tcp', intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 3, port: 80, send: null, expect: null, ...o }) as CheckSpec;
@@ -13,11 +14,11 @@ const misc = (o: Partial<CheckSpec> = {}): CheckSpec => ({ type: 'misc', interva
 
 function real(addr: string, check: CheckSpec): RealConfig {
   const [host, port] = addr.split(':') as [string, string];
-  return { key: addr, address: { host, family: 4, port: Number(port) }, weight: 1, forwarding: 'masq', check, slowStartMs: 0, pos };
+  return { key: realKey({ host, family: 4, port: Number(port) }), address: { host, family: 4, port: Number(port) }, weight: 1, forwarding: 'masq', check, slowStartMs: 0, pos };
 }
 function svc(name: string, vip: string, reals: RealConfig[], sorry: RealConfig[] = []): ServiceConfig {
   const [host, port] = vip.split(':') as [string, string];
-  return { kind: 'address', name, key: `tcp:${vip}`, family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry, pos };
+  return { kind: 'address', name, key: serviceKey({ kind: 'address', protocol: 'tcp', vip: { host, family: 4, port: Number(port) } }), family: 4, vip: { host, family: 4, port: Number(port) }, protocol: 'tcp', scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals, sorry, pos };
 }
 function snap(services: ServiceConfig[]): Snapshot {
   return { global: {} as Snapshot['global'], services, files: [], hash: 'h' };
@@ -48,7 +49,7 @@ describe('probeKey', () => {
   }
 
   it('IPv6 hosts are bracketed in the key', () => {
-    const r: RealConfig = { ...real('10.0.0.1:80', tcp()), key: '[2001:db8::1]:80', address: { host: '2001:db8::1', family: 6, port: 80 } };
+    const r: RealConfig = { ...real('10.0.0.1:80', tcp()), key: realKey({ host: '2001:db8::1', family: 6, port: 80 }), address: { host: '2001:db8::1', family: 6, port: 80 } };
     assert.match(probeKey(r, a), /^\[2001:db8::1\]:80 /);
   });
 
@@ -77,7 +78,7 @@ describe('buildProbePlan', () => {
   });
 
   it('fwmark services give a context without vip', () => {
-    const f: ServiceConfig = { kind: 'fwmark', name: 'fw', key: 'fwmark:7:v4', family: 4, fwmark: 7, scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals: [real('10.0.0.1:80', misc())], sorry: [], pos };
+    const f: ServiceConfig = { kind: 'fwmark', name: 'fw', key: serviceKey({ kind: 'fwmark', fwmark: 7, family: 4 }), family: 4, fwmark: 7, scheduler: 'wlc', persistence: null, quiescent: false, quorum: 1, hysteresis: 0, notify: { commands: {}, timeoutMs: 10_000 }, reals: [real('10.0.0.1:80', misc())], sorry: [], pos };
     const [entry] = buildProbePlan(snap([f])).values();
     assert.deepEqual(entry!.target.context, { serviceName: 'fw', vip: null, fwmark: 7, protocol: 'fwmark' });
   });
