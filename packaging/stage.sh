@@ -1,8 +1,9 @@
 #!/bin/bash
 # Builds the file tree both packages install, in build/pkg/root: the esbuild bundle, its
-# package.json, the systemd unit, the heartbeat and OCF scripts, the default lvsd.yaml, the man
+# package.json, the Node.js runtime that runs it (stage-runtime.sh), the systemd unit, the heartbeat and OCF scripts, the default lvsd.yaml, the man
 # pages generated from the README, the docs and examples. Also build/pkg/copyright.
-# Used by build-deb.sh and build-rpm.sh; needs node and esbuild (a devDependency), nothing else.
+# Used by build-deb.sh and build-rpm.sh; needs node, esbuild (a devDependency) and binutils
+# (objdump, strip). LVSD_NODE names the node binary to carry (default: the one on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,8 @@ printf '{\n  "name": "lvsd",\n  "version": "%s",\n  "type": "module",\n  "privat
 chmod 0644 "$ROOT/usr/lib/lvsd/package.json"
 install -d "$ROOT/usr/bin"
 ln -s ../lib/lvsd/lvsd.js "$ROOT/usr/bin/lvsd"
+# The runtime: lvsd.js's "#!" line names /usr/lib/lvsd/node (see tools/bundle.mjs).
+bash packaging/stage-runtime.sh "$PKG" "$ROOT"
 install -m 0755 packaging/common/lvsd-stop "$ROOT/usr/lib/lvsd/lvsd-stop"
 
 # Cluster scripts: daemon-functions.sh is copied in where they say "# @include daemon-functions.sh",
@@ -67,11 +70,12 @@ install -m 0644 conf.d/*.yaml "$DOC/examples/conf.d/"
 install -m 0644 examples/demo/lvsd.yaml "$DOC/examples/demo/lvsd.yaml"
 install -m 0644 examples/demo/conf.d/*.yaml "$DOC/examples/demo/conf.d/"
 
-node packaging/tools/gen-copyright.mjs "$PKG/lvsd.meta.json" "$PKG/copyright"
+node packaging/tools/gen-copyright.mjs "$PKG/lvsd.meta.json" "$PKG/copyright" "$PKG/node-LICENSE" "$PKG/runtime.env"
 
 # Reproducible timestamps.
 find "$ROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
-got=$("$ROOT/usr/lib/lvsd/lvsd.js" --version)
+# The staged runtime runs the staged bundle (the "#!" path exists only once installed).
+got=$("$ROOT/usr/lib/lvsd/node" "$ROOT/usr/lib/lvsd/lvsd.js" --version)
 [ "$got" = "lvsd $VERSION" ] || { echo "stage: the bundle says '$got', expected 'lvsd $VERSION'" >&2; exit 1; }
 echo "stage: $ROOT ($got)"

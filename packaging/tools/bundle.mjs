@@ -25,10 +25,11 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   outfile: join(outDir, 'lvsd.js'),
+  // The packages carry their own Node.js as /usr/lib/lvsd/node (packaging/stage-runtime.sh).
   // CommonJS dependencies (pino, prom-client, ...) call require() for node builtins; an ESM bundle
   // has no require, so give it one.
   banner: {
-    js: "#!/usr/bin/node --max-semi-space-size=1\nimport { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
+    js: "#!/usr/lib/lvsd/node --max-semi-space-size=1\nimport { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
   },
   legalComments: 'eof',
   metafile: true,

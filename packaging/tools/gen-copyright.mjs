@@ -1,15 +1,17 @@
-// Writes the Debian machine-readable copyright file (also the rpm's %license file) for lvsd and
-// every npm package esbuild put into the bundle, as listed by the bundle's metafile.
-// Usage: node packaging/tools/gen-copyright.mjs METAFILE OUT
+// Writes the Debian machine-readable copyright file (also the rpm's %license file) for lvsd,
+// every npm package esbuild put into the bundle (as listed by the bundle's metafile), and the
+// Node.js runtime the packages carry, with Node.js's LICENSE (the licences of the libraries built
+// into it) in full.
+// Usage: node packaging/tools/gen-copyright.mjs METAFILE OUT NODE_LICENSE RUNTIME_ENV
 
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const [metaPath, outPath] = process.argv.slice(2);
-if (!metaPath || !outPath) {
-  process.stderr.write('usage: gen-copyright.mjs METAFILE OUT\n');
+const [metaPath, outPath, nodeLicensePath, runtimeEnvPath] = process.argv.slice(2);
+if (!metaPath || !outPath || !nodeLicensePath || !runtimeEnvPath) {
+  process.stderr.write('usage: gen-copyright.mjs METAFILE OUT NODE_LICENSE RUNTIME_ENV\n');
   process.exit(2);
 }
 
@@ -103,11 +105,28 @@ for (const [name, dir] of [...packages].sort(([a], [b]) => (a < b ? -1 : 1))) {
   );
 }
 
+// The runtime (packaging/stage-runtime.sh): Node.js itself is MIT (Expat); its LICENSE file holds
+// that licence and, after it, the licences of V8, libuv, OpenSSL, ICU, zlib and the other
+// libraries built into the binary, each in full.
+const runtime = Object.fromEntries(
+  readFileSync(runtimeEnvPath, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+const nodeLicense = readFileSync(nodeLicensePath, 'utf8');
+if (!/Copyright Node\.js contributors/.test(nodeLicense)) throw new Error(`${nodeLicensePath} is not Node.js's LICENSE`);
+used.add('Expat');
+/** Text as a copyright-format paragraph body: every line indented, empty lines as " .". */
+const asParagraph = (text) => text.replace(/\s+$/, '').split('\n').map((l) => (l.trim() === '' ? ' .' : ` ${l.replace(/\s+$/, '')}`)).join('\n');
+const runtimeStanza =
+  `Files: usr/lib/lvsd/node\nCopyright: Node.js contributors\n Joyent, Inc. and other Node contributors\nLicense: Expat and Node.js-third-party\n` +
+  `Comment: Node.js ${runtime.NODE_VERSION} (linux-${runtime.NODE_ARCH}), the runtime that runs lvsd.js, copied\n from the machine that built this package, without its debug symbols. Node.js\n is MIT licensed (Expat); the libraries built into it are under their own\n licences, given in full in the Node.js-third-party paragraph below (Node.js's\n LICENSE file, as distributed with that binary).`;
+
 const out = [
-  `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: lvsd\nComment: /usr/lib/lvsd/lvsd.js is lvsd and the npm packages listed below, bundled with esbuild.`,
+  `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: lvsd\nComment: /usr/lib/lvsd/lvsd.js is lvsd and the npm packages listed below, bundled with esbuild;\n /usr/lib/lvsd/node is the Node.js runtime that runs it.`,
   `Files: *\nCopyright: the lvsd developers\nLicense: GPL-2+`,
   ...stanzas,
+  runtimeStanza,
   ...[...used].map((l) => `License: ${l}\n${LICENSE_TEXT[l]}`),
+  `License: Node.js-third-party\n${asParagraph(nodeLicense)}`,
 ].join('\n\n');
 if (lvsd.license !== 'GPL-2.0-or-later') throw new Error(`package.json license is ${lvsd.license}; update gen-copyright.mjs`);
 writeFileSync(outPath, `${out}\n`);

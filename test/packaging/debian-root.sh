@@ -1,11 +1,12 @@
 #!/bin/bash
 # Prints the path of a cached Debian root for the packaging tests, making it first if needed:
 # debootstrap --variant=minbase, apt lists, and the .debs lvsd's install needs already downloaded
-# (nodejs, ipvsadm, procps, ca-certificates; systemd and man-db for systemd-analyze verify), so
-# that a test run installs from the cache. Rebuilt when older than LVSD_PKGTEST_MAX_AGE_DAYS (14).
+# (ipvsadm, procps, ca-certificates; systemd and man-db for systemd-analyze verify), so that a test
+# run installs from the cache. No nodejs: the package carries its own runtime, and the test proves
+# it runs in a root without one. Rebuilt when older than LVSD_PKGTEST_MAX_AGE_DAYS (14).
 #
-# The suite is Debian 13 (trixie), not necessarily the host's: lvsd needs nodejs >= 20, and
-# Debian 12's nodejs is 18. LVSD_PKGTEST_SUITE / LVSD_PKGTEST_MIRROR / LVSD_PKGTEST_CACHE override.
+# The suite is Debian 13 (trixie). LVSD_PKGTEST_SUITE (e.g. bookworm, Debian 12) /
+# LVSD_PKGTEST_MIRROR / LVSD_PKGTEST_CACHE override.
 set -euo pipefail
 
 SUITE=${LVSD_PKGTEST_SUITE:-trixie}
@@ -13,7 +14,7 @@ MIRROR=${LVSD_PKGTEST_MIRROR:-http://deb.debian.org/debian}
 CACHE=${LVSD_PKGTEST_CACHE:-/var/cache/lvsd-pkgtest}
 MAX_AGE=${LVSD_PKGTEST_MAX_AGE_DAYS:-14}
 BASE=$CACHE/$SUITE-minbase
-PREFETCH=(nodejs ipvsadm procps ca-certificates systemd man-db)
+PREFETCH=(ipvsadm procps ca-certificates systemd man-db)
 
 if [ -e "$BASE/.lvsd-ready" ] && [ -z "$(find "$BASE/.lvsd-ready" -mtime +"$MAX_AGE")" ]; then
     echo "$BASE"

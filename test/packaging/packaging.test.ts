@@ -1,5 +1,5 @@
-// Packaging tier: builds the .deb and the .rpm, lints them, installs the .deb into a fresh Debian
-// root, and drives the systemd stop helper, the heartbeat resource script and the OCF agent (with
+// Packaging tier: builds the .deb and the .rpm, lints them, installs both into a fresh Debian root
+// without a system nodejs (the packages carry their own runtime), and drives the systemd stop helper, the heartbeat resource script and the OCF agent (with
 // ocf-tester) against daemons running with --dry-run on loopback. Needs root (chroot, mount).
 
 import { test, before, after } from 'node:test';
@@ -16,10 +16,26 @@ import { defaultsSchema, globalSchema } from '../../src/config/schema.js';
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; engines?: { node?: string } };
 const VERSION = pkg.version;
 const DEB_VERSION = VERSION.replace(/-/g, '~');
-const DEB = join(repoRoot, 'dist', `lvsd_${DEB_VERSION}_all.deb`);
-const RPM = join(repoRoot, 'dist', `lvsd-${DEB_VERSION}-1.noarch.rpm`);
+// The packages carry the node that runs this test (stage-runtime.sh's default): its architecture.
+const ARCH = ({ x64: { deb: 'amd64', rpm: 'x86_64' }, arm64: { deb: 'arm64', rpm: 'aarch64' } } as Record<string, { deb: string; rpm: string }>)[process.arch];
+assert.ok(ARCH, `no package architecture for ${process.arch}`);
+const DEB = join(repoRoot, 'dist', `lvsd_${DEB_VERSION}_${ARCH.deb}.deb`);
+const RPM = join(repoRoot, 'dist', `lvsd-${DEB_VERSION}-1.${ARCH.rpm}.rpm`);
 const NODE_MIN = (pkg.engines?.node ?? '>=20').replace(/^>=\s*/, '');
 const isRoot = process.getuid?.() === 0;
+/**
+ * The oldest glibc of the distributions the packages are for: RHEL 9 (2.34), Ubuntu 22.04 (2.35),
+ * Debian 12 (2.36), Ubuntu 24.04 (2.39), Debian 13 (2.41). The carried runtime must run on it.
+ */
+const OLDEST_GLIBC = '2.34';
+
+/** Compares dotted version strings numerically: <0, 0, >0. */
+function compareVersions(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+}
 
 /** Every file and directory both packages install (directories end in /). */
 const EXPECTED = [
@@ -31,6 +47,7 @@ const EXPECTED = [
   '/usr/bin/lvsd',
   '/usr/lib/lvsd/lvsd-stop',
   '/usr/lib/lvsd/lvsd.js',
+  '/usr/lib/lvsd/node',
   '/usr/lib/lvsd/package.json',
   '/usr/lib/ocf/resource.d/lvsd/lvsd',
   '/usr/lib/systemd/system/lvsd.service',
@@ -123,7 +140,10 @@ function alive(pid: number): boolean {
 const scratch = mkdtempSync('/tmp/lvsd-pkgtest-');
 chmodSync(scratch, 0o755);
 const extracted = join(scratch, 'deb');
-const bin = join(extracted, 'usr/bin/lvsd');
+const binLink = join(extracted, 'usr/bin/lvsd');
+// lvsd.js's "#!" names /usr/lib/lvsd/node, which exists once installed; the extracted copy runs
+// with the extracted runtime through this wrapper (the installed path is tested in the Debian root).
+const bin = join(scratch, 'lvsd');
 const ocfAgent = join(extracted, 'usr/lib/ocf/resource.d/lvsd/lvsd');
 const hbScript = join(extracted, 'etc/ha.d/resource.d/lvsd');
 const stopHelper = join(extracted, 'usr/lib/lvsd/lvsd-stop');
@@ -155,18 +175,40 @@ before(() => {
   }
 });
 
-test('package:deb builds dist/lvsd_VERSION_all.deb from the sources', () => {
+test('package:deb builds dist/lvsd_VERSION_ARCH.deb from the sources', () => {
   rmSync(DEB, { force: true });
   ok(run('bash', ['packaging/build-deb.sh'], { timeoutMs: 300_000 }), 'packaging/build-deb.sh');
   assert.ok(existsSync(DEB), DEB);
   ok(run('dpkg-deb', ['-x', DEB, extracted]), 'dpkg-deb -x');
+  writeFileSync(bin, `#!/bin/sh\nexec ${extracted}/usr/lib/lvsd/node --max-semi-space-size=1 ${extracted}/usr/lib/lvsd/lvsd.js "$@"\n`, { mode: 0o755 });
 });
 
-test('package:rpm builds dist/lvsd-VERSION-1.noarch.rpm', () => {
+test('package:rpm builds dist/lvsd-VERSION-1.ARCH.rpm', () => {
   rmSync(RPM, { force: true });
   // The tree staged by the .deb build a moment ago: the same files, no second bundle.
   ok(run('bash', ['packaging/build-rpm.sh'], { env: { ...process.env, LVSD_SKIP_STAGE: '1' }, timeoutMs: 300_000 }), 'packaging/build-rpm.sh');
   assert.ok(existsSync(RPM), RPM);
+});
+
+test('the build names who maintains it, and refuses to make an address up', () => {
+  // No LVSD_MAINTAINER, DEBFULLNAME/DEBEMAIL or git identity (no global or system git config, and
+  // GIT_DIR pointing nowhere hides the checkout's own).
+  const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(LVSD_MAINTAINER|DEBFULLNAME|DEBEMAIL|GIT_)/.test(k)));
+  const env = { ...bare, HOME: scratch, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_DIR: join(scratch, 'no-git') };
+  for (const script of ['build-deb.sh', 'build-rpm.sh']) {
+    const r = run('bash', [`packaging/${script}`], { env });
+    assert.notEqual(r.status, 0, `${script} built without a maintainer`);
+    assert.match(r.stderr, /who maintains this build\? Set LVSD_MAINTAINER/);
+    const bad = run('bash', [`packaging/${script}`], { env: { ...env, LVSD_MAINTAINER: 'nobody' } });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /"nobody" is not "Name <address>"/);
+  }
+  // The built packages name the same person (the run's LVSD_MAINTAINER, DEBFULLNAME or git identity).
+  const maintainer = ok(run('dpkg-deb', ['-f', DEB, 'Maintainer']), 'Maintainer').stdout.trim();
+  assert.match(maintainer, /^.+ <[^<>\s]+@[^<>\s]+>$/);
+  assert.doesNotMatch(maintainer, /lvsd@example\.org/, 'the old placeholder');
+  const packager = ok(run('rpm', ['-qp', '--qf', '%{PACKAGER}', RPM]), 'rpm packager').stdout.trim();
+  assert.equal(packager, maintainer);
 });
 
 test('the .deb: files, modes, conffiles, dependencies', () => {
@@ -175,18 +217,31 @@ test('the .deb: files, modes, conffiles, dependencies', () => {
   for (const p of EXPECTED) assert.ok(paths.has(p), `${p} missing from the .deb`);
   assert.match(listing, /^-rwxr-xr-x root\/root .* \.\/usr\/lib\/ocf\/resource\.d\/lvsd\/lvsd$/m);
   assert.match(listing, /^-rwxr-xr-x root\/root .* \.\/etc\/ha\.d\/resource\.d\/lvsd$/m);
-  assert.equal(readlinkSync(bin), '../lib/lvsd/lvsd.js');
+  assert.equal(readlinkSync(binLink), '../lib/lvsd/lvsd.js');
   assert.equal(statSync(join(extracted, 'etc/lvsd/conf.d')).isDirectory(), true);
   const conffiles = ok(run('dpkg-deb', ['-I', DEB, 'conffiles']), 'conffiles').stdout.split('\n').filter(Boolean);
   assert.deepEqual(conffiles.sort(), ['/etc/ha.d/resource.d/lvsd', '/etc/lvsd/lvsd.yaml']);
+  // No nodejs: what the carried runtime links (dpkg-shlibdeps), and what lvsd runs.
   const depends = ok(run('dpkg-deb', ['-f', DEB, 'Depends']), 'Depends').stdout.trim();
-  assert.equal(depends, `nodejs (>= ${NODE_MIN}), ipvsadm, procps`);
-  assert.equal(ok(run('dpkg-deb', ['-f', DEB, 'Architecture']), 'Architecture').stdout.trim(), 'all');
+  const m = depends.match(/^libc6 \(>= ([\d.]+)\), libgcc-s1 \(>= [\d.]+\), libstdc\+\+6 \(>= [\d.]+\), ipvsadm, procps$/);
+  assert.ok(m, `Depends: ${depends}`);
+  assert.ok(compareVersions(m[1] ?? '', OLDEST_GLIBC) <= 0, `libc6 (>= ${m[1]}) does not install on glibc ${OLDEST_GLIBC}`);
+  assert.equal(ok(run('dpkg-deb', ['-f', DEB, 'Architecture']), 'Architecture').stdout.trim(), ARCH.deb);
+  // The runtime: a Node.js lvsd's engines accept, stripped, needing only glibc, libstdc++, libgcc_s.
+  const node = join(extracted, 'usr/lib/lvsd/node');
+  const nodeVersion = ok(run(node, ['--version']), 'node --version').stdout.trim().replace(/^v/, '');
+  assert.ok(compareVersions(nodeVersion, NODE_MIN) >= 0, `the carried Node.js ${nodeVersion} is older than engines.node ${NODE_MIN}`);
+  const needed = [...ok(run('objdump', ['-p', node]), 'objdump -p').stdout.matchAll(/^\s*NEEDED\s+(\S+)$/gm)].map((x) => x[1] ?? '');
+  assert.deepEqual(needed.filter((l) => !/^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|ld-linux-.*)$/.test(l)), []);
+  assert.doesNotMatch(ok(run('file', ['-b', node]), 'file').stdout, /not stripped/);
   assert.equal(ok(run(bin, ['--version']), 'lvsd --version').stdout.trim(), `lvsd ${VERSION}`);
+  const copyright = readFileSync(join(extracted, 'usr/share/doc/lvsd/copyright'), 'utf8');
+  assert.match(copyright, new RegExp(`^Files: usr/lib/lvsd/node\nCopyright: Node\\.js contributors[\\s\\S]*?Comment: Node\\.js ${nodeVersion.replace(/\./g, '\\.')} `, 'm'));
+  for (const lib of ['V8', 'libuv', 'OpenSSL', 'ICU', 'zlib']) assert.match(copyright, new RegExp(`^ - ${lib}, located at `, 'm'), `${lib}'s licence is in the copyright file`);
 });
 
 test('shellcheck: the installed scripts and the build scripts', () => {
-  const bashScripts = [hbScript, ocfAgent, ...['build-deb.sh', 'build-rpm.sh', 'stage.sh'].map((f) => join(repoRoot, 'packaging', f)), join(repoRoot, 'test/packaging/debian-root.sh')];
+  const bashScripts = [hbScript, ocfAgent, ...['build-deb.sh', 'build-rpm.sh', 'stage.sh', 'stage-runtime.sh', 'maintainer.sh'].map((f) => join(repoRoot, 'packaging', f)), join(repoRoot, 'test/packaging/debian-root.sh')];
   ok(run('shellcheck', ['-s', 'bash', ...bashScripts]), 'shellcheck (bash)');
   const shScripts = [stopHelper, ...['postinst', 'prerm', 'postrm'].map((f) => join(repoRoot, 'packaging/debian', f))];
   ok(run('shellcheck', ['-s', 'sh', ...shScripts]), 'shellcheck (sh)');
@@ -234,8 +289,13 @@ test('rpm -qlp lists the expected files; requires, config files, upgrade script'
   for (const p of EXPECTED) assert.ok(files.has(p.replace(/\/$/, '')), `${p} missing from the .rpm`);
   assert.ok(files.has('/usr/share/licenses/lvsd/copyright'));
   const requires = ok(run('rpm', ['-qp', '--requires', RPM]), 'requires').stdout;
-  assert.match(requires, new RegExp(`^nodejs >= 1:${NODE_MIN.replace(/\./g, '\\.')}$`, 'm'));
+  assert.doesNotMatch(requires, /node/i, 'no nodejs requirement: the package carries its runtime');
   assert.match(requires, /^ipvsadm$/m);
+  // What rpmbuild found the runtime links: glibc no newer than the oldest target's.
+  const glibc = [...requires.matchAll(/^libc\.so\.6\(GLIBC_([\d.]+)\)\(64bit\)$/gm)].map((x) => x[1] ?? '').sort(compareVersions).pop() ?? '';
+  assert.ok(glibc !== '' && compareVersions(glibc, OLDEST_GLIBC) <= 0, `the .rpm needs GLIBC_${glibc}`);
+  assert.match(requires, /^libstdc\+\+\.so\.6\(\)\(64bit\)$/m);
+  assert.equal(ok(run('rpm', ['-qp', '--qf', '%{ARCH}', RPM]), 'arch').stdout, ARCH.rpm);
   const config = ok(run('rpm', ['-qp', '--configfiles', RPM]), 'configfiles').stdout;
   assert.match(config, /^\/etc\/lvsd\/lvsd\.yaml$/m);
   const scripts = ok(run('rpm', ['-qp', '--scripts', RPM]), 'scripts').stdout;
@@ -284,7 +344,7 @@ test('man pages lvsd(8) and lvsd.yaml(5) render without warnings and cover the c
   for (const k of ['resync_interval', 'drain_timeout', 'expect_status', 'dynamic_weight', 'FROM LDIRECTORD']) assert.match(five, new RegExp(k), `lvsd.yaml(5) lacks ${k}`);
 });
 
-test('the .deb installs into a fresh Debian root; lvsd --version, check-config, systemd-analyze verify', { skip: !isRoot && 'needs root' }, () => {
+test('the .deb installs into a fresh Debian root without nodejs; lvsd --version, check-config, systemd-analyze verify; then the .rpm (rpm --root)', { skip: !isRoot && 'needs root' }, () => {
   const base = ok(run('bash', ['test/packaging/debian-root.sh'], { timeoutMs: 900_000 }), 'debian-root.sh').stdout.trim().split('\n').pop() ?? '';
   const work = join('/var/tmp', `lvsd-pkgtest-${process.pid}`);
   const root = join(work, 'root');
@@ -299,8 +359,11 @@ test('the .deb installs into a fresh Debian root; lvsd --version, check-config, 
     writeFileSync(join(root, 'tmp/lvsd.deb'), readFileSync(DEB));
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' };
     const inRoot = (args: string[]): Run => run('chroot', [root, ...args], { env, timeoutMs: 600_000 });
-    // Dependencies come from the archive (cached in the root): nodejs, ipvsadm, procps.
+    // Dependencies come from the archive (cached in the root): ipvsadm, procps, the C and C++
+    // runtime libraries. No nodejs: lvsd runs on the Node.js it carries.
     ok(inRoot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '/tmp/lvsd.deb', 'ca-certificates', 'systemd', 'man-db']), 'apt-get install ./lvsd.deb');
+    assert.notEqual(inRoot(['dpkg-query', '-W', 'nodejs']).status, 0, 'nodejs got installed');
+    assert.notEqual(inRoot(['sh', '-c', 'command -v node || command -v nodejs']).status, 0, 'the root has a node');
     assert.equal(ok(inRoot(['lvsd', '--version']), 'lvsd --version').stdout.trim(), `lvsd ${VERSION}`);
     assert.match(ok(inRoot(['lvsd', 'check-config']), 'lvsd check-config').stdout, /^\/etc\/lvsd: OK, 0 services/);
     ok(inRoot(['lvsd', 'check-config', '-c', '/usr/share/doc/lvsd/examples']), 'check-config of the examples');
@@ -324,6 +387,16 @@ test('the .deb installs into a fresh Debian root; lvsd --version, check-config, 
     assert.equal(readFileSync(join(root, 'etc/lvsd/lvsd.yaml'), 'utf8'), 'log_level: debug\n');
     ok(inRoot(['dpkg', '--purge', 'lvsd']), 'dpkg --purge');
     assert.ok(!existsSync(join(root, 'usr/lib/lvsd')) && !existsSync(join(root, 'etc/lvsd/lvsd.yaml')));
+
+    // The .rpm's payload in the same root (its own rpm database: glibc and ipvsadm are Debian's
+    // here, so --nodeps; the scriptlets run, and find no systemd running).
+    // (The package's path is the host's: rpm reads it before it chroots for the scriptlets.)
+    ok(run('rpm', ['--root', root, '--initdb']), 'rpm --initdb');
+    ok(run('rpm', ['--root', root, '-i', '--nodeps', RPM], { timeoutMs: 300_000 }), 'rpm --root -i');
+    assert.equal(ok(inRoot(['lvsd', '--version']), 'lvsd --version (rpm)').stdout.trim(), `lvsd ${VERSION}`);
+    ok(inRoot(['lvsd', 'check-config', '-c', '/usr/share/doc/lvsd/examples']), 'check-config of the examples (rpm)');
+    ok(run('rpm', ['--root', root, '-e', 'lvsd']), 'rpm --root -e');
+    assert.ok(!existsSync(join(root, 'usr/lib/lvsd/node')));
   } finally {
     for (const m of mounts.splice(0).reverse()) spawnSync('umount', ['-l', m]);
     rmSync(work, { recursive: true, force: true });
