@@ -27,5 +27,22 @@ if [ -n "${LVSD_KERNEL_ONLY:-}" ]; then
   done
   [ ${#files[@]} -gt 0 ] || { echo "guest: no kernel test matches '$LVSD_KERNEL_ONLY'" >&2; exit 1; }
 fi
+# LVSD_GUEST_NO_SYSTEM_NODE=1 (the systemd tier): the guest's root (a throw-away overlay on the
+# host's) loses its nodejs before the tests run, so the .deb is installed and run where there is no
+# system Node.js, as on a Debian 12 or Ubuntu director; the test runner keeps a private copy.
+node=node
+if [ -n "${LVSD_GUEST_NO_SYSTEM_NODE:-}" ]; then
+  node=/opt/lvsd-test-runner/node
+  install -D -m 0755 "$(readlink -f "$(command -v node)")" "$node" || exit 1
+  if dpkg-query -W -f='${Status}' nodejs 2>/dev/null | grep -q 'install ok installed'; then
+    dpkg --purge --force-depends nodejs > /dev/null || { echo "guest: dpkg --purge nodejs failed" >&2; exit 1; }
+  fi
+  rm -f /usr/bin/node /usr/local/bin/node /usr/bin/nodejs
+  hash -r
+  if command -v node > /dev/null || command -v nodejs > /dev/null; then
+    echo "guest: a node is still on PATH: $(command -v node nodejs)" >&2; exit 1
+  fi
+  echo "guest: no system node (the test runner runs $node)"
+fi
 # A test that hangs fails after 15 minutes instead of taking the whole boot with it.
-node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=tap "${files[@]}"
+"$node" --test --test-concurrency=1 --test-timeout=900000 --test-reporter=tap "${files[@]}"

@@ -1,5 +1,6 @@
 // The packaged lvsd.service under a real systemd (PID 1 of the kernel-test VM, LVSD_VM_INIT=systemd)
-// with a real kernel IPVS: the .deb is installed with dpkg, its postinst starts the unit, and every
+// with a real kernel IPVS: the .deb is installed with dpkg where there is no system nodejs (guest.sh
+// removed it; the unit runs the package's own /usr/lib/lvsd/node), its postinst starts the unit, and every
 // scenario drives it with systemctl the way an operator would. Asserted on the kernel table
 // (sampled from /proc/net/ip_vs the whole time), on journald, and on the processes left behind:
 // start, reload and restart and a package upgrade keep live reals in the table; stop removes the
@@ -7,7 +8,7 @@
 // a MISC check's grandchild that escaped its process group with setsid dies with the unit's cgroup.
 
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { output, pollUntil, run, skipOutsideVm } from '../kernel/lib/exec.js';
@@ -120,6 +121,17 @@ describe('the packaged lvsd.service under systemd (kernel IPVS)', { skip }, () =
     // maintainer scripts (policy-rc.d exits 101); a real director has no such file. The guest's
     // root is a throw-away overlay, so removing it changes nothing on the host.
     rmSync('/usr/sbin/policy-rc.d', { force: true });
+    // The guest's root is the host's: an lvsd package installed there would turn the dpkg -i
+    // below into an upgrade of it (whose postinst restarts only a running daemon: nothing would
+    // start), and its config-files state would keep dpkg from putting back conffiles removed here.
+    // Purge it from this throw-away root first, so the test installs afresh whatever the host has.
+    const installed = await run('dpkg-query', ['-W', '-f=${Status}', 'lvsd'], { allowFail: true });
+    if (installed.code === 0 && installed.stdout.trim() !== '' && !installed.stdout.includes('not-installed')) {
+      const purge = await run('dpkg', ['--purge', '--force-depends', 'lvsd'], { timeoutMs: WAIT, allowFail: true });
+      assert.equal(purge.code, 0, `dpkg --purge of the host's lvsd: ${purge.stdout}\n${purge.stderr}`);
+    }
+    rmSync('/etc/lvsd', { recursive: true, force: true });
+    rmSync('/var/lib/lvsd', { recursive: true, force: true });
     mkdirSync(CHECKS, { recursive: true });
     const script = join(CHECKS, 'check-escape.sh');
     // Up when the real answers; leaves one grandchild in a new session with a clean environment, as
@@ -151,6 +163,12 @@ describe('the packaged lvsd.service under systemd (kernel IPVS)', { skip }, () =
     assert.equal(install.code, 0, `dpkg -i: ${install.stdout}\n${install.stderr}`);
     await pollUntil('lvsd.service active', async () => ((await systemctl('is-active', 'lvsd.service').catch(() => '')) === 'active' ? true : undefined), WAIT, 500)
       .catch(async (err: Error) => assert.fail(`${err.message}\n${await diagnose()}`));
+    // The daemon runs on the package's runtime (this root has no other node when guest.sh ran with
+    // LVSD_GUEST_NO_SYSTEM_NODE, as test/systemd/run.sh sets it).
+    assert.equal(readlinkSync(`/proc/${await mainPid()}/exe`), '/usr/lib/lvsd/node');
+    if (process.env['LVSD_GUEST_NO_SYSTEM_NODE']) {
+      assert.notEqual((await run('sh', ['-c', 'command -v node'], { allowFail: true })).code, 0, 'a system node is on PATH');
+    }
     // Serving its listener: past its start, so the SIGHUP below is a reload.
     await pollUntil('lvsd status answering', async () => ((await run('lvsd', ['status'], { allowFail: true })).code === 0 ? true : undefined), WAIT, 500)
       .catch(async (err: Error) => assert.fail(`${err.message}\n${await diagnose()}`));
@@ -200,7 +218,9 @@ describe('the packaged lvsd.service under systemd (kernel IPVS)', { skip }, () =
     const control = join(dir, 'pkg', 'DEBIAN', 'control');
     writeFileSync(control, readFileSync(control, 'utf8').replace(/^Version: (.*)$/m, 'Version: $1+upgrade1'));
     const next = join(dir, 'lvsd-upgrade.deb');
-    await run('dpkg-deb', ['--root-owner-group', '-b', join(dir, 'pkg'), next], { timeoutMs: WAIT });
+    // Uncompressed: the package carries an 86 MB runtime, and xz (dpkg-deb's default) would take
+    // minutes under the VM's emulation.
+    await run('dpkg-deb', ['--root-owner-group', '-Znone', '-b', join(dir, 'pkg'), next], { timeoutMs: WAIT });
     const before = await mainPid();
     const recorder = new TableRecorder();
     const install = await run('dpkg', ['-i', next], { timeoutMs: WAIT, allowFail: true });
