@@ -13,7 +13,7 @@ const HINT = 'write e.g. "500ms", "2s", "1.5s", "1m", "1h", or a number of secon
  * Parse a duration. A bare number (YAML `interval: 2` or the string "2") means seconds, as in
  * ldirectord and keepalived. Fractions of a millisecond are rounded, because timers work in whole ms.
  */
-export function parseDuration(value: unknown, opts: { allowZero?: boolean } = {}): DurationParse {
+export function parseDuration(value: unknown, opts: { allowZero?: boolean; max?: { ms: number; text: string } } = {}): DurationParse {
   let ms: number;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0) return { ok: false, error: `${value} is not a valid duration (${HINT})` };
@@ -26,7 +26,10 @@ export function parseDuration(value: unknown, opts: { allowZero?: boolean } = {}
     return { ok: false, error: `expected a duration, got ${value === null ? 'an empty value' : typeof value} (${HINT})` };
   }
   ms = Math.round(ms);
-  if (ms > MAX_TIMER_MS) {
+  if (opts.max) {
+    // A value lvsd never waits for itself (a persistence timeout the kernel keeps): its own limit.
+    if (ms > opts.max.ms) return { ok: false, error: `${describe(value)} is too long (at most ${opts.max.text})` };
+  } else if (ms > MAX_TIMER_MS) {
     // setTimeout cannot wait longer than 2^31-1 ms (about 24.8 days).
     return { ok: false, error: `${describe(value)} is too long (at most 24 days)` };
   }

@@ -41,6 +41,11 @@ export interface LoadOptions {
   readonly sliceMs?: number;
   /** Parse at most this many bytes of changed files here; past it, answer `tooMuch` at once. */
   readonly maxParseBytes?: number;
+  /**
+   * Programs whose absence is not an issue here (`lvsd convert` on another machine than the
+   * director: it warned about them, and check-config on the director judges them).
+   */
+  readonly allowMissingPrograms?: ReadonlySet<string>;
 }
 
 /** What one service file gave; reused by the next load while its text and lvsd.yaml are the same. */
@@ -214,7 +219,7 @@ export async function loadConfig(configDir: string, options: LoadOptions = {}): 
   }
   for (const c of commands) {
     const problem = await verdicts.get(c.program)!;
-    if (problem) issues.add(c.pos, `${c.what ?? 'command'}: ${problem}`);
+    if (problem && !options.allowMissingPrograms?.has(c.program)) issues.add(c.pos, `${c.what ?? 'command'}: ${problem}`);
   }
 
   if (issues.length > 0) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { CheckType } from './model.js';
 import { DEFAULT_LISTEN_PORT } from './model.js';
 import { parseDuration } from './duration.js';
+import { PERSISTENCE_TIMEOUT_MAX_S } from './ipvsadm-ranges.js';
 import { headerNameProblem, headerValueProblem, pathProblem } from './http-request.js';
 
 export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'udp', 'ping', 'none'] as const;
@@ -52,7 +53,7 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 // --- leaf values -----------------------------------------------------------------------------
 
-function durationSchema(opts: { allowZero?: boolean } = {}) {
+function durationSchema(opts: { allowZero?: boolean; max?: { ms: number; text: string } } = {}) {
   return z.unknown().transform((v, ctx) => {
     const r = parseDuration(v, opts);
     if (r.ok) return r.ms;
@@ -281,7 +282,8 @@ export const sorrySchema = z.strictObject({
 });
 
 export const persistenceSchema = z.strictObject({
-  timeout: durationSchema(),
+  // The kernel keeps it, not a timer of lvsd: ipvsadm's 31 days, not setTimeout's 24.
+  timeout: durationSchema({ max: { ms: PERSISTENCE_TIMEOUT_MAX_S * 1000, text: '31 days, ipvsadm\'s limit' } }),
   // Dotted mask, prefix length as number or string; checked against the service's family in resolve.ts.
   netmask: z.union([z.string(), z.number()]).optional(),
 });

@@ -5,8 +5,11 @@ import type { Capabilities } from './capabilities.js';
 import type { ConvertResult, Format } from './model.js';
 import { convertKeepalived } from './keepalived.js';
 import { convertLdirectord } from './ldirectord.js';
+import type { KeepalivedReadOptions } from './keepalived-parse.js';
 
 export type { ConvertResult, Format, OutMap, OutValue } from './model.js';
+export type { DirectiveRecord } from './ledger.js';
+export { dropped, tally } from './ledger.js';
 
 /** keepalived.conf is made of { blocks }; ldirectord.cf of key=value lines. null when neither shows. */
 export function detectFormat(text: string): Format | null {
@@ -16,6 +19,7 @@ export function detectFormat(text: string): Format | null {
   return null;
 }
 
-export function convert(format: Format, file: string, text: string, caps: Capabilities): Promise<ConvertResult> {
-  return format === 'keepalived' ? convertKeepalived(file, text, caps) : convertLdirectord(file, text, caps);
+/** The keepalived reader's options (includes within the input budget, the config id); ldirectord.cf has none. */
+export function convert(format: Format, file: string, text: string, caps: Capabilities, options: KeepalivedReadOptions = {}): Promise<ConvertResult> {
+  return format === 'keepalived' ? convertKeepalived(file, text, caps, options) : convertLdirectord(file, text, caps);
 }

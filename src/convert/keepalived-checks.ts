@@ -5,6 +5,7 @@ import type { Capabilities } from './capabilities.js';
 import type { OutMap } from './model.js';
 import type { KNode } from './keepalived-parse.js';
 import { commandProblem, timing, isRegex, literalRegex, splitCommand, statusText } from './common.js';
+import { mark } from './ledger.js';
 
 export interface Inherited {
   /** Values set on the virtual_server or real_server that checkers inherit. */
@@ -27,9 +28,25 @@ export function timerMs(text: string | undefined): number | null {
   return Math.round(Number(text) * 1000);
 }
 
+/** The last `keyword` inside `node` (keepalived applies each in turn; the last wins); all are read. */
 function child(node: KNode, keyword: string): KNode | undefined {
-  return (node.children ?? []).filter((c) => c.keyword === keyword).at(-1);
+  const all = (node.children ?? []).filter((c) => c.keyword === keyword);
+  for (const c of all) mark(c, 'mapped');
+  return all.at(-1);
 }
+
+/** The keywords of each checker besides the generic ones (keepalived's check_*.c install_keyword). */
+const OWN: Readonly<Record<string, readonly string[]>> = {
+  TCP_CHECK: [],
+  HTTP_GET: ['url', 'http_protocol', 'fast_recovery', 'enable_sni', 'virtualhost'],
+  SSL_GET: ['url', 'http_protocol', 'fast_recovery', 'enable_sni', 'virtualhost'],
+  SMTP_CHECK: ['helo_name', 'host'],
+  DNS_CHECK: ['type', 'name'],
+  MISC_CHECK: ['misc_path', 'misc_timeout', 'misc_dynamic', 'user'],
+  UDP_CHECK: ['payload', 'require_reply', 'min_reply_length', 'max_reply_length'],
+  PING_CHECK: [],
+};
+const URL_KEYS = ['path', 'digest', 'status_code', 'virtualhost', 'regex', 'regex_no_match', 'regex_options', 'regex_stack', 'regex_min_offset', 'regex_max_offset'];
 
 export function inherit(base: Inherited, node: KNode): Inherited {
   const v = (k: string): string | undefined => child(node, k)?.args[0];
@@ -54,6 +71,28 @@ export async function mapChecker(
   caps: Capabilities,
   warn: Warn,
   note: Warn,
+  missing: Set<string>,
+): Promise<OutMap | null> {
+  const out = await mapCheckerBody(node, inh0, real, caps, warn, note, missing);
+  // A keyword no checker of keepalived has: keepalived logs "unknown keyword" and goes on.
+  const own = OWN[node.keyword];
+  if (own) {
+    for (const o of node.children ?? []) {
+      if (!GENERIC.has(o.keyword) && !own.includes(o.keyword)) warn(o, `${o.keyword} is not a ${node.keyword} keyword of keepalived.conf(5) 2.x; keepalived ignores it, and so does lvsd convert`);
+      if (o.keyword === 'url') for (const u of o.children ?? []) if (!URL_KEYS.includes(u.keyword)) warn(u, `${u.keyword} is not a url keyword of keepalived.conf(5) 2.x; keepalived ignores it, and so does lvsd convert`);
+    }
+  }
+  return out;
+}
+
+async function mapCheckerBody(
+  node: KNode,
+  inh0: Inherited,
+  real: { host: string; port: number },
+  caps: Capabilities,
+  warn: Warn,
+  note: Warn,
+  missing: Set<string>,
 ): Promise<OutMap | null> {
   const kind = node.keyword;
   const inh = inherit(inh0, node);
@@ -62,6 +101,7 @@ export async function mapChecker(
   // --- generic options ---------------------------------------------------------------------
   for (const o of opts) {
     if (!GENERIC.has(o.keyword)) continue;
+    mark(o, 'mapped');
     if (o.keyword === 'connect_ip' && o.args[0] !== real.host) warn(o, `connect_ip ${o.args[0]}: lvsd checks the real's own address ${real.host}; add a separate real or a misc check for another address`);
     if (o.keyword === 'connect_port') c.port = Number(o.args[0]);
     if (['bindto', 'bind_if', 'bind_port', 'fwmark'].includes(o.keyword)) warn(o, `${o.keyword} is not supported by lvsd checks (they use the director's default source); left out`);
@@ -113,9 +153,9 @@ export async function mapChecker(
       if (user) warn(user, `user ${user.args.join(' ')}: lvsd runs checks as its own user; make the script work as that user (or wrap it with setpriv/runuser)`);
       const problem = await commandProblem(argv);
       if (problem) {
-        warn(pathNode ?? node, `misc_path: ${problem}; lvsd cannot run it here, so a TCP connect check stands in until the program is installed (then use type: misc, command: ${JSON.stringify(argv)})`);
-        const { port: _p, ...rest } = c;
-        return { type: 'tcp', ...rest, ...(real.port === 0 ? { port: 80 } : {}) };
+        // Written as it is: the director is where it must run, and check-config there says so.
+        warn(pathNode ?? node, `misc_path: ${problem} on this machine; written as it is: install it on the director before lvsd starts (check-config there refuses the check until then)`);
+        missing.add(argv[0]!);
       }
       const m: OutMap = { type: 'misc', ...c, command: argv };
       delete m.port;
@@ -164,11 +204,13 @@ async function http(node: KNode, type: string, c: OutMap, inh: Inherited, caps: 
   if (type === 'https') out.tls_verify = false;
   const checkerHost = child(node, 'virtualhost')?.args[0] ?? inh.virtualhost;
   for (const o of node.children ?? []) {
+    if (o.keyword === 'virtualhost') mark(o, 'mapped');
     if (o.keyword === 'http_protocol') note(o, `http_protocol ${o.args[0]}: lvsd speaks HTTP/1.1 with Connection: close`);
     if (o.keyword === 'fast_recovery') note(o, 'fast_recovery: lvsd checks every URL of a check in each round');
     if (o.keyword === 'enable_sni') note(o, 'enable_sni: lvsd sends SNI when check.host is set');
   }
   const urls = (node.children ?? []).filter((u) => u.keyword === 'url');
+  for (const u of urls) mark(u, 'mapped');
   if (urls.length === 0) {
     out.path = '/';
     out.expect_status = '200-299';

@@ -1,10 +1,15 @@
 // Reads keepalived.conf (keepalived.conf(5), 2.x) into a tree of statements with their file, line
-// and column: `!`/`#` comments, "quoted strings", { blocks }, `include` (globs, relative to the
-// including file), $NAME=value definitions with $NAME / ${NAME} substitution, @id conditionals.
+// and column. The lines come from keepalived-lines.ts (comments, definitions, includes,
+// conditionals); here each is split into words as keepalived's alloc_strvec does (blanks are its
+// isspace set, "quoted strings" are one word, `{` and `}` end a statement) and blocks are built.
 
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { hostname } from 'node:os';
 import type { ParseError } from './model.js';
+import type { Outcome } from './ledger.js';
+import type { InputBudget, InputRead } from './input-file.js';
+import { newBudget, readInput } from './input-file.js';
+import type { ReaderDirective, ReaderMessage } from './keepalived-lines.js';
+import { readKeepalivedLines } from './keepalived-lines.js';
 
 export interface KNode {
   readonly keyword: string;
@@ -14,120 +19,92 @@ export interface KNode {
   readonly file: string;
   readonly line: number;
   readonly col: number;
+  /** What the converter did with it (see ledger.ts); unset = nobody looked at it. */
+  outcome?: Outcome;
 }
 
 export interface KParse {
   readonly nodes: KNode[];
   readonly errors: ParseError[];
-  /** Lines the reader skipped or could not follow (includes not found, @conditionals). */
-  readonly notes: { file: string; line: number; message: string }[];
+  /** What the reader itself said (includes, conditionals, built-ins). */
+  readonly messages: ReaderMessage[];
+  readonly readerDirectives: ReaderDirective[];
   /** Every file read, the top one first (for --keep-vrrp). */
   readonly files: string[];
+}
+
+export interface KeepalivedReadOptions {
+  readonly readFile?: (file: string, budget: InputBudget) => InputRead;
+  readonly budget?: InputBudget;
+  readonly instance?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** keepalived's default config id: the host name up to its first dot. */
+export function defaultInstance(): string {
+  return hostname().split('.')[0] ?? '';
 }
 
 interface Token {
   text: string;
   quoted: boolean;
+  file: string;
   line: number;
   col: number;
-  /** First token of its (logical) line. */
+  /** First word of a statement (after a new line or a brace). */
   bol: boolean;
 }
 
-const MAX_INCLUDE_DEPTH = 8;
+const BLANK = /[ \t\f\v\r]/;
 
-export function parseKeepalived(file: string, text: string, readFile: (f: string) => string = (f) => readFileSync(f, 'utf8')): KParse {
-  const errors: ParseError[] = [];
-  const notes: KParse['notes'] = [];
-  const files: string[] = [];
-  const defs = new Map<string, string>();
-
-  function tokenize(f: string, src: string, depth: number): Token[] {
-    files.push(f);
-    const out: Token[] = [];
-    const lines = src.split(/\r?\n/);
-    for (let i = 0; i < lines.length; i++) {
-      let line = lines[i]!;
-      const lineNo = i + 1;
-      // A trailing backslash continues the line (keepalived joins them).
-      while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!;
-      const trimmed = line.trimStart();
-      const def = /^\$([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
-      if (def) {
-        defs.set(def[1]!, def[2]!.trim());
+export function parseKeepalived(file: string, text: string, options: KeepalivedReadOptions = {}): KParse {
+  const r = readKeepalivedLines(file, text, {
+    readFile: options.readFile ?? ((f, b) => readInput(f, b, true)),
+    budget: options.budget ?? newBudget(),
+    instance: options.instance ?? defaultInstance(),
+    env: options.env ?? process.env,
+  });
+  const errors = [...r.errors];
+  const tokens: Token[] = [];
+  for (const l of r.lines) {
+    const t = l.text;
+    let bol = true;
+    let j = 0;
+    while (j < t.length) {
+      const c = t[j]!;
+      const col = l.col + j;
+      if (BLANK.test(c)) {
+        j++;
         continue;
       }
-      let body = line;
-      const cond = /^(\s*)@(\^?)([A-Za-z0-9_-]+)\s+/.exec(line);
-      if (cond) {
-        notes.push({ file: f, line: lineNo, message: `@${cond[2]}${cond[3]} conditional line: read as if it applied to this director (keepalived's config_id); check it` });
-        body = ' '.repeat(cond[0].length) + line.slice(cond[0].length);
-      }
-      body = body.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a: string | undefined, b: string | undefined) => defs.get((a ?? b)!) ?? m);
-      const lineTokens: Token[] = [];
-      let j = 0;
-      while (j < body.length) {
-        const c = body[j]!;
-        if (c === ' ' || c === '\t') {
-          j++;
-          continue;
-        }
-        if (c === '!' || c === '#') break;
-        if (c === '{' || c === '}') {
-          lineTokens.push({ text: c, quoted: false, line: lineNo, col: j + 1, bol: lineTokens.length === 0 });
-          j++;
-          continue;
-        }
-        if (c === '"') {
-          const end = body.indexOf('"', j + 1);
-          if (end < 0) {
-            errors.push({ file: f, line: lineNo, col: j + 1, message: 'unterminated quoted string' });
-            break;
-          }
-          lineTokens.push({ text: body.slice(j + 1, end), quoted: true, line: lineNo, col: j + 1, bol: lineTokens.length === 0 });
-          j = end + 1;
-          continue;
-        }
-        let k = j;
-        while (k < body.length && !/[\s{}]/.test(body[k]!)) k++;
-        lineTokens.push({ text: body.slice(j, k), quoted: false, line: lineNo, col: j + 1, bol: lineTokens.length === 0 });
-        j = k;
-      }
-      const first = lineTokens[0];
-      if (first && !first.quoted && first.text === 'include') {
-        const pattern = lineTokens[1]?.text;
-        if (pattern === undefined) {
-          errors.push({ file: f, line: lineNo, col: first.col, message: 'include needs a file name' });
-          continue;
-        }
-        if (depth >= MAX_INCLUDE_DEPTH) {
-          errors.push({ file: f, line: lineNo, col: first.col, message: `includes nested deeper than ${MAX_INCLUDE_DEPTH} (a loop?)` });
-          continue;
-        }
-        const matches = expandGlob(resolve(dirname(f), pattern));
-        if (matches.length === 0) notes.push({ file: f, line: lineNo, message: `include ${pattern}: no file matches; nothing read (keepalived does the same)` });
-        for (const inc of matches) {
-          let incText: string;
-          try {
-            incText = readFile(inc);
-          } catch (e) {
-            errors.push({ file: f, line: lineNo, col: lineTokens[1]!.col, message: `include ${inc}: ${(e as Error).message}` });
-            continue;
-          }
-          out.push(...tokenize(inc, incText, depth + 1));
-        }
+      if (c === '{' || c === '}') {
+        tokens.push({ text: c, quoted: false, file: l.file, line: l.line, col, bol: true });
+        bol = true;
+        j++;
         continue;
       }
-      out.push(...lineTokens.map((t) => ({ ...t, file: f }) as Token & { file: string }));
+      if (c === '"') {
+        const end = t.indexOf('"', j + 1);
+        if (end < 0) {
+          errors.push({ file: l.file, line: l.line, col, message: 'unterminated quoted string' });
+          break;
+        }
+        tokens.push({ text: t.slice(j + 1, end), quoted: true, file: l.file, line: l.line, col, bol });
+        bol = false;
+        j = end + 1;
+        continue;
+      }
+      let k = j + 1;
+      while (k < t.length && !BLANK.test(t[k]!) && t[k] !== '"' && t[k] !== '{' && t[k] !== '}') k++;
+      tokens.push({ text: t.slice(j, k), quoted: false, file: l.file, line: l.line, col, bol });
+      bol = false;
+      j = k;
     }
-    return out;
   }
-
-  const tokens = tokenize(file, text, 0) as (Token & { file: string })[];
-  // Build the tree: a statement is the tokens of one line; "{" opens a block for the statement
-  // before it (on the same line or the line above), "}" closes it.
+  // A statement is the words up to the end of its line or a brace; "{" opens a block for the
+  // statement before it (on the same line or the line above), "}" closes it.
   const root: KNode[] = [];
-  const stack: { children: KNode[]; open: Token & { file: string } }[] = [];
+  const stack: { children: KNode[]; open: Token }[] = [];
   let current: KNode | null = null;
   const container = (): KNode[] => stack[stack.length - 1]?.children ?? root;
   for (const t of tokens) {
@@ -158,24 +135,5 @@ export function parseKeepalived(file: string, text: string, readFile: (f: string
     }
   }
   for (const open of stack) errors.push({ file: open.open.file, line: open.open.line, col: open.open.col, message: '"{" is never closed' });
-  return { nodes: root, errors, notes, files };
-}
-
-/** Glob with * and ? in the last path component (what keepalived configs use), sorted. */
-function expandGlob(pattern: string): string[] {
-  if (!/[*?[]/.test(pattern)) {
-    try {
-      return statSync(pattern).isFile() ? [pattern] : [];
-    } catch {
-      return [];
-    }
-  }
-  const dir = dirname(pattern);
-  const base = pattern.slice(dir.length + 1);
-  const re = new RegExp(`^${base.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
-  try {
-    return readdirSync(dir).filter((n) => re.test(n)).sort().map((n) => join(dir, n));
-  } catch {
-    return [];
-  }
+  return { nodes: root, errors, messages: r.messages, readerDirectives: r.directives, files: r.files };
 }

@@ -2,6 +2,8 @@
 // with the line and column of every directive. Only syntax is judged here; meaning is in ldirectord.ts.
 
 import type { ParseError } from './model.js';
+import type { Outcome } from './ledger.js';
+import { badCharacter } from './characters.js';
 
 export interface CfLine {
   readonly key: string;
@@ -12,6 +14,8 @@ export interface CfLine {
   readonly line: number;
   readonly col: number;
   readonly valueCol: number;
+  /** What the converter did with it (ledger.ts); unset = nobody looked at it. */
+  outcome?: Outcome;
 }
 
 export interface CfVirtual {
@@ -53,7 +57,17 @@ export function parseLdirectordCf(file: string, text: string): { ok: true; cf: C
   let current: CfVirtual | null = null;
   text.split(/\r?\n/).forEach((rawLine, i) => {
     const lineNo = i + 1;
-    if (/^\s*(#.*)?$/.test(rawLine)) return;
+    if (/^[ \t]*(#.*)?$/.test(rawLine)) return;
+    const hash = rawLine.indexOf('#');
+    let bad = false;
+    for (let k = 0; k < (hash < 0 ? rawLine.length : hash) && !bad; k++) {
+      const why = badCharacter(rawLine, k);
+      if (why && !(why.includes('U+000D') && k === rawLine.length - 1)) {
+        errors.push({ file, line: lineNo, col: k + 1, message: why });
+        bad = true;
+      }
+    }
+    if (bad) return;
     const m = LINE.exec(rawLine);
     const firstCol = rawLine.length - rawLine.trimStart().length + 1;
     if (!m) {

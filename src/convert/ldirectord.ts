@@ -7,6 +7,7 @@ import type { ConvertResult, OutMap, OutService } from './model.js';
 import type { CfLine, CfVirtual } from './ldirectord-parse.js';
 import { fields, parseLdirectordCf, parsePort, unquote } from './ldirectord-parse.js';
 import { DEFAULT_SERVICE_BY_PORT, SERVICES, mapLdirectordCheck } from './ldirectord-checks.js';
+import { mark, lineRecords } from './ledger.js';
 import { Diagnostics, DocBuilder, commandProblem, endpointText, familyOf, serviceNameFor, timing as checkTiming, uniqueName } from './common.js';
 import { SCHEDULERS } from '../config/schema.js';
 
@@ -22,25 +23,53 @@ export async function convertLdirectord(file: string, text: string, caps: Capabi
   const global = new DocBuilder(diags, file);
   const g = lastByKey(globals);
   convertGlobals(globals, global, caps);
+  const missing = new Set<string>();
 
   const services: OutService[] = [];
   const names = new Set<string>();
   const keys = new Map<string, number>();
   const errors: { file: string; line: number; col: number; message: string }[] = [];
   for (const v of virtuals) {
-    const r = await convertVirtual(file, v, g, caps, diags, names, keys);
+    const r = await convertVirtual(file, v, g, caps, diags, names, keys, missing);
     if ('error' in r) errors.push(r.error);
     else if (r.service) services.push(r.service);
     else global.comment('', `virtual at ${file}:${v.head.line} was not converted (see the warning above)`);
   }
   if (errors.length > 0) return { ok: false, format: 'ldirectord', errors };
-  return { ok: true, format: 'ldirectord', global: { value: global.value, comments: global.comments }, services, diagnostics: diags.list };
+  // A global default no virtual took (each sets its own, or there is none) changes nothing in ldirectord either.
+  for (const l of globals) {
+    if (l.outcome === undefined && !diags.list.some((d) => d.line === l.line)) global.note(l.line, '', `${l.key}=${l.value} is a default no virtual uses (each sets its own, or there is none); nothing to carry over`);
+  }
+  const all = [...globals, ...virtuals.flatMap((v) => [v.head, ...v.lines])];
+  settle(all, diags);
+  return { ok: true, format: 'ldirectord', global: { value: global.value, comments: global.comments }, services, diagnostics: diags.list, directives: lineRecords(file, all), missingPrograms: [...missing] };
 }
 
-function lastByKey(lines: readonly CfLine[]): Map<string, CfLine> {
+/** ldirectord.cf holds one directive a line: a warning or note at its line accounts for it. */
+function settle(lines: readonly CfLine[], diags: Diagnostics): void {
+  const at = new Map<number, 'warning' | 'note'>();
+  for (const d of diags.list) if (d.severity === 'warning' || !at.has(d.line)) at.set(d.line, d.severity);
+  for (const l of lines) {
+    const s = at.get(l.line);
+    if (s) mark(l, s === 'warning' ? 'warned' : 'noted');
+  }
+}
+
+/** The last line of each key (a later line overrides an earlier one, as in ldirectord); reading one marks them all read. */
+interface Lookup {
+  get(key: string): CfLine | undefined;
+}
+
+function lastByKey(lines: readonly CfLine[]): Lookup {
   const m = new Map<string, CfLine>();
   for (const l of lines) m.set(l.key, l);
-  return m;
+  return {
+    get: (key) => {
+      const l = m.get(key);
+      if (l) for (const x of lines) if (x.key === key) mark(x, 'mapped');
+      return l;
+    },
+  };
 }
 
 function yesNo(v: string): boolean | null {
@@ -48,8 +77,18 @@ function yesNo(v: string): boolean | null {
   return t === 'yes' ? true : t === 'no' ? false : null;
 }
 
+/** Globals that are defaults of every virtual: read (and so accounted for) where a virtual takes them. */
+const VIRTUAL_DEFAULTS = new Set(['checktimeout', 'negotiatetimeout', 'checkinterval', 'failurecount', 'quiescent', 'fallback', 'fallback6', 'fallbackcommand', 'checkcount', 'connecttimeout']);
+
+/** ldirectord's numbers: the first digits of the value (`$1 =~ /(\d+)/`), which must not be 0. */
+export function ldNumber(text: string): number | null {
+  const m = /(\d+)/.exec(text);
+  return m && Number(m[1]) > 0 ? Number(m[1]) : null;
+}
+
 function convertGlobals(globals: readonly CfLine[], doc: DocBuilder, caps: Capabilities): void {
   for (const l of globals) {
+    if (!VIRTUAL_DEFAULTS.has(l.key)) mark(l, 'mapped');
     switch (l.key) {
       case 'cleanstop': {
         const b = yesNo(l.value);
@@ -104,19 +143,27 @@ type Get = (key: string) => CfLine | undefined;
 async function convertVirtual(
   file: string,
   v: CfVirtual,
-  g: Map<string, CfLine>,
+  g: Lookup,
   caps: Capabilities,
   diags: Diagnostics,
   names: Set<string>,
   keys: Map<string, number>,
+  missing: Set<string>,
 ): Promise<{ service: OutService | null } | { error: { file: string; line: number; col: number; message: string } }> {
   const own = lastByKey(v.lines);
   const get: Get = (key) => own.get(key) ?? g.get(key);
   const doc = new DocBuilder(diags, file);
   const head = v.head;
+  mark(head, 'mapped');
   const v6 = head.key === 'virtual6';
   const err = (l: CfLine, message: string, col = l.valueCol) => ({ error: { file, line: l.line, col, message } });
   const lineOf = (key: string): number => get(key)?.line ?? head.line;
+  for (const key of ['checktimeout', 'negotiatetimeout', 'checkinterval', 'failurecount']) {
+    const l = get(key);
+    if (l && ldNumber(l.value) === null) return err(l, `${key}=${l.value}: ldirectord refuses it (it needs a number of ${key === 'failurecount' ? 'failures' : 'seconds'} above 0)`);
+  }
+  const connect = get('connecttimeout');
+  if (connect) return { error: { file, line: connect.line, col: connect.col, message: 'connecttimeout: ldirectord refuses it ("deprecated in favour of negotiatetimeout"); write negotiatetimeout' } };
 
   // --- the virtual address ------------------------------------------------------------------
   let fwmark: number | undefined;
@@ -194,10 +241,11 @@ async function convertVirtual(
     doc.note(netmask.line, '', `netmask=${netmask.value} without persistent does nothing (as in ldirectord); not carried over`);
   }
   const quiescentLine = get('quiescent');
-  const quiescent = quiescentLine ? yesNo(quiescentLine.value) : true;
+  // ldirectord's code has said $QUIESCENT = "no" since 2009 (its man page still says yes).
+  const quiescent = quiescentLine ? yesNo(quiescentLine.value) : false;
   if (quiescent === null) return err(quiescentLine!, `quiescent=${quiescentLine!.value} is not yes or no`);
   value.quiescent = quiescent;
-  if (!quiescentLine) doc.comment('quiescent', "ldirectord's default quiescent=yes (lvsd's default is false)");
+  if (!quiescentLine) doc.comment('quiescent', "ldirectord's default is quiescent=no (in its code since 2009; its man page says yes)");
 
   // --- the check ---------------------------------------------------------------------------
   const setting = (key: string): string | undefined => get(key)?.value;
@@ -232,12 +280,13 @@ async function convertVirtual(
       const p = Object.entries(DEFAULT_SERVICE_BY_PORT).find(([, s]) => s === service)?.[0];
       if (p) check.port = Number(p);
     }
-    timing(check, mapped.negotiate, get, doc, head.line);
+    timing(check, mapped.negotiate, get, ldirectordTimeout(mapped.negotiate, own, g));
   }
 
   // --- reals -------------------------------------------------------------------------------
   const reals: OutMap[] = [];
   for (const l of v.lines.filter((x) => x.key === 'real' || x.key === 'real6')) {
+    mark(l, 'mapped');
     const r = await convertReal(l, { file, fwmark, port, v6, doc, mapped, host, service, realsSoFar: reals.length });
     if ('error' in r) return r;
     reals.push(...r.reals);
@@ -249,13 +298,12 @@ async function convertVirtual(
     if (mapped.externalArgv) {
       const problem = await commandProblem(mapped.externalArgv);
       if (problem) {
-        doc.warn(lineOf('checkcommand'), 'check', `checkcommand: ${problem}; lvsd cannot run it here, so a ${protocol === 'udp' ? 'no-check (type: none)' : 'TCP connect'} check stands in until the program is installed (then use type: misc with command: [${mapped.externalArgv.join(', ')}, VIP, VPORT, RIP, RPORT])`);
-        check.type = protocol === 'udp' ? 'none' : 'tcp';
-        for (const r of reals) delete r.check;
-      } else {
-        check.type = 'misc';
-        delete check.port;
+        // Written as it is: the director is where it must run, and check-config there says so.
+        doc.warn(lineOf('checkcommand'), 'check', `checkcommand: ${problem} on this machine; written as it is: install it on the director before lvsd starts (check-config there refuses the check until then)`);
+        missing.add(mapped.externalArgv[0]!);
       }
+      check.type = 'misc';
+      delete check.port;
     }
     value.check = check;
     value.reals = reals;
@@ -326,13 +374,21 @@ function portFor(method: string, realPort: number, vport: number): number {
   return method === 'masq' && realPort !== 0 ? realPort : vport;
 }
 
-function timing(check: OutMap, negotiate: boolean, get: Get, doc: DocBuilder, headLine: number): void {
-  const ct = get('checktimeout');
-  const nt = get('negotiatetimeout') ?? get('connecttimeout');
-  const primary = negotiate ? (nt ?? ct) : (ct ?? nt);
-  const timeoutS = primary ? Number(primary.value) : negotiate ? 30 : 5;
+/**
+ * ldirectord's timeouts (ld_read_config): a connect, external or ping check waits the virtual's
+ * checktimeout, else the virtual's negotiatetimeout, else the global checktimeout, else the global
+ * negotiatetimeout, else 5 s; a negotiate check the same with the two names swapped, else 30 s.
+ */
+function ldirectordTimeout(negotiate: boolean, own: Lookup, g: Lookup): { seconds: number; from: CfLine | null } {
+  const [a, b] = negotiate ? ['negotiatetimeout', 'checktimeout'] : ['checktimeout', 'negotiatetimeout'];
+  const from = own.get(a) ?? own.get(b) ?? g.get(a) ?? g.get(b) ?? null;
+  return { seconds: from ? (ldNumber(from.value) ?? 0) : negotiate ? 30 : 5, from };
+}
+
+function timing(check: OutMap, negotiate: boolean, get: Get, timeout: { seconds: number }): void {
+  const timeoutS = timeout.seconds;
   const intervalLine = get('checkinterval');
-  const intervalS = intervalLine ? Number(intervalLine.value) : 10;
+  const intervalS = intervalLine ? (ldNumber(intervalLine.value) ?? 0) : 10;
   if (check.type === 'none') {
     check.interval = intervalS;
     return;
@@ -340,7 +396,7 @@ function timing(check: OutMap, negotiate: boolean, get: Get, doc: DocBuilder, he
   Object.assign(check, checkTiming(intervalS * 1000, timeoutS * 1000));
   check.rise = 1;
   const fc = get('failurecount');
-  check.fall = fc ? Math.max(1, Number(fc.value)) : 1;
+  check.fall = fc ? Math.max(1, ldNumber(fc.value) ?? 1) : 1;
 }
 
 interface Dest {
@@ -403,6 +459,13 @@ async function convertReal(l: CfLine, ctx: RealCtx): Promise<{ reals: OutMap[] }
   const rr = quoted.filter((q) => !thresholds.includes(q));
   const path = `reals.${ctx.realsSoFar}`;
 
+  // ldirectord resolves what is not an address; four dotted numbers that are not one (192.168.1.312)
+  // resolve to nothing, and ldirectord refuses the file: "invalid address ... (could not resolve host)".
+  for (const [h, at] of [[from, 0], [to, spec.text.indexOf('->') + 2]] as const) {
+    if (h !== undefined && /^\d+\.\d+\.\d+\.\d+$/.test(h) && familyOf(h) === null) {
+      return err(`invalid address (${h}) for real server: not an IPv4 address (ldirectord refuses the file: "could not resolve host")`, l.valueCol + spec.col + at);
+    }
+  }
   // Addresses: one, or an IPv4 range "a->b".
   let hosts: string[];
   if (familyOf(from) === null || (to !== undefined && familyOf(to) === null)) {

@@ -1,6 +1,8 @@
 // What an importer produces: YAML-ready documents (lvsd.yaml and one per virtual service) with the
 // comments to place in them, and the warnings and notes an operator reads on stderr.
 
+import type { DirectiveRecord } from './ledger.js';
+
 /** A YAML value as the writer emits it; object key order is the output order. */
 export type OutValue = string | number | boolean | OutValue[] | OutMap;
 export interface OutMap {
@@ -44,7 +46,17 @@ export interface ParseError {
 export type Format = 'ldirectord' | 'keepalived';
 
 export type ConvertResult =
-  | { ok: true; format: Format; global: OutDoc; services: OutService[]; diagnostics: Diagnostic[] }
+  | {
+      ok: true;
+      format: Format;
+      global: OutDoc;
+      services: OutService[];
+      diagnostics: Diagnostic[];
+      /** Every directive of the input with what became of it (ledger.ts). */
+      directives: DirectiveRecord[];
+      /** Programs of misc checks that are not runnable here: written anyway, warned about. */
+      missingPrograms: string[];
+    }
   | { ok: false; format: Format; errors: ParseError[] };
 
 export function emptyDoc(): { value: OutMap; comments: Map<OutPath, string[]> } {

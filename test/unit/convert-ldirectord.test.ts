@@ -35,7 +35,9 @@ const cases: Case[] = [
   { name: 'checktype negotiate http (default service by port)', text: `${V}\trequest="index.html"\n\treceive="Test"\n\tvirtualhost=www.example.org\n`, expect: { 'check.type': 'http', 'check.path': '/index.html', 'check.expect_body': 'Test', 'check.host': 'www.example.org', 'check.expect_status': '200-299' } },
   { name: 'checktype external', text: `${V}\tchecktype=external\n\tcheckcommand="/bin/true"\n`, expect: { 'check.type': 'misc', 'reals.0.check.command': ['/bin/true', '192.0.2.10', '80', '10.0.0.1', '80'] }, exact: true },
   { name: 'checktype external-perl', text: `${V}\tchecktype=external-perl\n\tcheckcommand="/bin/true"\n`, expect: { 'check.type': 'misc', 'reals.0.check.command': ['/usr/bin/perl', '/bin/true', '192.0.2.10', '80', '10.0.0.1', '80'] }, warn: [/perl/] },
-  { name: 'checktype external, program missing here', text: `${V}\tchecktype=external\n\tcheckcommand="/nonexistent/check"\n`, expect: { 'check.type': 'tcp' }, warn: [/does not exist.*TCP connect/] },
+  // Regression (issue 19): a missing checkcommand became a TCP connect stand-in, or type: none on UDP (the real never left).
+  { name: 'checktype external, program missing here stays misc', text: `${V}\tchecktype=external\n\tcheckcommand="/nonexistent/check"\n`, expect: { 'check.type': 'misc', 'reals.0.check.command': ['/nonexistent/check', '192.0.2.10', '80', '10.0.0.1', '80'] }, warn: [/does not exist on this machine; written as it is/] },
+  { name: 'checktype external on a UDP fwmark virtual, program missing here stays misc', text: 'virtual=7\n\treal=10.0.0.1 gate\n\tchecktype=external\n\tcheckcommand="/nonexistent/check"\n', expect: { 'check.type': 'misc', 'reals.0.check.command': ['/nonexistent/check', '7', '0', '10.0.0.1', '0'] }, warn: [/written as it is/] },
   { name: 'checktype ping', text: `${V}\tchecktype=ping\n`, expect: { 'check.type': caps.ping ? 'ping' : 'none' } },
   { name: 'checktype on', text: `${V}\tchecktype=on\n`, expect: { 'check.type': 'none' }, exact: true },
   { name: 'checktype off', text: `${V}\tchecktype=off\n`, expect: { reals: [] }, warn: [/checktype=off/] },
@@ -70,7 +72,8 @@ const cases: Case[] = [
   { name: 'timeout not below interval is kept as written', text: `checktimeout=3\ncheckinterval=1\n${V}\tchecktype=connect\n`, expect: { 'check.timeout': 3, 'check.interval': 1 }, exact: true },
   { name: 'failurecount', text: `failurecount=3\n${V}\tchecktype=connect\n`, expect: { 'check.fall': 3, 'check.rise': 1 }, exact: true },
   { name: 'checkcount (deprecated)', text: `${V}\tchecktype=connect\n\tcheckcount=3\n`, warn: [/checkcount/] },
-  { name: 'quiescent default yes', text: `${V}\tchecktype=connect\n`, expect: { quiescent: true } },
+  // Regression (issue 19): convert wrote quiescent: true for a file without quiescent=; ldirectord's code defaults to no.
+  { name: 'quiescent default no (ldirectord code since 2009)', text: `${V}\tchecktype=connect\n`, expect: { quiescent: false } },
   { name: 'quiescent=no global', text: `quiescent=no\n${V}\tchecktype=connect\n`, expect: { quiescent: false } },
   { name: 'quiescent per virtual overrides', text: `quiescent=no\n${V}\tchecktype=connect\n\tquiescent=yes\n`, expect: { quiescent: true } },
   { name: 'fallback global', text: `fallback=127.0.0.1:80\n${V}\tchecktype=connect\n`, expect: { 'sorry.0.address': '127.0.0.1:80', 'sorry.0.forwarding': undefined }, exact: true },
@@ -90,6 +93,14 @@ const cases: Case[] = [
   { name: 'cleanstop', text: `cleanstop=no\n${V}\tchecktype=connect\n`, expect: { '=global.clean_stop': false }, exact: true },
   { name: 'autoreload, fork, supervised, logfile are notes', text: `autoreload=yes\nfork=yes\nsupervised=yes\nlogfile="local0"\n${V}\tchecktype=connect\n`, exact: true },
   { name: 'callback and execute', text: `callback="/x"\nexecute="other.cf"\n${V}\tchecktype=connect\n`, warn: [/callback/, /execute/] },
+  // ldirectord's timeout precedence (ld_read_config): virtual checktimeout, virtual negotiatetimeout, global checktimeout, global negotiatetimeout, 5.
+  // Regression (issue 19): a virtual's negotiatetimeout=10 under a global checktimeout=3 ran its external check with 3 s.
+  { name: 'external check: the virtual negotiatetimeout beats the global checktimeout', text: `checktimeout=3\n${V}\tchecktype=external\n\tcheckcommand=/bin/true\n\tnegotiatetimeout=10\n`, expect: { 'check.type': 'misc', 'check.timeout': 10 } },
+  { name: 'external check: the virtual checktimeout first', text: `checktimeout=3\n${V}\tchecktype=external\n\tcheckcommand=/bin/true\n\tnegotiatetimeout=10\n\tchecktimeout=4\n`, expect: { 'check.timeout': 4 } },
+  { name: 'connect check: the global checktimeout before the global negotiatetimeout', text: `negotiatetimeout=20\nchecktimeout=3\n${V}\tchecktype=connect\n`, expect: { 'check.timeout': 3 } },
+  { name: 'connect check: the global negotiatetimeout when nothing else is set', text: `negotiatetimeout=20\n${V}\tchecktype=connect\n`, expect: { 'check.timeout': 20 } },
+  { name: 'negotiate check: the virtual checktimeout beats the global negotiatetimeout', text: `negotiatetimeout=20\n${V}\tchecktimeout=4\n`, expect: { 'check.timeout': 4 } },
+  { name: 'negotiate check: 30 s by default, 5 s for connect', text: `${V}\tchecktype=connect\n\tchecktype=negotiate\n`, expect: { 'check.timeout': 30 } },
   { name: 'readdquiescent is a note', text: `readdquiescent=yes\n${V}\tchecktype=connect\n`, exact: true },
   { name: 'monitorfile', text: `${V}\tchecktype=connect\n\tmonitorfile="/var/log/x"\n`, warn: [/monitorfile/] },
   { name: 'ops', text: 'virtual=192.0.2.10:5000\n\treal=10.0.0.1:5000 gate\n\tprotocol=udp\n\tchecktype=on\n\tops=yes\n', warn: [/one-packet/] },
@@ -134,6 +145,12 @@ const errorCases: { name: string; text: string; line: number; col: number; messa
   { name: 'bad service', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n\tservice=gopher\n', line: 3, col: 10, message: /service=gopher/ },
   { name: 'the same virtual twice', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\nvirtual=192.0.2.10:80\n\treal=10.0.0.2:80 gate\n', line: 3, col: 1, message: /tcp 192\.0\.2\.10:80 is already a virtual service \(defined at line 1\)/ },
   { name: 'bad range', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.9->10.0.0.1:80 gate\n', line: 2, col: 7, message: /ends before it starts/ },
+  // Regression (issue 19): 192.168.1.312 was taken for a host name and left out with a warning; ldirectord refuses the file.
+  { name: 'real=192.168.1.312:6443 (not an address)', text: 'virtual=192.0.2.10:6443\n\treal=192.168.1.312:6443 gate\n', line: 2, col: 7, message: /invalid address \(192\.168\.1\.312\) for real server/ },
+  { name: 'a range ending in a bad address', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1->10.0.0.300:80 gate\n', line: 2, col: 17, message: /invalid address \(10\.0\.0\.300\)/ },
+  { name: 'connecttimeout (ldirectord refuses it)', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n\tconnecttimeout=3\n', line: 3, col: 2, message: /deprecated in favour of negotiatetimeout/ },
+  { name: 'checktimeout=0', text: 'checktimeout=0\nvirtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n', line: 1, col: 14, message: /checktimeout=0: ldirectord refuses it/ },
+  { name: 'a non-breaking space before real=', text: 'virtual=192.0.2.10:80\n\u00a0real=10.0.0.1:80 gate\n', line: 2, col: 1, message: /non-breaking space \(U\+00A0\)/ },
 ];
 
 for (const c of errorCases) {

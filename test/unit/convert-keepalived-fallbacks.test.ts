@@ -1,0 +1,108 @@
+// keepalived's own fallbacks (check_parser.c, ipvswrapper.c): where keepalived logs a value and runs
+// without it, convert does the same and warns; the output then passes check-config where keepalived
+// would run the file. Each case names the break it pins (issue 19).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { at, ok, warnings } from '../helpers/convert.js';
+import type { Ok } from '../helpers/convert.js';
+import { render } from '../../src/cli/convert.js';
+import { formatIssue, loadConfig } from '../../src/config/load.js';
+
+const TCP = 'TCP_CHECK { connect_timeout 2 }';
+const vs = (head: string, body: string, reals: string): string => `virtual_server ${head} {\n  delay_loop 5\n${body}\n${reals}}\n`;
+const real = (addr: string, extra = ''): string => `  real_server ${addr} {\n    ${extra}${TCP}\n  }\n`;
+
+/** What check-config says of the output, written to a directory as convert writes it. */
+async function passesCheckConfig(r: Ok): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-fallback-'));
+  try {
+    mkdirSync(join(dir, 'conf.d'));
+    for (const [rel, body] of render(r, 'k.conf')) writeFileSync(join(dir, rel), body);
+    const check = await loadConfig(dir);
+    assert.ok(check.ok, check.ok ? '' : check.issues.map(formatIssue).join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const t of ['0', '2678401', '99999999', 'abc']) {
+  // Regression: persistence_timeout 0 (twice in the corpus) or above keepalived's limit gave output that failed check-config.
+  test(`keepalived fallback: persistence_timeout ${t} → no persistence, warned (keepalived: "persistence_timeout invalid")`, async () => {
+    const r = await ok('keepalived', vs('192.0.2.10 80', `  persistence_timeout ${t}`, real('10.0.0.1 80')));
+    assert.equal(at(r.services[0]!.value, 'persistence'), undefined);
+    assert.ok(warnings(r).some((w) => w.includes(`persistence_timeout ${t}`) && w.includes('without persistence')));
+    await passesCheckConfig(r);
+  });
+}
+
+test('keepalived fallback: an invalid persistence_timeout with a granularity → 360 s, as keepalived sets it', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '  persistence_timeout 0\n  persistence_granularity 255.255.255.0', real('10.0.0.1 80')));
+  assert.deepEqual(at(r.services[0]!.value, 'persistence'), { timeout: 360, netmask: '255.255.255.0' });
+  await passesCheckConfig(r);
+});
+
+test('keepalived: persistence_timeout 2678400 (31 days, the limit) is kept', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '  persistence_timeout 2678400', real('10.0.0.1 80')));
+  assert.equal(at(r.services[0]!.value, 'persistence.timeout'), 2678400);
+  await passesCheckConfig(r);
+});
+
+// Regression: an IPv6 virtual server with an IPv4 NAT real gave output that failed check-config.
+test('keepalived fallback: an IPv4 NAT real in an IPv6 virtual server is skipped with a warning, as keepalived skips it', async () => {
+  const r = await ok('keepalived', vs('2001:db8::10 80', '  lb_kind NAT', real('10.0.0.1 80') + real('2001:db8::1 80')));
+  assert.deepEqual(at(r.services[0]!.value, 'reals'), [{ address: '[2001:db8::1]:80' }]);
+  assert.ok(warnings(r).some((w) => /real_server 10\.0\.0\.1: an IPv4 real in an IPv6 virtual server with masq forwarding; keepalived skips it/.test(w)));
+  await passesCheckConfig(r);
+});
+
+test('keepalived fallback: a virtual server left without reals is left out, as keepalived ignores it', async () => {
+  const r = await ok('keepalived', vs('2001:db8::10 80', '  lb_kind DR', real('10.0.0.1 80')) + vs('192.0.2.11 80', '', ''));
+  assert.equal(r.services.length, 0);
+  assert.equal(warnings(r).filter((w) => /keepalived ignores it \("has no real servers"\)/.test(w)).length, 2);
+});
+
+test('keepalived fallback: a sorry_server of the other family, not tunnelled, is skipped', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '  sorry_server 2001:db8::99 80', real('10.0.0.1 80')));
+  assert.equal(at(r.services[0]!.value, 'sorry'), undefined);
+  assert.ok(warnings(r).some((w) => /sorry_server 2001:db8::99: IPv6 in an IPv4 virtual server/.test(w)));
+  await passesCheckConfig(r);
+});
+
+// Regression: a fwmark real written with a port under DR was that port in lvsd's table, 0 in keepalived's.
+test('keepalived: a fwmark real under DR is port 0 in the table, as keepalived puts it; its check keeps the written port', async () => {
+  const r = await ok('keepalived', vs('fwmark 7', '  lb_kind DR', real('10.0.0.1 443') + real('10.0.0.2 443', 'lb_kind NAT\n    ')));
+  const v = r.services[0]!.value;
+  assert.equal(at(v, 'reals.0.address'), '10.0.0.1');
+  assert.equal(at(v, 'reals.0.check.port'), 443);
+  assert.equal(at(v, 'reals.1.address'), '10.0.0.2:443');
+  assert.equal(at(v, 'reals.1.check.port'), undefined);
+  await passesCheckConfig(r);
+});
+
+test('keepalived: a DR real written with another port is checked on that port (keepalived checks rs->addr)', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '  lb_kind DR', real('10.0.0.1 8080')));
+  assert.equal(at(r.services[0]!.value, 'reals.0.address'), '10.0.0.1:80');
+  assert.equal(at(r.services[0]!.value, 'check.port'), 8080);
+});
+
+test('keepalived: quorum above the reals\' total weight is warned (the service never has quorum)', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '  quorum 5\n  sorry_server 10.0.0.99 80', real('10.0.0.1 80', 'weight 2\n    ') + real('10.0.0.2 80')));
+  assert.equal(at(r.services[0]!.value, 'quorum'), 5);
+  assert.ok(warnings(r).some((w) => /quorum 5 is more than the weight of all reals together \(3\)/.test(w)));
+});
+
+test('keepalived: an unknown keyword in a real_server is warned, not dropped', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '', real('10.0.0.1 80', 'wieght 3\n    ')));
+  assert.ok(warnings(r).some((w) => /wieght is not a real_server keyword/.test(w)));
+});
+
+test('keepalived: a weight out of keepalived\'s range is warned and left at 1', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '', real('10.0.0.1 80', 'weight 70000\n    ')));
+  assert.equal(at(r.services[0]!.value, 'reals.0.weight'), undefined);
+  assert.ok(warnings(r).some((w) => /weight 70000/.test(w)));
+  await passesCheckConfig(r);
+});
