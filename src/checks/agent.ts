@@ -1,8 +1,9 @@
 // The agent probe (HAProxy agent-check): connect to the realserver's agent port, send the optional
 // `send` string, read one line. A leaf like the checkers: a failing agent is a result, never a throw.
 
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { guard, internalErrorText, netConnect } from './boundary.js';
+import type { Boundary } from './boundary.js';
 
 export interface AgentTarget {
   readonly host: string;
@@ -29,8 +30,13 @@ export function probeAgent(target: AgentTarget): Promise<AgentProbeResult> {
       socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: `${where}: no reply within ${target.timeoutMs} ms` }), target.timeoutMs);
-    socket = connect({ host: target.host, port: target.port });
+    // A throw in any callback (socket events, the timer) is this poll's failure, counted as type "agent".
+    const boundary: Boundary = { checkType: 'agent', caught: (err) => finish({ ok: false, error: `${where}: ${internalErrorText(err)}` }) };
+    const timer = setTimeout(
+      guard(boundary, () => finish({ ok: false, error: `${where}: no reply within ${target.timeoutMs} ms` })),
+      target.timeoutMs,
+    );
+    socket = netConnect(boundary, { host: target.host, port: target.port });
     socket.setNoDelay(true);
     socket.once('connect', () => {
       if (target.send !== null) socket.write(target.send);

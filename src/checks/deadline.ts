@@ -1,6 +1,8 @@
 // A check's own deadline (spec timeout) merged with the caller's cancellation signal, torn down in finally.
 
 import { processStallClock } from '../loop-lag.js';
+import { report } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import type { LagSource } from '../loop-lag.js';
 import type { CheckResult } from './types.js';
 
@@ -29,13 +31,15 @@ export interface Deadline {
  * listener that fans out to a Set of live deadlines (O(1) add/remove), plus one timer per check;
  * a per-check parent costs one Set and one listener, both collected with it.
  * If `parent` is already aborted, `onStop('cancelled')` runs synchronously.
+ * `onStop` runs inside the check's failure boundary: a throw there is that check's failed result.
  */
 export function startDeadline(
   parent: AbortSignal,
   timeoutMs: number,
   onStop: (cause: StopCause) => void,
+  boundary: Boundary,
 ): Deadline {
-  const state = new DeadlineState(parent, onStop, timeoutMs);
+  const state = new DeadlineState(parent, onStop, timeoutMs, boundary);
   if (parent.aborted) {
     state.stop('cancelled');
     return state;
@@ -70,6 +74,7 @@ class DeadlineState implements Deadline {
   #immediate: NodeJS.Immediate | null = null;
   readonly #parent: AbortSignal;
   readonly #onStop: (cause: StopCause) => void;
+  readonly #boundary: Boundary;
   #disposed = false;
 
   /** lvsd's stall clock (loop-lag.ts) and its reading at the start; stall already credited. */
@@ -78,9 +83,10 @@ class DeadlineState implements Deadline {
   readonly #timeoutMs: number;
   #credited = 0;
 
-  constructor(parent: AbortSignal, onStop: (cause: StopCause) => void, timeoutMs: number) {
+  constructor(parent: AbortSignal, onStop: (cause: StopCause) => void, timeoutMs: number, boundary: Boundary) {
     this.#parent = parent;
     this.#onStop = onStop;
+    this.#boundary = boundary;
     this.#timeoutMs = timeoutMs;
     this.#clock = processStallClock();
     this.#stalledAtStart = this.#clock === null ? 0 : this.#clock.stalledMs(performance.now());
@@ -117,7 +123,13 @@ class DeadlineState implements Deadline {
     if (this.cause !== null || this.#disposed) return;
     this.cause = cause;
     this.dispose();
-    this.#onStop(cause);
+    // Runs from a timer, or from the shared parent's abort fan-out (where a throw would also stop
+    // the other checks' deadlines): either way it must end here.
+    try {
+      this.#onStop(cause);
+    } catch (err) {
+      report(this.#boundary, err);
+    }
   }
 
   dispose(): void {

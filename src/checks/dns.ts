@@ -1,10 +1,10 @@
 // DNS checker: one query to the real over UDP or TCP, judged on id, question, rcode and answers.
 
 import { randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { formatEndpoint } from '../config/endpoint.js';
 import type { DnsCheckSpec, Family } from '../config/model.js';
+import { guard, internalErrorText, netConnect, udpSocket } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline } from './deadline.js';
 import type { Deadline } from './deadline.js';
 import { encodeQuery } from './dns-query.js';
@@ -27,6 +27,8 @@ interface Peer {
 /** The check's deadline plus a signal that aborts with it, shared by the UDP try and the TCP retry. */
 interface Stop {
   readonly deadline: Deadline;
+  /** The check's failure boundary: a throw in any callback aborts `signal` and becomes the result. */
+  readonly boundary: Boundary;
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
 }
@@ -59,16 +61,25 @@ export const checkDns: Checker = async (target, signal) => {
   if (typeof query === 'string') return result(false, 'error', `${label}: ${query}`);
 
   const stopper = new AbortController();
-  const deadline = startDeadline(signal, spec.timeoutMs, (cause) => stopper.abort(cause));
-  const stop: Stop = { deadline, signal: stopper.signal, timeoutMs: spec.timeoutMs };
+  let thrown: { readonly err: unknown } | null = null;
+  const boundary: Boundary = {
+    checkType: 'dns',
+    caught: (err) => {
+      thrown ??= { err };
+      stopper.abort();
+    },
+  };
+  const deadline = startDeadline(signal, spec.timeoutMs, (cause) => stopper.abort(cause), boundary);
+  const stop: Stop = { deadline, boundary, signal: stopper.signal, timeoutMs: spec.timeoutMs };
   try {
     let exchange =
       spec.transport === 'udp' ? await exchangeUdp(peer, query, stop) : await exchangeTcp(peer, query, stop);
     let via = '';
-    if (exchange.ok && exchange.truncated && spec.transport === 'udp') {
+    if (thrown === null && exchange.ok && exchange.truncated && spec.transport === 'udp') {
       via = 'truncated over UDP, retried over TCP: ';
       exchange = await exchangeTcp(peer, query, stop);
     }
+    if (thrown !== null) return result(false, 'error', `${label}: ${via}${internalErrorText((thrown as { err: unknown }).err)}`);
     if (!exchange.ok && exchange.notRun !== undefined) return notRunResult(label, exchange.notRun, performance.now() - started);
     if (!exchange.ok) return result(false, exchange.code, `${label}: ${via}${exchange.detail}`);
     if (exchange.message === null) return result(false, 'dns_bad_response', `${label}: ${via}undecodable response`);
@@ -92,11 +103,11 @@ function buildQuery(spec: DnsCheckSpec): Query | string {
 }
 
 async function exchangeUdp(peer: Peer, query: Query, stop: Stop): Promise<Exchange> {
-  const socket = createSocket(peer.family === 6 ? 'udp6' : 'udp4');
+  const socket = udpSocket(stop.boundary, peer.family === 6 ? 'udp6' : 'udp4');
   let ignored = 0;
   let settle: (e: Exchange) => void = () => {};
   const done = new Promise<Exchange>((resolve) => (settle = resolve));
-  const onAbort = (): void => settle(stopped(stop, ignored));
+  const onAbort = guard(stop.boundary, (): void => settle(stopped(stop, ignored)));
   // Stays attached after close(): a late error must never become an uncaught exception.
   socket.on('error', (err) => settle(socketFailure(err, 'udp')));
   socket.on('message', (msg) => {
@@ -110,9 +121,9 @@ async function exchangeUdp(peer: Peer, query: Query, stop: Stop): Promise<Exchan
     // connect() so ICMP port-unreachable comes back as ECONNREFUSED and only the real's replies arrive.
     socket.connect(peer.port, peer.host, () => {
       try {
-        socket.send(query.bytes, (err) => {
+        socket.send(query.bytes, guard(stop.boundary, (err) => {
           if (err) settle(socketFailure(err, 'udp'));
-        });
+        }));
       } catch (err) {
         settle(socketFailure(err, 'udp'));
       }
@@ -128,13 +139,13 @@ async function exchangeTcp(peer: Peer, query: Query, stop: Stop): Promise<Exchan
   if (stop.signal.aborted) return stopped(stop, 0);
   // allowHalfOpen: a peer's FIN must not make Node shut down our side by itself; closeSocket's RST
   // (SO_LINGER 0) fails with EINVAL after a shutdown and then leaks the handle (libuv forbids mixing them).
-  const socket = connect({ host: peer.host, port: peer.port, family: peer.family, allowHalfOpen: true });
+  const socket = netConnect(stop.boundary, { host: peer.host, port: peer.port, family: peer.family, allowHalfOpen: true });
   let ignored = 0;
   let received = 0;
   let pending: Buffer = Buffer.alloc(0);
   let settle: (e: Exchange) => void = () => {};
   const done = new Promise<Exchange>((resolve) => (settle = resolve));
-  const onAbort = (): void => settle(stopped(stop, ignored));
+  const onAbort = guard(stop.boundary, (): void => settle(stopped(stop, ignored)));
   socket.on('error', (err) => settle(socketFailure(err, 'tcp')));
   socket.on('connect', () => {
     const frame = Buffer.alloc(2 + query.bytes.length);

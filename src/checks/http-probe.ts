@@ -1,10 +1,10 @@
 // What HTTP/HTTPS probes share (prepared request, connect, error mapping, results), and the status-only
 // probe: write a prebuilt request, read just the status line, close. No body is ever read.
 
-import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { HttpCheckSpec } from '../config/model.js';
+import { internalErrorText, netConnect, tlsConnect } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -34,7 +34,7 @@ export interface Prepared {
 }
 
 /** Socket, deadline and result plumbing for one HTTP check; subclasses speak the protocol. */
-export abstract class HttpProbeBase {
+export abstract class HttpProbeBase implements Boundary {
   protected readonly p: Prepared;
   protected readonly spec: HttpCheckSpec;
   readonly #signal: AbortSignal;
@@ -56,6 +56,14 @@ export abstract class HttpProbeBase {
     this.#signal = signal;
   }
 
+  get checkType(): string {
+    return this.spec.type;
+  }
+
+  caught(err: unknown): void {
+    this.finish(false, 'error', internalErrorText(err));
+  }
+
   run(): Promise<CheckResult> {
     return new Promise<CheckResult>((resolve) => {
       this.#resolve = resolve;
@@ -63,7 +71,7 @@ export abstract class HttpProbeBase {
         this.finish(false, 'error', this.p.invalid);
         return;
       }
-      this.#deadline = startDeadline(this.#signal, this.spec.timeoutMs, (cause) => this.#onStop(cause));
+      this.#deadline = startDeadline(this.#signal, this.spec.timeoutMs, (cause) => this.#onStop(cause), this);
       if (this.#deadline.cause === null) this.begin();
     });
   }
@@ -85,14 +93,14 @@ export abstract class HttpProbeBase {
   protected openSocket(onReady: (socket: Socket) => void): Socket {
     const p = this.p;
     const socket = p.tls
-      ? tlsConnect({
+      ? tlsConnect(this, {
           host: p.host,
           port: p.port,
           servername: p.servername,
           rejectUnauthorized: this.spec.tlsVerify,
           ALPNProtocols: ['http/1.1'],
         })
-      : netConnect({ host: p.host, port: p.port });
+      : netConnect(this, { host: p.host, port: p.port });
     this.socket = socket;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       // Only the kernel's errors (they carry a syscall): undici also destroys sockets with its own.

@@ -4,6 +4,8 @@
 // HTTPS, expect_body, digests and urls keep their net/TLS/undici probes.
 
 import type { HttpCheckSpec } from '../config/model.js';
+import { internalErrorText, report } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { StatusHead } from './http-probe.js';
@@ -25,28 +27,42 @@ export function checkHttpRaw(prepared: Prepared, spec: HttpCheckSpec, family: nu
   });
 }
 
+// libuv calls these three from C++: a throw would be uncaught, so each ends inside the probe's boundary.
 function onConnect(status: number, _handle: RawTcp, req: ConnectReq): void {
   const probe = req.owner as RawStatusProbe | null;
   req.owner = null;
-  probe?.connected(status);
+  try {
+    probe?.connected(status);
+  } catch (err) {
+    if (probe) report(probe, err);
+  }
 }
 
 function onWritten(this: WriteReq, status: number): void {
   const probe = this.owner as RawStatusProbe | null;
   this.owner = null;
-  if (status < 0) probe?.failed(status);
+  try {
+    if (status < 0) probe?.failed(status);
+  } catch (err) {
+    if (probe) report(probe, err);
+  }
 }
 
 function onRead(this: RawTcp, buf: ArrayBuffer | undefined): void {
   const probe = this.owner as RawStatusProbe | null | undefined;
   if (probe == null) return;
-  const b = rawTcp!;
-  const nread = b.streamBaseState[b.kReadBytesOrError]!;
-  if (nread > 0 && buf !== undefined) probe.data(new Uint8Array(buf, b.streamBaseState[b.kArrayBufferOffset]!, nread));
-  else if (nread < 0) probe.failed(nread);
+  try {
+    const b = rawTcp!;
+    const nread = b.streamBaseState[b.kReadBytesOrError]!;
+    if (nread > 0 && buf !== undefined) probe.data(new Uint8Array(buf, b.streamBaseState[b.kArrayBufferOffset]!, nread));
+    else if (nread < 0) probe.failed(nread);
+  } catch (err) {
+    report(probe, err);
+  }
 }
 
-class RawStatusProbe {
+class RawStatusProbe implements Boundary {
+  readonly checkType = 'http';
   readonly #p: Prepared;
   readonly #spec: HttpCheckSpec;
   readonly #start = performance.now();
@@ -64,7 +80,7 @@ class RawStatusProbe {
   }
 
   start(family: number, signal: AbortSignal): void {
-    const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop);
+    const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop, this);
     this.#deadline = deadline;
     if (deadline.cause !== null) return;
     const c = rawConnect(rawTcp!, family, this.#p.host, this.#p.port, this, onConnect);
@@ -100,6 +116,10 @@ class RawStatusProbe {
     if (this.#resolve === null) return;
     const v = this.#head.push(chunk, this.#spec.expectStatus);
     if (v !== null) this.#finish(v.up, v.code, v.text);
+  }
+
+  caught(err: unknown): void {
+    this.#finish(false, 'error', internalErrorText(err));
   }
 
   /** A negative libuv status from connect, write or read (EOF: the server closed first). */

@@ -2,7 +2,7 @@
 
 import { formatHost } from '../config/endpoint.js';
 import type { CheckType } from '../config/model.js';
-import { errorMessage } from '../errors.js';
+import { countInternalError, internalErrorText } from './boundary.js';
 import { checkHttpPages } from './http-pages.js';
 import { checkMisc } from './misc.js';
 import { checkNone } from './none.js';
@@ -36,19 +36,22 @@ export function checkerFor(type: CheckType): Checker {
 }
 
 /**
- * Runs the target's check. Checkers report failures as results; a throw is a bug in a checker, and
- * turning it into a down result keeps one bad check from taking the scheduler with it.
+ * Runs the target's check. Checkers report failures as results; a throw (or a rejection) is a bug in
+ * a checker, and turning it into a down result keeps one bad check from taking the scheduler with it.
+ * Throws inside the checkers' callbacks are caught by their boundary (boundary.ts); this is its
+ * outer ring, counted the same way.
  */
 export async function runCheck(target: CheckTarget, signal: AbortSignal): Promise<CheckResult> {
   const start = performance.now();
   try {
     return await checkerFor(target.spec.type)(target, signal);
   } catch (err) {
+    countInternalError(String(target.spec.type));
     return {
       up: false,
       code: 'error',
       reason: `${String(target.spec.type).toUpperCase()} check ${formatHost(target.address)}:${target.spec.port}: ` +
-        `internal error: ${errorMessage(err)}`,
+        internalErrorText(err),
       latencyMs: performance.now() - start,
     };
   }

@@ -1,8 +1,9 @@
 // MISC checker: run an operator's command (argv, no shell) in its own process group; its exit code is the verdict.
 
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { formatEndpoint } from '../config/endpoint.js';
+import { internalErrorText, spawnChild } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline } from './deadline.js';
 import { killTagged, newRunTag, RUN_TAG_VAR } from './escapees.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -55,7 +56,17 @@ export const checkMisc: Checker = async (target, signal) => {
   if (command === undefined) return result(false, 'spawn_failed', 'empty command');
 
   const stopper = new AbortController();
-  const deadline = startDeadline(signal, spec.timeoutMs, (cause) => stopper.abort(cause));
+  // A throw in any callback (the child's events, its pipes' data) stops the wait; the command is then killed like a timed-out one.
+  let thrown: { readonly err: unknown } | null = null;
+  const boundary: Boundary = {
+    checkType: target.spec.type,
+    caught: (err) => {
+      thrown ??= { err };
+      stopper.abort();
+    },
+  };
+  const internal = (): { readonly err: unknown } | null => thrown;
+  const deadline = startDeadline(signal, spec.timeoutMs, (cause) => stopper.abort(cause), boundary);
   const stdout = new OutputTail(TAIL_BYTES);
   const stderr = new OutputTail(TAIL_BYTES);
   const lastLine = (): string => stderr.lastLine() || stdout.lastLine();
@@ -65,7 +76,7 @@ export const checkMisc: Checker = async (target, signal) => {
   try {
     if (stopper.signal.aborted) return result(false, 'error', 'cancelled');
     try {
-      child = spawn(command, args, {
+      child = spawnChild(boundary, command, args, {
         detached: true, // own session and process group, so the whole tree can be killed
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...commandEnv(target), [RUN_TAG_VAR]: tag },
@@ -98,11 +109,21 @@ export const checkMisc: Checker = async (target, signal) => {
     const stop = abortPromise(stopper.signal);
     const first = await Promise.race([exited, stop.promise.then(() => null)]).finally(stop.release);
 
+    const threw = internal();
+    if (threw !== null) {
+      signalGroup(pgid, 'SIGKILL');
+      await killTagged(tag, pgid);
+      await waitMs(exited, REAP_WAIT_MS);
+      return result(false, 'error', internalErrorText(threw.err));
+    }
+
     if (first !== null) {
       signalGroup(pgid, 'SIGKILL'); // leftovers of a finished command
       await killTagged(tag, pgid); // and those that left its group
       // Read the output to its end, unless time is up or something unkillable holds the pipes.
       await waitMs(settleWithin(closed, stopper.signal), PIPE_WAIT_MS);
+      const late = internal();
+      if (late !== null) return result(false, 'error', internalErrorText(late.err));
       return judgeExit(first, spec.dynamicWeight, result, withOutput);
     }
 

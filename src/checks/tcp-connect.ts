@@ -12,6 +12,8 @@
 
 import { formatHost } from '../config/endpoint.js';
 import type { TcpCheckSpec } from '../config/model.js';
+import { internalErrorText, report } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -54,13 +56,19 @@ export function checkTcpConnect(target: CheckTarget, spec: TcpCheckSpec, signal:
   });
 }
 
+// libuv calls this from C++: a throw would be uncaught, so it ends inside the probe's boundary.
 function onComplete(status: number, _handle: RawTcp, req: ConnectReq): void {
   const probe = req.owner as ConnectProbe | null;
   req.owner = null;
-  probe?.connected(status);
+  try {
+    probe?.connected(status);
+  } catch (err) {
+    if (probe) report(probe, err);
+  }
 }
 
-class ConnectProbe {
+class ConnectProbe implements Boundary {
+  readonly checkType = 'tcp';
   readonly #target: CheckTarget;
   readonly #spec: TcpCheckSpec;
   readonly #p: Prepared;
@@ -78,7 +86,7 @@ class ConnectProbe {
   }
 
   start(signal: AbortSignal): void {
-    const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop);
+    const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop, this);
     this.#deadline = deadline;
     if (deadline.cause !== null) return;
     const c = rawConnect(binding!, this.#target.address.family, this.#target.address.host, this.#spec.port, this, onComplete);
@@ -100,6 +108,15 @@ class ConnectProbe {
       handle.close();
       this.#failed(status);
     }
+  }
+
+  caught(err: unknown): void {
+    const handle = this.#handle;
+    this.#handle = null;
+    if (this.#req !== null) this.#req.owner = null;
+    this.#req = null;
+    handle?.close();
+    this.#settle({ up: false, code: 'error', reason: `${this.#p.label}: ${internalErrorText(err)}`, latencyMs: performance.now() - this.#start });
   }
 
   #failed(status: number): void {

@@ -8,10 +8,11 @@
 // and the rest of a multi-line reply (SMTP's "250-..." after EHLO) may arrive after its first line
 // matched, ahead of the next answer, so "^221" must still find the 221 line.
 
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { formatHost } from '../config/endpoint.js';
 import type { DialogueStep, TcpCheckSpec } from '../config/model.js';
+import { guard, internalErrorText, netConnect } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -51,7 +52,8 @@ function bytesOf(text: string): Buffer {
   return Buffer.from(text, /[^\x00-\xff]/.test(text) ? 'utf8' : 'latin1');
 }
 
-class DialogueProbe {
+class DialogueProbe implements Boundary {
+  readonly checkType = 'tcp';
   readonly #target: CheckTarget;
   readonly #spec: TcpCheckSpec;
   readonly #steps: readonly DialogueStep[];
@@ -83,9 +85,9 @@ class DialogueProbe {
         this.#finish(false, 'error', `invalid expect pattern: ${(err as Error).message}`);
         return;
       }
-      this.#deadline = startDeadline(this.#signal, this.#spec.timeoutMs, (cause) => this.#onStop(cause));
+      this.#deadline = startDeadline(this.#signal, this.#spec.timeoutMs, (cause) => this.#onStop(cause), this);
       if (this.#deadline.cause !== null) return;
-      const socket = connect({ host: this.#target.address.host, port: this.#spec.port });
+      const socket = netConnect(this, { host: this.#target.address.host, port: this.#spec.port });
       this.#socket = socket;
       socket.on('error', (err) => {
         const errno = localErrno(err);
@@ -103,6 +105,11 @@ class DialogueProbe {
   close(): void {
     this.#deadline?.dispose();
     if (this.#socket !== null) closeSocket(this.#socket);
+  }
+
+  caught(err: unknown): void {
+    // Not #where(): it reads the step, which may be what threw.
+    this.#finish(false, 'error', `step ${this.#step + 1} of ${this.#steps.length}: ${internalErrorText(err)}`);
   }
 
   /** "step 2 (send "HELO x\r\n"): " for reasons; empty once every step passed. */
@@ -131,9 +138,9 @@ class DialogueProbe {
     };
     if (step.send !== null && step.send.length > 0) {
       // A failed write also emits 'error', which carries the errno and ends the check.
-      this.#socket!.write(bytesOf(step.send), (err) => {
+      this.#socket!.write(bytesOf(step.send), guard(this, (err) => {
         if (!err) afterSend();
-      });
+      }));
     } else {
       afterSend();
     }

@@ -1,9 +1,10 @@
 // TCP check: connect, optionally send bytes and match a regex on the reply (SMTP/POP/IMAP/FTP banners, PING/PONG).
 
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { formatHost } from '../config/endpoint.js';
 import type { TcpCheckSpec } from '../config/model.js';
+import { guard, internalErrorText, netConnect } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -44,7 +45,8 @@ function sendBuffer(spec: TcpCheckSpec, send: string): Buffer {
 }
 
 /** One check's state; a class so the socket and timer are plain fields that `close()` can reach. */
-class TcpProbe {
+class TcpProbe implements Boundary {
+  readonly checkType = 'tcp';
   readonly #target: CheckTarget;
   readonly #spec: TcpCheckSpec;
   readonly #signal: AbortSignal;
@@ -76,9 +78,9 @@ class TcpProbe {
           return;
         }
       }
-      this.#deadline = startDeadline(this.#signal, this.#spec.timeoutMs, (cause) => this.#onStop(cause));
+      this.#deadline = startDeadline(this.#signal, this.#spec.timeoutMs, (cause) => this.#onStop(cause), this);
       if (this.#deadline.cause !== null) return;
-      const socket = connect({ host: this.#target.address.host, port: this.#spec.port });
+      const socket = netConnect(this, { host: this.#target.address.host, port: this.#spec.port });
       this.#socket = socket;
       socket.on('error', (err) => this.#onError(err));
       socket.on('close', () => this.#finish(false, 'reset', 'connection closed'));
@@ -95,15 +97,20 @@ class TcpProbe {
     if (this.#socket !== null) closeSocket(this.#socket);
   }
 
+  caught(err: unknown): void {
+    this.#finish(false, 'error', internalErrorText(err));
+    this.close();
+  }
+
   #onConnect(socket: Socket): void {
     this.#connected = true;
     const send = this.#spec.send;
     if (send !== null && send.length > 0) {
       const buf = sendBuffer(this.#spec, send);
-      socket.write(buf, (err) => {
+      socket.write(buf, guard(this, (err) => {
         // A failed write also emits 'error', which carries the better errno.
         if (!err && this.#expect === null) this.#finish(true, 'ok', `connected, sent ${buf.length} bytes`);
-      });
+      }));
     } else if (this.#expect === null) {
       this.#finish(true, 'ok', 'connected');
     }

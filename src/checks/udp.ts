@@ -6,10 +6,11 @@
 // learns of it). Silence is not proof of life, but it is all UDP offers without a payload the
 // service answers (keepalived's UDP_CHECK and ldirectord's connect check on UDP decide the same).
 
-import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { formatHost } from '../config/endpoint.js';
 import type { UdpCheckSpec } from '../config/model.js';
+import { guard, internalErrorText, udpSocket } from './boundary.js';
+import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -64,7 +65,8 @@ export const checkUdp: Checker = (target, signal) => {
         settle(stoppedResult(cause, label, spec.timeoutMs, performance.now() - start));
       }
     };
-    const deadline = startDeadline(signal, spec.timeoutMs, onStop);
+    const boundary: Boundary = { checkType: 'udp', caught: (err) => finish(false, 'error', internalErrorText(err)) };
+    const deadline = startDeadline(signal, spec.timeoutMs, onStop, boundary);
     if (deadline.cause !== null) return;
     try {
       expect = spec.expect === null ? null : compilePattern(spec.expect);
@@ -73,7 +75,7 @@ export const checkUdp: Checker = (target, signal) => {
       return;
     }
     const payload = udpPayload(spec);
-    const s = createSocket(target.address.family === 6 ? 'udp6' : 'udp4');
+    const s = udpSocket(boundary, target.address.family === 6 ? 'udp6' : 'udp4');
     socket = s;
     s.on('error', (err: NodeJS.ErrnoException) => {
       // EMFILE, ENOBUFS...: the director could not run the check; health must not move.
@@ -93,10 +95,9 @@ export const checkUdp: Checker = (target, signal) => {
     });
     s.connect(spec.port, target.address.host, () => {
       if (done) return;
-      s.send(payload, (err) => {
+      s.send(payload, guard(boundary, () => {
         // A failed send also emits 'error' with the errno; nothing more to do here.
-        if (err) return;
-      });
+      }));
     });
   });
 };

@@ -4,6 +4,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
+import { checkInternalErrors } from '../checks/boundary.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, TrackedReal } from '../health/tracker.js';
 import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
@@ -213,6 +214,16 @@ export class LvsdMetrics {
       help: 'Checks that could not run because of a local resource error (code = errno: EMFILE, ENOBUFS, EADDRNOTAVAIL, ...); health was left unchanged.',
       labelNames: ['code'],
       registers,
+    });
+    new Counter({
+      name: 'lvsd_check_internal_errors_total',
+      help: 'Exceptions thrown inside a checker (socket events, timers, decoders, child process events) that its failure boundary turned into a failed result, by check type (agent for agent polls). Any value above 0 is a bug to report.',
+      labelNames: ['type'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [type, n] of checkInternalErrors()) this.inc({ type }, n);
+      },
     });
     // Written as text (metrics-text.ts) from the pairs' own counts: 2 series per real.
     const seenPairs = this.#seen;

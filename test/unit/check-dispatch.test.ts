@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { checkInternalErrors } from '../../src/checks/boundary.js';
+import type { Boundary } from '../../src/checks/boundary.js';
 import { startDeadline } from '../../src/checks/deadline.js';
 import type { StopCause } from '../../src/checks/deadline.js';
 import { checkDns } from '../../src/checks/dns.js';
@@ -63,7 +65,7 @@ describe('runCheck', () => {
     const r = await runCheck(target(bogus), new AbortController().signal);
     assert.equal(r.up, false);
     assert.equal(r.code, 'error');
-    assert.match(r.reason, /^FTP check 127\.0\.0\.1:80: internal error: no checker for check type "ftp"$/);
+    assert.match(r.reason, /^FTP check 127\.0\.0\.1:80: internal error: TypeError: no checker for check type "ftp"$/);
   });
 
   test('an already cancelled TCP or HTTP check returns at once without connecting', async () => {
@@ -83,6 +85,31 @@ describe('runCheck', () => {
 });
 
 describe('startDeadline', () => {
+  /** A boundary that must never be reached: these deadlines' callbacks do not throw. */
+  const quiet: Boundary = {
+    checkType: 'test',
+    caught: (err) => assert.fail(`unexpected throw reached the boundary: ${String(err)}`),
+  };
+
+  test('a throw in one check\'s onStop during the shared parent\'s abort stays in that check\'s boundary; the others still stop', () => {
+    const parent = new AbortController();
+    const causes: string[] = [];
+    const caught: unknown[] = [];
+    const before = checkInternalErrors().get('thrower') ?? 0;
+    const boundary: Boundary = { checkType: 'thrower', caught: (err) => caught.push(err) };
+    const a = startDeadline(parent.signal, 60_000, (c) => causes.push(`a:${c}`), quiet);
+    const t = startDeadline(parent.signal, 60_000, () => {
+      throw new RangeError('boom');
+    }, boundary);
+    const c = startDeadline(parent.signal, 60_000, (x) => causes.push(`c:${x}`), quiet);
+    parent.abort();
+    assert.deepEqual(causes, ['a:cancelled', 'c:cancelled']);
+    assert.equal(caught.length, 1);
+    assert.match(String(caught[0]), /RangeError: boom/);
+    assert.equal(checkInternalErrors().get('thrower'), before + 1);
+    for (const d of [a, t, c]) d.dispose();
+  });
+
   test('fires once with "timeout" and releases its timer', async () => {
     const causes: StopCause[] = [];
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -91,7 +118,7 @@ describe('startDeadline', () => {
     const d = startDeadline(new AbortController().signal, 5, (c) => {
       causes.push(c);
       fired();
-    });
+    }, quiet);
     await stopped;
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(causes, ['timeout']);
@@ -103,9 +130,9 @@ describe('startDeadline', () => {
   test('one listener on a shared parent serves every deadline; abort reaches each live one', () => {
     const parent = new AbortController();
     const causes: string[] = [];
-    const a = startDeadline(parent.signal, 60_000, (c) => causes.push(`a:${c}`));
-    const b = startDeadline(parent.signal, 60_000, (c) => causes.push(`b:${c}`));
-    const c = startDeadline(parent.signal, 60_000, (x) => causes.push(`c:${x}`));
+    const a = startDeadline(parent.signal, 60_000, (c) => causes.push(`a:${c}`), quiet);
+    const b = startDeadline(parent.signal, 60_000, (c) => causes.push(`b:${c}`), quiet);
+    const c = startDeadline(parent.signal, 60_000, (x) => causes.push(`c:${x}`), quiet);
     b.dispose();
     parent.abort();
     assert.deepEqual(causes, ['a:cancelled', 'c:cancelled']);
@@ -121,7 +148,7 @@ describe('startDeadline', () => {
     process.on('warning', onWarning);
     try {
       const parent = new AbortController();
-      const all = Array.from({ length: 100 }, () => startDeadline(parent.signal, 60_000, () => {}));
+      const all = Array.from({ length: 100 }, () => startDeadline(parent.signal, 60_000, () => {}, quiet));
       for (const d of all) d.dispose();
       await new Promise((r) => setImmediate(r));
       assert.deepEqual(warnings, []);
@@ -134,7 +161,7 @@ describe('startDeadline', () => {
     const parent = new AbortController();
     parent.abort();
     let cause: StopCause | null = null;
-    const d = startDeadline(parent.signal, 60_000, (c) => (cause = c));
+    const d = startDeadline(parent.signal, 60_000, (c) => (cause = c), quiet);
     assert.equal(cause, 'cancelled');
     assert.equal(d.cause, 'cancelled');
   });
