@@ -34,6 +34,8 @@ export interface StopKernelOptions {
   /** Services in the ownership record at start. */
   readonly ownedAtStart: number;
   readonly log: Logger;
+  /** Other parts stopping meanwhile (notify commands): "lvsd stopped" is logged after them too. */
+  readonly alongside?: Promise<unknown>;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function stopKernel(o: StopKernelOptions): Promise<number> {
       log.error({ code: 'LVSD_STOP_TIMEOUT', budgetMs: totalMs }, `stop did not finish within ${totalMs} ms; exiting, managed services may remain in the kernel`);
       return 1;
     }
+    await Promise.race([o.alongside, overBudget]);
     log.info({ removed: result.removed, left: result.left }, 'lvsd stopped');
     return result.left.length === 0 ? 0 : 1;
   } catch (err) {

@@ -359,9 +359,11 @@ export class Daemon {
       if (clean && !duringStart) await withinMs(this.#observer?.withdrawDnsState() ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
       // A start changes nothing in the kernel (the first-round gate), so an aborted one has nothing
       // to remove; what an earlier run left stays for the next start to adopt.
-      code = await stopKernel({ reconciler: this.#reconciler, clean: clean && !duringStart, deadline, budgetMs: this.#stopBudgetMs, ownedAtStart: this.#ownedAtStart, log: this.#log });
-      // Commands already running may finish (each within its timeout), but not past the budget.
-      await withinMs(this.#notifier?.close() ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
+      // Commands already running may finish (each within its timeout), alongside the kernel's stop
+      // and not past the budget: then the notifier kills them, so none outlives "lvsd stopped".
+      const notified = this.#notifier?.close(Math.max(0, deadline - Date.now() - 500)) ?? Promise.resolve();
+      code = await stopKernel({ reconciler: this.#reconciler, clean: clean && !duringStart, deadline, budgetMs: this.#stopBudgetMs, ownedAtStart: this.#ownedAtStart, log: this.#log, alongside: notified });
+      await notified;
     } finally {
       // Last, so status and metrics stay readable while the clean stop runs.
       await this.#observer?.close();
