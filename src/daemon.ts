@@ -8,7 +8,7 @@ import { HealthTracker } from './health/tracker.js';
 import type { HealthEvent } from './health/tracker.js';
 import { LoopLagMonitor } from './loop-lag.js';
 import { Scheduler } from './scheduler/scheduler.js';
-import { ThrottledWarning } from './observe/throttled-warning.js';
+import { ThrottledWarning } from './throttled-warning.js';
 import { buildProbePlan } from './scheduler/probe-key.js';
 import type { ProbePlan } from './scheduler/probe-key.js';
 import { Reconciler } from './reconcile/reconciler.js';

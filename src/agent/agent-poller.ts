@@ -6,6 +6,7 @@
 import type { Endpoint, Snapshot } from '../config/model.js';
 import { probeAgent } from '../checks/agent.js';
 import type { AgentProbeResult, AgentTarget } from '../checks/agent.js';
+import { ThrottledWarning } from '../throttled-warning.js';
 import type { Logger } from '../log.js';
 import { AGENT_NEUTRAL, applyAgentReply, describeAgentState, parseAgentReply, sameAgentState } from './agent-reply.js';
 import type { AgentState } from './agent-reply.js';
@@ -50,7 +51,12 @@ interface Agent {
   status: AgentStatus;
   timer: NodeJS.Timeout | null;
   running: boolean;
+  /** Replies not understood: a garbage agent changes its error on every poll, so once a minute. */
+  readonly garbage: ThrottledWarning;
 }
+
+/** At most one "agent reply not understood" line per agent per this period, with the count. */
+export const AGENT_GARBAGE_PERIOD_MS = 60_000;
 
 export interface AgentPollerOptions {
   readonly logger: Logger;
@@ -98,6 +104,7 @@ export class AgentPoller {
             status: { state: AGENT_NEUTRAL, reply: null, error: null, lastAt: null },
             timer: null,
             running: false,
+            garbage: new ThrottledWarning(this.#o.logger, AGENT_GARBAGE_PERIOD_MS, this.#now),
           };
           agent.members = [];
           next.set(id, agent);
@@ -168,9 +175,10 @@ export class AgentPoller {
     } else {
       const parsed = parseAgentReply(r.text);
       if (!parsed.ok) {
-        if (agent.status.error !== parsed.error) this.#o.logger.warn({ event: 'agent_error', agent: agent.target.host, port: agent.target.port, err: parsed.error }, 'agent reply not understood; its last state stays');
+        if (agent.status.error !== parsed.error) agent.garbage.log({ event: 'agent_error', agent: agent.target.host, port: agent.target.port, err: parsed.error }, 'agent reply not understood; its last state stays');
         agent.status = { ...agent.status, error: parsed.error, reply: r.text, lastAt: at };
       } else {
+        agent.garbage.reset();
         const state = applyAgentReply(prev, parsed.reply);
         agent.status = { state, reply: r.text, error: null, lastAt: at };
         if (!sameAgentState(prev, state)) {

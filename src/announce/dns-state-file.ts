@@ -6,7 +6,7 @@
 import { writeFileAtomic } from '../atomic-file.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ThrottledWarning } from '../observe/throttled-warning.js';
+import { ThrottledWarning } from '../throttled-warning.js';
 
 export class DnsStateFile {
   readonly #log: Logger;

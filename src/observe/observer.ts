@@ -28,7 +28,7 @@ import { LvsdMetrics } from './metrics.js';
 import { buildStatusDocument } from './status-document.js';
 import type { PassSummary, ReloadState, StatusDocument } from './status-document.js';
 import { renderStatusPage } from './status-page.js';
-import { ThrottledWarning } from './throttled-warning.js';
+import { ThrottledWarning } from '../throttled-warning.js';
 import type { AdminControl } from '../control/admin-control.js';
 import type { AgentPoller } from '../agent/agent-poller.js';
 import type { AdminStatusInputs } from './status-document.js';

@@ -24,6 +24,10 @@ import { pairId, pairParts } from '../model/keys.js';
 import type { PairId } from '../model/keys.js';
 import { indexOf } from '../config/snapshot-index.js';
 import type { LoopTimers } from './loop-timers.js';
+import { ThrottledWarning } from '../throttled-warning.js';
+
+/** At most one "cannot save ownership record" line per this period, with the count folded. */
+const OWNERSHIP_ERROR_PERIOD_MS = 60_000;
 
 export interface ReconcilerOptions {
   readonly runner: IpvsRunner;
@@ -166,6 +170,8 @@ export class Reconciler {
   #failures = 0;
   #consecutiveFailures = 0;
   #opsApplied: Record<OpKind, number> = { ...ZERO_OPS };
+  /** The ownership record's write failing on every pass (state_dir unwritable): once a minute. */
+  readonly #ownershipError: ThrottledWarning;
   #lastSuccessAt: number | null = null;
   #lastError: string | null = null;
   #draining = 0;
@@ -187,6 +193,7 @@ export class Reconciler {
     this.#o = options;
     // Looked up per call, so a mocked Date (node:test mock.timers) applies.
     this.#now = options.now ?? (() => Date.now());
+    this.#ownershipError = new ThrottledWarning(options.logger, OWNERSHIP_ERROR_PERIOD_MS, this.#now, 'error');
     this.#timers = options.timers ?? unrefTimers;
     this.#coalesceMs = options.coalesceMs ?? 50;
   }
@@ -605,11 +612,14 @@ export class Reconciler {
   }
 
   async #saveOwnership(next: Set<string>): Promise<void> {
+    const errors = this.#ownershipError;
     try {
       await this.#o.ownership.save(next);
+      if (errors.active) this.#o.logger.info({ event: 'ownership_saved', failed_since_logged: errors.reset() }, 'ownership record saved again');
     } catch (err) {
-      // The kernel matters more than the record; the write is retried on the next pass.
-      this.#o.logger.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save ownership record');
+      // The kernel matters more than the record; the write is retried on the next pass, and a
+      // state_dir that stays unwritable is one line a minute with the count, not one per pass.
+      errors.log({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save ownership record');
     }
   }
 

@@ -1,7 +1,7 @@
 // The Reconciler loop against an in-memory IpvsRunner (MemoryTable) with node:test mock timers.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
@@ -449,6 +449,54 @@ describe('Reconciler', () => {
       assert.equal(report.ok, true);
       assert.deepEqual(kernel(r), plain(table([{ key: WEB, reals: [[R1, 10], [R2, 20]] }])));
       assert.ok(r.logs.some((l) => l.code === 'LVSD_STATE_IO' && l.level === 'error'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an ownership record that cannot be written on every pass is one error line a minute with the count, and its recovery is said (regression: one error line per pass; issue 18)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lvsd-rec-'));
+    try {
+      const stateDir = join(dir, 'state');
+      await writeFile(stateDir, 'a file where the directory should be');
+      const ownership = await Ownership.load(stateDir, createLogger('silent'));
+      // Count the failed writes as they happen, to check the count the second line carries.
+      let failed = 0;
+      const save = ownership.save.bind(ownership);
+      ownership.save = (next) => save(next).catch((err: unknown) => {
+        failed++;
+        throw err;
+      });
+      const r = rig({ extra: { ownership } });
+      await r.reconciler.start();
+      const saveErrors = (): Record<string, unknown>[] => r.logs.filter((l) => l.msg === 'cannot save ownership record');
+      for (let i = 0; i < 6; i++) {
+        r.health.set(WEB, R1, i % 2 === 0 ? 'down' : 'up');
+        r.reconciler.trigger('health');
+        await advance(r, 1000);
+      }
+      assert.ok(failed >= 7, `failed writes ${failed}`);
+      const firstMinute = failed;
+      assert.equal(saveErrors().length, 1, 'one line for the first minute');
+      assert.equal(saveErrors()[0]!.level, 'error');
+      assert.equal(saveErrors()[0]!.suppressed, 0);
+      await advance(r, 60_000);
+      r.health.set(WEB, R1, 'down');
+      r.reconciler.trigger('health');
+      await advance(r, 1000);
+      assert.equal(saveErrors().length, 2);
+      // Every pass of the minute before was counted into the second line.
+      const folded = saveErrors()[1]!.suppressed as number;
+      assert.ok(folded >= firstMinute - 1 && folded <= failed - 2, `folded ${folded}, failed ${firstMinute} then ${failed}`);
+      // state_dir repaired: the next save says so once.
+      await rm(stateDir);
+      await mkdir(stateDir);
+      r.health.set(WEB, R1, 'up');
+      r.reconciler.trigger('health');
+      await advance(r, 1000);
+      const saved = r.logs.filter((l) => l.event === 'ownership_saved');
+      assert.equal(saved.length, 1);
+      assert.equal(saveErrors().length, 2);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
