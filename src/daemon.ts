@@ -20,16 +20,13 @@ import { procIpVsPath, readProcConnections } from './ipvs/proc-conns.js';
 import type { SyncDaemonRunner } from './sync-daemon/ipvsadm.js';
 import { SyncDaemonKeeper } from './sync-daemon/keeper.js';
 import { syncDaemonFilePath } from './sync-daemon/record.js';
-import type { SyncRole } from './config/model.js';
-import type { ControlRequest, SyncRoleReply } from './control/protocol.js';
 
 import { Observer } from './observe/observer.js';
-import { pairId } from './model/keys.js';
 import { indexOf } from './config/snapshot-index.js';
 import { Notifier } from './notify/notifier.js';
 import { AgentPoller } from './agent/agent-poller.js';
 import type { AgentChange } from './agent/agent-poller.js';
-import { LvsdError, errorMessage } from './errors.js';
+import { errorMessage } from './errors.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
 import { STOP_BUDGET_MS, stopKernel, withinMs } from './daemon-stop.js';
 import type { Phase } from './lifecycle.js';
@@ -40,7 +37,8 @@ import { VERSION } from './version.js';
 import { formatListen } from './observe/http-server.js';
 import { createAnnouncer } from './announce/create-announcer.js';
 import type { Announcer } from './announce/announcer.js';
-import { countReals, firstRoundCounts, logFirstRound, logHealthEvents, restartNeeded } from './daemon-log.js';
+import { countReals, firstRoundCounts, logFirstRound, logHealthEvents } from './daemon-log.js';
+import { RestartWatch, agentToAdmin, notifyHealthEvents, notifyServiceEvents, syncRoleReply } from './daemon-events.js';
 
 export interface DaemonOptions {
   readonly configDir: string;
@@ -77,9 +75,8 @@ export class Daemon {
   readonly #life = new Lifecycle();
   readonly #tracker = new HealthTracker();
   #snapshot: Snapshot;
-  /** The snapshot of the start: restart-only settings are compared with it. */
-  readonly #started: Snapshot;
-  #restartNeeded: readonly string[] = [];
+  /** Restart-only settings are compared with the snapshot of the start. */
+  readonly #restartWatch: RestartWatch;
   #firstRoundDone = false;
   // Parts exist once start() has built them; a stop during start finds only some of them.
   #runner: IpvsRunner | null = null;
@@ -113,7 +110,7 @@ export class Daemon {
     this.#o = options;
     this.#log = options.logger;
     this.#snapshot = options.initial;
-    this.#started = options.initial;
+    this.#restartWatch = new RestartWatch(options.initial, options.logger);
     this.finished = new Promise((resolve) => (this.#done = resolve));
     this.#life.onChange((from, to) => this.#log.debug({ from, to }, `lifecycle: ${to}`));
   }
@@ -182,10 +179,7 @@ export class Daemon {
         this.#announcer?.passed(report.ok, this.#reconciler?.stats().consecutiveFailures ?? 0);
       },
       onServiceEvents: (events) => {
-        for (const e of events) {
-          const service = indexOf(this.#snapshot).byKey.get(e.serviceKey);
-          if (service) this.#notifier?.emit(e.kind, service, { weightSum: e.weightSum });
-        }
+        if (this.#notifier) notifyServiceEvents(this.#notifier, this.#snapshot, events);
       },
     });
     this.#reconciler = reconciler;
@@ -259,7 +253,7 @@ export class Daemon {
       socketPath: snapshot.global.controlSocket,
       maintenanceDir: snapshot.global.maintenanceDir,
       onChange: () => this.#reconciler?.trigger('admin'),
-      syncRole: (req, by) => this.#syncRole(req, by),
+      syncRole: (req, by) => syncRoleReply(this.#sync, req, by, this.#log),
     });
     this.#admin = admin;
     await admin.start(snapshot);
@@ -435,41 +429,15 @@ export class Daemon {
     );
   }
 
-  /** The control socket's `sync-role`: ask, set, or clear ("config") the run-time role. */
-  async #syncRole(req: Extract<ControlRequest, { cmd: 'sync-role' }>, by: string): Promise<SyncRoleReply> {
-    const sync = this.#sync;
-    if (!sync) return { ok: false, code: 'LVSD_CONTROL_FAILED', error: 'the daemon is starting' };
-    if (req.role === undefined) return { ok: true, sync: sync.status() };
-    try {
-      const role: SyncRole | null = req.role === 'config' ? null : req.role;
-      return { ok: true, sync: await sync.setRuntimeRole(role, by) };
-    } catch (err) {
-      if (!(err instanceof LvsdError)) throw err;
-      this.#log.warn({ event: 'sync_role', code: err.code, by, role: req.role, err: err.message }, `sync daemon: role ${req.role} refused: ${err.message}`);
-      return { ok: false, code: err.code, error: err.message };
-    }
-  }
-
-  /** An agent's drain/maint is one more admin source; its up/down and N% reach desired directly. */
+  /** Agent replies: drain/maint into admin state, then a pass for their up/down and N%. */
   #agentChanges(changes: readonly AgentChange[]): void {
-    for (const c of changes) {
-      if (c.from.admin === c.to.admin) continue;
-      const target = { kind: 'real', service: c.service, real: { host: c.address.host, family: c.address.family, port: c.address.port } } as const;
-      const by = `agent ${c.address.family === 6 ? `[${c.address.host}]` : c.address.host}:${c.agentPort}`;
-      this.#admin?.setEntry('agent', target, c.to.admin === 'ready' ? null : { state: c.to.admin, by });
-    }
+    if (this.#admin) agentToAdmin(this.#admin, changes);
     this.#reconciler?.trigger('agent');
   }
 
   #reload(next: Snapshot): void {
     if (this.#life.stopRequested) return;
-    const needed = restartNeeded(this.#started, next);
-    if (needed.join() !== this.#restartNeeded.join()) {
-      if (needed.length) this.#log.warn({ settings: needed }, `restart needed for: ${needed.join(', ')} (changed in lvsd.yaml since start; a reload does not apply them)`);
-      else this.#log.info('restart no longer needed: the restart-only settings are back to their values at start');
-    }
-    this.#restartNeeded = needed;
-    this.#observer?.setRestartNeeded(needed);
+    this.#observer?.setRestartNeeded(this.#restartWatch.check(next));
     if (next.global.logLevel !== this.#snapshot.global.logLevel) this.#log.level = next.global.logLevel;
     const t = performance.now();
     void this.#applySnapshot(next, true).then(() => {
@@ -504,21 +472,8 @@ export class Daemon {
   #onEvents(events: readonly HealthEvent[]): void {
     if (events.length === 0) return;
     this.#observer?.healthEvents(events);
-    const index = indexOf(this.#snapshot);
-    logHealthEvents(this.#log, events, index.byKey, this.#firstRoundDone);
-    for (const e of events) {
-      // real_up/real_down are transitions between known states; a first result (from unknown) is not one.
-      if (e.kind !== 'state' || e.from === 'unknown' || e.from === e.to) continue;
-      const service = index.byKey.get(e.serviceKey);
-      const real = index.reals.get(pairId(e.serviceKey, e.realKey));
-      if (!service || !real || (e.to !== 'up' && e.to !== 'down')) continue;
-      this.#notifier?.emit(e.to === 'up' ? 'real_up' : 'real_down', service, {
-        real: { address: real.key, host: real.address.host, port: real.address.port },
-        from: e.from,
-        to: e.to,
-        reason: e.reason,
-      });
-    }
+    logHealthEvents(this.#log, events, indexOf(this.#snapshot).byKey, this.#firstRoundDone);
+    if (this.#notifier) notifyHealthEvents(this.#notifier, this.#snapshot, events);
     this.#reconciler?.trigger('health');
     if (this.#reconciler && !this.#reconciler.stats().started && this.#tracker.unknownCount === 0) this.#startReconciler('all reals checked');
   }
