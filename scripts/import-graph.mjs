@@ -24,7 +24,7 @@ export const LAYERS = [
   ['drivers', ['checks/', 'health/', 'scheduler/', 'ipvs/', 'sync-daemon/ipvsadm.ts', 'agent/', 'notify/']],
   ['state', ['reconcile/', 'sync-daemon/', 'control/']],
   ['outside', ['announce/', 'observe/']],
-  ['daemon', ['daemon.ts', 'daemon-log.ts', 'daemon-stop.ts', 'fatal.ts']],
+  ['daemon', ['daemon.ts', 'daemon-events.ts', 'daemon-log.ts', 'daemon-stop.ts', 'fatal.ts']],
   ['tools', ['convert/']],
   ['cli', ['cli/']],
 ];
