@@ -57,6 +57,9 @@ function desiredService(
 ): IpvsService {
   const reals = new Map<string, IpvsReal>();
   const up: [RealConfig, RealKey, number][] = [];
+  // The pass decided quorum from the weight sum once (step.ts); only a caller without a quorum
+  // view (lvsd plan, tests) has it summed here.
+  const known = inputs.quorum?.(service.key);
   let weightSum = 0;
   // An unknown real already carrying traffic (kernel weight > 0): its first result is pending.
   let pendingLive = false;
@@ -73,7 +76,7 @@ function desiredService(
         reals.set(key, toIpvsReal(real, key, 0, kernel));
       } else {
         const weight = targetWeight(real, h);
-        weightSum += weight;
+        if (known === undefined) weightSum += weight;
         up.push([real, key, kernelWeight(service.key, real, weight, inputs)]);
       }
     } else if (h.state === 'down') {
@@ -97,7 +100,7 @@ function desiredService(
   // finish, as with quiescent); without sorry servers they keep serving: less capacity beats none.
   // Reals in admin drain or maint are no part of the healthy weight: with every real taken out, the
   // sorry servers take the new connections while drained reals finish the old ones.
-  const quorum = inputs.quorum?.(service.key) ?? quorumUp(service, weightSum, undefined);
+  const quorum = known ?? quorumUp(service, weightSum, undefined);
   const sorry = !quorum && !pendingLive && service.sorry.length > 0;
   for (const [real, key, weight] of up) reals.set(key, toIpvsReal(real, key, sorry ? 0 : weight, current?.reals.get(key)));
   if (sorry) {

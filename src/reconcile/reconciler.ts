@@ -1,28 +1,29 @@
 // The level-triggered sync loop: read the kernel, diff against desired, apply in one ipvsadm -R, verify.
 
-import type { Snapshot } from '../config/model.js';
+import type { ServiceConfig, Snapshot } from '../config/model.js';
+import { indexOf } from '../config/snapshot-index.js';
+import type { AdminView } from '../control/admin-store.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import { formatOp } from '../ipvs/format.js';
 import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
 import { MemoryTable } from '../ipvs/memory-table.js';
 import { tableEntries } from '../ipvs/runner.js';
 import type { Logger } from '../log.js';
-import { desiredTable, sorryInUse } from './desired.js';
-import type { AgentView, DesiredInputs, HealthView, RealHealth } from './desired.js';
-import type { AdminView } from '../control/admin-store.js';
-import type { AdminState } from '../control/admin-model.js';
-import { diffTables } from './diff.js';
-import { EMPTY_DRAIN_STATE, drainCandidates, drainCount, updateDrains } from './drain.js';
-import type { DrainState, DrainUpdate } from './drain.js';
-import type { Ownership } from './ownership.js';
-import { NO_QUORUM_STATE, nextQuorumState, serviceEvents } from './quorum.js';
-import type { QuorumState, ServiceEvent, ServiceQuorum } from './quorum.js';
-import { NO_SLOW_START, nextRampStep, nextSlowStartState, slowStartView } from './slow-start.js';
-import type { Ramp, SlowStartState } from './slow-start.js';
-import { unrefTimers } from './loop-timers.js';
-import { pairId, pairParts } from '../model/keys.js';
+import { pairParts } from '../model/keys.js';
 import type { PairId } from '../model/keys.js';
-import { indexOf } from '../config/snapshot-index.js';
+import { desiredTable } from './desired.js';
+import type { AgentView, DesiredInputs, HealthView } from './desired.js';
+import { diffTables } from './diff.js';
+import { drainCount } from './drain.js';
+import type { DrainUpdate } from './drain.js';
+import type { Ownership } from './ownership.js';
+import type { ServiceEvent, ServiceQuorum } from './quorum.js';
+import { freezeInputs } from './pass-inputs.js';
+import { nextRampStep } from './slow-start.js';
+import type { Ramp, SlowStartState } from './slow-start.js';
+import { INITIAL_STEP_STATE, drainsToWatch, step } from './step.js';
+import type { StepResult, StepState } from './step.js';
+import { unrefTimers } from './loop-timers.js';
 import type { LoopTimers } from './loop-timers.js';
 import { ThrottledWarning } from '../throttled-warning.js';
 
@@ -156,7 +157,6 @@ export class Reconciler {
   #health: HealthView | null = null;
   #admin: AdminView | null = null;
   #agents: AgentView | null = null;
-  #drainState: DrainState = EMPTY_DRAIN_STATE;
   #started = false;
   #stopped = false;
   #running: Promise<PassReport> | null = null;
@@ -175,9 +175,8 @@ export class Reconciler {
   #lastSuccessAt: number | null = null;
   #lastError: string | null = null;
   #draining = 0;
-  #quorum: QuorumState = NO_QUORUM_STATE;
-  #sorry: ReadonlySet<string> = new Set();
-  #slowStart: SlowStartState = NO_SLOW_START;
+  /** What the last committed pass decided: quorum, sorry servers, slow-start ramps, drains. */
+  #state: StepState = INITIAL_STEP_STATE;
   /** The kernel table as last read plus the ops applied since; null = read it at the next pass. */
   #model: IpvsTable | null = null;
   /** The same table as a MemoryTable the applied lines go to (null: rebuilt from the next read). */
@@ -334,19 +333,19 @@ export class Reconciler {
    * for a service lvsd does not know (nothing is announced before the first results).
    */
   quorumOf(serviceKey: string): boolean {
-    return this.#quorum.get(serviceKey)?.up ?? false;
+    return this.#state.quorum.get(serviceKey)?.up ?? false;
   }
 
   /** Quorum and sorry state of every configured service, as of the last committed pass. */
   services(): ReadonlyMap<string, ServiceRuntime> {
     const out = new Map<string, ServiceRuntime>();
-    for (const [key, quorum] of this.#quorum) out.set(key, { quorum, sorry: this.#sorry.has(key) });
+    for (const [key, quorum] of this.#state.quorum) out.set(key, { quorum, sorry: this.#state.sorry.has(key) });
     return out;
   }
 
   /** Reals in slow start: "serviceKey realKey" -> ramp. */
   slowStarts(): SlowStartState {
-    return this.#slowStart;
+    return this.#state.slowStart;
   }
 
   /** One timer serves triggers, retries, drain polls and resyncs: the earliest due wins. */
@@ -395,8 +394,8 @@ export class Reconciler {
     if (this.#consecutiveFailures > 0) earlier(this.#backoffMs(), 'retry');
     if (this.#draining > 0) earlier(this.#o.drainPollMs ?? 1_000, 'drain');
     // Each slow-start step is one ordinary pass, due when the step begins.
-    const step = nextRampStep(this.#slowStart, this.#now());
-    if (step !== null) earlier(Math.max(0, step - this.#now()), 'slow-start');
+    const ramp = nextRampStep(this.#state.slowStart, this.#now());
+    if (ramp !== null) earlier(Math.max(0, ramp - this.#now()), 'slow-start');
     // Triggers that arrived during the pass are already in #reasons.
     if (this.#dirty) earlier(Math.max(this.#coalesceMs, this.#blockedUntil - this.#now()), 'trigger');
     this.#schedule(delay, reason);
@@ -513,13 +512,13 @@ export class Reconciler {
     const live = this.#health;
     if (!snapshot || !live) throw new Error('Reconciler needs setSnapshot() and setHealth() first');
     const { runner, logger } = this.#o;
-    const health = frozenHealth(live);
-    const admin = this.#admin ? frozenAdmin(this.#admin) : undefined;
+    // From here on the pass works from what it captured: health, admin state and agents are read
+    // once, shaped once (pass-inputs.ts), and a reload while ipvsadm runs is the next pass's business.
+    const inputs = freezeInputs(snapshot, live, this.#admin ?? undefined, this.#agents ?? undefined);
     const owned = this.#ownedKeys(snapshot);
     const actual = await this.#actual(signal, snapshot);
-    const candidates = drainCandidates(snapshot, actual, owned, admin);
     let counters: TableCounters | null = null;
-    if (candidates.size > 0) {
+    if (drainsToWatch(snapshot, actual, owned, inputs).size > 0) {
       try {
         this.#execs.counters++;
         counters = await runner.counters(signal ? { signal } : {});
@@ -527,70 +526,28 @@ export class Reconciler {
         logger.warn({ err: errorMessage(err) }, 'cannot read connection counters; drains end on timeout');
       }
     }
-    const timeout = this.#o.drainTimeoutMs ?? snapshot.global.drainTimeoutMs ?? 60_000;
-    const drains = updateDrains(this.#drainState, candidates, counters, this.#now(), timeout);
-    if (commit) {
-      this.#drainState = drains.state;
-      this.#draining = drainCount(drains.draining);
-      for (const f of drains.finished) {
-        // The same field names as every other line (service by name while it is configured).
-        const service = indexOf(snapshot).byKey.get(f.serviceKey)?.name ?? f.serviceKey;
-        logger.info({ event: 'drain_finished', service, real: f.realKey, why: f.why }, 'drain finished; deleting real');
-      }
-    }
-    const now = this.#now();
-    // A real the operator took out (drain, maint) is no part of the quorum and does not ramp while
-    // out; once enabled it comes back from weight 0 or absent, so its slow start begins then.
-    const usable = admin ? usableHealth(health, admin) : health;
-    const agent = this.#agents ? frozenAgents(this.#agents) : undefined;
-    const base = agent ? { health: usable, agent } : { health: usable };
-    const quorum = nextQuorumState(snapshot, base, this.#quorum);
-    const slowStart = nextSlowStartState(snapshot, base, actual, this.#slowStart, now);
-    const inputs: DesiredInputs = {
-      health,
-      ...(agent ? { agent } : {}),
-      ...(admin ? { admin } : {}),
-      quorum: (key) => quorum.get(key)?.up,
-      slowStart: slowStartView(slowStart),
-      now,
-    };
-    const desired = desiredTable(snapshot, inputs, drains.draining, actual);
-    if (commit) this.#commitServices(snapshot, quorum, slowStart, desired);
-    return { snapshot, actual, owned, drains, inputs, ops: diffTables(desired, actual, owned) };
+    const drainTimeoutMs = this.#o.drainTimeoutMs ?? snapshot.global.drainTimeoutMs ?? 60_000;
+    const r = step(this.#state, { snapshot, inputs, actual, owned, counters, now: this.#now(), drainTimeoutMs });
+    if (commit) this.#commit(snapshot, r);
+    return { snapshot, actual, owned, drains: r.drains, inputs: r.desiredInputs, ops: r.ops };
   }
 
-  /** Keep quorum, sorry and slow-start state of this pass; log each change once, then hand it on. */
-  #commitServices(snapshot: Snapshot, quorum: QuorumState, slowStart: SlowStartState, desired: IpvsTable): void {
-    const sorry = new Set<string>();
-    for (const service of snapshot.services) {
-      if (sorryInUse(service, desired.services.get(service.key))) sorry.add(service.key);
-    }
-    const events = serviceEvents(this.#quorum, quorum, this.#sorry, sorry);
+  /** Keep what the step decided; log each change once, then hand the service events on. */
+  #commit(snapshot: Snapshot, r: StepResult): void {
     const log = this.#o.logger;
-    for (const [id, ramp] of slowStart) {
-      if (!this.#slowStart.has(id)) log.info(rampFields(id, ramp, snapshot), 'slow start: ramping the weight');
+    this.#draining = drainCount(r.drains.draining);
+    const services = indexOf(snapshot).byKey;
+    for (const f of r.drains.finished) {
+      // The same field names as every other line (service by name while it is configured).
+      const service = services.get(f.serviceKey)?.name ?? f.serviceKey;
+      log.info({ event: 'drain_finished', service, real: f.realKey, why: f.why }, 'drain finished; deleting real');
     }
-    this.#quorum = quorum;
-    this.#sorry = sorry;
-    this.#slowStart = slowStart;
-    if (events.length === 0) return;
-    for (const e of events) {
-      const service = indexOf(snapshot).byKey.get(e.serviceKey);
-      const fields = {
-        event: e.kind,
-        service: service?.name ?? e.serviceKey,
-        weight_sum: e.weightSum,
-        quorum: service?.quorum,
-        hysteresis: service?.hysteresis,
-      };
-      const name = fields.service;
-      if (e.kind === 'quorum_down') log.warn(fields, `${name}: quorum lost (healthy weight ${e.weightSum}, quorum ${service?.quorum})`);
-      else if (e.kind === 'quorum_up') log.info(fields, `${name}: ${e.initial ? 'has quorum' : 'quorum regained'} (healthy weight ${e.weightSum})`);
-      else if (e.kind === 'sorry_on') log.warn({ ...fields, sorry: service?.sorry.map((r) => r.key) }, `${name}: sorry servers in`);
-      else log.info(fields, `${name}: sorry servers out`);
-    }
+    for (const id of r.rampsStarted) log.info(rampFields(id, r.state.slowStart.get(id)!, snapshot), 'slow start: ramping the weight');
+    this.#state = r.state;
+    if (r.events.length === 0) return;
+    for (const e of r.events) logServiceEvent(log, e, services.get(e.serviceKey));
     try {
-      this.#o.onServiceEvents?.(events);
+      this.#o.onServiceEvents?.(r.events);
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'onServiceEvents hook failed');
     }
@@ -661,39 +618,12 @@ function rampFields(id: PairId, ramp: Ramp, snapshot: Snapshot): Record<string, 
   return { event: 'slow_start', service: service?.name ?? serviceKey, real: realKey, window_ms: ramp.windowMs };
 }
 
-/** Agents as health: one answer per pair for the whole pass. */
-function frozenAgents(view: AgentView): AgentView {
-  const seen = new Map<PairId, ReturnType<AgentView>>();
-  return (serviceKey, realKey) => {
-    const id = pairId(serviceKey, realKey);
-    if (!seen.has(id)) seen.set(id, view(serviceKey, realKey));
-    return seen.get(id);
-  };
-}
-
-/** One answer per pair for the whole pass, so the verify step judges against what was applied. */
-function frozenHealth(view: HealthView): HealthView {
-  const seen = new Map<PairId, RealHealth>();
-  return (serviceKey, realKey) => {
-    const id = pairId(serviceKey, realKey);
-    let h = seen.get(id);
-    if (!h) seen.set(id, (h = view(serviceKey, realKey)));
-    return h;
-  };
-}
-
-/** Admin state frozen for the pass like health, so a command arriving mid-pass waits for the next. */
-function frozenAdmin(view: AdminView): AdminView {
-  const seen = new Map<PairId, AdminState>();
-  return (serviceKey, realKey) => {
-    const id = pairId(serviceKey, realKey);
-    let a = seen.get(id);
-    if (a === undefined) seen.set(id, (a = view(serviceKey, realKey)));
-    return a;
-  };
-}
-
-/** Health as quorum and slow start read it: a real not admin-ready counts as not up. */
-function usableHealth(health: HealthView, admin: AdminView): HealthView {
-  return (serviceKey, realKey) => (admin(serviceKey, realKey) === 'ready' ? health(serviceKey, realKey) : { state: 'down' });
+/** One log line per quorum or sorry-server change of a committed pass. */
+function logServiceEvent(log: Logger, e: ServiceEvent, service: ServiceConfig | undefined): void {
+  const name = service?.name ?? e.serviceKey;
+  const fields = { event: e.kind, service: name, weight_sum: e.weightSum, quorum: service?.quorum, hysteresis: service?.hysteresis };
+  if (e.kind === 'quorum_down') log.warn(fields, `${name}: quorum lost (healthy weight ${e.weightSum}, quorum ${service?.quorum})`);
+  else if (e.kind === 'quorum_up') log.info(fields, `${name}: ${e.initial ? 'has quorum' : 'quorum regained'} (healthy weight ${e.weightSum})`);
+  else if (e.kind === 'sorry_on') log.warn({ ...fields, sorry: service?.sorry.map((r) => r.key) }, `${name}: sorry servers in`);
+  else log.info(fields, `${name}: sorry servers out`);
 }
