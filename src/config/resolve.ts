@@ -67,12 +67,17 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
 export function interfaceNameProblem(name: string): string | null {
   if (name === '' || Buffer.byteLength(name) > 15) return 'is 1 to 15 characters long';
   if (name === '.' || name === '..' || /[/:\s]/.test(name)) return 'may not be "." or "..", nor contain "/", ":" or white space';
+  // ipvsadm's option parser reads `--mcast-interface -x` as another option, not as a name.
+  if (name.startsWith('-')) return 'may not start with "-" (ipvsadm would read it as an option)';
   return null;
 }
 
-/** An IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address, as ipvsadm's --mcast-group wants. */
+/** An IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address, as ipvsadm's --mcast-group wants (no zone id). */
 export function multicastProblem(text: string): string | null {
   if (isIPv4(text)) return Number(text.split('.')[0]) >= 224 && Number(text.split('.')[0]) <= 239 ? null : 'is not an IPv4 multicast address (224.0.0.0-239.255.255.255)';
+  // Node's isIPv6 takes a zone id (ff02::1%eth0); ipvsadm's inet_pton does not: the interface
+  // is sync_daemon.interface.
+  if (text.includes('%')) return 'has a zone id ("%..."), which ipvsadm refuses; the interface is sync_daemon.interface';
   if (isIPv6(text)) return /^ff/i.test(text) ? null : 'is not an IPv6 multicast address (ff00::/8)';
   return 'is not an IP address';
 }

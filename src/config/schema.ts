@@ -321,8 +321,11 @@ export const defaultsSchema = z.strictObject({
   check: checkSchema.optional(),
 });
 
-/** Interface names the kernel accepts (dev_valid_name) narrowed to the plain ones: 1-15 bytes. */
-export const IFNAME_PATTERN = /^[A-Za-z0-9_.-]{1,15}$/;
+/**
+ * Interface names the kernel accepts (dev_valid_name) narrowed to the plain ones: 1-15 bytes, and
+ * not starting with "-" (ipvsadm and ip read such an argument as an option, not a name).
+ */
+export const IFNAME_PATTERN = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/;
 export const ANNOUNCE_BACKENDS = ['bird', 'exabgp'] as const;
 
 export const announceVipSchema = z.strictObject({
@@ -337,7 +340,7 @@ export const announceSchema = z.strictObject({
   unhealthy_after: z.int().min(1).max(1000).optional(),
   interface: z
     .string()
-    .refine((v) => IFNAME_PATTERN.test(v) && v !== '.' && v !== '..', 'an interface name is 1-15 letters, digits, "_", "." or "-" (e.g. lvsd0)')
+    .refine((v) => IFNAME_PATTERN.test(v) && v !== '.' && v !== '..', 'an interface name is 1-15 letters, digits, "_", "." or "-", not starting with "-" (e.g. lvsd0)')
     .optional(),
   socket: z.string().min(1).optional(),
   socket_group: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'a group name (letters, digits, "_", ".", "-"), e.g. exabgp').optional(),

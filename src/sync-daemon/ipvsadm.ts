@@ -195,7 +195,7 @@ export function parseDaemonCommand(args: readonly string[]): DaemonCommand | nul
     if (isIPv4(g)) {
       const first = Number(g.split('.')[0]);
       if (first < 224 || first > 239) return fail(`invalid IPv4 mcast-group \`${g}'`);
-    } else if (!isIPv6(g) || !/^ff/i.test(g)) {
+    } else if (!isIPv6(g) || g.includes('%') || !/^ff/i.test(g)) {
       return fail(`invalid mcast-group \`${g}'`);
     }
     group = g;

@@ -118,12 +118,18 @@ describe('announce: each mistake at its FILE:LINE:COL', () => {
     {
       name: 'interface name too long',
       yaml: 'announce:\n  backend: bird\n  interface: lvsd-announce-vips\n',
-      issues: ['lvsd.yaml:3:14: announce.interface: an interface name is 1-15 letters, digits, "_", "." or "-" (e.g. lvsd0)'],
+      issues: ['lvsd.yaml:3:14: announce.interface: an interface name is 1-15 letters, digits, "_", "." or "-", not starting with "-" (e.g. lvsd0)'],
+    },
+    {
+      // Regression (issue 18): accepted, and `ip ... dev -x` reads it as an option.
+      name: 'interface name starting with "-"',
+      yaml: 'announce:\n  backend: bird\n  interface: "-x"\n',
+      issues: ['lvsd.yaml:3:14: announce.interface: an interface name is 1-15 letters, digits, "_", "." or "-", not starting with "-" (e.g. lvsd0)'],
     },
     {
       name: 'interface name with a slash',
       yaml: 'announce:\n  backend: bird\n  interface: a/b\n',
-      issues: ['lvsd.yaml:3:14: announce.interface: an interface name is 1-15 letters, digits, "_", "." or "-" (e.g. lvsd0)'],
+      issues: ['lvsd.yaml:3:14: announce.interface: an interface name is 1-15 letters, digits, "_", "." or "-", not starting with "-" (e.g. lvsd0)'],
     },
     {
       name: 'a socket path longer than a Unix socket allows',

@@ -80,6 +80,11 @@ describe('sync_daemon in lvsd.yaml', () => {
     assert.deepEqual(group.issues, ['lvsd.yaml:3:16: sync_daemon.mcast_group: "10.1.1.1" is not an IPv4 multicast address (224.0.0.0-239.255.255.255)']);
     const v6 = await load('sync_daemon:\n  interface: eth1\n  mcast_group: "2001:db8::1"\n');
     assert.match(v6.issues[0]!, /is not an IPv6 multicast address/);
+    // Regressions (issue 18): accepted by check-config, refused by ipvsadm.
+    const zone = await load('sync_daemon:\n  interface: eth1\n  mcast_group: "ff02::1%eth0"\n');
+    assert.deepEqual(zone.issues, ['lvsd.yaml:3:16: sync_daemon.mcast_group: "ff02::1%eth0" has a zone id ("%..."), which ipvsadm refuses; the interface is sync_daemon.interface']);
+    const dash = await load('sync_daemon:\n  interface: "-x"\n');
+    assert.deepEqual(dash.issues, ['lvsd.yaml:2:14: sync_daemon.interface: "-x" may not start with "-" (ipvsadm would read it as an option)']);
     const missing = await load('sync_daemon:\n  role: both\n  syncid: 3\n');
     assert.deepEqual(missing.issues, ['lvsd.yaml:1:1: sync_daemon: interface is required (the --mcast-interface the daemons send and listen on)']);
   });
