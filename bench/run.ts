@@ -10,6 +10,7 @@ interface Bench {
 const benches: readonly Bench[] = [
   { name: 'checks', about: 'N reals on loopback checked every second (TCP, HTTP; 1,000 and 10,000)', load: () => import('./checks.js') },
   { name: 'checks-peer', about: 'lvsd --dry-run vs HAProxy health checks on the same N loopback backends, one run (CPU ratio, RSS)', load: () => import('./checks-peer.js') },
+  { name: 'cli', about: 'CPU and max RSS of lvsd --version, status and drain beside a bare node -e 0 (medians, ratios)', load: () => import('./cli-startup.js') },
   { name: 'config', about: 'check-config and reload of 1,000 services x 10 reals; event-loop stretch during a reload', load: () => import('./config-reload.js') },
   { name: 'metrics', about: 'GET /metrics and /status at 10,000 reals (dry run): median/p95 time, size, RSS', load: () => import('./metrics-scrape.js') },
   { name: 'reconcile', about: 'desiredTable + diffTables, 1,000 services x 10 reals', load: () => import('./reconcile-diff.js') },

@@ -12,10 +12,15 @@ await mkdir(outDir, { recursive: true });
 
 // The same two lines as bin/lvsd.js, but against the TypeScript sources (esbuild strips types).
 // The config loader thread (src/config/loader-thread.ts) runs this same bundle as its worker: there
-// the modules load and the loader serves, but main() must not run.
+// main() must not run, and the loader module is imported by name, since main.ts imports each
+// subcommand (and so the daemon and its loader) only when it runs; esbuild keeps those imports lazy.
 const entry = `import { isMainThread } from 'node:worker_threads';
-import { main } from './src/cli/main.ts';
-if (isMainThread) process.exitCode = await main(process.argv.slice(2));
+if (isMainThread) {
+  const { main } = await import('./src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+} else {
+  await import('./src/config/loader-thread.ts');
+}
 `;
 
 const result = await build({

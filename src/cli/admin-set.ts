@@ -21,9 +21,8 @@ function checkReal(text: string, what: string): string {
   return text;
 }
 
-export function adminSetCommand(verb: 'drain' | 'disable' | 'enable', state: AdminState, summary: string, about: string): Command {
+export function adminSetCommand(verb: 'drain' | 'disable' | 'enable', state: AdminState, about: string): Command {
   return {
-    summary,
     help: `Usage: lvsd ${verb} [options] SERVICE [REAL]
        lvsd ${verb} [options] --real IP[:PORT]
 

@@ -22,7 +22,6 @@ export function renderAdminText(a: AdminListing): string {
 }
 
 export const adminCommand: Command = {
-  summary: 'list admin state: drained and disabled services, reals and hosts, and why',
   help: `Usage: lvsd admin [options]
 
 List the running daemon's admin state: each entry (operator over the control socket, maintenance

@@ -5,7 +5,6 @@ import { COMMON_HELP, EXIT_FAILURE, EXIT_OK, parseCommand } from './args.js';
 import type { Command } from './command.js';
 
 export const checkConfigCommand: Command = {
-  summary: 'validate the configuration (every error as FILE:LINE:COL: message)',
   help: `Usage: lvsd check-config [options]
 
 Validate lvsd.yaml and every conf.d/*.yaml without touching the kernel or probing anything.

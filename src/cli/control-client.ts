@@ -1,33 +1,28 @@
 // The CLI side of the control socket: find the socket (--socket, else control_socket of lvsd.yaml),
 // send one request line, read one reply line, and turn socket errors into advice an operator can use.
 
-import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
-import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../config/load.js';
-import { BUILTIN } from '../config/schema.js';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { peekGlobal } from '../config/global-peek.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/model.js';
 import { LvsdError } from '../errors.js';
 import { MAX_LINE_BYTES, encodeLine } from '../control/protocol.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 
-export const SOCKET_HELP = `      --socket PATH      the daemon's control socket (default: control_socket of lvsd.yaml, else ${BUILTIN.controlSocket})`;
+export const SOCKET_HELP = `      --socket PATH      the daemon's control socket (default: control_socket of lvsd.yaml, else ${DEFAULT_CONTROL_SOCKET})`;
 
-/** control_socket of lvsd.yaml; read leniently when the config is invalid (that is when operators act). */
+/**
+ * control_socket of lvsd.yaml, read leniently (global-peek.ts): the rest of the config is not
+ * validated, since operators act exactly when it is broken, and a command that only talks to the
+ * daemon starts without loading the config machinery.
+ */
 export async function socketPath(configDir: string, override: string | undefined): Promise<string> {
   if (override !== undefined) return override;
-  const loaded = await loadConfig(configDir);
-  if (loaded.ok) return loaded.snapshot.global.controlSocket;
-  try {
-    const raw = parseYaml(await readFile(join(configDir, 'lvsd.yaml'), 'utf8')) as { control_socket?: unknown } | null;
-    if (typeof raw?.control_socket === 'string') {
-      return isAbsolute(raw.control_socket) ? raw.control_socket : resolvePath(configDir, raw.control_socket);
-    }
-  } catch {
-    // No readable lvsd.yaml: the daemon uses the built-in default then too.
-  }
-  return BUILTIN.controlSocket;
+  const value = await peekGlobal(configDir, 'control_socket');
+  // No readable lvsd.yaml or no string there: the daemon uses the built-in default then too.
+  if (typeof value !== 'string') return DEFAULT_CONTROL_SOCKET;
+  return isAbsolute(value) ? value : resolvePath(configDir, value);
 }
 
 function clientInfo(): ControlRequest['client'] {

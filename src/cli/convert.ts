@@ -41,7 +41,6 @@ Options:
 `;
 
 export const convertCommand: Command = {
-  summary: 'convert an ldirectord.cf or keepalived.conf into lvsd.yaml and conf.d/',
   help: HELP,
   async execute(argv) {
     let parsed;

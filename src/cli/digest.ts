@@ -15,7 +15,6 @@ import type { Command } from './command.js';
 const DEFAULT_TIMEOUT_MS = 5000;
 
 export const digestCommand: Command = {
-  summary: 'print the MD5 digest of a page, as keepalived\'s genhash does (for expect_digest)',
   help: `Usage: lvsd digest [options] URL
 
 Fetch URL once and print the MD5 digest of its body in lower-case hex, computed exactly as

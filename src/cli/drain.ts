@@ -5,6 +5,5 @@ import { adminSetCommand } from './admin-set.js';
 export const drainCommand = adminSetCommand(
   'drain',
   'drain',
-  'drain a service or real: weight 0, no new connections, kept in the table until enabled',
   'Put reals in admin state "drain": kernel weight 0, so they take no new connections, but they stay\nin the table (existing and persistent clients finish) until `lvsd enable`.',
 );

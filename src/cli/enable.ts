@@ -5,6 +5,5 @@ import { adminSetCommand } from './admin-set.js';
 export const enableCommand = adminSetCommand(
   'enable',
   'ready',
-  'undo drain/disable for a service, a real or a host (--real)',
   'Remove the operator\'s drain and maintenance entries that the target covers (enable SERVICE also\nclears that service\'s per-real entries; enable --real IP clears that host everywhere). Reals held\nby a maintenance file or an agent reply stay out and are listed on stderr.',
 );

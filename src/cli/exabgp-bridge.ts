@@ -25,7 +25,6 @@ async function socketOf(configDir: string): Promise<string> {
 }
 
 export const exabgpBridgeCommand: Command = {
-  summary: 'relay between ExaBGP (stdin/stdout) and lvsd\'s announce socket (run by exabgp.conf\'s process)',
   help: `Usage: lvsd exabgp-bridge [options]
 
 Run by ExaBGP as an API process (exabgp.conf: process lvsd { run /usr/bin/lvsd exabgp-bridge;

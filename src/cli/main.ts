@@ -1,38 +1,64 @@
-// Subcommand dispatch: maps argv to one src/cli/<command>.ts and its exit code (0 ok, 1 failure, 2 usage).
+// Subcommand dispatch: maps argv to one src/cli/<command>.ts, imported only when it runs, and its exit
+// code (0 ok, 1 failure, 2 usage). The summaries live here so that `lvsd --help` loads no command.
 
 import { VERSION } from '../version.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './args.js';
-import { checkConfigCommand } from './check-config.js';
-import { runCommand } from './run.js';
-import { probeCommand } from './probe.js';
-import { planCommand } from './plan.js';
-import { statusCommand } from './status.js';
-import { convertCommand } from './convert.js';
-import { digestCommand } from './digest.js';
-import { drainCommand } from './drain.js';
-import { disableCommand } from './disable.js';
-import { enableCommand } from './enable.js';
-import { adminCommand } from './admin.js';
-import { exabgpBridgeCommand } from './exabgp-bridge.js';
-import { syncRoleCommand } from './sync-role.js';
 import type { Command } from './command.js';
 
+interface Entry {
+  readonly summary: string;
+  /** The command's module, imported only when it runs: `lvsd status` does not load the daemon. */
+  readonly load: () => Promise<Command>;
+}
 
-const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  'check-config': checkConfigCommand,
-  probe: probeCommand,
-  plan: planCommand,
-  status: statusCommand,
-  convert: convertCommand,
-  digest: digestCommand,
-  drain: drainCommand,
-  disable: disableCommand,
-  enable: enableCommand,
-  admin: adminCommand,
-  'exabgp-bridge': exabgpBridgeCommand,
-  'sync-role': syncRoleCommand,
+const COMMANDS: Record<string, Entry> = {
+  run: { summary: 'run the daemon in the foreground', load: async () => (await import('./run.js')).runCommand },
+  'check-config': {
+    summary: 'validate the configuration (every error as FILE:LINE:COL: message)',
+    load: async () => (await import('./check-config.js')).checkConfigCommand,
+  },
+  probe: { summary: 'run every check once now and print each real\'s result', load: async () => (await import('./probe.js')).probeCommand },
+  plan: {
+    summary: 'probe once and print the ipvsadm lines run would apply now (changes nothing)',
+    load: async () => (await import('./plan.js')).planCommand,
+  },
+  status: {
+    summary: 'show the running daemon\'s services, reals, health and kernel weights',
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  convert: {
+    summary: 'convert an ldirectord.cf or keepalived.conf into lvsd.yaml and conf.d/',
+    load: async () => (await import('./convert.js')).convertCommand,
+  },
+  digest: {
+    summary: 'print the MD5 digest of a page, as keepalived\'s genhash does (for expect_digest)',
+    load: async () => (await import('./digest.js')).digestCommand,
+  },
+  drain: {
+    summary: 'drain a service or real: weight 0, no new connections, kept in the table until enabled',
+    load: async () => (await import('./drain.js')).drainCommand,
+  },
+  disable: {
+    summary: 'put a service, a real or a host (--real, every service) in maintenance',
+    load: async () => (await import('./disable.js')).disableCommand,
+  },
+  enable: {
+    summary: 'undo drain/disable for a service, a real or a host (--real)',
+    load: async () => (await import('./enable.js')).enableCommand,
+  },
+  admin: {
+    summary: 'list admin state: drained and disabled services, reals and hosts, and why',
+    load: async () => (await import('./admin.js')).adminCommand,
+  },
+  'exabgp-bridge': {
+    summary: 'relay between ExaBGP (stdin/stdout) and lvsd\'s announce socket (run by exabgp.conf\'s process)',
+    load: async () => (await import('./exabgp-bridge.js')).exabgpBridgeCommand,
+  },
+  'sync-role': {
+    summary: 'show or set the connection sync daemon\'s role at run time (master, backup, both, none, config)',
+    load: async () => (await import('./sync-role.js')).syncRoleCommand,
+  },
 };
 
 function usage(): string {
@@ -58,11 +84,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`lvsd ${VERSION}\n`);
     return EXIT_OK;
   }
-  const command = COMMANDS[first];
-  if (!command) {
+  const entry = COMMANDS[first];
+  if (!entry) {
     process.stderr.write(`lvsd: unknown command "${first}"\n\n${usage()}`);
     return EXIT_USAGE;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help);
     return EXIT_OK;

@@ -11,7 +11,6 @@ import { probeAll } from './report.js';
 import type { Command } from './command.js';
 
 export const planCommand: Command = {
-  summary: 'probe once and print the ipvsadm lines run would apply now (changes nothing)',
   help: `Usage: lvsd plan [options]
 
 Run every check once, compute the table lvsd wants, diff it against the kernel (ipvsadm -Sn) and

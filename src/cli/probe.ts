@@ -6,7 +6,6 @@ import { probeAll } from './report.js';
 import type { Command } from './command.js';
 
 export const probeCommand: Command = {
-  summary: 'run every check once now and print each real\'s result',
   help: `Usage: lvsd probe [options]
 
 Run every configured check once, concurrently, and print for each service and real: up or down,

@@ -13,7 +13,6 @@ import type { Command } from './command.js';
 const EXIT_GRACE_MS = 1_000;
 
 export const runCommand: Command = {
-  summary: 'run the daemon in the foreground',
   help: `Usage: lvsd run [options]
 
 Run the daemon in the foreground: check every realserver and keep the kernel IPVS table equal to

@@ -30,7 +30,6 @@ export function renderSyncText(s: SyncStatusJson): string {
 }
 
 export const syncRoleCommand: Command = {
-  summary: 'show or set the connection sync daemon\'s role at run time (master, backup, both, none, config)',
   help: `Usage: lvsd sync-role [master|backup|both|none|config] [options]
 
 Without a role: show the role of the kernel's connection sync daemon (lvsd.yaml sync_daemon), what

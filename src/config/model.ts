@@ -280,3 +280,5 @@ export interface Snapshot {
 }
 
 export const DEFAULT_LISTEN_PORT = 9716;
+/** control_socket's default; here rather than in schema.ts so the CLI finds the daemon without loading zod. */
+export const DEFAULT_CONTROL_SOCKET = '/run/lvsd/control.sock';

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import type { CheckType } from './model.js';
-import { DEFAULT_LISTEN_PORT } from './model.js';
+import { DEFAULT_CONTROL_SOCKET, DEFAULT_LISTEN_PORT } from './model.js';
 import { parseDuration } from './duration.js';
 import { PERSISTENCE_TIMEOUT_MAX_S } from './ipvsadm-ranges.js';
 import { headerNameProblem, headerValueProblem, pathProblem } from './http-request.js';
@@ -31,7 +31,7 @@ export const BUILTIN = {
   cleanStop: true,
   logLevel: 'info',
   stateDir: '/var/lib/lvsd',
-  controlSocket: '/run/lvsd/control.sock',
+  controlSocket: DEFAULT_CONTROL_SOCKET,
   maxConcurrentChecks: 256,
   scheduler: 'wlc',
   forwarding: 'gate',

@@ -113,7 +113,9 @@ sorry:\n  - address: 127.0.0.1:${vip + 1}\n`,
       await writeFile(join(other.dir, 'lvsd.yaml'), `listen: ${cfg.listen}\nbogus_key: 1\n`);
       const r = await runLvsd(['status', '--json', '-c', other.dir]);
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stderr, /is invalid \(see lvsd check-config\); asking the daemon anyway/);
+      // Only listen is read (leniently); validating the rest would load the config machinery,
+      // which costs `lvsd status` several times a bare node's start (issue 20). check-config validates.
+      assert.equal(r.stderr, '');
       assert.equal((JSON.parse(r.stdout) as StatusDocument).services[0]!.name, 'web');
     } finally {
       await other.remove();
