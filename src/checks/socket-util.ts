@@ -76,6 +76,8 @@ export function compilePattern(source: string): RegExp {
 /** A short, single-line, quoted rendering of bytes a server sent, for a reason text. */
 export function excerpt(text: string, max = 80): string {
   const cut = text.length > max ? text.slice(0, max) : text;
-  // JSON escaping shows \r, \n, \u0000 and friends instead of breaking the log line.
-  return JSON.stringify(cut) + (text.length > max ? '...' : '');
+  // JSON escaping shows \r, \n, \u0000 and friends instead of breaking the log line; it leaves DEL
+  // and the C1 controls (0x7f-0x9f) as they are, so those are escaped the same way here (found by
+  // the fuzz tests: a reason is also a notify command's LVSD_REASON and a terminal's line).
+  return JSON.stringify(cut).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + (text.length > max ? '...' : '');
 }
