@@ -5,8 +5,16 @@
 // reals from ~120 to ~90 MB at the same CPU per check (issue 13). V8 reads it only at start-up, so it
 // is on the interpreter line here, in the packaged entry (packaging/tools/bundle.mjs) and in the
 // benchmarks (src/node-flags.ts).
-import { existsSync } from 'node:fs';
 
+// <early-signals> (copied verbatim into the packaged bundle's banner by packaging/tools/bundle.mjs)
+// The first instruction, before any module loads (that takes ~0.5 s): park HUP/TERM/INT/USR2 so
+// none of them kills lvsd by its default action; main() hands them to the daemon's lifecycle
+// (src/cli/early-signals.ts). SIGHUP last: a process that catches it has all four parked.
+const lvsdEarlySignals = { queued: [], park: (signal) => void lvsdEarlySignals.queued.push(signal) };
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGUSR2', 'SIGHUP']) process.on(signal, lvsdEarlySignals.park);
+// </early-signals>
+
+const { existsSync } = await import('node:fs');
 const entry = new URL('../build/src/cli/main.js', import.meta.url);
 // A clone that was never built has no build/: say what to do instead of a module-not-found trace.
 if (!existsSync(entry)) {
@@ -14,4 +22,4 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2), lvsdEarlySignals);

@@ -16,10 +16,12 @@ umask 022
 rm -rf "$PKG"
 mkdir -p "$ROOT"
 
-# The program: one ESM file, and a package.json beside it (src/version.ts reads the version from
-# the nearest package.json named lvsd; "type": "module" makes lvsd.js an ES module).
+# The program: the entry lvsd.js (signal handlers first, then the bundle), the bundle lvsd-main.js,
+# and a package.json beside them (src/version.ts reads the version from the nearest package.json
+# named lvsd; "type": "module" makes both ES modules).
 node packaging/tools/bundle.mjs "$PKG"
 install -D -m 0755 "$PKG/lvsd.js" "$ROOT/usr/lib/lvsd/lvsd.js"
+install -m 0644 "$PKG/lvsd-main.js" "$ROOT/usr/lib/lvsd/lvsd-main.js"
 printf '{\n  "name": "lvsd",\n  "version": "%s",\n  "type": "module",\n  "private": true\n}\n' "$VERSION" > "$ROOT/usr/lib/lvsd/package.json"
 chmod 0644 "$ROOT/usr/lib/lvsd/package.json"
 install -d "$ROOT/usr/bin"

@@ -1,8 +1,9 @@
-// Bundles src/cli/main.ts and its production dependencies into one ESM file for the packages.
-// Usage: node packaging/tools/bundle.mjs OUT_DIR  (writes OUT_DIR/lvsd.js, lvsd.meta.json)
+// Bundles src/cli/main.ts and its production dependencies into one ESM file for the packages, and
+// writes the small entry that loads it.
+// Usage: node packaging/tools/bundle.mjs OUT_DIR  (writes OUT_DIR/lvsd.js, lvsd-main.js, lvsd.meta.json)
 
 import { build } from 'esbuild';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,17 +11,26 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const outDir = resolve(process.argv[2] ?? join(root, 'build/pkg'));
 await mkdir(outDir, { recursive: true });
 
-// The same two lines as bin/lvsd.js, but against the TypeScript sources (esbuild strips types).
-// The config loader thread (src/config/loader-thread.ts) runs this same bundle as its worker: there
-// main() must not run, and the loader module is imported by name, since main.ts imports each
-// subcommand (and so the daemon and its loader) only when it runs; esbuild keeps those imports lazy.
+// The bundle (lvsd-main.js) exports main(); the entry (lvsd.js) calls it. The config loader thread
+// (src/config/loader-thread.ts) runs the bundle as its worker: there nothing calls main(), and the
+// loader module is imported by name, since main.ts imports each subcommand (and so the daemon and
+// its loader) only when it runs; esbuild keeps those imports lazy.
 const entry = `import { isMainThread } from 'node:worker_threads';
-if (isMainThread) {
-  const { main } = await import('./src/cli/main.ts');
-  process.exitCode = await main(process.argv.slice(2));
-} else {
-  await import('./src/config/loader-thread.ts');
-}
+export { main } from './src/cli/main.ts';
+if (!isMainThread) await import('./src/config/loader-thread.ts');
+`;
+
+// The entry's first instruction parks the signals (issue 18), before the bundle is even parsed (a
+// 3 MB module is parsed whole before any of its code runs: a banner would come too late). The
+// lines are bin/lvsd.js's own <early-signals> block, so there is one source.
+const binText = await readFile(join(root, 'bin/lvsd.js'), 'utf8');
+const early = /\/\/ <early-signals>[^\n]*\n([\s\S]*?)\/\/ <\/early-signals>\n/.exec(binText);
+if (!early) throw new Error('bin/lvsd.js: no <early-signals> block to copy into the packaged entry');
+// The packages carry their own Node.js as /usr/lib/lvsd/node (packaging/stage-runtime.sh).
+const packagedEntry = `#!/usr/lib/lvsd/node --max-semi-space-size=1
+// lvsd, packaged: the signal handlers first, then the bundle (lvsd-main.js, built by packaging/tools/bundle.mjs).
+${early[1]}const { main } = await import('./lvsd-main.js');
+process.exitCode = await main(process.argv.slice(2), lvsdEarlySignals);
 `;
 
 const result = await build({
@@ -29,12 +39,11 @@ const result = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  outfile: join(outDir, 'lvsd.js'),
-  // The packages carry their own Node.js as /usr/lib/lvsd/node (packaging/stage-runtime.sh).
+  outfile: join(outDir, 'lvsd-main.js'),
   // CommonJS dependencies (pino, prom-client, ...) call require() for node builtins; an ESM bundle
   // has no require, so give it one.
   banner: {
-    js: "#!/usr/lib/lvsd/node --max-semi-space-size=1\nimport { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
+    js: "import { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
   },
   legalComments: 'eof',
   metafile: true,
@@ -43,3 +52,5 @@ const result = await build({
 });
 
 await writeFile(join(outDir, 'lvsd.meta.json'), JSON.stringify(result.metafile));
+await writeFile(join(outDir, 'lvsd.js'), packagedEntry);
+await chmod(join(outDir, 'lvsd.js'), 0o755);

@@ -121,7 +121,7 @@ const runtimeStanza =
   `Comment: Node.js ${runtime.NODE_VERSION} (linux-${runtime.NODE_ARCH}), the runtime that runs lvsd.js, copied\n from the machine that built this package, without its debug symbols. Node.js\n is MIT licensed (Expat); the libraries built into it are under their own\n licences, given in full in the Node.js-third-party paragraph below (Node.js's\n LICENSE file, as distributed with that binary).`;
 
 const out = [
-  `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: lvsd\nComment: /usr/lib/lvsd/lvsd.js is lvsd and the npm packages listed below, bundled with esbuild;\n /usr/lib/lvsd/node is the Node.js runtime that runs it.`,
+  `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: lvsd\nComment: /usr/lib/lvsd/lvsd-main.js is lvsd and the npm packages listed below, bundled with esbuild;\n /usr/lib/lvsd/node is the Node.js runtime that runs it (through the entry lvsd.js).`,
   `Files: *\nCopyright: the lvsd developers\nLicense: GPL-2+`,
   ...stanzas,
   runtimeStanza,

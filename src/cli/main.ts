@@ -5,6 +5,8 @@ import { VERSION } from '../version.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './args.js';
 import type { Command } from './command.js';
+import { restoreDefaultSignals } from './early-signals.js';
+import type { EarlySignals } from './early-signals.js';
 
 interface Entry {
   readonly summary: string;
@@ -74,8 +76,15 @@ Run 'lvsd <command> --help' for a command's options. 'lvsd --version' prints the
 `;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Run the command `argv` names. `early` (from the entry) holds the signals parked since the first
+ * instruction: `lvsd run` hands them to the daemon's lifecycle, every other command gives them
+ * their default action back.
+ */
+export async function main(argv: readonly string[], early?: EarlySignals): Promise<number> {
   const [first, ...rest] = argv;
+  const takesSignals = first === 'run' && !rest.includes('--help') && !rest.includes('-h');
+  if (!takesSignals) restoreDefaultSignals(early);
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     (first === undefined ? process.stderr : process.stdout).write(usage());
     return first === undefined ? EXIT_USAGE : EXIT_OK;
@@ -95,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
   try {
-    return await command.execute(rest);
+    return await command.execute(rest, takesSignals ? early : undefined);
   } catch (err) {
     if (err instanceof LvsdError && err.code === 'LVSD_USAGE') {
       process.stderr.write(`lvsd ${first}: ${err.message}\n\n${command.help}`);

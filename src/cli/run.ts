@@ -6,6 +6,7 @@ import { chooseLogFormat, textDestination } from '../log-text.js';
 import { Daemon, logIssues } from '../daemon.js';
 import { installFatalHandlers } from '../fatal.js';
 import { COMMON_HELP, EXIT_FAILURE, parseCommand } from './args.js';
+import { handOverSignals } from './early-signals.js';
 import { LvsdError } from '../errors.js';
 import type { Command } from './command.js';
 
@@ -32,7 +33,7 @@ Options:
                          per event); default: text when stdout is a terminal, else json
 ${COMMON_HELP}
 `,
-  async execute(argv) {
+  async execute(argv, early) {
     const { common, values } = parseCommand(argv, { 'dry-run': { type: 'boolean' }, 'log-format': { type: 'string' } });
     const dryRun = values['dry-run'] === true;
     const formatFlag = values['log-format'] as string | undefined;
@@ -40,6 +41,8 @@ ${COMMON_HELP}
       throw new LvsdError('LVSD_USAGE', '--log-format must be json or text');
     }
     const destination = chooseLogFormat(formatFlag, process.stdout.isTTY === true) === 'text' ? textDestination() : undefined;
+    // Signals that arrive from here until the daemon exists stay parked (the entry's queue): the
+    // daemon's lifecycle decides what they mean once it exists.
     const loaded = await loadConfig(common.configDir);
     if (!loaded.ok) {
       logIssues(createLogger(common.logLevel ?? 'info', destination), loaded.issues);
@@ -49,26 +52,21 @@ ${COMMON_HELP}
     const logger = createLogger(common.logLevel ?? loaded.snapshot.global.logLevel, destination);
     const daemon = new Daemon({ configDir: common.configDir, dryRun, logger, initial: loaded.snapshot });
 
-    // Installed before the start and kept until the daemon has stopped: the lifecycle decides what
-    // each signal does in each phase (see src/lifecycle.ts).
-    const onHup = (): void => daemon.reload('SIGHUP');
-    const onStop = (signal: NodeJS.Signals): void => void daemon.stop(signal);
-    const onKeepStop = (signal: NodeJS.Signals): void => void daemon.stop(signal, { clean: false });
-    process.on('SIGHUP', onHup);
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-    process.on('SIGUSR2', onKeepStop);
     const removeFatal = installFatalHandlers({ logger, stop: (kind) => daemon.stop(kind, { clean: false }) });
+    // The start begins (phase `starting`) before the parked signals are replayed, so a stop parked
+    // while the modules or the configuration loaded is a stop during start, as the lifecycle table
+    // says; the handlers stay until the process exits (a signal in the exit grace is ignored).
+    const started = daemon.start();
+    handOverSignals(early, (signal) => {
+      if (signal === 'SIGHUP') daemon.reload(signal);
+      else void daemon.stop(signal, signal === 'SIGUSR2' ? { clean: false } : {});
+    });
     try {
-      await daemon.start();
+      await started;
       const code = await daemon.finished;
       setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
       return code;
     } finally {
-      process.off('SIGHUP', onHup);
-      process.off('SIGTERM', onStop);
-      process.off('SIGINT', onStop);
-      process.off('SIGUSR2', onKeepStop);
       removeFatal();
     }
   },

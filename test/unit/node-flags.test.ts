@@ -16,6 +16,6 @@ describe('node flags', () => {
 
   it('the packaged bundle starts node with LVSD_NODE_FLAGS', () => {
     const bundle = readFileSync(join(repoRoot, 'packaging', 'tools', 'bundle.mjs'), 'utf8');
-    assert.ok(bundle.includes(`js: "#!/usr/lib/lvsd/node ${LVSD_NODE_FLAGS.join(' ')}\\n`), 'bundle banner without the flags');
+    assert.ok(bundle.includes(`const packagedEntry = \`#!/usr/lib/lvsd/node ${LVSD_NODE_FLAGS.join(' ')}\n`), 'the packaged entry without the flags');
   });
 });
