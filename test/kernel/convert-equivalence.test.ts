@@ -11,18 +11,17 @@
 
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { ChildProcess } from 'node:child_process';
 import { Daemon } from './lib/daemon.js';
-import { skipOutsideVm, vmLogDir } from './lib/exec.js';
+import { skipOutsideVm } from './lib/exec.js';
+import { startKeepalived, startLdirectord, stopChild } from './lib/peers.js';
 import { deleteService, ipvsadm, lineKey, parseTable, waitForTable } from './lib/ipvsadm.js';
 import type { Table } from './lib/ipvsadm.js';
 import { START_WAIT, assertNoErrors, realsOf, stopDaemon } from './lib/scenario.js';
-import { spawnTracked } from './lib/servers.js';
 import type { ManagedProcess } from './lib/servers.js';
 import { Topology } from './lib/topology.js';
 import { detectCapabilities } from '../../src/convert/capabilities.js';
@@ -120,24 +119,6 @@ async function capture(tools: readonly Tool[], state: State): Promise<Record<str
   return Object.fromEntries(tools.map((tool) => [tool, normalised(text, KEYS[tool])]));
 }
 
-function spawnLogged(label: string, file: string, args: string[]): ChildProcess {
-  const child = spawnTracked(file, args);
-  const log = vmLogDir === null ? null : createWriteStream(join(vmLogDir, `${label}.log`), { flags: 'a' });
-  child.stdout?.on('data', (c: Buffer) => log?.write(c));
-  child.stderr?.on('data', (c: Buffer) => log?.write(c));
-  child.once('close', (code, signal) => log?.end(`--- exited code=${code} signal=${signal}\n`));
-  return child;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await closed;
-  clearTimeout(timer);
-}
-
 describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (kernel IPVS)', { skip: skipOutsideVm }, () => {
   let topo: Topology;
   let http: Map<string, ManagedProcess>;
@@ -165,11 +146,8 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
 
   it('keepalived (--check) and ldirectord: all healthy, one real down, all down', TIMEOUT, async (t) => {
     peers.push(
-      spawnLogged('keepalived', '/usr/sbin/keepalived', [
-        '--dont-fork', '--log-console', '--check', '--use-file', join(dir, 'keepalived.conf'),
-        '--pid', join(dir, 'keepalived.pid'), '--checkers_pid', join(dir, 'checkers.pid'), '--vrrp_pid', join(dir, 'vrrp.pid'),
-      ]),
-      spawnLogged('ldirectord', '/usr/sbin/ldirectord', ['-d', join(dir, 'ldirectord.cf'), 'start']),
+      startKeepalived('keepalived', join(dir, 'keepalived.conf'), dir),
+      startLdirectord('ldirectord', join(dir, 'ldirectord.cf')),
     );
     const tools: Tool[] = ['keepalived', 'ldirectord'];
     for (const state of Object.keys(STATES) as State[]) {
