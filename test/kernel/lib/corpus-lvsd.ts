@@ -39,11 +39,11 @@ function omitCheck(real: Doc): Doc {
 
 /**
  * Writes DIR/lvsd.yaml and DIR/conf.d/ from a conversion: as converted, plus `ipvsadm:` (a
- * wrapper running `ip netns exec NS ipvsadm`) and `state_dir:`; checks made `none` when
- * `healthy`. Returns the config directory.
+ * wrapper running `ip netns exec NS ipvsadm`) and `state_dir:`, every check made `none`.
+ * Returns the config directory.
  */
-export async function writeLvsdConfig(result: Converted, source: string, dir: string, ns: string, healthy: boolean): Promise<string> {
-  const confDir = join(dir, healthy ? 'healthy' : 'as-converted');
+export async function writeLvsdConfig(result: Converted, source: string, dir: string, ns: string): Promise<string> {
+  const confDir = join(dir, 'healthy');
   await mkdir(join(confDir, 'conf.d'), { recursive: true });
   await mkdir(join(confDir, 'state'), { recursive: true });
   const wrapper = join(dir, 'ipvsadm');
@@ -54,7 +54,7 @@ export async function writeLvsdConfig(result: Converted, source: string, dir: st
       const global = (parse(body) as Doc | null) ?? {};
       await writeFile(join(confDir, rel), stringify({ ...global, ipvsadm: wrapper, state_dir: join(confDir, 'state') }));
     } else {
-      await writeFile(join(confDir, rel), healthy ? stringify(allHealthy(parse(body) as Doc)) : body);
+      await writeFile(join(confDir, rel), stringify(allHealthy(parse(body) as Doc)));
     }
   }
   return confDir;
@@ -63,12 +63,6 @@ export async function writeLvsdConfig(result: Converted, source: string, dir: st
 export type LvsdRun =
   | { readonly ok: true; readonly errors: readonly string[]; readonly table: string[] }
   | { readonly ok: false; readonly issues: readonly string[] };
-
-/** check-config's verdict on a config directory (the issues, empty when valid). */
-export async function checkConfig(confDir: string): Promise<string[]> {
-  const loaded = await loadConfig(confDir);
-  return loaded.ok ? [] : loaded.issues.map(formatIssue);
-}
 
 /**
  * lvsd's first pass on `confDir` (checks all `none`): what `lvsd run` applies once every real is
