@@ -299,9 +299,19 @@ function describeKey(s: ServiceConfig): string {
   return s.kind === 'fwmark' ? `fwmark ${s.fwmark} (IPv${s.family})` : `${s.protocol.toUpperCase()} ${s.key.slice(s.protocol.length + 1)}`;
 }
 
-/** When lvsd.yaml has a mistake, keep its `defaults` if they are fine, to avoid follow-up noise in services. */
+/**
+ * When lvsd.yaml has a mistake, keep its `defaults` if they are fine, to avoid follow-up noise in
+ * services. A document that cannot even become data (an unresolved alias: validateDoc has reported
+ * it at its position) has none: before, the toJS() here threw out of loadConfig, and check-config
+ * printed an unpositioned "Unresolved alias" (regression found by the fuzz tier; issue 18).
+ */
 function salvageDefaults(doc: YamlDoc): RawGlobal {
-  const js = doc.toJS() as { defaults?: unknown } | null;
+  let js: { defaults?: unknown } | null;
+  try {
+    js = doc.toJS() as { defaults?: unknown } | null;
+  } catch {
+    return {};
+  }
   const r = defaultsSchema.safeParse(js && typeof js === 'object' ? js.defaults : undefined);
   return r.success ? { defaults: r.data } : {};
 }

@@ -35,11 +35,42 @@ export function checkRequest(data: unknown): ControlRequest | string {
   return data as ControlRequest;
 }
 
-/** "socket uid 0 (root, pid 1234)": the requester as the client reports itself. */
+/**
+ * "socket uid 0 (root, pid 1234)": the requester as the client reports itself. Only integers and a
+ * string are taken from it: turning a client's object into text runs its `toString`, and
+ * `{"toString":1}` made that throw (regression found by the fuzz tier; issue 18).
+ */
 function describeClient(req: ControlRequest): string {
-  const c = req.client;
-  if (!c || typeof c.uid !== 'number') return 'socket (client did not say who it is)';
-  return `socket uid ${c.uid}${c.user ? ` (${String(c.user).slice(0, 32)}, pid ${c.pid})` : ` (pid ${c.pid})`}`;
+  const c: unknown = req.client;
+  if (typeof c !== 'object' || c === null) return 'socket (client did not say who it is)';
+  const { uid, user, pid } = c as Record<string, unknown>;
+  if (!Number.isSafeInteger(uid)) return 'socket (client did not say who it is)';
+  const pidText = Number.isSafeInteger(pid) ? String(pid) : '?';
+  return `socket uid ${String(uid)}${typeof user === 'string' && user ? ` (${user.slice(0, 32)}, pid ${pidText})` : ` (pid ${pidText})`}`;
+}
+
+/** What the first line a client sent says: wait for more, a refusal, or a request and who sent it. */
+export type DecodedRequest =
+  | { readonly kind: 'incomplete' }
+  | { readonly kind: 'refused'; readonly error: string }
+  | { readonly kind: 'request'; readonly request: ControlRequest; readonly by: string };
+
+/**
+ * Decode what a client has sent so far (pure, for the fuzz tests): one line of at most
+ * MAX_LINE_BYTES, one JSON object of the protocol's shape. Never throws.
+ */
+export function decodeRequest(buffered: string): DecodedRequest {
+  const nl = buffered.indexOf('\n');
+  if (nl < 0) return buffered.length > MAX_LINE_BYTES ? { kind: 'refused', error: 'request line too long' } : { kind: 'incomplete' };
+  let data: unknown;
+  try {
+    data = JSON.parse(buffered.slice(0, nl));
+  } catch {
+    return { kind: 'refused', error: 'the request is not valid JSON' };
+  }
+  const request = checkRequest(data);
+  if (typeof request === 'string') return { kind: 'refused', error: request };
+  return { kind: 'request', request, by: describeClient(request) };
 }
 
 export class ControlServer {
@@ -91,26 +122,16 @@ export class ControlServer {
     socket.on('data', (chunk: string) => {
       if (done) return;
       buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) {
-        if (buf.length > MAX_LINE_BYTES) reply({ ok: false, code: CONTROL_BAD_REQUEST, error: 'request line too long' });
-        return;
-      }
+      const decoded = decodeRequest(buf);
+      if (decoded.kind === 'incomplete') return;
       done = true;
-      let data: unknown;
-      try {
-        data = JSON.parse(buf.slice(0, nl));
-      } catch {
-        reply({ ok: false, code: CONTROL_BAD_REQUEST, error: 'the request is not valid JSON' });
+      if (decoded.kind === 'refused') {
+        reply({ ok: false, code: CONTROL_BAD_REQUEST, error: decoded.error });
         return;
       }
-      const req = checkRequest(data);
-      if (typeof req === 'string') {
-        reply({ ok: false, code: CONTROL_BAD_REQUEST, error: req });
-        return;
-      }
+      const { request, by } = decoded;
       Promise.resolve()
-        .then(() => handler(req, describeClient(req)))
+        .then(() => handler(request, by))
         .then(reply, (err: unknown) => {
           this.#log.error({ err: errorMessage(err) }, 'control request failed');
           reply({ ok: false, code: 'LVSD_CONTROL_FAILED', error: errorMessage(err) });
