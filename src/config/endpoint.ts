@@ -25,8 +25,9 @@ export type EndpointParse = { ok: true; endpoint: Endpoint } | { ok: false; erro
 
 /**
  * Parse "ip:port", "[ipv6]:port", or, when `portOptional`, a bare "ip" / "[ipv6]" (port 0).
+ * `zeroPort`: ":0" is a port too (a service address for every port; its caller requires persistence).
  */
-export function parseEndpoint(text: string, portOptional = false): EndpointParse {
+export function parseEndpoint(text: string, portOptional = false, zeroPort = false): EndpointParse {
   let hostText: string;
   let portText: string | null;
   const bracket = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
@@ -46,6 +47,7 @@ export function parseEndpoint(text: string, portOptional = false): EndpointParse
     if (portOptional) return { ok: true, endpoint: { ...ip, port: 0 } };
     return { ok: false, error: `"${text}" has no port (write ADDRESS:PORT)` };
   }
+  if (zeroPort && /^0{1,5}$/.test(portText)) return { ok: true, endpoint: { ...ip, port: 0 } };
   if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
     return { ok: false, error: `port "${portText}" is not a number from 1 to 65535` };
   }

@@ -180,7 +180,7 @@ export async function loadConfig(configDir: string, options: LoadOptions = {}): 
       parsed = cached;
     } else {
       const before = issues.length;
-      parsed = parseServiceFile(src, digest, { defaults, defaultsCheck, configDir, issues, nodeBudget });
+      parsed = parseServiceFile(src, digest, { defaults, defaultsCheck, configDir, issues, nodeBudget, syncDaemon: global.syncDaemon !== null });
       if (issues.length !== before) parsed = { ...parsed, digest: '' }; // never reused: its issues must show again
       if (options.sliceMs !== undefined && performance.now() - slice > options.sliceMs) {
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -243,6 +243,7 @@ interface FileContext {
   readonly configDir: string;
   readonly issues: IssueList;
   readonly nodeBudget: NodeBudget;
+  readonly syncDaemon: boolean;
 }
 
 /** Parse and resolve every document (service) of one conf.d file; problems go to ctx.issues. */
@@ -258,7 +259,7 @@ function parseServiceFile(src: SourceFile, digest: string, ctx: FileContext): Pa
       continue;
     }
     const defaultName = doc.index === 1 ? base : `${base}-${doc.index}`;
-    const r = resolveService(raw, { doc, defaultName, defaults: ctx.defaults, defaultsCheck: ctx.defaultsCheck, configDir: ctx.configDir, issues: ctx.issues });
+    const r = resolveService(raw, { doc, defaultName, defaults: ctx.defaults, defaultsCheck: ctx.defaultsCheck, configDir: ctx.configDir, issues: ctx.issues, syncDaemon: ctx.syncDaemon });
     entries.push({ service: r.service, namePos: r.namePos, keyPos: r.keyPos, implicitName: raw.name === undefined });
     commands.push(...r.commands);
   }
@@ -276,7 +277,7 @@ function reportOtherProblems(doc: YamlDoc, base: string, ctx: FileContext): void
   const scratch = new IssueList();
   const defaultName = doc.index === 1 ? base : `${base}-${doc.index}`;
   try {
-    resolveService(provisional.data, { doc, defaultName, defaults: ctx.defaults, defaultsCheck: ctx.defaultsCheck, configDir: ctx.configDir, issues: scratch });
+    resolveService(provisional.data, { doc, defaultName, defaults: ctx.defaults, defaultsCheck: ctx.defaultsCheck, configDir: ctx.configDir, issues: scratch, syncDaemon: ctx.syncDaemon });
   } catch {
     return; // a value the resolver never meets in a valid document: the schema problems say enough
   }

@@ -118,6 +118,8 @@ export interface ServiceContext {
   readonly defaultsCheck: CheckLevel | null;
   readonly configDir: string;
   readonly issues: IssueList;
+  /** lvsd.yaml runs the kernel's sync daemon, which refuses mixed-family pools. */
+  readonly syncDaemon?: boolean;
 }
 
 export interface ResolvedService {
@@ -133,6 +135,7 @@ interface Dest {
   readonly path: PathSeg[];
   readonly endpoint: Endpoint;
   readonly pos: SourcePos;
+  readonly forwarding: Forwarding;
 }
 
 export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedService {
@@ -156,15 +159,19 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   }
   let vip: Endpoint | null = null;
   if (raw.address !== undefined) {
-    const r = parseEndpoint(raw.address);
+    const r = parseEndpoint(raw.address, false, true);
     if (r.ok) vip = r.endpoint;
     else issues.add(doc.at(['address']), `address: ${r.error}`);
+    if (vip?.port === 0 && !raw.persistence) {
+      // ipvsadm.c: "Zero port specified for non-persistent service".
+      issues.add(doc.at(['address']), 'address: port 0 is every port of the address, which IPVS serves only with persistence (ipvsadm refuses it otherwise): add persistence: { timeout: ... }, or use a fwmark service');
+    }
   }
   const protocol = raw.protocol ?? BUILTIN.protocol;
   const serviceForwarding: Forwarding = raw.forwarding ?? ctx.defaults?.forwarding ?? BUILTIN.forwarding;
 
   // --- destinations: parse all, then settle the family ------------------------------------------
-  const parseDest = (path: PathSeg[], text: string, what: string): Dest | null => {
+  const parseDest = (path: PathSeg[], text: string, what: string, forwarding: Forwarding): Dest | null => {
     // A fwmark service's sorry server must name its port (see the README configuration reference); reals may omit
     // it: IPVS then keeps each packet's destination port. Reals of an address service default to the VIP port.
     const portOptional = !(fwmark !== undefined && what === 'sorry server');
@@ -177,14 +184,18 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
     }
     let endpoint = r.endpoint;
     if (endpoint.port === 0 && vip) endpoint = { ...endpoint, port: vip.port };
-    return { path, endpoint, pos };
+    return { path, endpoint, pos, forwarding };
   };
-  const reals = raw.reals.map((r, i) => parseDest(['reals', i], r.address, 'real'));
-  const sorry = (raw.sorry ?? []).map((s, i) => parseDest(['sorry', i], s.address, 'sorry server'));
+  const reals = raw.reals.map((r, i) => parseDest(['reals', i], r.address, 'real', r.forwarding ?? serviceForwarding));
+  const sorry = (raw.sorry ?? []).map((s, i) => parseDest(['sorry', i], s.address, 'sorry server', s.forwarding ?? serviceForwarding));
   const all = [...reals, ...sorry].filter((d): d is Dest => d !== null);
 
-  const family: Family = vip?.family ?? all[0]?.endpoint.family ?? 4;
-  const familyOrigin = vip ? null : (all[0] ?? null);
+  // IPVS forwards to a destination of the other family only by tunnelling (ip_vs_ctl.c accepts a
+  // mixed pool for IP_VS_CONN_F_TUNNEL alone): a fwmark service takes its family from its first
+  // destination that is not tunnelled, else from its first one.
+  const tunnelled = (d: Dest): boolean => d.forwarding === 'ipip';
+  const familyOrigin = vip ? null : (all.find((d) => !tunnelled(d)) ?? all[0] ?? null);
+  const family: Family = vip?.family ?? familyOrigin?.endpoint.family ?? 4;
   if (fwmark !== undefined && all.length === 0 && raw.reals.length + (raw.sorry?.length ?? 0) === 0) {
     issues.add(doc.at(['fwmark']), 'a fwmark service takes its address family (IPv4 or IPv6) from its reals: list at least one real or sorry server');
   }
@@ -192,10 +203,14 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   for (const d of vip || fwmark !== undefined ? all : []) {
     if (d.endpoint.family === family) continue;
     const v = (f: Family): string => `IPv${f}`;
+    if (tunnelled(d)) {
+      if (ctx.syncDaemon) issues.add(d.pos, `${v(d.endpoint.family)} address ${formatEndpoint(d.endpoint)} in an ${v(family)} service: the kernel refuses a mixed-family pool while its connection sync daemon runs (sync_daemon in lvsd.yaml)`);
+      continue;
+    }
     const why = familyOrigin
-      ? `its first destination, at ${formatPos(familyOrigin.pos)}, is ${v(family)}`
+      ? `its first destination that is not tunnelled, at ${formatPos(familyOrigin.pos)}, is ${v(family)}`
       : `the service address is ${v(family)}`;
-    issues.add(d.pos, `${v(d.endpoint.family)} address ${formatEndpoint(d.endpoint)} in an ${v(family)} service (${why}); IPVS cannot mix them`);
+    issues.add(d.pos, `${v(d.endpoint.family)} address ${formatEndpoint(d.endpoint)} in an ${v(family)} service (${why}); IPVS mixes families only for tunnelled destinations (forwarding: ipip)`);
   }
 
   // --- checks -----------------------------------------------------------------------------------

@@ -119,7 +119,8 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
   value.name = name;
   if (vip.fwmark !== undefined) value.fwmark = vip.fwmark;
   else {
-    value.address = endpointText(vip.host!, vip.port);
+    // Port 0 is written: a service address always has one (":0" is every port).
+    value.address = vip.port === 0 ? `${endpointText(vip.host!, 0)}:0` : endpointText(vip.host!, vip.port);
     value.protocol = protocol;
   }
   if (vs.args[0] === 'group') doc.comment('name', `one of the services of virtual_server group ${vs.args[1]}`);
@@ -201,6 +202,15 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
     // check_parser.c vs_end_handler: "Virtual server %s has no real servers - ignoring".
     warn(vs, '', `virtual_server ${vs.args.join(' ')} has no real_server ${(vs.children ?? []).some((c) => c.keyword === 'real_server') ? 'of its address family' : ''}: keepalived ignores it ("has no real servers"), and so does lvsd convert`.replace('  ', ' '));
     return null;
+  }
+  // lvsd gives a mark service of tunnelled reals the family of its first; keepalived IPv4 when they mix.
+  const famOf = (x: OutMap): 4 | 6 => (String(x.address).startsWith('[') ? 6 : 4);
+  if (vip.fwmark !== undefined && famOf(r.reals[0]!) !== family && r.reals.every((x) => (x.forwarding ?? method) === 'ipip')) {
+    const i = r.reals.findIndex((x) => famOf(x) === family);
+    if (i > 0) {
+      r.reals.unshift(...r.reals.splice(i, 1));
+      doc.comment('reals', `an IPv${family} real first: the reals are all tunnelled and of both families, and keepalived then makes an IPv${family} service`);
+    }
   }
   value.reals = r.reals;
   Object.assign(notify, r.notify);

@@ -239,6 +239,39 @@ export const TABLE_SCENARIOS: readonly TableScenario[] = [
     ],
   },
   {
+    // ip_vs_ctl.c accepts a destination of the other family for IP_VS_CONN_F_TUNNEL only (issue 19:
+    // keepalived runs such pools under lb_kind TUN; lvsd's config accepts them for forwarding: ipip).
+    name: 'mixed families: tunnelled IPv6 reals in an IPv4 service, tunnelled IPv4 reals in an IPv6 one',
+    services: ['-t 10.20.0.208:80', '-t [fd00:20::208]:80', '-f 2003'],
+    steps: [
+      {
+        what: 'ipip reals of both families in an address service of each family and in a mark service',
+        apply: [
+          '-A -t 10.20.0.208:80 -s rr',
+          '-a -t 10.20.0.208:80 -r 10.10.9.1:80 -i -w 1',
+          '-a -t 10.20.0.208:80 -r [fd00:10:9::1]:80 -i -w 2',
+          '-A -t [fd00:20::208]:80 -s rr',
+          '-a -t [fd00:20::208]:80 -r 10.10.9.2:80 -i -w 3',
+          '-A -f 2003 -s wlc -p 60',
+          '-a -f 2003 -r 10.10.9.3:0 -g -w 1',
+          '-a -f 2003 -r [fd00:10:9::3]:0 -i -w 1',
+        ],
+        // libipvs compares addresses as signed 32-bit differences over the first's width: fd00:: before 10.x.
+        table: [
+          '-A -t 10.20.0.208:80 -s rr',
+          '-a -t 10.20.0.208:80 -r [fd00:10:9::1]:80 -i -w 2 --tun-type ipip',
+          '-a -t 10.20.0.208:80 -r 10.10.9.1:80 -i -w 1 --tun-type ipip',
+          '-A -t [fd00:20::208]:80 -s rr',
+          '-a -t [fd00:20::208]:80 -r 10.10.9.2:80 -i -w 3 --tun-type ipip',
+          '-A -f 2003 -s wlc -p 60',
+          '-a -f 2003 -r [fd00:10:9::3]:0 -i -w 1 --tun-type ipip',
+          '-a -f 2003 -r 10.10.9.3:0 -g -w 1',
+        ],
+      },
+      { what: 'delete them', apply: ['-D -t 10.20.0.208:80', '-D -t [fd00:20::208]:80', '-D -f 2003'], table: [] },
+    ],
+  },
+  {
     name: 'kernel errors: each failing line is reported, -R goes on, the table keeps what succeeded',
     services: ['-t 10.20.0.207:80', '--sctp-service 10.20.0.207:3868'],
     steps: [

@@ -106,3 +106,30 @@ test('keepalived: a weight out of keepalived\'s range is warned and left at 1', 
   assert.ok(warnings(r).some((w) => /weight 70000/.test(w)));
   await passesCheckConfig(r);
 });
+
+// Regression: all-port persistent services (virtual_server VIP 0 with persistence) were left out.
+test('keepalived: virtual_server VIP 0 with persistence is the all-port service VIP:0, reals at port 0 under DR', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 0', '  lb_kind DR\n  persistence_timeout 600', real('10.0.0.1 443') + real('10.0.0.2 443')));
+  const v = r.services[0]!.value;
+  assert.equal(at(v, 'address'), '192.0.2.10:0');
+  assert.deepEqual(at(v, 'persistence'), { timeout: 600 });
+  assert.equal(at(v, 'reals.0.address'), '10.0.0.1');
+  assert.equal(at(v, 'check.port'), 443);
+  await passesCheckConfig(r);
+});
+
+test('keepalived: virtual_server VIP 0 without persistence is left out with a warning (ipvsadm refuses it)', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 0', '  lb_kind DR', real('10.0.0.1 443')));
+  assert.equal(r.services.length, 0);
+  assert.ok(warnings(r).some((w) => /Zero port specified for non-persistent service/.test(w)));
+});
+
+// Regression: a fwmark group mixing inet and inet6 with IPv4 and IPv6 reals under lb_kind TUN failed check-config.
+test('keepalived: tunnelled IPv4 and IPv6 reals in one pool are kept (IPVS tunnels to either family)', async () => {
+  const text = 'virtual_server_group G {\n  fwmark 7\n  192.0.2.10 80\n}\nvirtual_server group G {\n  delay_loop 5\n  lb_kind TUN\n' + real('2001:db8::1 80') + real('10.0.0.1 80') + '}\n';
+  const r = await ok('keepalived', text);
+  assert.equal(r.services.length, 2);
+  for (const s of r.services) assert.deepEqual((at(s.value, 'reals') as { address: string }[]).map((x) => x.address).sort(), ['10.0.0.1', '2001:db8::1'].map((h) => (s.value.fwmark ? (h.includes(':') ? `[${h}]` : h) : h.includes(':') ? `[${h}]:80` : `${h}:80`)).sort());
+  assert.equal(at(r.services.find((s) => s.value.fwmark)!.value, 'reals.0.address'), '10.0.0.1', 'an IPv4 real first: keepalived makes the mark service IPv4');
+  await passesCheckConfig(r);
+});
