@@ -74,6 +74,12 @@ export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]
     const port = destPort(rm, written, ctx);
     if (written !== 0 && port !== written) doc.comment(path, `real_server ${host} ${written}: IPVS uses port ${port === 0 ? '0 (the packet\'s own port)' : port} with ${rm} forwarding, as keepalived sets it`);
     const real: OutMap = { address: endpointText(host, port) };
+    if (reals.some((x) => x.address === real.address)) {
+      // check_data.c: "real server %s is duplicated - removing second rs" (or the kernel refuses the second destination).
+      warn(rs, 'reals', `real_server ${host} ${written || ''}: ${String(real.address)} is already a real of this virtual server; keepalived removes the second ("duplicated"), and so does lvsd convert`.replace(' :', ':'));
+      for (const c of rs.children ?? []) mark(c, 'warned');
+      continue;
+    }
     const weight = child(rs, 'weight');
     if (weight) {
       const w = weight.args[0] ?? '';
@@ -111,6 +117,16 @@ export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]
       const m = await mapChecker(ck, inh, { host, port: checkPort }, caps, (n, msg) => warn(n, `${path}.check`, msg), (n, msg) => note(n, `${path}.check`, msg), ctx.missing);
       if (m && m.port === undefined && checkPort !== port && !['misc', 'ping', 'none'].includes(String(m.type))) m.port = checkPort;
       if (m) mapped.push(m);
+    }
+    const portless = mapped.find((m) => m.port === undefined && port === 0 && written === 0 && !['misc', 'ping', 'none'].includes(String(m.type)));
+    if (portless) {
+      // keepalived's checker connects to port 0, which always fails: the real never stays in the table.
+      warn(rs, path, `real_server ${host} has no port and its ${String(portless.type)} check no connect_port: keepalived checks port 0, which never answers, so the real never comes up; lvsd convert leaves it out (give the real or its checker a port)`);
+      for (const c of rs.children ?? []) mark(c, 'warned');
+      inhibits.pop();
+      notifies.real_up.pop();
+      notifies.real_down.pop();
+      continue;
     }
     if (mapped.length === 0) {
       checks.push({ type: 'none', interval: (inh.delayLoopMs ?? 60_000) / 1000 });

@@ -136,16 +136,16 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
   value.forwarding = method;
   if (!methodNode) doc.comment('forwarding', "keepalived's default lvs_method is NAT");
 
-  const persistence = persistenceOf(vs, family, warn);
-  if (persistence) value.persistence = persistence;
+  let persistence = persistenceOf(vs, family, warn);
   if (vip.fwmark === undefined && vip.port === 0) {
     if (!persistence) {
-      warn(vs, '', `virtual_server ${vip.host} ${vip.port === 0 && vip.at.args.length < 2 ? '(no port)' : '0'}: every port without persistence; ipvsadm, which lvsd drives, refuses it ("Zero port specified for non-persistent service"), so it is left out: add persistence_timeout, or use a fwmark service`);
-      for (const c of vs.children ?? []) mark(c, 'warned');
-      return null;
+      // check_data.c: "zero port only valid for persistent services - setting" (360 s).
+      warn(vip.at, 'persistence', `virtual_server ${vip.host} ${vip.at.args.length < 2 && vs.args[0] !== 'group' ? '(no port)' : '0'}: every port without persistence; keepalived makes it persistent for ${DEFAULT_PERSISTENCE} s ("zero port only valid for persistent services - setting"), and so does lvsd convert`);
+      persistence = { timeout: DEFAULT_PERSISTENCE };
     }
     doc.comment('address', 'port 0: every port of the address, one persistent service (ipvsadm -A -t VIP:0 -p)');
   }
+  if (persistence) value.persistence = persistence;
   const pe = child(vs, 'persistence_engine');
   if (pe) warn(pe, 'persistence', `persistence_engine ${pe.args[0]} is not supported by lvsd; plain persistence`);
   for (const f of SCHED_FLAGS) {
@@ -230,13 +230,18 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
     const [h, p] = sorry.args;
     if (!h || familyOf(h) === null) return fail(sorry, 'sorry_server needs an IP address');
     const sm = smNode ? (METHODS[(smNode.args[0] ?? '').toUpperCase()] ?? method) : method;
-    const s: OutMap = { address: endpointText(h, destPort(sm, Number(p ?? 0), { vport: vip.port, fwmark: vip.fwmark !== undefined })) };
+    // keepalived clears a mark service's DR/TUN sorry port (the kernel ignores it); lvsd wants it written.
+    const markPort = vip.fwmark !== undefined && sm !== 'masq' ? Number(p ?? 0) : null;
+    const s: OutMap = { address: endpointText(h, markPort ?? destPort(sm, Number(p ?? 0), { vport: vip.port, fwmark: vip.fwmark !== undefined })) };
     if (sm !== method) s.forwarding = sm;
-    if (familyOf(h) !== family && sm !== 'ipip') {
+    if (markPort === 0) {
+      warn(sorry, 'sorry', `sorry_server ${h} without a port in a firewall-mark service: lvsd needs the port every marked packet goes to; left out (write it)`);
+    } else if (familyOf(h) !== family && sm !== 'ipip') {
       warn(sorry, 'sorry', `sorry_server ${h}: IPv${familyOf(h)} in an IPv${family} virtual server with ${sm} forwarding; keepalived skips it ("address family of virtual server and sorry server don't match"), and so does lvsd convert`);
     } else if (r.reals.some((x) => x.address === s.address)) {
       warn(sorry, 'sorry', `sorry_server ${String(s.address)} is also a real_server; IPVS holds one destination per address, so the sorry server is left out`);
     } else {
+      if (markPort) doc.comment('sorry', `keepalived puts this sorry server at port 0 (${sm} forwarding keeps each packet's port); lvsd writes the port given`);
       value.sorry = [s];
     }
     if (inhibitSorry) warn(inhibitSorry, 'sorry', 'sorry_server_inhibit: lvsd removes the sorry server when a real is back instead of setting its weight to 0');

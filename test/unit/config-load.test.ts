@@ -148,17 +148,17 @@ const cases: Case[] = [
   {
     name: 'IPv4 real in an IPv6 service',
     files: svc('address: "[2001:db8::10]:80"\nreals:\n  - address: 10.0.0.1:80\n'),
-    issues: ['conf.d/a.yaml:3:14: IPv4 address 10.0.0.1:80 in an IPv6 service (the service address is IPv6); IPVS cannot mix them'],
+    issues: ['conf.d/a.yaml:3:14: IPv4 address 10.0.0.1:80 in an IPv6 service (the service address is IPv6); IPVS mixes families only for tunnelled destinations (forwarding: ipip)'],
   },
   {
     name: 'IPv6 real in an IPv4 service',
     files: svc('address: 192.0.2.10:80\nreals:\n  - address: "[2001:db8::1]:80"\n'),
-    issues: ['conf.d/a.yaml:3:14: IPv6 address [2001:db8::1]:80 in an IPv4 service (the service address is IPv4); IPVS cannot mix them'],
+    issues: ['conf.d/a.yaml:3:14: IPv6 address [2001:db8::1]:80 in an IPv4 service (the service address is IPv4); IPVS mixes families only for tunnelled destinations (forwarding: ipip)'],
   },
   {
     name: 'fwmark reals of both families',
     files: svc('fwmark: 7\ncheck: { type: none }\nreals:\n  - address: 10.0.0.1\n  - address: "[2001:db8::1]"\n'),
-    issues: ['conf.d/a.yaml:5:14: IPv6 address [2001:db8::1] in an IPv4 service (its first destination, at conf.d/a.yaml:4, is IPv4); IPVS cannot mix them'],
+    issues: ['conf.d/a.yaml:5:14: IPv6 address [2001:db8::1] in an IPv4 service (its first destination that is not tunnelled, at conf.d/a.yaml:4, is IPv4); IPVS mixes families only for tunnelled destinations (forwarding: ipip)'],
   },
   {
     name: 'fwmark service without any destination',

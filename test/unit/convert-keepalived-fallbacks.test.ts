@@ -118,10 +118,26 @@ test('keepalived: virtual_server VIP 0 with persistence is the all-port service 
   await passesCheckConfig(r);
 });
 
-test('keepalived: virtual_server VIP 0 without persistence is left out with a warning (ipvsadm refuses it)', async () => {
+test('keepalived: virtual_server VIP 0 without persistence is made persistent for 360 s, as keepalived does', async () => {
   const r = await ok('keepalived', vs('192.0.2.10 0', '  lb_kind DR', real('10.0.0.1 443')));
-  assert.equal(r.services.length, 0);
-  assert.ok(warnings(r).some((w) => /Zero port specified for non-persistent service/.test(w)));
+  assert.deepEqual(at(r.services[0]!.value, 'persistence'), { timeout: 360 });
+  assert.ok(warnings(r).some((w) => /zero port only valid for persistent services - setting/.test(w)));
+  await passesCheckConfig(r);
+});
+
+// Fuzz crashers (convert-fuzz.test.ts), each output failed check-config:
+test('keepalived: the same real_server twice: the second is removed with a warning, as keepalived removes it', async () => {
+  const r = await ok('keepalived', vs('192.0.2.10 80', '', real('10.0.0.1 80') + real('10.0.0.1 80')));
+  assert.equal((at(r.services[0]!.value, 'reals') as unknown[]).length, 1);
+  assert.ok(warnings(r).some((w) => /is already a real of this virtual server; keepalived removes the second/.test(w)));
+  await passesCheckConfig(r);
+});
+
+test('keepalived: a fwmark real without a port whose TCP_CHECK has no connect_port is left out (keepalived checks port 0)', async () => {
+  const r = await ok('keepalived', vs('fwmark 7', '', real('10.0.0.2') + '  real_server 10.0.0.3 {\n    TCP_CHECK { connect_port 80 }\n  }\n'));
+  assert.deepEqual((at(r.services[0]!.value, 'reals') as { address: string }[]).map((x) => x.address), ['10.0.0.3']);
+  assert.ok(warnings(r).some((w) => /real_server 10\.0\.0\.2 has no port and its tcp check no connect_port/.test(w)));
+  await passesCheckConfig(r);
 });
 
 // Regression: a fwmark group mixing inet and inet6 with IPv4 and IPv6 reals under lb_kind TUN failed check-config.
@@ -131,5 +147,13 @@ test('keepalived: tunnelled IPv4 and IPv6 reals in one pool are kept (IPVS tunne
   assert.equal(r.services.length, 2);
   for (const s of r.services) assert.deepEqual((at(s.value, 'reals') as { address: string }[]).map((x) => x.address).sort(), ['10.0.0.1', '2001:db8::1'].map((h) => (s.value.fwmark ? (h.includes(':') ? `[${h}]` : h) : h.includes(':') ? `[${h}]:80` : `${h}:80`)).sort());
   assert.equal(at(r.services.find((s) => s.value.fwmark)!.value, 'reals.0.address'), '10.0.0.1', 'an IPv4 real first: keepalived makes the mark service IPv4');
+  await passesCheckConfig(r);
+});
+
+test('keepalived: a fwmark sorry_server under TUN keeps its written port (lvsd needs one); without a port it is left out', async () => {
+  const r = await ok('keepalived', vs('fwmark 7', '  lvs_method TUN\n  sorry_server 10.0.0.99 80', real('10.0.0.1 80')) + vs('fwmark 8', '  lb_kind DR\n  sorry_server 10.0.0.99', real('10.0.0.1 80')));
+  assert.equal(at(r.services[0]!.value, 'sorry.0.address'), '10.0.0.99:80');
+  assert.equal(at(r.services[1]!.value, 'sorry'), undefined);
+  assert.ok(warnings(r).some((w) => /sorry_server 10\.0\.0\.99 without a port in a firewall-mark service/.test(w)));
   await passesCheckConfig(r);
 });
