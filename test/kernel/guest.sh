@@ -52,5 +52,6 @@ if [ -n "${LVSD_GUEST_NO_SYSTEM_NODE:-}" ]; then
   fi
   echo "guest: no system node (the test runner runs $node)"
 fi
-# A test that hangs fails after 15 minutes instead of taking the whole boot with it.
-"$node" --test --test-concurrency=1 --test-timeout=900000 --test-reporter=tap "${files[@]}"
+# A test that hangs fails after 15 minutes (LVSD_GUEST_TEST_TIMEOUT_MS) instead of taking the
+# whole boot with it.
+"$node" --test --test-concurrency=1 --test-timeout="${LVSD_GUEST_TEST_TIMEOUT_MS:-900000}" --test-reporter=tap "${files[@]}"
