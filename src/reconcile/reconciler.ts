@@ -6,7 +6,6 @@ import type { AdminView } from '../control/admin-store.js';
 import { LvsdError, errorMessage } from '../errors.js';
 import { formatOp } from '../ipvs/format.js';
 import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
-import { MemoryTable } from '../ipvs/memory-table.js';
 import { tableEntries } from '../ipvs/runner.js';
 import type { Logger } from '../log.js';
 import { pairParts } from '../model/keys.js';
@@ -25,10 +24,8 @@ import { INITIAL_STEP_STATE, drainsToWatch, step } from './step.js';
 import type { StepResult, StepState } from './step.js';
 import { unrefTimers } from './loop-timers.js';
 import type { LoopTimers } from './loop-timers.js';
-import { ThrottledWarning } from '../throttled-warning.js';
-
-/** At most one "cannot save ownership record" line per this period, with the count folded. */
-const OWNERSHIP_ERROR_PERIOD_MS = 60_000;
+import { KernelTableCache } from './kernel-cache.js';
+import type { TableModel } from './kernel-cache.js';
 
 export interface ReconcilerOptions {
   readonly runner: IpvsRunner;
@@ -109,12 +106,7 @@ export interface ReconcilerStats {
 
 export type ExecKind = 'read' | 'counters' | 'apply';
 
-/** The reconciler's model of the kernel table: what it last read plus what it applied since. */
-export interface TableModel {
-  readonly table: IpvsTable | null;
-  /** When the kernel was last read (the model is that read plus the applies since). */
-  readonly readAt: number | null;
-}
+export type { TableModel } from './kernel-cache.js';
 
 export interface StopResult {
   /** Owned services deleted by a clean stop. */
@@ -171,17 +163,12 @@ export class Reconciler {
   #consecutiveFailures = 0;
   #opsApplied: Record<OpKind, number> = { ...ZERO_OPS };
   /** The ownership record's write failing on every pass (state_dir unwritable): once a minute. */
-  readonly #ownershipError: ThrottledWarning;
+  readonly #kernel: KernelTableCache;
   #lastSuccessAt: number | null = null;
   #lastError: string | null = null;
   #draining = 0;
   /** What the last committed pass decided: quorum, sorry servers, slow-start ramps, drains. */
   #state: StepState = INITIAL_STEP_STATE;
-  /** The kernel table as last read plus the ops applied since; null = read it at the next pass. */
-  #model: IpvsTable | null = null;
-  /** The same table as a MemoryTable the applied lines go to (null: rebuilt from the next read). */
-  #memory: MemoryTable | null = null;
-  #readAt: number | null = null;
   #passAbort: AbortController | null = null;
   #passStartedAt: number | null = null;
   #passDeadline = 0;
@@ -192,7 +179,7 @@ export class Reconciler {
     this.#o = options;
     // Looked up per call, so a mocked Date (node:test mock.timers) applies.
     this.#now = options.now ?? (() => Date.now());
-    this.#ownershipError = new ThrottledWarning(options.logger, OWNERSHIP_ERROR_PERIOD_MS, this.#now, 'error');
+    this.#kernel = new KernelTableCache({ runner: options.runner, ownership: options.ownership, logger: options.logger, now: this.#now, onRead: () => this.#execs.read++ });
     this.#timers = options.timers ?? unrefTimers;
     this.#coalesceMs = options.coalesceMs ?? 50;
   }
@@ -249,7 +236,7 @@ export class Reconciler {
 
   /** The ops and lines a pass would apply now; changes nothing (for `lvsd plan`). */
   async planOnce(): Promise<Plan> {
-    this.#model = null;
+    this.#kernel.invalidate();
     const c = await this.#compute(false, undefined);
     return { ops: c.ops, lines: c.ops.map(formatOp) };
   }
@@ -280,9 +267,9 @@ export class Reconciler {
   }
 
   async #cleanStop(signal: AbortSignal): Promise<StopResult> {
-    const { runner, logger, ownership } = this.#o;
-    const owned = this.#ownedKeys(this.#snapshot);
-    const actual = await this.#read(signal);
+    const { runner, logger } = this.#o;
+    const owned = this.#kernel.owned(this.#snapshot);
+    const actual = await this.#kernel.read(signal);
     const targets = [...actual.services.values()]
       .filter((s) => owned.has(s.key))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -297,17 +284,17 @@ export class Reconciler {
     const { errors } = await runner.apply(lines, { signal });
     this.#countOps(ops);
     // Every line took effect unless ipvsadm said otherwise; only then is the kernel read again.
-    const after = errors.length === 0 ? null : await this.#read(signal);
+    const after = errors.length === 0 ? null : await this.#kernel.read(signal);
     const left = after ? targets.filter((s) => after.services.has(s.key)).map((s) => s.key) : [];
     const removed: string[] = targets.filter((s) => !left.includes(s.key)).map((s) => s.key);
     if (left.length > 0) logger.error({ left, errors }, 'clean stop: services still in the kernel');
-    await this.#saveOwnership(new Set([...ownership.keys()].filter((k) => !removed.includes(k))));
+    await this.#kernel.forget(removed);
     return { removed, left };
   }
 
   /** The model of the kernel table /status and /metrics show (they never read the table themselves). */
   model(): TableModel {
-    return { table: this.#model, readAt: this.#readAt };
+    return this.#kernel.model();
   }
 
   stats(): ReconcilerStats {
@@ -324,7 +311,7 @@ export class Reconciler {
       passDeadlineMs: this.#passDeadline || this.#passDeadlineMs(),
       passesOverdue: this.#passesOverdue,
       execs: { ...this.#execs },
-      lastReadAt: this.#readAt,
+      lastReadAt: this.#kernel.readAt,
     };
   }
 
@@ -386,7 +373,8 @@ export class Reconciler {
     const resync = this.#o.resyncIntervalMs ?? this.#snapshot?.global.resyncIntervalMs ?? 30_000;
     // Due one interval after the last read, not after the last pass: passes that only applied
     // changes must not push drift repair back.
-    let delay = this.#readAt === null ? resync : Math.max(0, this.#readAt + resync - this.#now());
+    const readAt = this.#kernel.readAt;
+    let delay = readAt === null ? resync : Math.max(0, readAt + resync - this.#now());
     let reason = 'resync';
     const earlier = (ms: number, why: string): void => {
       if (ms < delay) [delay, reason] = [ms, why];
@@ -408,7 +396,7 @@ export class Reconciler {
   }
 
   #passDeadlineMs(): number {
-    return this.#o.passDeadlineMs ?? 60_000 + 20 * (this.#model ? tableEntries(this.#model) : 0);
+    return this.#o.passDeadlineMs ?? 60_000 + 20 * (this.#kernel.table ? tableEntries(this.#kernel.table) : 0);
   }
 
   /** One pass with its own abort: stop() and the pass deadline end it (and any ipvsadm it runs). */
@@ -442,7 +430,7 @@ export class Reconciler {
       // From here on the pass works from what it captured (snapshot, health, ownership, drains,
       // the table): a reload while ipvsadm runs is the next pass's business, not this one's.
       const c = await this.#compute(true, signal);
-      await this.#recordOwnership(c.snapshot, c.actual);
+      await this.#kernel.recordOwnership(c.snapshot, c.actual);
       if (c.ops.length === 0) return this.#succeeded({ ...base, errors: [] });
       lines = c.ops.map(formatOp);
       logger.info({ reasons, ops: c.ops.length, lines }, 'applying IPVS changes');
@@ -453,21 +441,16 @@ export class Reconciler {
       if (errors.length === 0) {
         // ipvsadm reported nothing: every line took effect. Apply the same lines to the model; the
         // kernel is read again only if the model disagrees (then the model was wrong).
-        const memory = this.#memory ?? new MemoryTable(c.actual);
-        this.#memory = null;
-        const r = memory.restore(lines);
-        if (r.errors.length === 0) {
-          this.#memory = memory;
-          this.#model = memory.view();
-          await this.#recordOwnership(c.snapshot, this.#model);
+        const model = this.#kernel.applied(c.actual, lines);
+        if (model) {
+          await this.#kernel.recordOwnership(c.snapshot, model);
           return this.#succeeded(applied);
         }
-        logger.warn({ errors: r.errors }, 'the table model disagrees with ipvsadm -R; reading the kernel');
       }
       // ipvsadm -R goes on after a failing line and its status reflects only the last one: the
       // kernel is the only truth, so re-read it and diff again, against this pass's own inputs.
-      const after = await this.#read(signal);
-      await this.#recordOwnership(c.snapshot, after);
+      const after = await this.#kernel.read(signal);
+      await this.#kernel.recordOwnership(c.snapshot, after);
       const desired = desiredTable(c.snapshot, c.inputs, c.drains.draining, after);
       const remaining = diffTables(desired, after, c.owned).map(formatOp);
       if (remaining.length === 0) return this.#succeeded(applied);
@@ -478,33 +461,13 @@ export class Reconciler {
       );
       return this.#emit({ ...applied, ok: false, remaining });
     } catch (err) {
-      this.#model = null;
-      this.#memory = null;
+      this.#kernel.invalidate();
       const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
       this.#failed(errorMessage(err), true);
       if (this.#stopped && code === 'LVSD_IPVSADM_ABORTED') logger.warn({ code, err: errorMessage(err) }, 'IPVS pass aborted by stop');
       else logger.error({ code, err: errorMessage(err), retryInMs: this.#backoffMs() }, 'IPVS sync failed; will retry');
       return this.#emit({ ...base, lines, ok: false, remaining: lines, errors: [errorMessage(err)] });
     }
-  }
-
-  /** Read the kernel table; the model becomes what was read. */
-  async #read(signal: AbortSignal | undefined): Promise<IpvsTable> {
-    this.#execs.read++;
-    this.#memory = null;
-    const table = await this.#o.runner.read(signal ? { signal } : {});
-    this.#memory = new MemoryTable(table);
-    this.#model = table;
-    this.#readAt = this.#now();
-    return table;
-  }
-
-  /** The table a pass starts from: the model, or the kernel at start, after any failure and once
-   *  per resync interval (drift repair: someone ran ipvsadm by hand). */
-  #actual(signal: AbortSignal | undefined, snapshot: Snapshot): Promise<IpvsTable> | IpvsTable {
-    const resync = this.#o.resyncIntervalMs ?? snapshot.global.resyncIntervalMs ?? 30_000;
-    if (this.#model && this.#readAt !== null && this.#now() - this.#readAt < resync) return this.#model;
-    return this.#read(signal);
   }
 
   async #compute(commit: boolean, signal: AbortSignal | undefined): Promise<Computed> {
@@ -515,8 +478,8 @@ export class Reconciler {
     // From here on the pass works from what it captured: health, admin state and agents are read
     // once, shaped once (pass-inputs.ts), and a reload while ipvsadm runs is the next pass's business.
     const inputs = freezeInputs(snapshot, live, this.#admin ?? undefined, this.#agents ?? undefined);
-    const owned = this.#ownedKeys(snapshot);
-    const actual = await this.#actual(signal, snapshot);
+    const owned = this.#kernel.owned(snapshot);
+    const actual = await this.#kernel.current(signal, this.#o.resyncIntervalMs ?? snapshot.global.resyncIntervalMs ?? 30_000);
     let counters: TableCounters | null = null;
     if (drainsToWatch(snapshot, actual, owned, inputs).size > 0) {
       try {
@@ -550,33 +513,6 @@ export class Reconciler {
       this.#o.onServiceEvents?.(r.events);
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'onServiceEvents hook failed');
-    }
-  }
-
-  /** Owned = recorded ∪ configured: configured services are managed even before the first save. */
-  #ownedKeys(snapshot: Snapshot | null): Set<string> {
-    const owned = new Set(this.#o.ownership.keys());
-    for (const s of snapshot?.services ?? []) owned.add(s.key);
-    return owned;
-  }
-
-  /** Record configured keys before they are created; forget unconfigured ones once gone. */
-  async #recordOwnership(snapshot: Snapshot, kernel: IpvsTable): Promise<void> {
-    const configured = indexOf(snapshot).byKey;
-    const next = new Set<string>();
-    for (const k of this.#ownedKeys(snapshot)) if (configured.has(k) || kernel.services.has(k)) next.add(k);
-    await this.#saveOwnership(next);
-  }
-
-  async #saveOwnership(next: Set<string>): Promise<void> {
-    const errors = this.#ownershipError;
-    try {
-      await this.#o.ownership.save(next);
-      if (errors.active) this.#o.logger.info({ event: 'ownership_saved', failed_since_logged: errors.reset() }, 'ownership record saved again');
-    } catch (err) {
-      // The kernel matters more than the record; the write is retried on the next pass, and a
-      // state_dir that stays unwritable is one line a minute with the count, not one per pass.
-      errors.log({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save ownership record');
     }
   }
 
