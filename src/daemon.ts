@@ -12,6 +12,8 @@ import { ThrottledWarning } from './throttled-warning.js';
 import { buildProbePlan } from './scheduler/probe-key.js';
 import type { ProbePlan } from './scheduler/probe-key.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { NO_DECISION, quorumOf } from './reconcile/pass-report.js';
+import type { PassDecision } from './reconcile/pass-report.js';
 import type { HealthView } from './reconcile/desired.js';
 import { Ownership } from './reconcile/ownership.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
@@ -88,6 +90,8 @@ export class Daemon {
   /** Realserver agents (HAProxy agent-check): weight %, up/down into desired; drain/maint as admin source. */
   #agents: AgentPoller | null = null;
   #reconciler: Reconciler | null = null;
+  /** What the last committed pass decided; status, metrics and the announcer read this, not the reconciler. */
+  #decision: PassDecision = NO_DECISION;
   /** The kernel's connection sync daemon (lvsd.yaml sync_daemon, run-time role); starts with the reconciler. */
   #sync: SyncDaemonKeeper | null = null;
   #ownedAtStart = 0;
@@ -178,6 +182,10 @@ export class Daemon {
         this.#observer?.reconcilePass(report);
         this.#announcer?.passed(report.ok, this.#reconciler?.stats().consecutiveFailures ?? 0);
       },
+      onDecision: (decision) => {
+        this.#decision = decision;
+        this.#observer?.decided(decision);
+      },
       onServiceEvents: (events) => {
         if (this.#notifier) notifyServiceEvents(this.#notifier, this.#snapshot, events);
       },
@@ -237,7 +245,7 @@ export class Daemon {
     const announcer = createAnnouncer(snapshot, {
       logger: log,
       dryRun,
-      quorumOf: (key) => reconciler.quorumOf(key),
+      quorumOf: (key) => quorumOf(this.#decision, key),
       checked: (s, r) => (this.#tracker.get(s, r)?.health.state ?? 'unknown') !== 'unknown',
       hooks: () => this.#observer?.metrics.announce ?? null,
     });

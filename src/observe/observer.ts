@@ -11,8 +11,9 @@ import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
 import type { HealthEvent, HealthTracker } from '../health/tracker.js';
 import type { IpvsRunner, TableCounters } from '../ipvs/model.js';
-import type { PassReport, ReconcilerStats, ServiceRuntime, TableModel } from '../reconcile/reconciler.js';
-import type { SlowStartState } from '../reconcile/slow-start.js';
+import type { PassReport, ReconcilerStats, TableModel } from '../reconcile/reconciler.js';
+import { NO_DECISION, quorumOf } from '../reconcile/pass-report.js';
+import type { PassDecision } from '../reconcile/pass-report.js';
 import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
@@ -43,14 +44,11 @@ export interface ObserverOptions {
   readonly dryRun: boolean;
   readonly snapshot: Snapshot;
   readonly tracker: Pick<HealthTracker, 'get'>;
+  /** The loop's counters and the table model; what passes decide comes through decided(). */
   readonly reconciler: {
     stats(): ReconcilerStats;
     /** The table model /status and /metrics show (never an ipvsadm read of their own). */
     model?(): TableModel;
-    services?(): ReadonlyMap<string, ServiceRuntime>;
-    slowStarts?(): SlowStartState;
-    /** A service's quorum as of the last committed pass (false before the first); VIP health reads it. */
-    quorumOf?(serviceKey: string): boolean;
   };
   readonly scheduler: { stats(): SchedulerStats };
   readonly runner: IpvsRunner;
@@ -112,6 +110,7 @@ export class Observer {
   #lastCheckAt: number | null = null;
   #failingSince: number | null = null;
   #lastPass: PassSummary | null = null;
+  #decision: PassDecision = NO_DECISION;
   #reload: ReloadState;
   #restartNeeded: readonly string[] = [];
   #listen: ListenAddress;
@@ -148,8 +147,8 @@ export class Observer {
         scheduler: () => options.scheduler.stats(),
         reload: () => this.#reload,
         kernel: () => this.kernel.get(),
-        services: () => options.reconciler.services?.() ?? new Map(),
-        slowStarts: () => options.reconciler.slowStarts?.() ?? new Map(),
+        services: () => this.#decision.services,
+        slowStarts: () => this.#decision.slowStarts,
         admin: () => adminInputs(options.admin?.()),
         announce: () => options.announce?.() ?? null,
         sync: () => options.sync?.() ?? null,
@@ -174,7 +173,12 @@ export class Observer {
     this.#dnsState = new DnsStateFile(options.logger);
   }
 
-  readonly #quorumOf = (key: string): boolean => this.#o.reconciler.quorumOf?.(key) ?? false;
+  readonly #quorumOf = (key: string): boolean => quorumOf(this.#decision, key);
+
+  /** What the last committed pass decided (the reconciler publishes it once per pass). */
+  decided(decision: PassDecision): void {
+    this.#decision = decision;
+  }
 
   /** GET /health/vip/ADDRESS: 200 healthy, 503 not (or no results yet), 404 not served, 400 not an IP. */
   /**
@@ -339,8 +343,8 @@ export class Observer {
       restartNeeded: this.#restartNeeded,
       kernel,
       healthz: this.healthz(),
-      ...(this.#o.reconciler.services ? { services: this.#o.reconciler.services() } : {}),
-      ...(this.#o.reconciler.slowStarts ? { slowStarts: this.#o.reconciler.slowStarts() } : {}),
+      services: this.#decision.services,
+      slowStarts: this.#decision.slowStarts,
       ...(admin ? { admin } : {}),
       announce: this.#o.announce?.() ?? null,
     });

@@ -1,6 +1,6 @@
 // The level-triggered sync loop: read the kernel, diff against desired, apply in one ipvsadm -R, verify.
 
-import type { ServiceConfig, Snapshot } from '../config/model.js';
+import type { Snapshot } from '../config/model.js';
 import { indexOf } from '../config/snapshot-index.js';
 import type { AdminView } from '../control/admin-store.js';
 import { LvsdError, errorMessage } from '../errors.js';
@@ -8,21 +8,23 @@ import { formatOp } from '../ipvs/format.js';
 import type { IpvsOp, IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
 import { tableEntries } from '../ipvs/runner.js';
 import type { Logger } from '../log.js';
-import { pairParts } from '../model/keys.js';
-import type { PairId } from '../model/keys.js';
 import { desiredTable } from './desired.js';
 import type { AgentView, DesiredInputs, HealthView } from './desired.js';
 import { diffTables } from './diff.js';
 import { drainCount } from './drain.js';
 import type { DrainUpdate } from './drain.js';
 import type { Ownership } from './ownership.js';
-import type { ServiceEvent, ServiceQuorum } from './quorum.js';
+import type { ServiceEvent } from './quorum.js';
 import { freezeInputs } from './pass-inputs.js';
 import { nextRampStep } from './slow-start.js';
-import type { Ramp, SlowStartState } from './slow-start.js';
 import { INITIAL_STEP_STATE, drainsToWatch, step } from './step.js';
 import type { StepResult, StepState } from './step.js';
 import { unrefTimers } from './loop-timers.js';
+import { logServiceEvent, rampFields } from './pass-log.js';
+import { ZERO_OPS } from './pass-report.js';
+import type { ExecKind, OpKind, PassDecision, PassReport, Plan, ReconcilerStats, ServiceRuntime, StopResult } from './pass-report.js';
+import { PassLoop } from './pass-loop.js';
+import type { NextPass } from './pass-loop.js';
 import type { LoopTimers } from './loop-timers.js';
 import { KernelTableCache } from './kernel-cache.js';
 import type { TableModel } from './kernel-cache.js';
@@ -49,71 +51,13 @@ export interface ReconcilerOptions {
   /** How long a pass may run before it is aborted and counted overdue; default
    *  60 s + 20 ms per service and real of the model (every ipvsadm run of it is bounded too). */
   readonly passDeadlineMs?: number;
+  /** What each committed pass decided (quorum, sorry servers, ramps), once per pass. */
+  readonly onDecision?: (decision: PassDecision) => void;
   /** Quorum and sorry-server changes of a committed pass (notify commands); already logged. */
   readonly onServiceEvents?: (events: readonly ServiceEvent[]) => void;
 }
 
-/** A configured service's state as of the last committed pass (status, metrics, VIP announce). */
-export interface ServiceRuntime {
-  readonly quorum: ServiceQuorum;
-  /** Sorry servers are in its desired table. */
-  readonly sorry: boolean;
-}
-
-export interface PassReport {
-  readonly reasons: readonly string[];
-  readonly at: number;
-  readonly ok: boolean;
-  /** Ops sent to ipvsadm in this pass (empty when the kernel already matched). */
-  readonly ops: readonly IpvsOp[];
-  readonly lines: readonly string[];
-  /** Lines still needed after the apply (what did not take effect). */
-  readonly remaining: readonly string[];
-  /** What ipvsadm printed, or the runner's error. */
-  readonly errors: readonly string[];
-  readonly draining: number;
-}
-
-export interface Plan {
-  readonly ops: readonly IpvsOp[];
-  readonly lines: readonly string[];
-}
-
-export type OpKind = IpvsOp['op'];
-
-export interface ReconcilerStats {
-  readonly started: boolean;
-  readonly passes: number;
-  readonly failures: number;
-  readonly consecutiveFailures: number;
-  /** Ops sent to ipvsadm, by kind. */
-  readonly opsApplied: Readonly<Record<OpKind, number>>;
-  /** `now()` of the last pass that left the kernel equal to desired. */
-  readonly lastSuccessAt: number | null;
-  readonly lastError: string | null;
-  readonly draining: number;
-  /** `now()` when the running pass began; null while no pass runs. */
-  readonly passRunningSince: number | null;
-  /** The running pass's deadline (ms from its start); a pass past it is aborted and overdue. */
-  readonly passDeadlineMs: number;
-  /** Passes that ran past their deadline. */
-  readonly passesOverdue: number;
-  /** ipvsadm runs by kind, since start (read = -Sn/-Ln table, counters, apply = -R). */
-  readonly execs: Readonly<Record<ExecKind, number>>;
-  /** When the kernel table was last read (start, resync, after an apply error); null = never. */
-  readonly lastReadAt: number | null;
-}
-
-export type ExecKind = 'read' | 'counters' | 'apply';
-
-export type { TableModel } from './kernel-cache.js';
-
-export interface StopResult {
-  /** Owned services deleted by a clean stop. */
-  readonly removed: readonly string[];
-  /** Owned services still in the kernel after a clean stop (failed deletes). */
-  readonly left: readonly string[];
-}
+export type { ExecKind, OpKind, PassDecision, PassReport, Plan, ReconcilerStats, ServiceRuntime, StopResult, TableModel } from './pass-report.js';
 
 interface Computed {
   /** Everything below was computed from this snapshot; verify and ownership use it, not a newer one. */
@@ -125,14 +69,6 @@ interface Computed {
   readonly ops: IpvsOp[];
 }
 
-const ZERO_OPS: Record<OpKind, number> = {
-  'add-service': 0,
-  'edit-service': 0,
-  'delete-service': 0,
-  'add-real': 0,
-  'edit-real': 0,
-  'delete-real': 0,
-};
 
 /**
  * Keeps the kernel's managed services equal to desired(snapshot, health). Nothing touches the kernel
@@ -144,18 +80,11 @@ export class Reconciler {
   readonly #o: ReconcilerOptions;
   readonly #now: () => number;
   readonly #timers: LoopTimers;
-  readonly #coalesceMs: number;
   #snapshot: Snapshot | null = null;
   #health: HealthView | null = null;
   #admin: AdminView | null = null;
   #agents: AgentView | null = null;
-  #started = false;
-  #stopped = false;
-  #running: Promise<PassReport> | null = null;
-  #dirty = false;
-  #reasons = new Set<string>();
-  #timer: unknown = undefined;
-  #timerDue = 0;
+  readonly #loop: PassLoop<PassReport>;
   /** Runner itself failing (ipvsadm missing, cannot read): triggers wait until then. */
   #blockedUntil = 0;
   #passes = 0;
@@ -169,9 +98,6 @@ export class Reconciler {
   #draining = 0;
   /** What the last committed pass decided: quorum, sorry servers, slow-start ramps, drains. */
   #state: StepState = INITIAL_STEP_STATE;
-  #passAbort: AbortController | null = null;
-  #passStartedAt: number | null = null;
-  #passDeadline = 0;
   #passesOverdue = 0;
   #execs: Record<ExecKind, number> = { read: 0, counters: 0, apply: 0 };
 
@@ -181,7 +107,20 @@ export class Reconciler {
     this.#now = options.now ?? (() => Date.now());
     this.#kernel = new KernelTableCache({ runner: options.runner, ownership: options.ownership, logger: options.logger, now: this.#now, onRead: () => this.#execs.read++ });
     this.#timers = options.timers ?? unrefTimers;
-    this.#coalesceMs = options.coalesceMs ?? 50;
+    this.#loop = new PassLoop<PassReport>({
+      name: 'reconcile pass',
+      timers: this.#timers,
+      now: this.#now,
+      coalesceMs: options.coalesceMs ?? 50,
+      run: (reasons, signal) => this.#passBody(reasons, signal),
+      next: () => this.#next(),
+      deadlineMs: () => this.#passDeadlineMs(),
+      onOverdue: (deadlineMs, reasons) => {
+        this.#passesOverdue++;
+        this.#o.logger.error({ deadlineMs, reasons }, 'reconcile pass ran past its deadline; aborting it');
+      },
+      blockedUntil: () => this.#blockedUntil,
+    });
   }
 
   setSnapshot(snapshot: Snapshot): void {
@@ -207,13 +146,7 @@ export class Reconciler {
 
   /** Ask for a pass within ~coalesceMs (a health transition, a reload, a signal). */
   trigger(reason: string): void {
-    this.#reasons.add(reason);
-    if (!this.#started || this.#stopped) return;
-    if (this.#running) {
-      this.#dirty = true;
-      return;
-    }
-    this.#schedule(Math.max(this.#coalesceMs, this.#blockedUntil - this.#now()));
+    this.#loop.trigger(reason);
   }
 
   /**
@@ -222,16 +155,13 @@ export class Reconciler {
    * gave up), never earlier; until then triggers are only remembered.
    */
   async start(): Promise<PassReport> {
-    if (this.#stopped) throw new Error('Reconciler.start() after stop()');
-    this.#started = true;
-    this.#reasons.add('start');
-    this.#clearTimer();
-    return this.#runPass();
+    if (this.#loop.stopped) throw new Error('Reconciler.start() after stop()');
+    return this.#loop.start('start');
   }
 
   /** Resolves once no pass is running (tests and shutdown use it). */
   async settled(): Promise<void> {
-    while (this.#running) await this.#running.catch(() => undefined);
+    await this.#loop.settled();
   }
 
   /** The ops and lines a pass would apply now; changes nothing (for `lvsd plan`). */
@@ -250,10 +180,7 @@ export class Reconciler {
    * propagate: a failed clean stop is the caller's to report (an OCF stop must fail then).
    */
   async stop(options: { readonly clean: boolean; readonly budgetMs?: number; readonly signal?: AbortSignal }): Promise<StopResult> {
-    this.#stopped = true;
-    this.#clearTimer();
-    this.#passAbort?.abort(new Error('lvsd stopping'));
-    await this.settled();
+    await this.#loop.stop(new Error('lvsd stopping'));
     if (!options.clean) return { removed: [], left: [] };
     const budgetMs = options.budgetMs ?? 10_000;
     const budget = new AbortController();
@@ -299,7 +226,7 @@ export class Reconciler {
 
   stats(): ReconcilerStats {
     return {
-      started: this.#started,
+      started: this.#loop.started,
       passes: this.#passes,
       failures: this.#failures,
       consecutiveFailures: this.#consecutiveFailures,
@@ -307,69 +234,16 @@ export class Reconciler {
       lastSuccessAt: this.#lastSuccessAt,
       lastError: this.#lastError,
       draining: this.#draining,
-      passRunningSince: this.#passStartedAt,
-      passDeadlineMs: this.#passDeadline || this.#passDeadlineMs(),
+      passRunningSince: this.#loop.runningSince,
+      passDeadlineMs: this.#loop.deadline || this.#passDeadlineMs(),
       passesOverdue: this.#passesOverdue,
       execs: { ...this.#execs },
       lastReadAt: this.#kernel.readAt,
     };
   }
 
-  /**
-   * Whether the service has quorum as of the last committed pass; false before the first pass and
-   * for a service lvsd does not know (nothing is announced before the first results).
-   */
-  quorumOf(serviceKey: string): boolean {
-    return this.#state.quorum.get(serviceKey)?.up ?? false;
-  }
-
-  /** Quorum and sorry state of every configured service, as of the last committed pass. */
-  services(): ReadonlyMap<string, ServiceRuntime> {
-    const out = new Map<string, ServiceRuntime>();
-    for (const [key, quorum] of this.#state.quorum) out.set(key, { quorum, sorry: this.#state.sorry.has(key) });
-    return out;
-  }
-
-  /** Reals in slow start: "serviceKey realKey" -> ramp. */
-  slowStarts(): SlowStartState {
-    return this.#state.slowStart;
-  }
-
-  /** One timer serves triggers, retries, drain polls and resyncs: the earliest due wins. */
-  #schedule(delayMs: number, reason?: string): void {
-    const due = this.#now() + delayMs;
-    if (this.#timer !== undefined && this.#timerDue <= due) return;
-    this.#clearTimer();
-    this.#timerDue = due;
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = undefined;
-      if (reason !== undefined && this.#reasons.size === 0) this.#reasons.add(reason);
-      void this.#runPass();
-    }, delayMs);
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #runPass(): Promise<PassReport> {
-    if (this.#running) {
-      this.#dirty = true;
-      return this.#running;
-    }
-    const reasons = [...this.#reasons];
-    this.#reasons.clear();
-    this.#dirty = false;
-    const running = this.#pass(reasons).finally(() => {
-      this.#running = null;
-      if (!this.#stopped) this.#scheduleNext();
-    });
-    this.#running = running;
-    return running;
-  }
-
-  #scheduleNext(): void {
+  /** After a pass: one timer serves retries, drain polls, slow-start steps and resyncs, earliest first. */
+  #next(): NextPass {
     const resync = this.#o.resyncIntervalMs ?? this.#snapshot?.global.resyncIntervalMs ?? 30_000;
     // Due one interval after the last read, not after the last pass: passes that only applied
     // changes must not push drift repair back.
@@ -384,9 +258,7 @@ export class Reconciler {
     // Each slow-start step is one ordinary pass, due when the step begins.
     const ramp = nextRampStep(this.#state.slowStart, this.#now());
     if (ramp !== null) earlier(Math.max(0, ramp - this.#now()), 'slow-start');
-    // Triggers that arrived during the pass are already in #reasons.
-    if (this.#dirty) earlier(Math.max(this.#coalesceMs, this.#blockedUntil - this.#now()), 'trigger');
-    this.#schedule(delay, reason);
+    return { delayMs: delay, reason };
   }
 
   #backoffMs(): number {
@@ -397,26 +269,6 @@ export class Reconciler {
 
   #passDeadlineMs(): number {
     return this.#o.passDeadlineMs ?? 60_000 + 20 * (this.#kernel.table ? tableEntries(this.#kernel.table) : 0);
-  }
-
-  /** One pass with its own abort: stop() and the pass deadline end it (and any ipvsadm it runs). */
-  async #pass(reasons: readonly string[]): Promise<PassReport> {
-    const abort = new AbortController();
-    this.#passAbort = abort;
-    this.#passStartedAt = this.#now();
-    this.#passDeadline = this.#passDeadlineMs();
-    const deadline = this.#timers.setTimeout(() => {
-      this.#passesOverdue++;
-      this.#o.logger.error({ deadlineMs: this.#passDeadline, reasons }, 'reconcile pass ran past its deadline; aborting it');
-      abort.abort(new Error(`reconcile pass deadline of ${this.#passDeadline} ms`));
-    }, this.#passDeadline);
-    try {
-      return await this.#passBody(reasons, abort.signal);
-    } finally {
-      this.#timers.clearTimeout(deadline);
-      this.#passAbort = null;
-      this.#passStartedAt = null;
-    }
   }
 
   async #passBody(reasons: readonly string[], signal: AbortSignal): Promise<PassReport> {
@@ -464,7 +316,7 @@ export class Reconciler {
       this.#kernel.invalidate();
       const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
       this.#failed(errorMessage(err), true);
-      if (this.#stopped && code === 'LVSD_IPVSADM_ABORTED') logger.warn({ code, err: errorMessage(err) }, 'IPVS pass aborted by stop');
+      if (this.#loop.stopped && code === 'LVSD_IPVSADM_ABORTED') logger.warn({ code, err: errorMessage(err) }, 'IPVS pass aborted by stop');
       else logger.error({ code, err: errorMessage(err), retryInMs: this.#backoffMs() }, 'IPVS sync failed; will retry');
       return this.#emit({ ...base, lines, ok: false, remaining: lines, errors: [errorMessage(err)] });
     }
@@ -507,12 +359,25 @@ export class Reconciler {
     }
     for (const id of r.rampsStarted) log.info(rampFields(id, r.state.slowStart.get(id)!, snapshot), 'slow start: ramping the weight');
     this.#state = r.state;
+    this.#publish(r.state);
     if (r.events.length === 0) return;
     for (const e of r.events) logServiceEvent(log, e, services.get(e.serviceKey));
     try {
       this.#o.onServiceEvents?.(r.events);
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'onServiceEvents hook failed');
+    }
+  }
+
+  /** One immutable decision per committed pass, handed to whoever subscribed (status, metrics, announce). */
+  #publish(state: StepState): void {
+    const services = new Map<string, ServiceRuntime>();
+    for (const [key, quorum] of state.quorum) services.set(key, { quorum, sorry: state.sorry.has(key) });
+    const decision: PassDecision = { services, slowStarts: state.slowStart };
+    try {
+      this.#o.onDecision?.(decision);
+    } catch (err) {
+      this.#o.logger.error({ err: errorMessage(err) }, 'onDecision hook failed');
     }
   }
 
@@ -546,20 +411,4 @@ export class Reconciler {
     }
     return report;
   }
-}
-
-function rampFields(id: PairId, ramp: Ramp, snapshot: Snapshot): Record<string, unknown> {
-  const [serviceKey, realKey] = pairParts(id);
-  const service = indexOf(snapshot).byKey.get(serviceKey);
-  return { event: 'slow_start', service: service?.name ?? serviceKey, real: realKey, window_ms: ramp.windowMs };
-}
-
-/** One log line per quorum or sorry-server change of a committed pass. */
-function logServiceEvent(log: Logger, e: ServiceEvent, service: ServiceConfig | undefined): void {
-  const name = service?.name ?? e.serviceKey;
-  const fields = { event: e.kind, service: name, weight_sum: e.weightSum, quorum: service?.quorum, hysteresis: service?.hysteresis };
-  if (e.kind === 'quorum_down') log.warn(fields, `${name}: quorum lost (healthy weight ${e.weightSum}, quorum ${service?.quorum})`);
-  else if (e.kind === 'quorum_up') log.info(fields, `${name}: ${e.initial ? 'has quorum' : 'quorum regained'} (healthy weight ${e.weightSum})`);
-  else if (e.kind === 'sorry_on') log.warn({ ...fields, sorry: service?.sorry.map((r) => r.key) }, `${name}: sorry servers in`);
-  else log.info(fields, `${name}: sorry servers out`);
 }

@@ -10,14 +10,11 @@ import { DNS, T0, WEB, ZERO_RECONCILER, world } from '../helpers/observe-fixture
 import { pairId } from '../../src/model/keys.js';
 import type { PairId } from '../../src/model/keys.js';
 
+/** A world whose last pass decided these quorums and ramps (as the reconciler publishes them). */
 function withState(services: Record<string, ServiceRuntime>, ramps: Record<string, Ramp> = {}) {
-  return world({
-    reconciler: {
-      stats: () => ZERO_RECONCILER,
-      services: () => new Map(Object.entries(services)),
-      slowStarts: () => new Map(Object.entries(ramps) as [PairId, Ramp][]),
-    },
-  });
+  const w = world({ reconciler: { stats: () => ZERO_RECONCILER } });
+  w.observer.decided({ services: new Map(Object.entries(services)), slowStarts: new Map(Object.entries(ramps) as [PairId, Ramp][]) });
+  return w;
 }
 
 const up = (weightSum: number): ServiceRuntime => ({ quorum: { up: true, weightSum }, sorry: false });
@@ -66,12 +63,9 @@ describe('quorum in status and metrics', () => {
 
   it('regression (issue 18): a failing kernel no longer heads `lvsd status` as healthy', async () => {
     const w = world({
-      reconciler: {
-        stats: () => ({ ...ZERO_RECONCILER, consecutiveFailures: 5, failures: 6, lastError: 'ipvsadm -R: Memory allocation problem' }),
-        services: () => new Map(Object.entries({ [WEB]: up(10), [DNS]: up(1) })),
-        slowStarts: () => new Map(),
-      },
+      reconciler: { stats: () => ({ ...ZERO_RECONCILER, consecutiveFailures: 5, failures: 6, lastError: 'ipvsadm -R: Memory allocation problem' }) },
     });
+    w.observer.decided({ services: new Map(Object.entries({ [WEB]: up(10), [DNS]: up(1) })), slowStarts: new Map() });
     const doc = await w.observer.statusDocument();
     assert.equal(doc.overall.state, 'degraded');
     assert.deepEqual(doc.overall.reasons, ['the kernel table is not in sync: 5 reconcile pass(es) failed in a row (ipvsadm -R: Memory allocation problem)']);
