@@ -16,6 +16,7 @@ import { NO_DECISION, quorumOf } from './reconcile/pass-report.js';
 import type { PassDecision } from './reconcile/pass-report.js';
 import type { HealthView } from './reconcile/desired.js';
 import { Ownership } from './reconcile/ownership.js';
+import { HealthBoard } from './reconcile/health-board.js';
 import { checkIpvsadm, createDryRunRunner, createIpvsadmRunner } from './ipvs/runner.js';
 import type { IpvsRunner } from './ipvs/model.js';
 import { procIpVsPath, readProcConnections } from './ipvs/proc-conns.js';
@@ -58,7 +59,7 @@ function firstRoundDeadlineMs(plan: ProbePlan): number {
   return max + 1000;
 }
 
-/** Health as desired() reads it, straight from the tracker (no copy per pass). */
+/** Health as desired() reads it, straight from the tracker: for `lvsd plan` (the daemon reads its HealthBoard). */
 export function healthViewOf(tracker: HealthTracker): HealthView {
   return (serviceKey, realKey) => {
     const t = tracker.get(serviceKey, realKey);
@@ -76,6 +77,8 @@ export class Daemon {
   readonly #log: Logger;
   readonly #life = new Lifecycle();
   readonly #tracker = new HealthTracker();
+  /** Health as the reconciler reads it: fed by the tracker's events, resynced on each new plan. */
+  readonly #board = new HealthBoard();
   #snapshot: Snapshot;
   /** Restart-only settings are compared with the snapshot of the start. */
   readonly #restartWatch: RestartWatch;
@@ -196,7 +199,7 @@ export class Daemon {
     this.#sync = sync;
     if (signal.aborted) return;
     this.#notifier = new Notifier({ logger: log, onResult: (event, result) => this.#observer?.metrics.notifyResult(event, result) });
-    reconciler.setHealth(healthViewOf(this.#tracker));
+    reconciler.setHealth(this.#board.view);
     if (signal.aborted) return;
 
     const overload = new ThrottledWarning(log, 10_000);
@@ -416,6 +419,7 @@ export class Daemon {
     // One plan for every consumer: they then share its key strings (compared by identity).
     const plan = buildProbePlan(snapshot);
     const events = this.#tracker.update(plan, Date.now());
+    this.#board.resync(this.#tracker.entries());
     this.#scheduler?.update(plan);
     this.#reconciler?.setSnapshot(snapshot);
     this.#announcer?.setSnapshot(snapshot);
@@ -479,6 +483,7 @@ export class Daemon {
 
   #onEvents(events: readonly HealthEvent[]): void {
     if (events.length === 0) return;
+    this.#board.apply(events);
     this.#observer?.healthEvents(events);
     logHealthEvents(this.#log, events, indexOf(this.#snapshot).byKey, this.#firstRoundDone);
     if (this.#notifier) notifyHealthEvents(this.#notifier, this.#snapshot, events);
