@@ -29,6 +29,7 @@ ln -s ../lib/lvsd/lvsd.js "$ROOT/usr/bin/lvsd"
 # The runtime: lvsd.js's "#!" line names /usr/lib/lvsd/node (see tools/bundle.mjs).
 bash packaging/stage-runtime.sh "$PKG" "$ROOT"
 install -m 0755 packaging/common/lvsd-stop "$ROOT/usr/lib/lvsd/lvsd-stop"
+install -m 0755 packaging/common/lvsd-wait-ready "$ROOT/usr/lib/lvsd/lvsd-wait-ready"
 
 # Cluster scripts: daemon-functions.sh is copied in where they say "# @include daemon-functions.sh",
 # so that each installed script stands alone.

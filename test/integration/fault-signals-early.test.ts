@@ -121,6 +121,22 @@ describe('fault suite: signals from the first instruction', { timeout: 900_000 }
     });
   }
 
+  test('regression: the unit\'s ExecStartPost (lvsd-wait-ready) returns only once lvsd handles its signals: `systemctl start lvsd && systemctl reload lvsd` no longer kills it', async () => {
+    const unit = await readFile(join(repoRoot, 'packaging', 'common', 'lvsd.service'), 'utf8');
+    assert.match(unit, /^ExecStartPost=\/usr\/lib\/lvsd\/lvsd-wait-ready \$MAINPID$/m);
+    const waitReady = join(repoRoot, 'packaging', 'common', 'lvsd-wait-ready');
+    // What systemd does: start (the process exists), ExecStartPost, then the reload (or a stop) at once.
+    for (const signal of SIGNALS) {
+      const run = spawnLvsd(cfg);
+      const waited = spawn(waitReady, [String(run.child.pid)], { stdio: 'ignore' });
+      const code = await new Promise<number | null>((resolve) => waited.once('exit', (c) => resolve(c)));
+      assert.equal(code, 0);
+      assert.equal(await catchesHup(run.child.pid!), true, 'returned once SIGHUP is caught');
+      run.child.kill(signal);
+      await assertTableOutcome(run, signal);
+    }
+  });
+
   test('HUP/TERM/INT/USR2 at 0, 10, 50, 100 and 300 ms after spawn', async (t: TestContext) => {
     const tally = { handled: 0, beforeFirstInstruction: 0 };
     for (const delay of [0, 10, 50, 100, 300]) {

@@ -47,6 +47,7 @@ const EXPECTED = [
   '/usr/bin/lvsd',
   '/usr/lib/lvsd/lvsd-main.js',
   '/usr/lib/lvsd/lvsd-stop',
+  '/usr/lib/lvsd/lvsd-wait-ready',
   '/usr/lib/lvsd/lvsd.js',
   '/usr/lib/lvsd/node',
   '/usr/lib/lvsd/package.json',
@@ -244,7 +245,7 @@ test('the .deb: files, modes, conffiles, dependencies', () => {
 test('shellcheck: the installed scripts and the build scripts', () => {
   const bashScripts = [hbScript, ocfAgent, ...['build-deb.sh', 'build-rpm.sh', 'stage.sh', 'stage-runtime.sh', 'maintainer.sh'].map((f) => join(repoRoot, 'packaging', f)), join(repoRoot, 'test/packaging/debian-root.sh')];
   ok(run('shellcheck', ['-s', 'bash', ...bashScripts]), 'shellcheck (bash)');
-  const shScripts = [stopHelper, ...['postinst', 'prerm', 'postrm'].map((f) => join(repoRoot, 'packaging/debian', f))];
+  const shScripts = [stopHelper, join(extracted, 'usr/lib/lvsd/lvsd-wait-ready'), ...['postinst', 'prerm', 'postrm'].map((f) => join(repoRoot, 'packaging/debian', f))];
   ok(run('shellcheck', ['-s', 'sh', ...shScripts]), 'shellcheck (sh)');
 });
 
