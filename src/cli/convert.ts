@@ -7,7 +7,6 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LvsdError } from '../errors.js';
 import { formatIssue, loadConfig } from '../config/load.js';
-import { detectCapabilities } from '../convert/capabilities.js';
 import { convert, detectFormat } from '../convert/index.js';
 import type { ConvertResult, Format } from '../convert/index.js';
 import { formatDiagnostic, formatParseError } from '../convert/model.js';
@@ -84,7 +83,7 @@ export const convertCommand: Command = {
     if (values['keep-vrrp'] !== undefined && format !== 'keepalived') throw new LvsdError('LVSD_USAGE', '--keep-vrrp applies to keepalived.conf only');
 
     if (values.instance !== undefined && format !== 'keepalived') throw new LvsdError('LVSD_USAGE', '--instance applies to keepalived.conf only');
-    const result = await convert(format, file, text, detectCapabilities(), { budget, instance: values.instance ?? defaultInstance() });
+    const result = await convert(format, file, text, { budget, instance: values.instance ?? defaultInstance() });
     if (!result.ok) {
       for (const e of result.errors) process.stderr.write(`${formatParseError(e)}\n`);
       process.stderr.write(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}: nothing written\n`);

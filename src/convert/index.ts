@@ -1,7 +1,6 @@
 // `lvsd convert` entry: detect the input format and run its importer. The converters live in
 // src/convert/, apart from config/ (the runtime configuration), which they only write for.
 
-import type { Capabilities } from './capabilities.js';
 import type { ConvertResult, Format } from './model.js';
 import { convertKeepalived } from './keepalived.js';
 import { convertLdirectord } from './ldirectord.js';
@@ -20,6 +19,6 @@ export function detectFormat(text: string): Format | null {
 }
 
 /** The keepalived reader's options (includes within the input budget, the config id); ldirectord.cf has none. */
-export function convert(format: Format, file: string, text: string, caps: Capabilities, options: KeepalivedReadOptions = {}): Promise<ConvertResult> {
-  return format === 'keepalived' ? convertKeepalived(file, text, caps, options) : convertLdirectord(file, text, caps);
+export function convert(format: Format, file: string, text: string, options: KeepalivedReadOptions = {}): Promise<ConvertResult> {
+  return format === 'keepalived' ? convertKeepalived(file, text, options) : convertLdirectord(file, text);
 }

@@ -1,7 +1,6 @@
 // keepalived checkers (HTTP_GET, SSL_GET, TCP_CHECK, SMTP_CHECK, DNS_CHECK, MISC_CHECK, UDP_CHECK,
 // PING_CHECK, FILE_CHECK, BFD_CHECK) of one real_server mapped to lvsd checks.
 
-import type { Capabilities } from './capabilities.js';
 import type { OutMap } from './model.js';
 import type { KNode } from './keepalived-parse.js';
 import { commandProblem, timing, isRegex, literalRegex, splitCommand, statusText } from './common.js';
@@ -68,12 +67,11 @@ export async function mapChecker(
   node: KNode,
   inh0: Inherited,
   real: { host: string; port: number },
-  caps: Capabilities,
   warn: Warn,
   note: Warn,
   missing: Set<string>,
 ): Promise<OutMap | null> {
-  const out = await mapCheckerBody(node, inh0, real, caps, warn, note, missing);
+  const out = await mapCheckerBody(node, inh0, real, warn, note, missing);
   // A keyword no checker of keepalived has: keepalived logs "unknown keyword" and goes on.
   const own = OWN[node.keyword];
   if (own) {
@@ -89,7 +87,6 @@ async function mapCheckerBody(
   node: KNode,
   inh0: Inherited,
   real: { host: string; port: number },
-  caps: Capabilities,
   warn: Warn,
   note: Warn,
   missing: Set<string>,
@@ -128,15 +125,11 @@ async function mapCheckerBody(
       return { type: 'tcp', ...c };
     case 'HTTP_GET':
     case 'SSL_GET':
-      return http(node, kind === 'SSL_GET' ? 'https' : 'http', c, inh, caps, warn, note);
+      return http(node, kind === 'SSL_GET' ? 'https' : 'http', c, inh, warn, note);
     case 'SMTP_CHECK': {
       const helo = child(node, 'helo_name')?.args[0] ?? 'smtpchecker.keepalived.org';
       for (const h of opts.filter((o) => o.keyword === 'host')) warn(h, 'SMTP_CHECK host { } blocks (several SMTP servers in one checker) are not supported; the real itself is checked');
-      if (caps.dialogue) {
-        return { type: 'tcp', ...c, dialogue: [{ expect: '^220' }, { send: `HELO ${helo.replace(/\\/g, '\\\\')}\\r\\n`, expect: '^250' }, { send: 'QUIT\\r\\n', expect: '^221' }] };
-      }
-      warn(node, 'SMTP_CHECK: this lvsd has no TCP dialogue (check.dialogue), so only the 220 greeting is checked, without HELO');
-      return { type: 'tcp', ...c, expect: '^220' };
+      return { type: 'tcp', ...c, dialogue: [{ expect: '^220' }, { send: `HELO ${helo.replace(/\\/g, '\\\\')}\\r\\n`, expect: '^250' }, { send: 'QUIT\\r\\n', expect: '^221' }] };
     }
     case 'DNS_CHECK': {
       const d: OutMap = { type: 'dns', ...c, query: child(node, 'name')?.args[0] ?? '.', query_type: (child(node, 'type')?.args[0] ?? 'SOA').toUpperCase(), transport: 'udp' };
@@ -163,10 +156,6 @@ async function mapCheckerBody(
       return m;
     }
     case 'UDP_CHECK': {
-      if (!caps.udp) {
-        warn(node, 'UDP_CHECK: this lvsd has no UDP check; the real is not checked (type: none)');
-        return { type: 'none', interval: c.interval! };
-      }
       const u: OutMap = { type: 'udp', ...c };
       const payload = child(node, 'payload')?.args.join(' ');
       if (payload) u.send = hexToEscapes(payload);
@@ -180,9 +169,7 @@ async function mapCheckerBody(
       return u;
     }
     case 'PING_CHECK':
-      if (caps.ping) return { type: 'ping', ...withoutPort(c) };
-      warn(node, 'PING_CHECK: this lvsd has no ICMP check; the real is not checked (type: none)');
-      return { type: 'none', interval: c.interval! };
+      return { type: 'ping', ...withoutPort(c) };
     case 'FILE_CHECK':
       warn(node, `FILE_CHECK (track_file ${child(node, 'track_file')?.args[0] ?? '?'}) is not supported: put the real in maintenance with "lvsd drain"/"lvsd disable" instead; left out`);
       return null;
@@ -199,7 +186,7 @@ function withoutPort(c: OutMap): OutMap {
   return rest;
 }
 
-async function http(node: KNode, type: string, c: OutMap, inh: Inherited, caps: Capabilities, warn: Warn, note: Warn): Promise<OutMap> {
+async function http(node: KNode, type: string, c: OutMap, inh: Inherited, warn: Warn, note: Warn): Promise<OutMap> {
   const out: OutMap = { type, ...c };
   if (type === 'https') out.tls_verify = false;
   const checkerHost = child(node, 'virtualhost')?.args[0] ?? inh.virtualhost;
@@ -217,13 +204,12 @@ async function http(node: KNode, type: string, c: OutMap, inh: Inherited, caps: 
     if (checkerHost) out.host = checkerHost;
     return out;
   }
-  const mapped = urls.map((u) => mapUrl(u, caps, warn));
+  const mapped = urls.map((u) => mapUrl(u, warn));
   const hosts = new Set(urls.map((u) => child(u, 'virtualhost')?.args[0] ?? checkerHost ?? ''));
   const host = [...hosts][0];
   if (hosts.size > 1) warn(urls[1]!, `the url blocks use different virtualhost values; lvsd sends one Host per check: ${host || 'the real address'}`);
   if (host) out.host = host;
-  if (urls.length === 1 || !caps.urls) {
-    if (urls.length > 1) warn(urls[1]!, `${urls.length} url blocks: this lvsd checks one URL per check (no check.urls), so only ${String(mapped[0]!.path)} is checked`);
+  if (urls.length === 1) {
     Object.assign(out, mapped[0]);
     return out;
   }
@@ -231,7 +217,7 @@ async function http(node: KNode, type: string, c: OutMap, inh: Inherited, caps: 
   return out;
 }
 
-function mapUrl(u: KNode, caps: Capabilities, warn: Warn): OutMap {
+function mapUrl(u: KNode, warn: Warn): OutMap {
   const o: OutMap = { path: child(u, 'path')?.args[0] ?? '/' };
   const status = child(u, 'status_code');
   if (status) {
@@ -243,10 +229,7 @@ function mapUrl(u: KNode, caps: Capabilities, warn: Warn): OutMap {
     o.expect_status = '200-299';
   }
   const digest = child(u, 'digest');
-  if (digest) {
-    if (caps.digest) o.expect_digest = digest.args[0]!.toLowerCase();
-    else warn(digest, `digest ${digest.args[0]}: this lvsd cannot compare an MD5 of the body (no expect_digest); only the status is checked`);
-  }
+  if (digest) o.expect_digest = digest.args[0]!.toLowerCase();
   const regex = child(u, 'regex');
   if (regex) {
     const re = regex.args.join(' ');

@@ -3,7 +3,6 @@
 // skipped unless tunnelled), weight, method, checkers (keepalived-checks.ts), inhibit_on_failure
 // and notify_up/notify_down; the checks folded into one service check when every real has the same.
 
-import type { Capabilities } from './capabilities.js';
 import type { OutMap } from './model.js';
 import type { KNode } from './keepalived-parse.js';
 import type { Inherited } from './keepalived-checks.js';
@@ -24,7 +23,6 @@ export interface RealsContext {
   readonly fwmark: boolean;
   readonly family: 4 | 6;
   readonly method: string;
-  readonly caps: Capabilities;
   readonly doc: DocBuilder;
   readonly warn: At;
   readonly note: At;
@@ -51,7 +49,7 @@ export function destPort(method: string, written: number, ctx: Pick<RealsContext
 }
 
 export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]; notify: OutMap }> {
-  const { vs, doc, warn, note, child, caps } = ctx;
+  const { vs, doc, warn, note, child } = ctx;
   const base: Inherited = inherit({ delayLoopMs: null, connectTimeoutMs: null, retry: null, delayBeforeRetryMs: null, virtualhost: null }, vs);
   const vsInhibit = child(vs, 'inhibit_on_failure');
   const reals: OutMap[] = [];
@@ -114,7 +112,7 @@ export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]
       mark(ck, 'mapped');
       // keepalived checks the port written on real_server, whatever port the kernel table holds.
       const checkPort = written !== 0 ? written : port;
-      const m = await mapChecker(ck, inh, { host, port: checkPort }, caps, (n, msg) => warn(n, `${path}.check`, msg), (n, msg) => note(n, `${path}.check`, msg), ctx.missing);
+      const m = await mapChecker(ck, inh, { host, port: checkPort }, (n, msg) => warn(n, `${path}.check`, msg), (n, msg) => note(n, `${path}.check`, msg), ctx.missing);
       if (m && m.port === undefined && checkPort !== port && !['misc', 'ping', 'none'].includes(String(m.type))) m.port = checkPort;
       if (m) mapped.push(m);
     }
@@ -130,10 +128,7 @@ export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]
     }
     if (mapped.length === 0) {
       checks.push({ type: 'none', interval: (inh.delayLoopMs ?? 60_000) / 1000 });
-    } else if (mapped.length === 1 || !caps.checks) {
-      if (mapped.length > 1) {
-        warn(rs, `${path}.check`, `real_server ${host} has ${mapped.length} checkers; this lvsd runs one check per real (no checks: list), so only the first (${String(mapped[0]!.type)}) is kept`);
-      }
+    } else if (mapped.length === 1) {
       checks.push(mapped[0]!);
     } else {
       checks.push(mapped);
@@ -151,10 +146,6 @@ export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]
     const argvs = notifies[event].filter((a) => a.length > 0);
     if (argvs.length === 0) continue;
     const kw = event === 'real_up' ? 'notify_up' : 'notify_down';
-    if (!caps.notify.includes(event)) {
-      warn(vs, '', `${kw} is not supported by this lvsd; watch lvsd's metrics or lvsd status instead`);
-      continue;
-    }
     const problem = await commandProblem(argvs[0]!);
     if (problem) {
       warn(vs, '', `${kw}: ${problem}; left out (check-config would refuse it): once installed, add notify: { ${event}: ${JSON.stringify(argvs[0])} }`);

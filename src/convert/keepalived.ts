@@ -2,7 +2,6 @@
 // reals with their checkers (keepalived-reals.ts); VRRP and global_defs are noted, not converted.
 // Where keepalived logs a value as invalid and runs without it, convert does the same and warns.
 
-import type { Capabilities } from './capabilities.js';
 import type { ConvertResult, OutMap, OutService, ParseError } from './model.js';
 import type { KNode, KeepalivedReadOptions } from './keepalived-parse.js';
 import { parseKeepalived } from './keepalived-parse.js';
@@ -32,7 +31,6 @@ function child(node: KNode, keyword: string): KNode | undefined {
 }
 
 interface Ctx {
-  readonly caps: Capabilities;
   readonly diags: Diagnostics;
   readonly names: Set<string>;
   readonly keys: Map<string, string>;
@@ -40,7 +38,7 @@ interface Ctx {
   readonly missing: Set<string>;
 }
 
-export async function convertKeepalived(file: string, text: string, caps: Capabilities, options: KeepalivedReadOptions = {}): Promise<ConvertResult> {
+export async function convertKeepalived(file: string, text: string, options: KeepalivedReadOptions = {}): Promise<ConvertResult> {
   const parsed = parseKeepalived(file, text, options);
   if (parsed.errors.length > 0) return { ok: false, format: 'keepalived', errors: parsed.errors };
   const diags = new Diagnostics();
@@ -51,7 +49,7 @@ export async function convertKeepalived(file: string, text: string, caps: Capabi
   }
   const warn = (n: KNode, message: string): void => (mark(n, 'warned'), global.warn(n.line, '', message, n.file));
   const note = (n: KNode, message: string): void => (mark(n, 'noted'), global.note(n.line, '', message, n.file));
-  const ctx: Ctx = { caps, diags, names: new Set(), keys: new Map(), errors: [], missing: new Set() };
+  const ctx: Ctx = { diags, names: new Set(), keys: new Map(), errors: [], missing: new Set() };
   const groups = new Map<string, KNode>();
   for (const n of parsed.nodes) if (n.keyword === 'virtual_server_group' && n.args[0]) groups.set(n.args[0], n);
 
@@ -90,7 +88,7 @@ const VS_KEYS = new Set([
 ]);
 
 async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutService | null> {
-  const { caps, errors } = ctx;
+  const { errors } = ctx;
   const doc = new DocBuilder(ctx.diags, vs.file);
   const warn = (n: KNode, path: string, m: string): void => (mark(n, 'warned'), doc.warn(n.line, path, m, n.file));
   const note = (n: KNode, path: string, m: string): void => (mark(n, 'noted'), doc.note(n.line, path, m, n.file));
@@ -158,12 +156,10 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
   const quorum = child(vs, 'quorum');
   const hyst = child(vs, 'hysteresis');
   if (quorum && Number(quorum.args[0]) !== 1) {
-    if (caps.quorum) value.quorum = Number(quorum.args[0]);
-    else warn(quorum, '', `quorum ${quorum.args[0]} is not supported by this lvsd: the service stays up while any real is up`);
+    value.quorum = Number(quorum.args[0]);
   }
   if (hyst && Number(hyst.args[0]) !== 0) {
-    if (caps.hysteresis) value.hysteresis = Number(hyst.args[0]);
-    else warn(hyst, '', `hysteresis ${hyst.args[0]} is not supported by this lvsd; left out`);
+    value.hysteresis = Number(hyst.args[0]);
   }
   const qmax = child(vs, 'quorum_max');
   if (qmax) warn(qmax, '', 'quorum_max is not supported by lvsd; left out');
@@ -171,10 +167,6 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
   for (const event of ['quorum_up', 'quorum_down'] as const) {
     const n = child(vs, event);
     if (!n) continue;
-    if (!caps.notify.includes(event)) {
-      warn(n, '', `${event} is not supported by this lvsd; watch lvsd's metrics or lvsd status instead`);
-      continue;
-    }
     const argv = notifyArgv(n, warn);
     const problem = await commandProblem(argv);
     if (problem) warn(n, '', `${event}: ${problem}; left out (check-config would refuse it): once installed, add notify: { ${event}: ${JSON.stringify(argv)} }`);
@@ -197,7 +189,7 @@ async function convertVirtualServer(vs: KNode, vip: Vip, ctx: Ctx): Promise<OutS
   }
 
   // --- reals ---------------------------------------------------------------------------------
-  const r = await convertReals({ vs, vport: vip.port, fwmark: vip.fwmark !== undefined, family, method, caps, doc, warn, note, child, missing: ctx.missing });
+  const r = await convertReals({ vs, vport: vip.port, fwmark: vip.fwmark !== undefined, family, method, doc, warn, note, child, missing: ctx.missing });
   if (r.reals.length === 0) {
     // check_parser.c vs_end_handler: "Virtual server %s has no real servers - ignoring".
     warn(vs, '', `virtual_server ${vs.args.join(' ')} has no real_server ${(vs.children ?? []).some((c) => c.keyword === 'real_server') ? 'of its address family' : ''}: keepalived ignores it ("has no real servers"), and so does lvsd convert`.replace('  ', ' '));

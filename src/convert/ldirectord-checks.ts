@@ -1,7 +1,6 @@
 // ldirectord's checktype/service pairs mapped to lvsd checks: the native check where one exists,
 // else the nearest one and a warning saying what differs and what to write instead.
 
-import type { Capabilities } from './capabilities.js';
 import type { OutMap, OutValue } from './model.js';
 import { isRegex, literalRegex, sendText, splitCommand } from './common.js';
 
@@ -48,31 +47,17 @@ export const SERVICES = [
 
 type Step = { send?: string; expect?: string };
 
-/** A TCP conversation as lvsd's `dialogue`, or, without it, the banner check that is nearest. */
-function dialogue(caps: Capabilities, steps: Step[], what: string, warnings: LdCheckWarning[]): OutMap {
-  if (caps.dialogue) {
-    return { type: 'tcp', dialogue: steps.map((s) => { const o: OutMap = {}; if (s.send !== undefined) o.send = s.send; if (s.expect !== undefined) o.expect = s.expect; return o; }) };
-  }
-  const banner = steps[0]?.expect;
-  warnings.push({
-    directive: 'service',
-    message: `${what}: this lvsd has no TCP dialogue (check.dialogue), so only the server's greeting is checked (expect ${JSON.stringify(banner)})`,
-  });
-  return banner === undefined ? { type: 'tcp' } : { type: 'tcp', expect: banner };
+/** A TCP conversation as lvsd's `dialogue`. */
+function dialogue(steps: Step[]): OutMap {
+  return { type: 'tcp', dialogue: steps.map((s) => { const o: OutMap = {}; if (s.send !== undefined) o.send = s.send; if (s.expect !== undefined) o.expect = s.expect; return o; }) };
 }
 
-function connect(protocol: string, caps: Capabilities, warnings: LdCheckWarning[], why: string): OutMap {
-  if (protocol !== 'udp') return { type: 'tcp' };
-  return ping(caps, warnings, why);
+/** checktype=connect: a TCP connect, or on a UDP service an ICMP ping as in ldirectord. */
+function connect(protocol: string): OutMap {
+  return protocol === 'udp' ? { type: 'ping' } : { type: 'tcp' };
 }
 
-function ping(caps: Capabilities, warnings: LdCheckWarning[], why: string): OutMap {
-  if (caps.ping) return { type: 'ping' };
-  warnings.push({ directive: 'checktype', message: `${why}: this lvsd has no ICMP check (type: ping), so the reals are not checked (type: none)` });
-  return { type: 'none' };
-}
-
-export function mapLdirectordCheck(s: LdCheckSettings, caps: Capabilities): LdCheck {
+export function mapLdirectordCheck(s: LdCheckSettings): LdCheck {
   const warnings: LdCheckWarning[] = [];
   const ct = s.checktype;
   if (ct === 'off') {
@@ -81,10 +66,9 @@ export function mapLdirectordCheck(s: LdCheckSettings, caps: Capabilities): LdCh
   }
   if (ct === 'on') return { check: { type: 'none' }, negotiate: false, warnings, externalArgv: null };
   if (ct === 'connect') {
-    const c = connect(s.protocol, caps, warnings, 'checktype=connect on a UDP service is an ICMP ping in ldirectord');
-    return { check: c, negotiate: false, warnings, externalArgv: null };
+    return { check: connect(s.protocol), negotiate: false, warnings, externalArgv: null };
   }
-  if (ct === 'ping') return { check: ping(caps, warnings, 'checktype=ping'), negotiate: false, warnings, externalArgv: null };
+  if (ct === 'ping') return { check: { type: 'ping' }, negotiate: false, warnings, externalArgv: null };
   if (ct === 'external' || ct === 'external-perl') {
     const base = splitCommand(s.checkcommand ?? '/bin/true');
     const argv = ct === 'external-perl' ? ['/usr/bin/perl', ...base] : base;
@@ -99,10 +83,10 @@ export function mapLdirectordCheck(s: LdCheckSettings, caps: Capabilities): LdCh
       message: `checktype=${ct} (a negotiate check after every ${ct} connect checks): lvsd runs the negotiate check every time; raise check.interval if it is costly`,
     });
   }
-  return { ...negotiateCheck(s, caps, warnings), negotiate: true, warnings, externalArgv: null };
+  return { ...negotiateCheck(s, warnings), negotiate: true, warnings, externalArgv: null };
 }
 
-function negotiateCheck(s: LdCheckSettings, caps: Capabilities, warnings: LdCheckWarning[]): { check: OutMap } {
+function negotiateCheck(s: LdCheckSettings, warnings: LdCheckWarning[]): { check: OutMap } {
   const w = (directive: string, message: string): void => void warnings.push({ directive, message });
   const login = s.login ?? '';
   switch (s.service) {
@@ -132,18 +116,18 @@ function negotiateCheck(s: LdCheckSettings, caps: Capabilities, warnings: LdChec
     }
     case 'smtp':
     case 'submission':
-      return { check: dialogue(caps, [{ expect: '^220' }, { send: 'EHLO lvsd\\r\\n', expect: '^250' }, { send: 'QUIT\\r\\n', expect: '^221' }], `service=${s.service}`, warnings) };
+      return { check: dialogue([{ expect: '^220' }, { send: 'EHLO lvsd\\r\\n', expect: '^250' }, { send: 'QUIT\\r\\n', expect: '^221' }]) };
     case 'pop': {
       const steps: Step[] = [{ expect: '^\\+OK' }];
       if (login !== '') steps.push({ send: `${sendText(`USER ${login}`)}\\r\\n`, expect: '^\\+OK' }, { send: `${sendText(`PASS ${s.passwd ?? ''}`)}\\r\\n`, expect: '^\\+OK' });
       steps.push({ send: 'QUIT\\r\\n', expect: '^\\+OK' });
-      return { check: dialogue(caps, steps, 'service=pop', warnings) };
+      return { check: dialogue(steps) };
     }
     case 'imap': {
       const steps: Step[] = [{ expect: '^\\* OK' }];
       if (login !== '') steps.push({ send: `${sendText(`a1 LOGIN ${login} ${s.passwd ?? ''}`)}\\r\\n`, expect: '^a1 OK' });
       steps.push({ send: 'a2 LOGOUT\\r\\n', expect: '^\\* BYE' });
-      return { check: dialogue(caps, steps, 'service=imap', warnings) };
+      return { check: dialogue(steps) };
     }
     case 'ftp': {
       const user = login === '' ? 'anonymous' : login;
@@ -155,7 +139,7 @@ function negotiateCheck(s: LdCheckSettings, caps: Capabilities, warnings: LdChec
         { send: 'QUIT\\r\\n', expect: '^221' },
       ];
       if (s.request) w('request', `service=ftp: ldirectord also downloads "${s.request.replace(/^\//, '')}" and matches receive; lvsd logs in and out only (write a misc check with curl for the download)`);
-      return { check: dialogue(caps, steps, 'service=ftp', warnings) };
+      return { check: dialogue(steps) };
     }
     case 'nntp':
       return { check: { type: 'tcp', expect: '^2' } };
@@ -180,12 +164,8 @@ function negotiateCheck(s: LdCheckSettings, caps: Capabilities, warnings: LdChec
       return { check: { type: 'tcp' } };
     case 'radius':
     case 'sip':
-      if (caps.udp) {
-        w('service', `service=${s.service} (an ${s.service === 'sip' ? 'OPTIONS request' : 'Access-Request'}) is checked as UDP without a reply test: up unless the port answers unreachable; write a misc check for the full test`);
-        return { check: s.service === 'sip' ? { type: 'udp', send: 'OPTIONS sip:lvsd SIP/2.0\\r\\n\\r\\n' } : { type: 'udp' } };
-      }
-      w('service', `service=${s.service} has no lvsd equivalent and this lvsd has no UDP check: the reals are not checked (type: none); write a misc check`);
-      return { check: { type: 'none' } };
+      w('service', `service=${s.service} (an ${s.service === 'sip' ? 'OPTIONS request' : 'Access-Request'}) is checked as UDP without a reply test: up unless the port answers unreachable; write a misc check for the full test`);
+      return { check: s.service === 'sip' ? { type: 'udp', send: 'OPTIONS sip:lvsd SIP/2.0\\r\\n\\r\\n' } : { type: 'udp' } };
     default:
       w('service', `service=${s.service} is not an ldirectord service; the reals are not checked (type: none)`);
       return { check: { type: 'none' } };

@@ -2,7 +2,6 @@
 // them, as in ldirectord), one service per virtual, reals with ranges, checks via ldirectord-checks.
 
 import { isIPv4 } from 'node:net';
-import type { Capabilities } from './capabilities.js';
 import type { ConvertResult, OutMap, OutService } from './model.js';
 import type { CfLine, CfVirtual } from './ldirectord-parse.js';
 import { fields, parseLdirectordCf, parsePort, unquote } from './ldirectord-parse.js';
@@ -15,14 +14,14 @@ const FORWARDING: Readonly<Record<string, string>> = { gate: 'gate', masq: 'masq
 export const ALERT_RULES_HINT = "alert from Prometheus instead: add the rules lvsd ships, /usr/share/lvsd/prometheus/lvsd-alerts.yml (LvsdRealDown, LvsdServiceOnSorryServers, ...), to rule_files and route them with Alertmanager";
 const RANGE_LIMIT = 4096;
 
-export async function convertLdirectord(file: string, text: string, caps: Capabilities): Promise<ConvertResult> {
+export async function convertLdirectord(file: string, text: string): Promise<ConvertResult> {
   const parsed = parseLdirectordCf(file, text);
   if (!parsed.ok) return { ok: false, format: 'ldirectord', errors: parsed.errors };
   const { globals, virtuals } = parsed.cf;
   const diags = new Diagnostics();
   const global = new DocBuilder(diags, file);
   const g = lastByKey(globals);
-  convertGlobals(globals, global, caps);
+  convertGlobals(globals, global);
   const missing = new Set<string>();
 
   const services: OutService[] = [];
@@ -30,7 +29,7 @@ export async function convertLdirectord(file: string, text: string, caps: Capabi
   const keys = new Map<string, number>();
   const errors: { file: string; line: number; col: number; message: string }[] = [];
   for (const v of virtuals) {
-    const r = await convertVirtual(file, v, g, caps, diags, names, keys, missing);
+    const r = await convertVirtual(file, v, g, diags, names, keys, missing);
     if ('error' in r) errors.push(r.error);
     else if (r.service) services.push(r.service);
     else global.comment('', `virtual at ${file}:${v.head.line} was not converted (see the warning above)`);
@@ -86,7 +85,7 @@ export function ldNumber(text: string): number | null {
   return m && Number(m[1]) > 0 ? Number(m[1]) : null;
 }
 
-function convertGlobals(globals: readonly CfLine[], doc: DocBuilder, caps: Capabilities): void {
+function convertGlobals(globals: readonly CfLine[], doc: DocBuilder): void {
   for (const l of globals) {
     if (!VIRTUAL_DEFAULTS.has(l.key)) mark(l, 'mapped');
     switch (l.key) {
@@ -97,12 +96,8 @@ function convertGlobals(globals: readonly CfLine[], doc: DocBuilder, caps: Capab
         break;
       }
       case 'maintenancedir':
-        if (caps.maintenanceDir) {
-          doc.value.maintenance_dir = l.value;
-          doc.note(l.line, 'maintenance_dir', 'maintenancedir: lvsd looks for files named IP:PORT or IP in maintenance_dir (host names are not looked up)');
-        } else {
-          doc.warn(l.line, '', `maintenancedir=${l.value} is not supported by this lvsd: put a real in maintenance with "lvsd drain"/"weight: 0" instead`);
-        }
+        doc.value.maintenance_dir = l.value;
+        doc.note(l.line, 'maintenance_dir', 'maintenancedir: lvsd looks for files named IP:PORT or IP in maintenance_dir (host names are not looked up)');
         break;
       case 'autoreload':
         doc.note(l.line, '', 'autoreload: lvsd always reloads when conf.d changes, and on SIGHUP');
@@ -144,7 +139,6 @@ async function convertVirtual(
   file: string,
   v: CfVirtual,
   g: Lookup,
-  caps: Capabilities,
   diags: Diagnostics,
   names: Set<string>,
   keys: Map<string, number>,
@@ -262,7 +256,6 @@ async function convertVirtual(
       passwd: setting('passwd'),
       checkcommand: setting('checkcommand'),
     },
-    caps,
   );
   for (const w of mapped.warnings) doc.warn(get(w.directive)?.line ?? lineOf('checktype'), 'check', w.message);
   for (const key of ['login', 'passwd', 'database', 'secret']) {
@@ -332,12 +325,10 @@ async function convertVirtual(
     const argv = fbc.value.split(/\s+/).filter(Boolean);
     const vs = fwmark !== undefined ? String(fwmark) : endpointText(host!, port);
     const problem = await commandProblem(argv);
-    if (caps.notify.includes('sorry_on') && caps.notify.includes('sorry_off') && problem === null) {
+    if (problem === null) {
       value.notify = { sorry_on: [...argv, 'start', vs, protocol], sorry_off: [...argv, 'stop', vs, protocol] };
-    } else if (problem !== null && caps.notify.length > 0) {
-      doc.warn(fbc.line, '', `fallbackcommand: ${problem}; left out (check-config would refuse it): once installed, add notify: { sorry_on: [${[...argv, 'start', vs, protocol].join(', ')}], sorry_off: [${[...argv, 'stop', vs, protocol].join(', ')}] }`);
     } else {
-      doc.warn(fbc.line, '', `fallbackcommand="${fbc.value}" is not supported by this lvsd; watch lvsd_service_sorry_active (metrics) or lvsd status instead`);
+      doc.warn(fbc.line, '', `fallbackcommand: ${problem}; left out (check-config would refuse it): once installed, add notify: { sorry_on: [${[...argv, 'start', vs, protocol].join(', ')}], sorry_off: [${[...argv, 'stop', vs, protocol].join(', ')}] }`);
     }
   }
   for (const key of ['emailalert', 'emailalertfreq', 'emailalertstatus', 'emailalertfrom', 'smtp']) {

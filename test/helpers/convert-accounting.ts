@@ -2,7 +2,6 @@
 // every directive of the input mapped, warned or noted (the corpus test runs it over every file).
 
 import { readFileSync } from 'node:fs';
-import { detectCapabilities } from '../../src/convert/capabilities.js';
 import { convert, detectFormat, dropped, tally } from '../../src/convert/index.js';
 import type { ConvertResult, DirectiveRecord, Format } from '../../src/convert/index.js';
 
@@ -22,7 +21,7 @@ export async function accountFile(file: string, format?: Format): Promise<Accoun
 
 export async function accountText(file: string, text: string, format?: Format): Promise<Accounting> {
   const f = format ?? detectFormat(text) ?? 'keepalived';
-  const result = await convert(f, file, text, detectCapabilities());
+  const result = await convert(f, file, text);
   const directives = result.ok ? result.directives : [];
   return { format: f, result, directives, dropped: dropped(directives), tally: tally(directives) };
 }

@@ -1,17 +1,15 @@
 // Runs an importer on a snippet of ldirectord.cf / keepalived.conf text and reads values out of the
 // result by dotted path, for the table-driven convert tests.
 
-import { detectCapabilities } from '../../src/convert/capabilities.js';
 import { convert } from '../../src/convert/index.js';
 import type { ConvertResult, Format, OutMap, OutValue } from '../../src/convert/index.js';
 
 export type { OutMap };
-export const caps = detectCapabilities();
 
 export type Ok = Extract<ConvertResult, { ok: true }>;
 
 export async function run(format: Format, text: string, file = `test.${format === 'keepalived' ? 'conf' : 'cf'}`): Promise<ConvertResult> {
-  return convert(format, file, text, caps);
+  return convert(format, file, text);
 }
 
 export async function ok(format: Format, text: string): Promise<Ok> {

@@ -9,7 +9,6 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { runLvsd } from '../helpers/daemon-process.js';
-import { detectCapabilities } from '../../src/convert/capabilities.js';
 import { convert, detectFormat } from '../../src/convert/index.js';
 import { formatDiagnostic, formatParseError } from '../../src/convert/model.js';
 import { formatIssue, loadConfig } from '../../src/config/load.js';
@@ -46,7 +45,7 @@ describe('lvsd convert (CLI)', () => {
       const text = await readFile(sample, 'utf8');
       const format = detectFormat(text);
       assert.ok(format, 'format detected');
-      const r = await convert(format, sample, text, detectCapabilities());
+      const r = await convert(format, sample, text);
       assert.ok(r.ok, r.ok ? '' : r.errors.map(formatParseError).join('\n'));
       const out = join(tmp, basename(sample));
       await mkdir(join(out, 'conf.d'), { recursive: true });
@@ -103,8 +102,7 @@ describe('lvsd convert (CLI)', () => {
     const lines = (await readFile(LDIRECTORD_SAMPLE, 'utf8')).split('\n').map((l) => (/^#(virtual6?\s*=|\t)/.test(l) ? l.slice(1) : l));
     const all = join(tmp, 'ldirectord-all.cf');
     await writeFile(all, lines.join('\n'));
-    const caps = detectCapabilities();
-    const r = await convert('ldirectord', all, lines.join('\n'), caps);
+    const r = await convert('ldirectord', all, lines.join('\n'));
     assert.equal(r.ok, false);
     if (r.ok) return;
     const dup = lines.findIndex((l, i) => i > 30 && l.startsWith('virtual=192.168.6.240:80')) + 1;
@@ -123,7 +121,7 @@ describe('lvsd convert (CLI)', () => {
       for (let i = a; i < b; i++) drop.add(i);
     }
     const kept = lines.filter((_, i) => !drop.has(i)).join('\n');
-    const ok = await convert('ldirectord', all, kept, caps);
+    const ok = await convert('ldirectord', all, kept);
     assert.ok(ok.ok, ok.ok ? '' : ok.errors.map(formatParseError).join('\n'));
     if (!ok.ok) return;
     assert.ok(ok.services.length >= 15, `${ok.services.length} services`);

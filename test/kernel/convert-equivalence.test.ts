@@ -24,7 +24,6 @@ import type { Table } from './lib/ipvsadm.js';
 import { START_WAIT, assertNoErrors, realsOf, stopDaemon } from './lib/scenario.js';
 import type { ManagedProcess } from './lib/servers.js';
 import { Topology } from './lib/topology.js';
-import { detectCapabilities } from '../../src/convert/capabilities.js';
 import { convert } from '../../src/convert/index.js';
 import { render } from '../../src/cli/convert.js';
 
@@ -175,7 +174,6 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
 
   it('lvsd on both conversions: the same tables in the same three states', TIMEOUT, async (t) => {
     assert.ok(seen.keepalived['all down'] && seen.ldirectord['all down'], 'the peers ran first');
-    const caps = detectCapabilities();
     const confDir = join(dir, 'lvsd');
     await mkdir(join(confDir, 'conf.d'), { recursive: true });
     // The converted files as they are; lvsd.yaml gets the test's listen port and state dir on top.
@@ -183,7 +181,7 @@ describe('lvsd convert: keepalived and ldirectord vs lvsd on their conversions (
     for (const [format, file] of [['keepalived', 'keepalived.conf'], ['ldirectord', 'ldirectord.cf']] as const) {
       const src = join(dir, file);
       const { readFile } = await import('node:fs/promises');
-      const r = await convert(format, src, await readFile(src, 'utf8'), caps);
+      const r = await convert(format, src, await readFile(src, 'utf8'));
       assert.ok(r.ok, `${file} converts`);
       if (!r.ok) return;
       for (const [rel, body] of render(r, src)) {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { at, caps, ok, run } from '../helpers/convert.js';
+import { at, ok, run } from '../helpers/convert.js';
 import { convert } from '../../src/convert/index.js';
 import { parseKeepalived } from '../../src/convert/keepalived-parse.js';
 
@@ -116,7 +116,7 @@ test('keepalived reader: ${_PWD} is the directory of the file being read, as kee
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-pwd-'));
   try {
     const file = join(dir, 'keepalived.conf');
-    const r = await convert('keepalived', file, 'virtual_server 192.0.2.10 80 {\n  real_server 10.0.0.1 80 {\n    MISC_CHECK { misc_path "${_PWD}/check.sh --fast" }\n  }\n}\n', caps);
+    const r = await convert('keepalived', file, 'virtual_server 192.0.2.10 80 {\n  real_server 10.0.0.1 80 {\n    MISC_CHECK { misc_path "${_PWD}/check.sh --fast" }\n  }\n}\n');
     assert.ok(r.ok);
     if (!r.ok) return;
     assert.deepEqual(at(r.services[0]!.value, 'check.command'), [`${dir}/check.sh`, '--fast']);
@@ -129,7 +129,7 @@ test('keepalived reader: ${_PWD} is the directory of the file being read, as kee
 test('keepalived reader: ${_INSTANCE} and @ID lines follow the config id (--instance)', async () => {
   const text = '@lb1 $W=5\n@^lb1 $W=7\nvirtual_server 192.0.2.10 80 {\n  real_server 10.0.0.1 80 {\n    weight $W\n    HTTP_GET { url { path /${_INSTANCE} } }\n  }\n}\n';
   for (const [instance, weight] of [['lb1', 5], ['lb2', 7]] as const) {
-    const r = await convert('keepalived', 'k.conf', text, caps, { instance });
+    const r = await convert('keepalived', 'k.conf', text, { instance });
     assert.ok(r.ok);
     if (!r.ok) return;
     assert.equal(at(r.services[0]!.value, 'reals.0.weight'), weight);
@@ -161,10 +161,10 @@ test('keepalived reader: includes are regular files only: a FIFO and /dev/zero a
     execFileSync('mkfifo', [join(dir, 'pipe.conf')]);
     writeFileSync(join(dir, 'ok.conf'), `virtual_server 192.0.2.10 80 {\n  ${REAL}\n}\n`);
     const file = join(dir, 'keepalived.conf');
-    const fifo = await convert('keepalived', file, 'include *.conf\n', caps);
+    const fifo = await convert('keepalived', file, 'include *.conf\n');
     assert.equal(fifo.ok, false);
     if (!fifo.ok) assert.ok(fifo.errors.some((e) => e.line === 1 && /pipe\.conf: is not a regular file \(a FIFO\)/.test(e.message)), JSON.stringify(fifo.errors));
-    const zero = await convert('keepalived', file, 'include /dev/zer[o]\n', caps);
+    const zero = await convert('keepalived', file, 'include /dev/zer[o]\n');
     assert.equal(zero.ok, false);
     if (!zero.ok) assert.match(zero.errors[0]!.message, /\/dev\/zero: is not a regular file \(a character device\)/);
   } finally {
@@ -180,7 +180,7 @@ test('keepalived reader: include globs in any component and {a,b}; directories s
     mkdirSync(join(dir, 'a', 'sub.conf'));
     writeFileSync(join(dir, 'a', 'one.conf'), `virtual_server 192.0.2.10 80 {\n  ${REAL}\n}\n`);
     writeFileSync(join(dir, 'b', 'two.conf'), `virtual_server 192.0.2.11 80 {\n  ${REAL}\n}\n`);
-    const r = await convert('keepalived', join(dir, 'keepalived.conf'), 'include {a,b}/*.conf\n', caps);
+    const r = await convert('keepalived', join(dir, 'keepalived.conf'), 'include {a,b}/*.conf\n');
     assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.errors));
     if (!r.ok) return;
     assert.deepEqual(r.services.map((s) => at(s.value, 'address')), ['192.0.2.10:80', '192.0.2.11:80']);

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { at, caps, ok, run, warnings } from '../helpers/convert.js';
+import { at, ok, run, warnings } from '../helpers/convert.js';
 
 const V = 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate\n';
 
@@ -31,14 +31,14 @@ const cases: Case[] = [
   { name: 'real thresholds', text: 'virtual=192.0.2.10:80\n\treal=10.0.0.1:80 gate 1 "<l:10>" "<u:100>"\n\tchecktype=connect\n', warn: [/thresholds/] },
   { name: 'real host name', text: 'virtual=192.0.2.10:80\n\treal=web1:80 gate\n\treal=10.0.0.1:80 gate\n\tchecktype=connect\n', expect: { 'reals.0.address': '10.0.0.1:80' }, warn: [/host names are not resolved/] },
   { name: 'checktype connect', text: `${V}\tchecktype=connect\n`, expect: { 'check.type': 'tcp', 'check.timeout': 5, 'check.interval': 10, 'check.rise': 1, 'check.fall': 1 }, exact: true },
-  { name: 'checktype connect on UDP is a ping', text: 'virtual=192.0.2.10:53\n\treal=10.0.0.1:53 gate\n\tchecktype=connect\n', expect: { protocol: 'udp', 'check.type': caps.ping ? 'ping' : 'none' } },
+  { name: 'checktype connect on UDP is a ping', text: 'virtual=192.0.2.10:53\n\treal=10.0.0.1:53 gate\n\tchecktype=connect\n', expect: { protocol: 'udp', 'check.type': 'ping' } },
   { name: 'checktype negotiate http (default service by port)', text: `${V}\trequest="index.html"\n\treceive="Test"\n\tvirtualhost=www.example.org\n`, expect: { 'check.type': 'http', 'check.path': '/index.html', 'check.expect_body': 'Test', 'check.host': 'www.example.org', 'check.expect_status': '200-299' } },
   { name: 'checktype external', text: `${V}\tchecktype=external\n\tcheckcommand="/bin/true"\n`, expect: { 'check.type': 'misc', 'reals.0.check.command': ['/bin/true', '192.0.2.10', '80', '10.0.0.1', '80'] }, exact: true },
   { name: 'checktype external-perl', text: `${V}\tchecktype=external-perl\n\tcheckcommand="/bin/true"\n`, expect: { 'check.type': 'misc', 'reals.0.check.command': ['/usr/bin/perl', '/bin/true', '192.0.2.10', '80', '10.0.0.1', '80'] }, warn: [/perl/] },
   // Regression (issue 19): a missing checkcommand became a TCP connect stand-in, or type: none on UDP (the real never left).
   { name: 'checktype external, program missing here stays misc', text: `${V}\tchecktype=external\n\tcheckcommand="/nonexistent/check"\n`, expect: { 'check.type': 'misc', 'reals.0.check.command': ['/nonexistent/check', '192.0.2.10', '80', '10.0.0.1', '80'] }, warn: [/does not exist on this machine; written as it is/] },
   { name: 'checktype external on a UDP fwmark virtual, program missing here stays misc', text: 'virtual=7\n\treal=10.0.0.1 gate\n\tchecktype=external\n\tcheckcommand="/nonexistent/check"\n', expect: { 'check.type': 'misc', 'reals.0.check.command': ['/nonexistent/check', '7', '0', '10.0.0.1', '0'] }, warn: [/written as it is/] },
-  { name: 'checktype ping', text: `${V}\tchecktype=ping\n`, expect: { 'check.type': caps.ping ? 'ping' : 'none' } },
+  { name: 'checktype ping', text: `${V}\tchecktype=ping\n`, expect: { 'check.type': 'ping' } },
   { name: 'checktype on', text: `${V}\tchecktype=on\n`, expect: { 'check.type': 'none' }, exact: true },
   { name: 'checktype off', text: `${V}\tchecktype=off\n`, expect: { reals: [] }, warn: [/checktype=off/] },
   { name: 'checktype N', text: `${V}\tchecktype=5\n`, expect: { 'check.type': 'http' }, warn: [/checktype=5/] },
@@ -46,11 +46,11 @@ const cases: Case[] = [
   { name: 'service http_proxy', text: `${V}\tservice=http_proxy\n`, expect: { 'check.type': 'tcp' }, warn: [/http_proxy/] },
   { name: 'service dns', text: 'virtual=192.0.2.10:53\n\treal=10.0.0.1:53 gate\n\tservice=dns\n\trequest="www.example.org"\n\treceive="192.0.2.1"\n', expect: { 'check.type': 'dns', 'check.query': 'www.example.org', 'check.query_type': 'A', 'check.expect_answer': '192.0.2.1' }, exact: true },
   { name: 'service dns PTR', text: 'virtual=192.0.2.10:53\n\treal=10.0.0.1:53 gate\n\tservice=dns\n\trequest="192.0.2.1"\n', expect: { 'check.query': '1.2.0.192.in-addr.arpa', 'check.query_type': 'PTR' } },
-  { name: 'service smtp', text: 'virtual=192.0.2.10:25\n\treal=10.0.0.1:25 gate\n', expect: caps.dialogue ? { 'check.dialogue.0.expect': '^220' } : { 'check.expect': '^220' } },
+  { name: 'service smtp', text: 'virtual=192.0.2.10:25\n\treal=10.0.0.1:25 gate\n', expect: { 'check.dialogue.0.expect': '^220', 'check.dialogue.1.send': 'EHLO lvsd\\r\\n' } },
   { name: 'service submission', text: 'virtual=192.0.2.10:587\n\treal=10.0.0.1:587 gate\n', expect: { 'check.type': 'tcp' } },
-  { name: 'service pop with login', text: 'virtual=192.0.2.10:110\n\treal=10.0.0.1:110 gate\n\tlogin="u"\n\tpasswd="p"\n', expect: caps.dialogue ? { 'check.dialogue.1.send': 'USER u\\r\\n' } : { 'check.expect': '^\\+OK' } },
+  { name: 'service pop with login', text: 'virtual=192.0.2.10:110\n\treal=10.0.0.1:110 gate\n\tlogin="u"\n\tpasswd="p"\n', expect: { 'check.dialogue.1.send': 'USER u\\r\\n' } },
   { name: 'service pops', text: 'virtual=192.0.2.10:995\n\treal=10.0.0.1:995 gate\n', expect: { 'check.type': 'tcp' }, warn: [/TLS/] },
-  { name: 'service imap', text: 'virtual=192.0.2.10:143\n\treal=10.0.0.1:143 gate\n', expect: caps.dialogue ? { 'check.dialogue.0.expect': '^\\* OK' } : { 'check.expect': '^\\* OK' } },
+  { name: 'service imap', text: 'virtual=192.0.2.10:143\n\treal=10.0.0.1:143 gate\n', expect: { 'check.dialogue.0.expect': '^\\* OK' } },
   { name: 'service imaps', text: 'virtual=192.0.2.10:993\n\treal=10.0.0.1:993 gate\n', expect: { 'check.type': 'tcp' }, warn: [/imaps/] },
   { name: 'service ftp', text: 'virtual=192.0.2.10:21\n\treal=10.0.0.1:21 gate\n\trequest="welcome.msg"\n', expect: { 'check.type': 'tcp' }, warn: [/downloads/] },
   { name: 'service nntp', text: 'virtual=192.0.2.10:119\n\treal=10.0.0.1:119 gate\n', expect: { 'check.type': 'tcp', 'check.expect': '^2' }, exact: true },
@@ -59,8 +59,8 @@ const cases: Case[] = [
   { name: 'service mysql', text: 'virtual=192.0.2.10:3306\n\treal=10.0.0.1:3306 gate\n\tlogin="u"\n\tdatabase="d"\n', expect: { 'check.type': 'tcp' }, warn: [/mysql/, /login/, /database/] },
   { name: 'service pgsql', text: 'virtual=192.0.2.10:5432\n\treal=10.0.0.1:5432 gate\n', expect: { 'check.type': 'tcp' }, warn: [/pgsql/] },
   { name: 'service oracle', text: 'virtual=192.0.2.10:1521\n\treal=10.0.0.1:1521 gate\n', expect: { 'check.type': 'tcp' }, warn: [/oracle/] },
-  { name: 'service radius', text: 'virtual=192.0.2.10:1812\n\tprotocol=udp\n\treal=10.0.0.1:1812 gate\n\tsecret="s"\n', expect: { 'check.type': caps.udp ? 'udp' : 'none' }, warn: [/radius/, /secret/] },
-  { name: 'service sip', text: 'virtual=192.0.2.10:5060\n\tprotocol=udp\n\treal=10.0.0.1:5060 gate\n', expect: { 'check.type': caps.udp ? 'udp' : 'none' }, warn: [/sip/] },
+  { name: 'service radius', text: 'virtual=192.0.2.10:1812\n\tprotocol=udp\n\treal=10.0.0.1:1812 gate\n\tsecret="s"\n', expect: { 'check.type': 'udp' }, warn: [/radius/, /secret/] },
+  { name: 'service sip', text: 'virtual=192.0.2.10:5060\n\tprotocol=udp\n\treal=10.0.0.1:5060 gate\n', expect: { 'check.type': 'udp', 'check.send': 'OPTIONS sip:lvsd SIP/2.0\\r\\n\\r\\n' }, warn: [/sip/] },
   { name: 'service simpletcp', text: 'virtual=192.0.2.10:7000\n\treal=10.0.0.1:7000 gate\n\tservice=simpletcp\n\trequest="PING\\n"\n\treceive="PONG"\n', expect: { 'check.type': 'tcp', 'check.send': 'PING\\n', 'check.expect': 'PONG' }, exact: true },
   { name: 'service none', text: 'virtual=192.0.2.10:7000\n\treal=10.0.0.1:7000 gate\n', expect: { 'check.type': 'none' }, exact: true },
   { name: 'httpmethod HEAD', text: `${V}\thttpmethod=HEAD\n`, expect: { 'check.method': 'HEAD' }, exact: true },
@@ -86,8 +86,8 @@ const cases: Case[] = [
   { name: 'protocol udp', text: 'virtual=192.0.2.10:5000\n\treal=10.0.0.1:5000 gate\n\tprotocol=udp\n\tchecktype=on\n', expect: { protocol: 'udp' }, exact: true },
   { name: 'protocol default udp on port 53', text: 'virtual=192.0.2.10:53\n\treal=10.0.0.1:53 gate\n\tchecktype=on\n', expect: { protocol: 'udp' } },
   { name: 'protocol fwm', text: 'virtual=3\n\treal=10.0.0.1 gate\n\tprotocol=fwm\n\tchecktype=on\n', expect: { fwmark: 3 }, exact: true },
-  { name: 'maintenancedir', text: `maintenancedir=/etc/ha.d/maint\n${V}\tchecktype=connect\n`, expect: caps.maintenanceDir ? { '=global.maintenance_dir': '/etc/ha.d/maint' } : {}, ...(caps.maintenanceDir ? {} : { warn: [/maintenancedir/] }) },
-  { name: 'fallbackcommand', text: `fallbackcommand="/bin/echo"\n${V}\tchecktype=connect\n`, ...(caps.notify.includes('sorry_on') ? { expect: { 'notify.sorry_on': ['/bin/echo', 'start', '192.0.2.10:80', 'tcp'], 'notify.sorry_off': ['/bin/echo', 'stop', '192.0.2.10:80', 'tcp'] }, exact: true } : { warn: [/fallbackcommand/] }) },
+  { name: 'maintenancedir', text: `maintenancedir=/etc/ha.d/maint\n${V}\tchecktype=connect\n`, expect: { '=global.maintenance_dir': '/etc/ha.d/maint' } },
+  { name: 'fallbackcommand', text: `fallbackcommand="/bin/echo"\n${V}\tchecktype=connect\n`, expect: { 'notify.sorry_on': ['/bin/echo', 'start', '192.0.2.10:80', 'tcp'], 'notify.sorry_off': ['/bin/echo', 'stop', '192.0.2.10:80', 'tcp'] }, exact: true },
   { name: 'fallbackcommand, program missing here', text: `fallbackcommand="/nonexistent/fb"\n${V}\tchecktype=connect\n`, expect: { notify: undefined }, warn: [/fallbackcommand/] },
   { name: 'emailalert points at alert rules', text: `emailalert="ops@example.org"\nemailalertfreq=60\nemailalertstatus=all\nemailalertfrom=lvs@example.org\nsmtp=192.0.2.25\n${V}\tchecktype=connect\n`, warn: [/emailalert:.*lvsd-alerts.yml/, /emailalertfreq/, /emailalertstatus/, /emailalertfrom/, /smtp/] },
   { name: 'cleanstop', text: `cleanstop=no\n${V}\tchecktype=connect\n`, expect: { '=global.clean_stop': false }, exact: true },
