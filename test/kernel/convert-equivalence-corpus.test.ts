@@ -15,7 +15,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChildProcess } from 'node:child_process';
-import { detectCapabilities } from '../../src/convert/capabilities.js';
 import { convert } from '../../src/convert/index.js';
 import type { ConvertResult } from '../../src/convert/index.js';
 import { committedCorpus, debianCorpus, withChecksOn, withoutCheckers } from '../helpers/corpus.js';
@@ -161,10 +160,9 @@ describe('lvsd convert on the corpus: the original tools vs lvsd, table by table
 
   before(async () => {
     await mkdir(WORK, { recursive: true });
-    const caps = detectCapabilities();
     const files = committedCorpus();
     for (const file of [...files, ...debianCorpus(files)]) {
-      entries.push({ n: entries.length, file, converted: await convert(file.format, file.path, file.text, caps) });
+      entries.push({ n: entries.length, file, converted: await convert(file.format, file.path, file.text) });
     }
     const names = entries.map((e) => `c${e.n}`);
     await ipBatch(names.map((ns) => `netns add ${ns}`));

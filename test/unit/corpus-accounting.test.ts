@@ -4,7 +4,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { caps } from '../helpers/convert.js';
 import { committedCorpus, debianCorpus } from '../helpers/corpus.js';
 import { convert, dropped, tally } from '../../src/convert/index.js';
 
@@ -17,7 +16,7 @@ test('the corpus holds at least 40 committed files, each matching its manifest s
 
 for (const f of files) {
   test(`convert accounts for every directive of ${f.id}`, async (t) => {
-    const r = await convert(f.format, f.path, f.text, caps);
+    const r = await convert(f.format, f.path, f.text);
     const lines = f.text.split('\n').length;
     if (!r.ok) {
       assert.ok(r.errors.length > 0, 'a refusal says why');
