@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { caps } from '../helpers/convert.js';
 import { convert } from '../../src/convert/index.js';
 import type { ConvertResult, Format } from '../../src/convert/index.js';
 import { render } from '../../src/cli/convert.js';
@@ -25,7 +24,7 @@ const counts = { keepalived: { ok: 0, refused: 0 }, ldirectord: { ok: 0, refused
 /** The property: ends (the test's own timeout would say it did not), positioned errors or valid output. */
 async function judge(format: Format, text: string): Promise<void> {
   // Includes read nothing of this machine: every one is refused as a file that cannot be read.
-  const r: ConvertResult = await convert(format, `/fuzz/${format}.conf`, text, caps, { readFile: () => ({ ok: false, line: 0, col: 0, message: 'not read by the fuzz test' }) });
+  const r: ConvertResult = await convert(format, `/fuzz/${format}.conf`, text, { readFile: () => ({ ok: false, line: 0, col: 0, message: 'not read by the fuzz test' }) });
   if (!r.ok) {
     counts[format].refused++;
     assert.ok(r.errors.length > 0);
