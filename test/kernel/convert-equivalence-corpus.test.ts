@@ -31,7 +31,7 @@ const TIMEOUT = { timeout: 1_500_000 };
 const WORK = '/var/tmp/lvsd-corpus';
 /** Peers started at once: keepalived is two small processes, ldirectord a Perl one; the VM has 2 CPUs. */
 const WAVE = 64;
-/** A peer whose table differs from lvsd's is read once it has not changed for this long... */
+/** A peer whose table differs from lvsd's is read once it has a table that has not changed for this long... */
 const STABLE_MS = 20_000;
 /** ...and not before this (ldirectord under emulation needs up to ~35 s for its first round). */
 const MIN_WAIT_MS = { keepalived: 30_000, ldirectord: 90_000 } as const;
@@ -89,10 +89,14 @@ async function look(p: Peer, now: number): Promise<void> {
   } catch {
     return;
   }
-  if (p.target !== null && sig === p.target) p.end = 'matched';
+  const waited = now - p.started >= MIN_WAIT_MS[p.e.file.format];
+  // Both empty counts only once the tool has had its time: before that it may just not have started.
+  if (p.target !== null && sig === p.target && (sig !== '' || waited)) p.end = 'matched';
   else if (sig !== p.last) [p.last, p.changedAt] = [sig, now];
-  else if (now - p.changedAt >= STABLE_MS && now - p.started >= MIN_WAIT_MS[p.e.file.format]) p.end = `settled (${Math.round((now - p.started) / 1000)} s)`;
-  if (p.end === null && now - p.started >= HARD_WAIT_MS) p.end = 'still changing at the bound';
+  // An empty table never settles: a tool still starting and one that refused the file look alike
+  // until it exits (or has a table).
+  else if (sig !== '' && now - p.changedAt >= STABLE_MS && waited) p.end = `settled (${Math.round((now - p.started) / 1000)} s)`;
+  if (p.end === null && now - p.started >= HARD_WAIT_MS) p.end = sig === '' ? 'no table at the bound' : 'still changing at the bound';
 }
 
 async function runWave(entries: readonly Entry[]): Promise<void> {
