@@ -392,28 +392,7 @@ export type RawGlobal = z.output<typeof globalSchema>;
 export type RawAnnounce = z.output<typeof announceSchema>;
 export type RawSyncDaemon = z.output<typeof syncDaemonSchema>;
 
-// --- check keys by type ----------------------------------------------------------------------
-
-export const COMMON_CHECK_KEYS: readonly string[] = ['type', 'interval', 'timeout', 'rise', 'fall', 'port'];
-export const CHECK_KEYS_BY_TYPE: Readonly<Record<CheckType, readonly string[]>> = {
-  tcp: ['send', 'expect', 'dialogue'],
-  http: ['path', 'host', 'method', 'expect_status', 'expect_body', 'expect_digest', 'urls', 'tls_verify', 'headers'],
-  https: ['path', 'host', 'method', 'expect_status', 'expect_body', 'expect_digest', 'urls', 'tls_verify', 'headers'],
-  dns: ['query', 'query_type', 'transport', 'expect_rcode', 'expect_answer'],
-  misc: ['command', 'dynamic_weight'],
-  udp: ['send', 'expect'],
-  ping: [],
-  none: [],
-};
-
-export function checkKeyApplies(key: string, type: CheckType): boolean {
-  return COMMON_CHECK_KEYS.includes(key) || CHECK_KEYS_BY_TYPE[type].includes(key);
-}
-
-/** The check types a type-specific key belongs to, for messages ("http and https"). */
-export function typesUsingKey(key: string): CheckType[] {
-  return CHECK_TYPES.filter((t) => CHECK_KEYS_BY_TYPE[t].includes(key));
-}
+// The keys each check type takes are in check-types.ts (one descriptor per type).
 
 // --- key lists for "unknown key" suggestions -------------------------------------------------
 
