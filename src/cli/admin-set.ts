@@ -56,7 +56,12 @@ ${COMMON_HELP}
         process.stdout.write(`no change: already ${state === 'ready' ? 'enabled' : state}\n`);
       }
       for (const c of reply.changed) process.stdout.write(`${c.service} ${c.real}: ${c.from} -> ${c.to}\n`);
+      // The daemon lists the first 1,000; the rest is counted (lvsd admin lists them all).
+      const moreChanged = (reply.changed_total ?? reply.changed.length) - reply.changed.length;
+      if (moreChanged > 0) process.stdout.write(`... and ${moreChanged} more reals changed (${reply.changed_total} in all; lvsd admin lists them)\n`);
       for (const s of reply.still) process.stderr.write(`still ${s.state}: ${s.service} ${s.real} (${s.because.join('; ')})\n`);
+      const moreStill = (reply.still_total ?? reply.still.length) - reply.still.length;
+      if (moreStill > 0) process.stderr.write(`... and ${moreStill} more reals still held (${reply.still_total} in all)\n`);
       return EXIT_OK;
     },
   };

@@ -10,6 +10,9 @@ import { LvsdError } from '../errors.js';
 import { MAX_LINE_BYTES, encodeLine } from '../control/protocol.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 
+/** Longest reply the CLI reads (a page of 1,000 entries with long file names is well under). */
+const MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
 export const SOCKET_HELP = `      --socket PATH      the daemon's control socket (default: control_socket of lvsd.yaml, else ${DEFAULT_CONTROL_SOCKET})`;
 
 /**
@@ -47,7 +50,8 @@ export function sendControl<R = ControlReply>(path: string, request: ControlRequ
     socket.once('connect', () => socket.write(line));
     socket.on('data', (chunk: string) => {
       buf += chunk;
-      if (buf.length > MAX_LINE_BYTES * 16) socket.destroy(new Error('reply too long'));
+      // A reply is one page (1,000 items a list, see protocol.ts); this bound only stops a runaway.
+      if (buf.length > MAX_REPLY_BYTES) socket.destroy(new Error('reply too long'));
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EACCES' || err.code === 'EPERM') {

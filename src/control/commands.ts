@@ -89,30 +89,47 @@ function describe(e: AdminEntry): string {
   return `${e.state} by ${e.source} (${e.by})`;
 }
 
-export function adminListing(store: AdminStore, snapshot: Snapshot): AdminListing {
+/** Items of each list a reply carries at most (a page); `total` says how many there are. */
+export const ADMIN_PAGE_SIZE = 1000;
+
+/**
+ * The admin listing, one page of it: `entries`, `reals` and `unmatched` from `offset`, at most
+ * `limit` items each, with the totals (10,000 entries made a reply over the CLI's 1 MiB).
+ */
+export function adminListing(store: AdminStore, snapshot: Snapshot, offset = 0, limit = ADMIN_PAGE_SIZE): AdminListing {
   const entries = store.entries();
+  const candidates = store.candidates();
   const reals: AdminRealJson[] = [];
   const used = new Set<AdminEntry>();
   for (const s of snapshot.services) {
     for (const r of s.reals) {
       const ref = { service: s.name, host: r.address.host, port: r.address.port };
-      for (const e of entries) if (targetMatches(e.target, ref)) used.add(e);
+      for (const e of candidates(ref)) if (targetMatches(e.target, ref)) used.add(e);
       const v = store.verdict(s.key, r.key);
       if (v.state !== 'ready') reals.push({ service: s.name, real: r.key, state: v.state, because: v.entries.map(describe) });
     }
   }
+  const unmatched = entries.filter((e) => !used.has(e));
+  const end = offset + limit;
   return {
-    entries: entries.map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: new Date(e.since).toISOString() })),
-    reals,
-    unmatched: entries.filter((e) => !used.has(e)).map((e) => `${formatTarget(e.target)} (${e.source}: ${e.by})`),
+    entries: entries.slice(offset, end).map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: new Date(e.since).toISOString() })),
+    reals: reals.slice(offset, end),
+    unmatched: unmatched.slice(offset, end).map((e) => `${formatTarget(e.target)} (${e.source}: ${e.by})`),
+    offset,
+    total: { entries: entries.length, reals: reals.length, unmatched: unmatched.length },
   };
+}
+
+function firstOf<T>(items: readonly T[]): { items: T[]; total: number } {
+  return { items: items.slice(0, ADMIN_PAGE_SIZE), total: items.length };
 }
 
 /** Carry out one request. `by` says who asked ("socket uid 0 (root)"). Never throws for a bad request. */
 export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): CommandOutcome {
   const { store, snapshot } = ctx;
   if (req.cmd === 'list') {
-    return { reply: { ok: true, changed: [], still: [], admin: adminListing(store, snapshot) }, target: null, changes: [], modified: false };
+    const offset = typeof req.offset === 'number' && Number.isSafeInteger(req.offset) && req.offset > 0 ? req.offset : 0;
+    return { reply: { ok: true, changed: [], changed_total: 0, still: [], still_total: 0, admin: adminListing(store, snapshot, offset) }, target: null, changes: [], modified: false };
   }
   let target: AdminTarget;
   try {
@@ -142,11 +159,15 @@ export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot
       }
     }
   }
+  const changed = firstOf(changes);
+  const stillPage = firstOf(still);
   return {
     reply: {
       ok: true,
-      changed: changes.map((c) => ({ service: c.service, real: c.real, from: c.from, to: c.to })),
-      still,
+      changed: changed.items.map((c) => ({ service: c.service, real: c.real, from: c.from, to: c.to })),
+      changed_total: changed.total,
+      still: stillPage.items,
+      still_total: stillPage.total,
       admin: adminListing(store, snapshot),
     },
     target: formatTarget(target),

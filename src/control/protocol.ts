@@ -17,7 +17,13 @@ export interface ClientInfo {
 }
 
 export type ControlRequest =
-  | { readonly v: 1; readonly cmd: 'list'; readonly client?: ClientInfo }
+  | {
+      readonly v: 1;
+      readonly cmd: 'list';
+      /** The page from this item on (entries, reals and unmatched alike); default 0. */
+      readonly offset?: number;
+      readonly client?: ClientInfo;
+    }
   | {
       readonly v: 1;
       readonly cmd: 'set';
@@ -64,6 +70,10 @@ export interface AdminListing {
   readonly reals: readonly AdminRealJson[];
   /** Entries that match no configured real (a maintenance file for a host lvsd does not serve...). */
   readonly unmatched: readonly string[];
+  /** The page: each list above holds at most 1,000 items from this offset (`lvsd admin` asks for every page). */
+  readonly offset: number;
+  /** How many there are in all; a list is complete when offset + its length reaches its total. */
+  readonly total: { readonly entries: number; readonly reals: number; readonly unmatched: number };
 }
 
 export interface ChangeJson {
@@ -76,10 +86,13 @@ export interface ChangeJson {
 export type ControlReply =
   | {
       readonly ok: true;
-      /** What the request did to the reals (empty: nothing changed, e.g. already drained). */
+      /** What the request did to the reals (empty: nothing changed, e.g. already drained); the first 1,000. */
       readonly changed: readonly ChangeJson[];
-      /** Reals the request named that another entry still holds out of ready (after enable). */
+      /** How many reals it changed in all (more than `changed` holds past 1,000). */
+      readonly changed_total: number;
+      /** Reals the request named that another entry still holds out of ready (after enable); the first 1,000. */
       readonly still: readonly AdminRealJson[];
+      readonly still_total: number;
       readonly admin: AdminListing;
     }
   | { readonly ok: false; readonly code: string; readonly error: string };
