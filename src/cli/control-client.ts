@@ -7,7 +7,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { peekGlobal } from '../config/global-peek.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/model.js';
 import { LvsdError } from '../errors.js';
-import { MAX_LINE_BYTES, encodeLine } from '../control/protocol.js';
+import { encodeLine } from '../control/protocol.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 
 /** Longest reply the CLI reads (a page of 1,000 entries with long file names is well under). */
