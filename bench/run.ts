@@ -8,6 +8,7 @@ interface Bench {
 }
 
 const benches: readonly Bench[] = [
+  { name: 'admin', about: 'lvsd drain/enable/admin at 10,000 maintenance files x 2,000 reals: exit status, event-loop stretch', load: () => import('./admin-scale.js') },
   { name: 'checks', about: 'N reals on loopback checked every second (TCP, HTTP; 1,000 and 10,000)', load: () => import('./checks.js') },
   { name: 'checks-peer', about: 'lvsd --dry-run vs HAProxy health checks on the same N loopback backends, one run (CPU ratio, RSS)', load: () => import('./checks-peer.js') },
   { name: 'cli', about: 'CPU and max RSS of lvsd --version, status and drain beside a bare node -e 0 (medians, ratios)', load: () => import('./cli-startup.js') },
