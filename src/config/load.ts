@@ -4,9 +4,8 @@
 import { createHash } from 'node:crypto';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ServiceConfig, Snapshot, SourcePos } from './model.js';
-import { LvsdError } from '../errors.js';
 import type { ConfigIssue } from './issues.js';
-import { IssueList, formatIssue, formatPos } from './issues.js';
+import { IssueList, formatPos } from './issues.js';
 import type { NodeBudget, YamlDoc } from './positions.js';
 import { parseYamlFile } from './positions.js';
 import { LIMITS } from './limits.js';
@@ -286,14 +285,6 @@ function reportOtherProblems(doc: YamlDoc, base: string, ctx: FileContext): void
     if (cut.some((k) => i.message.includes(k))) continue;
     ctx.issues.add({ file: i.file, line: i.line, col: i.col }, i.message);
   }
-}
-
-/** For callers that cannot go on without a config (CLI subcommands): throws LVSD_CONFIG_INVALID. */
-export async function loadConfigOrThrow(configDir: string): Promise<Snapshot> {
-  const r = await loadConfig(configDir);
-  if (r.ok) return r.snapshot;
-  const lines = r.issues.map(formatIssue).join('\n');
-  throw new LvsdError('LVSD_CONFIG_INVALID', `invalid configuration in ${configDir}:\n${lines}`);
 }
 
 function describeKey(s: ServiceConfig): string {

@@ -5,7 +5,6 @@ import type { AdminState } from './admin-model.js';
 import type { SyncRole } from '../config/model.js';
 import type { KernelSyncDaemon, SyncDaemonState } from '../sync-daemon/ipvsadm.js';
 
-export const PROTOCOL_VERSION = 1;
 /** Longest request line the daemon reads; a longer one is refused. */
 export const MAX_LINE_BYTES = 64 * 1024;
 

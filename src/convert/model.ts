@@ -59,10 +59,6 @@ export type ConvertResult =
     }
   | { ok: false; format: Format; errors: ParseError[] };
 
-export function emptyDoc(): { value: OutMap; comments: Map<OutPath, string[]> } {
-  return { value: {}, comments: new Map() };
-}
-
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}: ${d.severity}: ${d.message}`;
 }

@@ -93,8 +93,6 @@ export type IpvsOp =
   | { readonly op: 'edit-real'; readonly service: IpvsServiceHead; readonly real: IpvsReal }
   | { readonly op: 'delete-real'; readonly service: IpvsServiceHead; readonly real: IpvsReal };
 
-export const EMPTY_TABLE: IpvsTable = { services: new Map() };
-
 /** Per-exec options: an abort kills the ipvsadm process group and rejects LVSD_IPVSADM_ABORTED. */
 export interface ExecOptions {
   readonly signal?: AbortSignal;
