@@ -138,7 +138,33 @@ export class AdminControl {
     }
     const snapshot = this.#snapshot;
     if (!snapshot) return { ok: false, code: 'LVSD_CONTROL_FAILED', error: 'the daemon is starting' };
-    const out = runCommand(req, { store: this.store, snapshot, by, now: this.#now() });
+    if (req.cmd === 'list') return runCommand(req, { store: this.store, snapshot, by, now: this.#now() }).reply;
+    // One change at a time: each is tried on a copy, written, and only then applied.
+    const done = this.#saving.then(() => this.#set(req, by));
+    this.#saving = done.then(() => undefined);
+    return done;
+  }
+
+  /**
+   * A change is applied only once admin.json holds it: a write that fails (ENOSPC, EROFS, EACCES)
+   * is a failed command with the reason, and nothing changes (regression: ENOSPC was logged, the
+   * CLI said OK, and the drain held in memory only).
+   */
+  async #set(req: Extract<ControlRequest, { cmd: 'set' }>, by: string): Promise<ControlReply> {
+    const snapshot = this.#snapshot!;
+    const trial = this.store.clone();
+    const out = runCommand(req, { store: trial, snapshot, by, now: this.#now() });
+    const file = this.#o.file;
+    if (out.reply.ok && out.modified && file) {
+      try {
+        await writeAdminFile(file, trial.entries('operator'));
+      } catch (err) {
+        const error = `cannot save the admin state (${errorMessage(err)}); nothing was changed`;
+        this.#log.error({ code: 'LVSD_STATE_IO', event: 'admin_command', by, err: errorMessage(err) }, `admin: ${error}`);
+        return { ok: false, code: 'LVSD_STATE_IO', error };
+      }
+    }
+    const changes = out.modified ? this.store.replace('operator', trial.entries('operator')) : [];
     if (req.cmd === 'set') {
       const verb = req.state === 'ready' ? 'enable' : req.state === 'drain' ? 'drain' : 'disable';
       if (out.reply.ok) {
@@ -147,8 +173,7 @@ export class AdminControl {
         this.#log.warn({ event: 'admin_command', command: verb, by, code: out.reply.code, err: out.reply.error }, `admin: ${verb} refused: ${out.reply.error}`);
       }
     }
-    this.#report(out.changes, `operator ${by}`);
-    if (out.modified) await this.#save();
+    this.#report(changes, `operator ${by}`);
     return out.reply;
   }
 
@@ -157,18 +182,6 @@ export class AdminControl {
     for (const f of scan.removed) this.#log.info({ event: 'maintenance_file', file: f, action: 'removed' }, `maintenance file removed: ${f}`);
     const cause = [...scan.added.map((f) => `file ${f} added`), ...scan.removed.map((f) => `file ${f} removed`)].join(', ') || 'maintenance_dir scan';
     this.#report(this.store.replace('maintenance', scan.entries), cause);
-  }
-
-  #save(): Promise<void> {
-    const file = this.#o.file;
-    if (!file) return Promise.resolve();
-    const entries = this.store.entries('operator');
-    this.#saving = this.#saving.then(() =>
-      writeAdminFile(file, entries).catch((err: unknown) =>
-        this.#log.error({ code: 'LVSD_STATE_IO', err: errorMessage(err) }, 'cannot save admin state; it holds until the daemon stops'),
-      ),
-    );
-    return this.#saving;
   }
 
   #report(changes: readonly AdminChange[], cause: string): void {

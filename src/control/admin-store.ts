@@ -28,6 +28,15 @@ export class AdminStore {
   /** Only pairs that are not ready. */
   #verdicts = new Map<PairId, AdminVerdict>();
 
+  /** A copy to try a change on (a request is applied only once its record is written). */
+  clone(): AdminStore {
+    const c = new AdminStore();
+    for (const [kind, map] of this.#sources) c.#sources.set(kind, new Map(map));
+    c.#snapshot = this.#snapshot;
+    c.#verdicts = new Map(this.#verdicts);
+    return c;
+  }
+
   /** Follow the configuration: entries stay, the reals they match change. */
   setSnapshot(snapshot: Snapshot): AdminChange[] {
     this.#snapshot = snapshot;

@@ -90,6 +90,41 @@ describe('fault suite: state dir', { timeout: 120_000 }, () => {
     }
   });
 
+  test('lvsd drain whose admin.json cannot be written (disk full) fails with the reason and changes nothing (regression: ENOSPC was logged, the CLI said OK and the drain held in memory only; issue 18)', { skip: !isRoot && 'needs root (mount)' }, async () => {
+    const stateDir = join(scratch, 'full-admin');
+    await tmpfs(stateDir, 'size=64k');
+    const ipvs = await fakeIpvs(await mkdtemp(join(scratch, 'ipvs-')), FOREIGN);
+    const cfg = await configWithState(stateDir);
+    const d = startDaemon(cfg.dir, [], ipvs.env);
+    try {
+      await eventually(async () => (ipvs.save().includes(REAL_LINE) ? true : undefined), 'service added');
+      for (let i = 0; ; i++) {
+        try {
+          await writeFile(join(stateDir, `filler-${i}`), Buffer.alloc(4096, 1));
+        } catch (err) {
+          assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+          break;
+        }
+      }
+      const r = await runLvsd(['drain', '-c', cfg.dir, 'web'], ipvs.env);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /cannot save the admin state \(.*(ENOSPC|no space).*\); nothing was changed \[LVSD_STATE_IO\]/i);
+      const list = await runLvsd(['admin', '-c', cfg.dir, '--json'], ipvs.env);
+      assert.equal(list.status, 0, list.stderr);
+      assert.deepEqual((JSON.parse(list.stdout) as { entries: unknown[] }).entries, []);
+      assert.ok(ipvs.save().includes(REAL_LINE), 'the real keeps its weight');
+      // Room again: the same command is applied and saved.
+      for (const f of await readdir(stateDir)) if (f.startsWith('filler-')) await rm(join(stateDir, f));
+      const ok = await runLvsd(['drain', '-c', cfg.dir, 'web'], ipvs.env);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.match(await readFile(join(stateDir, 'admin.json'), 'utf8'), /"state": "drain"/);
+    } finally {
+      await d.stop();
+      await cfg.remove();
+      umount(stateDir);
+    }
+  });
+
   test('state_dir full: the failed write is logged LVSD_STATE_IO, no temporary file is left, the daemon converges', { skip: !isRoot && 'needs root (mount)' }, async () => {
     const stateDir = join(scratch, 'full');
     await tmpfs(stateDir, 'size=64k');
