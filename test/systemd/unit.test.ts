@@ -72,7 +72,9 @@ function webYaml(withExtra: boolean): string {
     `  - address: ${rip(1)}`,
     `  - address: ${rip(2)}`,
     // A MISC check under the unit's sandbox: it must be able to run (and it leaves an escapee).
-    `    check: { type: misc, command: ["${CHECKS}/check-escape.sh"], interval: 1s, timeout: 2s }`,
+    // timeout 10s: the first run after a restart starts the escapee and waits for it, in an emulated
+    // machine that is also starting the new daemon; 2 s ran out there (the real's first result decides).
+    `    check: { type: misc, command: ["${CHECKS}/check-escape.sh"], interval: 1s, timeout: 10s }`,
   ];
   const extra = ['---', 'name: extra', `address: ${VIP}:81`, 'reals:', `  - address: 10.10.1.2:81`, `    check: { type: none }`];
   return [...web, ...(withExtra ? extra : []), ''].join('\n');
@@ -216,7 +218,14 @@ describe('the packaged lvsd.service under systemd (kernel IPVS)', { skip }, () =
       const s = JSON.parse(await output('lvsd', ['status', '--json'], { timeoutMs: WAIT })) as { reconcile?: { passes?: number } };
       return (s.reconcile?.passes ?? 0) > 0 ? true : undefined;
     }, WAIT, 500);
-    assertNeverLostReals(await recorder.stop(), `restart (new pid ${pid})`);
+    const tables = await recorder.stop();
+    try {
+      assertNeverLostReals(tables, `restart (new pid ${pid})`);
+    } catch (err) {
+      // What the daemons said about the lost real, for whoever reads the failure.
+      const lines = (await journal()).filter((l) => JSON.stringify(l).includes('10.10.2.2') || /stop|start|first|applying/.test(String(l['msg'])));
+      throw new Error(`${(err as Error).message}\njournal:\n${lines.slice(-60).map((l) => JSON.stringify(l)).join('\n')}`);
+    }
   });
 
   it('a package upgrade keeps the live reals', DPKG_TIMEOUT, async () => {
