@@ -56,7 +56,11 @@ export async function convertKeepalived(file: string, text: string, options: Kee
   const services: OutService[] = [];
   const limit = { services: 0 };
   for (const n of parsed.nodes) {
-    if (n.keyword === 'virtual_server') {
+    if (n.keyword === 'virtual_server' && n.args[0] === 'group' && n.args[1] && !groups.has(n.args[1])) {
+      // ipwrapper.c link_vsg_to_vs: "Virtual server group %s specified but not configured - ignoring
+      // virtual server"; keepalived runs the rest of the file.
+      warn(n, `virtual_server group ${n.args[1]}: no virtual_server_group with that name; keepalived ignores this virtual_server ("specified but not configured") and runs the others, and so does lvsd convert`);
+    } else if (n.keyword === 'virtual_server') {
       mark(n, 'mapped');
       for (const vip of virtualsOf(n, groups, ctx.errors, limit)) {
         const s = await convertVirtualServer(n, vip, ctx);

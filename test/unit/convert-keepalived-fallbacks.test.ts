@@ -157,3 +157,20 @@ test('keepalived: a fwmark sorry_server under TUN keeps its written port (lvsd n
   assert.ok(warnings(r).some((w) => /sorry_server 10\.0\.0\.99 without a port in a firewall-mark service/.test(w)));
   await passesCheckConfig(r);
 });
+
+// Regression: a virtual_server naming a virtual_server_group the file never defines (the Salt
+// formula's rendered example, test/corpus) made convert refuse the whole file; keepalived logs
+// "specified but not configured - ignoring virtual server" and runs the other virtual servers.
+test('keepalived fallback: a virtual_server of an undefined group is skipped with a warning, the others converted', async () => {
+  const text = vs('192.0.2.10 80', '', real('10.0.0.1 80')) + vs('group NOPE', '  protocol UDP', real('10.0.0.2 53')) + vs('192.0.2.11 80', '', real('10.0.0.3 80'));
+  const r = await ok('keepalived', text);
+  assert.deepEqual(r.services.map((s) => [at(s.value, 'protocol') ?? 'tcp', at(s.value, 'address'), at(s.value, 'reals.0.address')]), [
+    ['tcp', '192.0.2.10:80', '10.0.0.1:80'],
+    ['tcp', '192.0.2.11:80', '10.0.0.3:80'],
+  ]);
+  assert.deepEqual(warnings(r), [
+    '8: virtual_server group NOPE: no virtual_server_group with that name; keepalived ignores this virtual_server ("specified but not configured") and runs the others, and so does lvsd convert',
+  ]);
+  assert.deepEqual(r.directives.filter((d) => d.outcome === 'dropped'), []);
+  await passesCheckConfig(r);
+});

@@ -135,7 +135,7 @@ const errorCases: { name: string; text: string; line: number; col: number; messa
   { name: 'stray close', text: '}\n', line: 1, col: 1, message: /without a matching/ },
   { name: 'unterminated string', text: 'virtual_server 192.0.2.10 80 {\n  quorum_up "x\n}\n', line: 2, col: 13, message: /unterminated/ },
   { name: 'bad virtual address', text: 'virtual_server www 80 {\n}\n', line: 1, col: 1, message: /IP address/ },
-  { name: 'unknown group', text: 'virtual_server group NOPE {\n}\n', line: 1, col: 1, message: /no virtual_server_group/ },
+  { name: 'group without a name', text: 'virtual_server group {\n}\n', line: 1, col: 1, message: /no virtual_server_group/ },
   { name: 'the same virtual_server twice', text: vs('') + vs(''), line: 8, col: 1, message: /TCP 192\.0\.2\.10:80 is already a virtual service \(defined at test\.conf:1\)/ },
   { name: 'bad lb_kind', text: vs('  lb_kind ROUTE'), line: 3, col: 3, message: /not NAT, DR or TUN/ },
   { name: 'bad protocol', text: vs('  protocol ICMP'), line: 3, col: 3, message: /not TCP, UDP or SCTP/ },
