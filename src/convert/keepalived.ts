@@ -52,6 +52,13 @@ export async function convertKeepalived(file: string, text: string, options: Kee
   const ctx: Ctx = { diags, names: new Set(), keys: new Map(), errors: [], missing: new Set() };
   const groups = new Map<string, KNode>();
   for (const n of parsed.nodes) if (n.keyword === 'virtual_server_group' && n.args[0]) groups.set(n.args[0], n);
+  for (const [name, g] of groups) {
+    // check_parser.c: "virtual server group %s has no entries - removing"; its virtual_servers are then
+    // ignored as for a group never defined (below).
+    if ((g.children ?? []).length > 0) continue;
+    warn(g, `virtual_server_group ${name} has no entries; keepalived removes it ("has no entries - removing"), and so does lvsd convert`);
+    groups.delete(name);
+  }
 
   const services: OutService[] = [];
   const limit = { services: 0 };

@@ -174,3 +174,17 @@ test('keepalived fallback: a virtual_server of an undefined group is skipped wit
   assert.deepEqual(r.directives.filter((d) => d.outcome === 'dropped'), []);
   await passesCheckConfig(r);
 });
+
+// Regression: a virtual_server of an empty virtual_server_group made no service and said nothing
+// (0 warnings); keepalived removes the group ("has no entries") and then ignores the virtual_server.
+test('keepalived fallback: an empty virtual_server_group is removed with a warning and its virtual_server skipped', async () => {
+  const text = 'virtual_server_group E {\n}\n' + vs('group E', '', real('10.0.0.1 80')) + vs('192.0.2.11 80', '', real('10.0.0.3 80'));
+  const r = await ok('keepalived', text);
+  assert.deepEqual(r.services.map((s) => at(s.value, 'address')), ['192.0.2.11:80']);
+  assert.deepEqual(warnings(r), [
+    '1: virtual_server_group E has no entries; keepalived removes it ("has no entries - removing"), and so does lvsd convert',
+    '3: virtual_server group E: no virtual_server_group with that name; keepalived ignores this virtual_server ("specified but not configured") and runs the others, and so does lvsd convert',
+  ]);
+  assert.deepEqual(r.directives.filter((d) => d.outcome === 'dropped'), []);
+  await passesCheckConfig(r);
+});
