@@ -119,7 +119,7 @@ export async function convertReals(ctx: RealsContext): Promise<{ reals: OutMap[]
     const portless = mapped.find((m) => m.port === undefined && port === 0 && written === 0 && !['misc', 'ping', 'none'].includes(String(m.type)));
     if (portless) {
       // keepalived's checker connects to port 0, which always fails: the real never stays in the table.
-      warn(rs, path, `real_server ${host} has no port and its ${String(portless.type)} check no connect_port: keepalived checks port 0, which never answers, so the real never comes up; lvsd convert leaves it out (give the real or its checker a port)`);
+      warn(rs, path, `real_server ${host} has no port and its ${String(portless.type)} check no connect_port: keepalived checks port 0, which never answers, so the real is out of its table from the first failed check on (at once with alpha); lvsd convert leaves it out (give the real or its checker a port)`);
       for (const c of rs.children ?? []) mark(c, 'warned');
       inhibits.pop();
       notifies.real_up.pop();

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { at, ok, warnings } from '../helpers/convert.js';
@@ -184,6 +184,22 @@ test('keepalived fallback: an empty virtual_server_group is removed with a warni
   assert.deepEqual(warnings(r), [
     '1: virtual_server_group E has no entries; keepalived removes it ("has no entries - removing"), and so does lvsd convert',
     '3: virtual_server group E: no virtual_server_group with that name; keepalived ignores this virtual_server ("specified but not configured") and runs the others, and so does lvsd convert',
+  ]);
+  assert.deepEqual(r.directives.filter((d) => d.outcome === 'dropped'), []);
+  await passesCheckConfig(r);
+});
+
+// Regression: the corpus's keepalived-oldsample-fwmark.conf (port-less fwmark reals, TCP_CHECK
+// without connect_port) gave output that failed check-config ("this real has no port, so its tcp
+// check needs port"); keepalived runs the file, its checker connecting to port 0.
+test('keepalived fallback: the corpus fwmark sample converts to output check-config accepts, each port-less real warned and left out', async () => {
+  const text = readFileSync(new URL('../../../test/corpus/keepalived/keepalived-oldsample-fwmark.conf', import.meta.url), 'utf8');
+  const r = await ok('keepalived', text);
+  assert.deepEqual(r.services, []);
+  assert.deepEqual(warnings(r), [
+    '14: real_server 192.168.201.100 has no port and its tcp check no connect_port: keepalived checks port 0, which never answers, so the real is out of its table from the first failed check on (at once with alpha); lvsd convert leaves it out (give the real or its checker a port)',
+    '21: real_server 192.168.201.101 has no port and its tcp check no connect_port: keepalived checks port 0, which never answers, so the real is out of its table from the first failed check on (at once with alpha); lvsd convert leaves it out (give the real or its checker a port)',
+    '7: virtual_server fwmark 1 has no real_server of its address family: keepalived ignores it ("has no real servers"), and so does lvsd convert',
   ]);
   assert.deepEqual(r.directives.filter((d) => d.outcome === 'dropped'), []);
   await passesCheckConfig(r);
