@@ -30,6 +30,7 @@ import { Notifier } from './notify/notifier.js';
 import { AgentPoller } from './agent/agent-poller.js';
 import type { AgentChange } from './agent/agent-poller.js';
 import { errorMessage } from './errors.js';
+import { removeAtomicTemporaries } from './atomic-file.js';
 import { Lifecycle, actionFor } from './lifecycle.js';
 import { STOP_BUDGET_MS, stopKernel, withinMs } from './daemon-stop.js';
 import type { Phase } from './lifecycle.js';
@@ -171,6 +172,12 @@ export class Daemon {
     if (dryRun) {
       ownership = Ownership.inMemory();
     } else {
+      // A kill -9 mid-write leaves `.admin.json.PID.HEX.tmp` and the like; nothing else is touched.
+      const stateDir = snapshot.global.stateDir;
+      await removeAtomicTemporaries(stateDir).then(
+        (count) => count > 0 && log.info({ event: 'state_temporaries_removed', state_dir: stateDir, count }, `removed ${count} leftover temporary file(s) of atomic writes from ${stateDir}`),
+        (err: unknown) => log.warn({ code: 'LVSD_STATE_IO', state_dir: stateDir, err: errorMessage(err) }, 'cannot remove leftover temporary files from the state dir'),
+      );
       ownership = await Ownership.load(snapshot.global.stateDir, log);
     }
     this.#ownedAtStart = ownership.keys().size;

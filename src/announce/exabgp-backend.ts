@@ -14,6 +14,12 @@ import { listenPrivate } from '../private-socket.js';
 import type { AnnounceBackend, BackendErrorHook, BackendStatus, VipSet } from './backend.js';
 import { prefixOf } from './backend.js';
 import { groupId } from '../config/announce-resolve.js';
+import { ThrottledWarning } from '../throttled-warning.js';
+
+/** Bridges connected at once; ExaBGP runs one (two while it restarts). Past it: closed at once. */
+export const EXABGP_MAX_BRIDGES = 16;
+/** Refused connections and `error` acks: one log line per period, with the count folded into it. */
+const EXABGP_LOG_PERIOD_MS = 60_000;
 
 export interface ExabgpBackendOptions {
   readonly socket: string;
@@ -58,9 +64,13 @@ export class ExabgpBackend implements AnnounceBackend {
   #lastAckError: string | null = null;
   #acks = { done: 0, error: 0 };
   #ackWaiters: (() => void)[] = [];
+  readonly #refused: ThrottledWarning;
+  readonly #ackErrorLine: ThrottledWarning;
 
   constructor(options: ExabgpBackendOptions) {
     this.#o = options;
+    this.#refused = new ThrottledWarning(options.logger, EXABGP_LOG_PERIOD_MS);
+    this.#ackErrorLine = new ThrottledWarning(options.logger, EXABGP_LOG_PERIOD_MS, Date.now, 'error');
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.on('error', (err) => {
       this.#o.logger.error({ code: 'LVSD_ANNOUNCE_FAILED', socket: this.#o.socket, err: errorMessage(err) }, 'exabgp socket error');
@@ -146,10 +156,22 @@ export class ExabgpBackend implements AnnounceBackend {
   }
 
   #accept(socket: Socket): void {
+    if (this.#bridges.size >= EXABGP_MAX_BRIDGES) {
+      socket.on('error', () => undefined);
+      socket.destroy();
+      this.#refused.log(
+        { code: 'LVSD_ANNOUNCE_FAILED', event: 'exabgp_connection_refused', socket: this.#o.socket, max_bridges: EXABGP_MAX_BRIDGES },
+        `exabgp socket: ${EXABGP_MAX_BRIDGES} bridges connected already; further connections closed`,
+      );
+      return;
+    }
     const bridge: Bridge = { socket, pending: [], buffer: '' };
     this.#bridges.add(bridge);
     socket.setEncoding('utf8');
-    this.#o.logger.info({ event: 'exabgp_bridge_connected', bridges: this.#bridges.size }, 'lvsd exabgp-bridge connected');
+    // Info only for the first bridge (announcing becomes possible); more are debug, so that a member
+    // of socket_group cannot fill the log with connections (issue 18).
+    const level = this.#bridges.size === 1 ? 'info' : 'debug';
+    this.#o.logger[level]({ event: 'exabgp_bridge_connected', bridges: this.#bridges.size }, 'lvsd exabgp-bridge connected');
     // The whole state: an ExaBGP that restarted has no routes, one that kept running gets the same
     // announces again (harmless) and the withdraws of what went down while no bridge was there.
     if (this.#haveState) {
@@ -205,7 +227,8 @@ export class ExabgpBackend implements AnnounceBackend {
     } else {
       const message = `ExaBGP answered error to: ${command ?? '(no command pending)'}`;
       this.#lastAckError = message;
-      this.#o.logger.error({ code: 'LVSD_ANNOUNCE_FAILED', event: 'exabgp_ack_error', command }, message);
+      // Counted each (acks_error), logged at most once a period: a bridge can send thousands.
+      this.#ackErrorLine.log({ code: 'LVSD_ANNOUNCE_FAILED', event: 'exabgp_ack_error', command }, message);
       this.#o.onError('ack_error', message);
     }
     this.#wake();

@@ -12,6 +12,12 @@ import type { ControlReply, ControlRequest, SyncRoleReply } from './protocol.js'
 import { ADMIN_STATES } from './admin-model.js';
 import type { AdminState } from './admin-model.js';
 import { CONTROL_BAD_REQUEST } from './commands.js';
+import { ThrottledWarning } from '../throttled-warning.js';
+
+/** Connections served at once; past it a new one is closed at once (a CLI call holds one briefly). */
+export const CONTROL_MAX_CONNECTIONS = 64;
+/** Refused connections: one log line per period, with the count folded into it. */
+const CONTROL_REFUSED_PERIOD_MS = 60_000;
 
 export type ControlHandler = (request: ControlRequest, by: string) => Promise<ControlReply | SyncRoleReply> | ControlReply | SyncRoleReply;
 
@@ -77,9 +83,12 @@ export class ControlServer {
   readonly #server: Server;
   readonly #log: Logger;
   #path: string | null = null;
+  #open = 0;
+  readonly #refused: ThrottledWarning;
 
   constructor(handler: ControlHandler, logger: Logger) {
     this.#log = logger;
+    this.#refused = new ThrottledWarning(logger, CONTROL_REFUSED_PERIOD_MS);
     this.#server = createServer((socket) => this.#serve(socket, handler));
   }
 
@@ -110,6 +119,17 @@ export class ControlServer {
   }
 
   #serve(socket: Socket, handler: ControlHandler): void {
+    if (this.#open >= CONTROL_MAX_CONNECTIONS) {
+      socket.on('error', () => undefined);
+      socket.destroy();
+      this.#refused.log(
+        { code: 'LVSD_CONTROL_FAILED', event: 'control_connection_refused', socket: this.#path, max_connections: CONTROL_MAX_CONNECTIONS },
+        `control socket: ${CONTROL_MAX_CONNECTIONS} connections open already; further connections closed`,
+      );
+      return;
+    }
+    this.#open++;
+    socket.once('close', () => this.#open--);
     let buf = '';
     let done = false;
     const reply = (r: ControlReply | SyncRoleReply): void => {
