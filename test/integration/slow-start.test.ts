@@ -88,7 +88,10 @@ describe('slow start', () => {
     // Each step was its own pass, triggered by the ramp itself.
     const passes = daemon.logs.filter((l) => l.msg === 'applying IPVS changes' && (l.lines as string[]).some((x) => x.includes(`-r ${real} `)));
     assert.equal(passes.length, weights.length);
-    assert.ok(passes.slice(1).every((p) => (p.reasons as string[]).includes('slow-start')), JSON.stringify(passes.map((p) => p.reasons)));
+    // A periodic resync (every 5 s here) that runs when a step is already due applies that step
+    // itself (the weight follows the clock), and the ramp's own trigger then finds nothing to do: a
+    // CI run at load 10 saw [health, slow-start x3, resync]. Any other trigger would be a bug.
+    assert.ok(passes.slice(1).every((p) => (p.reasons as string[]).some((r) => r === 'slow-start' || r === 'resync')), JSON.stringify(passes.map((p) => p.reasons)));
     // The real that was there from the start never moved.
     assert.deepEqual(weightsOf(daemon, `127.0.0.1:${first.port}`), [100]);
   });
