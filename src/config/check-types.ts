@@ -48,6 +48,24 @@ export interface CheckTypeDescriptor {
   /** True when the check needs no port (a fwmark real without one is fine). */
   readonly portless: boolean;
   build(ctx: BuildContext): { spec: CheckSpec; command: CommandRef | null };
+  /**
+   * What a check of this type looks at, as status shows it beside the check's type: "HOST:PORT",
+   * "http://HOST:PORT/path", "HOST:PORT udp A example.org". `host` is the real's host as a URL
+   * takes it (IPv6 in brackets). Only a spec of this descriptor's type is passed in.
+   */
+  target(spec: CheckSpec, host: string): string;
+}
+
+/** host:port, or the host alone for a portless check given no port. */
+function hostPort(spec: CheckSpec, host: string): string {
+  return spec.port === 0 ? host : `${host}:${spec.port}`;
+}
+
+function httpTarget(spec: CheckSpec, host: string): string {
+  if (spec.type !== 'http' && spec.type !== 'https') return hostPort(spec, host);
+  const paths = spec.urls?.map((u) => u.path) ?? [spec.path];
+  const more = paths.length > 1 ? ` (+${paths.length - 1} more)` : '';
+  return `${spec.type}://${hostPort(spec, host)}${paths[0] ?? '/'}${more}`;
 }
 
 const HTTP_KEYS = ['path', 'host', 'method', 'expect_status', 'expect_body', 'expect_digest', 'urls', 'tls_verify', 'headers'];
@@ -106,6 +124,7 @@ export const CHECK_TYPE_DESCRIPTORS: Readonly<Record<CheckType, CheckTypeDescrip
   tcp: {
     keys: ['send', 'expect', 'dialogue'],
     portless: false,
+    target: (spec, host) => hostPort(spec, host) + (spec.type === 'tcp' && spec.dialogue ? ` (dialogue, ${spec.dialogue.length} steps)` : ''),
     build: ({ get, common }) => {
       const dialogue = get<{ send?: string; expect?: string }[]>('dialogue');
       const spec: CheckSpec = {
@@ -118,11 +137,12 @@ export const CHECK_TYPE_DESCRIPTORS: Readonly<Record<CheckType, CheckTypeDescrip
       return { spec, command: null };
     },
   },
-  http: { keys: HTTP_KEYS, portless: false, build: buildHttp('http') },
-  https: { keys: HTTP_KEYS, portless: false, build: buildHttp('https') },
+  http: { keys: HTTP_KEYS, portless: false, build: buildHttp('http'), target: httpTarget },
+  https: { keys: HTTP_KEYS, portless: false, build: buildHttp('https'), target: httpTarget },
   dns: {
     keys: ['query', 'query_type', 'transport', 'expect_rcode', 'expect_answer'],
     portless: false,
+    target: (spec, host) => hostPort(spec, host) + (spec.type === 'dns' ? ` ${spec.transport} ${spec.queryType} ${spec.query}` : ''),
     build: ({ get, posOf, typePos, common, dnsTransport, full, issues }) => {
       const query = get<string>('query');
       if (full && query === undefined) issues.add(typePos(), 'a dns check needs "query" (the name to ask for, e.g. query: example.org)');
@@ -144,6 +164,8 @@ export const CHECK_TYPE_DESCRIPTORS: Readonly<Record<CheckType, CheckTypeDescrip
   misc: {
     keys: ['command', 'dynamic_weight'],
     portless: true,
+    // The program only: its arguments may be long, and may hold what an operator would not show.
+    target: (spec, host) => (spec.type === 'misc' ? `${spec.command[0] ?? ''} for ${hostPort(spec, host)}` : hostPort(spec, host)),
     build: ({ get, posOf, typePos, common, configDir, full, issues }) => {
       const argv = get<string[]>('command');
       if (full && argv === undefined) issues.add(typePos(), 'a misc check needs "command" (the program and its arguments as a list)');
@@ -164,11 +186,13 @@ export const CHECK_TYPE_DESCRIPTORS: Readonly<Record<CheckType, CheckTypeDescrip
   udp: {
     keys: ['send', 'expect'],
     portless: false,
+    target: hostPort,
     build: ({ get, common }) => ({ spec: { ...common, type: 'udp', send: get<string>('send') ?? '', expect: get<string>('expect') ?? null }, command: null }),
   },
   ping: {
     keys: [],
     portless: true,
+    target: (_spec, host) => host,
     // `ping` must be installed for the check to run: verified at load like a misc command. ICMP has
     // no port: 0, so one host behind several services and ports is pinged once.
     build: ({ typePos, common, full }) => ({
@@ -176,7 +200,7 @@ export const CHECK_TYPE_DESCRIPTORS: Readonly<Record<CheckType, CheckTypeDescrip
       command: full ? { program: PING_PROGRAM, pos: typePos(), what: 'ping' } : null,
     }),
   },
-  none: { keys: [], portless: true, build: ({ common }) => ({ spec: { ...common, type: 'none' }, command: null }) },
+  none: { keys: [], portless: true, target: hostPort, build: ({ common }) => ({ spec: { ...common, type: 'none' }, command: null }) },
 };
 
 /** Type-specific keys per type, as the messages and the key checks need them. */

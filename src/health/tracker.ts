@@ -3,7 +3,7 @@
 // a group whose health combines them (state-machine.ts combineHealth): that group is the pair.
 
 import type { CheckResult } from '../checks/types.js';
-import type { Snapshot } from '../config/model.js';
+import type { CheckType, Snapshot } from '../config/model.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import { applyResult, combineHealth, initialHealth } from './state-machine.js';
@@ -20,6 +20,27 @@ export interface TrackedReal {
   readonly health: Health;
 }
 
+/**
+ * One check of a real with several (`checks:`), as status shows it. Plain data, copied on each
+ * read: what a tracker on another thread can hand over as it is.
+ */
+export interface CheckHealth {
+  /** The check's probe key; its position is the check's place among the real's distinct checks. */
+  readonly probeKey: string;
+  readonly type: CheckType;
+  readonly thresholds: Thresholds;
+  readonly health: Health;
+}
+
+/**
+ * The one read the rest of lvsd makes of the per-check entries (status, the status page): the
+ * checks of a real with several, in config order; null for a real with one check (its
+ * TrackedReal says it all) and for a pair not tracked.
+ */
+export interface CheckHealthSource {
+  checksOf(serviceKey: string, realKey: string): readonly CheckHealth[] | null;
+}
+
 /** A transition of one (service, real) pair, with enough context to log and act on it. */
 export interface HealthEvent extends Transition {
   readonly serviceKey: string;
@@ -33,6 +54,7 @@ interface Entry {
   readonly serviceKey: string;
   readonly realKey: string;
   readonly probeKey: string;
+  readonly type: CheckType;
   thresholds: Thresholds;
   health: Health;
   /** Set when this entry is one of several checks of its real; the group is then the pair's health. */
@@ -72,7 +94,7 @@ function finder(members: readonly Entry[] | undefined): (serviceKey: string, rea
   return (s, r) => byPair.get(pairId(s, r));
 }
 
-export class HealthTracker {
+export class HealthTracker implements CheckHealthSource {
   /** Probe key -> the pairs it feeds. A pair's identity is (service key, real key, probe key). */
   #byProbe = new Map<string, ProbeSlot>();
   #byService = new Map<string, Map<string, Entry | Group>>();
@@ -110,7 +132,7 @@ export class HealthTracker {
         let entry = find(m.serviceKey, m.realKey);
         if (entry) entry.thresholds = thresholds;
         else {
-          entry = { serviceKey: m.serviceKey, realKey: m.realKey, probeKey: pk, thresholds, health: initialHealth(now), group: null };
+          entry = { serviceKey: m.serviceKey, realKey: m.realKey, probeKey: pk, type: probe.target.spec.type, thresholds, health: initialHealth(now), group: null };
           fresh.push(entry);
         }
         slot.members.push(entry);
@@ -222,13 +244,10 @@ export class HealthTracker {
     return this.#byService.get(serviceKey)?.get(realKey);
   }
 
-  /**
-   * The checks of a real with several: each one's probe key and health, in config order; null for
-   * a real with one check (its TrackedReal says it all).
-   */
-  parts(serviceKey: string, realKey: string): readonly TrackedReal[] | null {
+  checksOf(serviceKey: string, realKey: string): readonly CheckHealth[] | null {
     const t = this.#byService.get(serviceKey)?.get(realKey);
-    return t !== undefined && 'parts' in t ? t.parts : null;
+    if (t === undefined || !('parts' in t)) return null;
+    return t.parts.map((e) => ({ probeKey: e.probeKey, type: e.type, thresholds: { ...e.thresholds }, health: { ...e.health } }));
   }
 
   /** Every tracked pair, grouped by probe (plan order); a real with several checks once. */

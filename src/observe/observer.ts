@@ -9,7 +9,7 @@ import type { ListenAddress, Snapshot } from '../config/model.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
-import type { HealthEvent, HealthTracker } from '../health/tracker.js';
+import type { CheckHealthSource, HealthEvent, HealthTracker } from '../health/tracker.js';
 import type { IpvsRunner, TableCounters } from '../ipvs/model.js';
 import type { PassReport, ReconcilerStats, TableModel } from '../reconcile/reconciler.js';
 import { NO_DECISION, quorumOf } from '../reconcile/pass-report.js';
@@ -43,7 +43,8 @@ export interface ObserverOptions {
   readonly configDir: string;
   readonly dryRun: boolean;
   readonly snapshot: Snapshot;
-  readonly tracker: Pick<HealthTracker, 'get'>;
+  /** Health per pair, and per check of a real with several (the one read of the per-check entries). */
+  readonly tracker: Pick<HealthTracker, 'get'> & CheckHealthSource;
   /** The loop's counters and the table model; what passes decide comes through decided(). */
   readonly reconciler: {
     stats(): ReconcilerStats;
@@ -333,6 +334,7 @@ export class Observer {
       listen: formatListen(this.#listen),
       snapshot: this.#snapshot,
       health: (s, r) => this.#o.tracker.get(s, r),
+      checksOf: (s, r) => this.#o.tracker.checksOf(s, r),
       lastTransition: (s, r) => this.#transitions.get(pairId(s, r)),
       reconciler: this.#o.reconciler.stats(),
       failingSince: this.#failingSince,

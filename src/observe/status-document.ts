@@ -8,7 +8,9 @@ import type { ServiceConfig, Snapshot } from '../config/model.js';
 import { formatPos } from '../config/issues.js';
 import type { ConfigIssue } from '../config/issues.js';
 import type { CheckReasonCode } from '../checks/types.js';
-import type { TrackedReal } from '../health/tracker.js';
+import type { CheckHealth, TrackedReal } from '../health/tracker.js';
+import { checkStatuses } from './status-checks.js';
+import type { CheckStatus } from './status-checks.js';
 import type { IpvsService } from '../ipvs/model.js';
 import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
@@ -66,6 +68,11 @@ export interface RealStatus {
   readonly slow_start: { readonly since: string; readonly window_ms: number } | null;
   /** Admin state (ready, drain, maint) and the entries that hold it ("maint by maintenance (file ...)"). */
   readonly admin: { readonly state: AdminState; readonly because: readonly string[] };
+  /**
+   * A real with several checks (`checks:`): each check's type, target and own health, in config
+   * order; `health` above is their combination. null for a real with one check.
+   */
+  readonly per_check: readonly CheckStatus[] | null;
 }
 
 export interface SorryStatus {
@@ -148,6 +155,8 @@ export interface StatusInputs {
   readonly listen: string;
   readonly snapshot: Snapshot;
   readonly health: (serviceKey: string, realKey: string) => TrackedReal | undefined;
+  /** The checks of a real with several (HealthTracker.checksOf); absent: no per-check entries. */
+  readonly checksOf?: (serviceKey: string, realKey: string) => readonly CheckHealth[] | null;
   /** The reason of the pair's last health change (tracked by the observer from health events). */
   readonly lastTransition: (serviceKey: string, realKey: string) => string | undefined;
   readonly reconciler: ReconcilerStats;
@@ -308,6 +317,7 @@ function realStatus(service: ServiceConfig, real: ServiceConfig['reals'][number]
     slow_start: rampOf(inputs, service.key, real.key),
     agent: agentOf(inputs, service.key, real.key),
     admin: { state: adminState, because: (admin?.entries ?? []).map((e) => `${e.state} by ${e.source} (${e.by})`) },
+    per_check: checkStatuses(service, real, inputs.checksOf?.(service.key, real.key) ?? null),
   };
 }
 

@@ -33,7 +33,7 @@ th{text-align:left;font-size:12px;color:var(--muted);font-weight:600;padding:6px
 td{padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 tr:last-child td{border-bottom:0}
 td.real{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap;border-left:6px solid var(--c)}
-td.real div{overflow:hidden;text-overflow:ellipsis}td.reason{overflow-wrap:anywhere}
+td.real div{overflow:hidden;text-overflow:ellipsis}td.check{padding-left:22px;font-weight:400}td.reason{overflow-wrap:anywhere}
 tr.state-up{--c:var(--up);background:var(--up-bg)}tr.state-down{--c:var(--down);background:var(--down-bg)}
 tr.state-unknown{--c:var(--unknown);background:var(--unknown-bg)}tr.state-draining{--c:var(--drain);background:var(--drain-bg)}
 tr.state-maint{--c:var(--maint);background:var(--maint-bg)}tr.state-drain{--c:var(--admin-drain);background:var(--admin-drain-bg)}
@@ -91,6 +91,29 @@ function realRow(r: RealStatus, now: string): string {
   );
 }
 
+/** One row per check of a real with several, under the real's row: each check's own health. */
+function checkRows(r: RealStatus, now: string): string[] {
+  const checks = r.per_check ?? [];
+  return checks.map((c) => {
+    const code = c.code ? ` <span class="sub">${e(c.code)}${c.latency_ms === null ? '' : `, ${e(c.latency_ms)} ms`}</span>` : '';
+    const streak =
+      c.consecutive_successes > 0 ? `${c.consecutive_successes} success(es) in a row`
+      : c.consecutive_failures > 0 ? `${c.consecutive_failures} failure(s) in a row`
+      : 'no result yet';
+    return (
+      `<tr class="check-row state-${e(c.health)}" data-real="${e(r.real)}" data-check="${e(c.index)}" data-state="${e(c.health)}">` +
+      td('Check', `check ${e(c.index)}/${e(checks.length)} ${e(c.type)}<span class="sub">${e(c.target)}</span>`, 'real check') +
+      td('State', `<span class="state">${e(c.health)}</span>`) +
+      td('Weight cfg/kern', '–') +
+      td('Conns act/inact', '–') +
+      td('Last check', timeCell(c.last_check_at, now)) +
+      td('State since', timeCell(c.last_change_at, now)) +
+      td('Reason', `${c.reason === null ? 'no check result yet' : e(c.reason)}${code}<span class="sub">${e(streak)}; rise ${e(c.rise)}, fall ${e(c.fall)}</span>`, 'reason') +
+      '</tr>'
+    );
+  });
+}
+
 function serviceSection(s: ServiceStatus, now: string): string {
   const healthy = `${s.healthy_reals}/${s.total_reals} healthy`;
   const healthyClass = s.healthy_reals === 0 && s.total_reals > 0 ? 'bad' : s.healthy_reals < s.total_reals ? 'warn' : 'ok';
@@ -103,7 +126,7 @@ function serviceSection(s: ServiceStatus, now: string): string {
     s.kernel === null ? 'kernel: unknown' : s.kernel.present ? `kernel: present, ${s.kernel.reals} real(s)` : 'kernel: not present';
   const persistence = s.persistence ? ` · persistent ${s.persistence.timeout_s}s` : '';
   const rows = [
-    ...s.reals.map((r) => realRow(r, now)),
+    ...s.reals.flatMap((r) => [realRow(r, now), ...checkRows(r, now)]),
     ...s.sorry.map(
       (x) =>
         `<tr class="sorry-row state-${x.in_use ? 'sorry' : 'standby'}" data-real="${e(x.real)}" data-state="${x.in_use ? 'sorry' : 'standby'}">` +

@@ -2,7 +2,7 @@
 // table per service. Plain text (no colour codes), so it pastes into tickets and pipes into grep.
 
 import { ago, formatAge, transitionNote } from './format.js';
-import type { ServiceStatus, StatusDocument } from './status-document.js';
+import type { RealStatus, ServiceStatus, StatusDocument } from './status-document.js';
 
 const HEADER = ['REAL', 'STATE', 'WEIGHT cfg/kern', 'CONNS act/inact', 'LAST CHECK', 'SINCE', 'REASON'];
 
@@ -28,6 +28,30 @@ function conns(c: { active: number; inactive: number } | null): string {
 
 function since(iso: string | null, now: string): string {
   return iso === null ? '-' : formatAge(Date.parse(now) - Date.parse(iso));
+}
+
+/** "2 successes in a row" / "1 failure in a row" / "" before the first result. */
+function streak(successes: number, failures: number): string {
+  if (successes > 0) return `${successes} success${successes === 1 ? '' : 'es'} in a row`;
+  if (failures > 0) return `${failures} failure${failures === 1 ? '' : 's'} in a row`;
+  return 'no result yet';
+}
+
+/** One row per check of a real with several, under the real's row: each check's own health. */
+function checkRows(r: RealStatus, now: string): string[][] {
+  const n = r.per_check?.length ?? 0;
+  return (r.per_check ?? []).map((c) => [
+    `  check ${c.index}/${n} ${c.type}`,
+    c.health,
+    '',
+    '',
+    c.last_check_at === null ? '-' : ago(c.last_check_at, now),
+    since(c.last_change_at, now),
+    clean(
+      `${c.target}: ${c.reason ?? 'no check result yet'}` +
+        ` [${c.code === null ? '' : `${c.code}, ${c.latency_ms} ms; `}${streak(c.consecutive_successes, c.consecutive_failures)}; rise ${c.rise}, fall ${c.fall}]`,
+    ),
+  ]);
 }
 
 function serviceBlock(s: ServiceStatus, now: string): string[] {
@@ -57,6 +81,7 @@ function serviceBlock(s: ServiceStatus, now: string): string[] {
       since(r.last_change_at, now),
       clean(reason),
     ]);
+    rows.push(...checkRows(r, now));
   }
   for (const x of s.sorry) {
     rows.push([x.real, x.in_use ? 'sorry' : 'sorry-standby', weight(x.weight.config, x.weight.kernel), '-', '-', '-', x.in_use ? 'in use: the service has no quorum' : 'used only while the service has no quorum']);

@@ -61,7 +61,30 @@ describe('a real with several checks', () => {
     assert.equal(t.get(S, R)!.health.lastResult!.up, false);
     assert.deepEqual(t.record(kTcp, OK, 4), [], 'the other check passing does not bring it back');
     assert.deepEqual(t.record(kPing, OK, 5).map((e) => e.to), ['up']);
-    assert.deepEqual(t.parts(S, R)!.map((p) => p.health.state), ['up', 'up']);
+    assert.deepEqual(t.checksOf(S, R)!.map((p) => p.health.state), ['up', 'up']);
+  });
+
+  it('checksOf: each check with its type, thresholds and own counters, as a copy a later result does not change', () => {
+    const s = svc('a', '192.0.2.1:80', [real(R, [tcp(2, 3), ping(1, 1)])]);
+    const r = s.reals[0]!;
+    const [kTcp, kPing] = r.checks!.map((c) => probeKey(r, s, c)) as [string, string];
+    const t = new HealthTracker();
+    t.update(snap([s]), 0);
+    assert.deepEqual(t.checksOf(S, R)!.map((c) => [c.probeKey, c.type, c.health.state, c.health.lastCheckAt]), [[kTcp, 'tcp', 'unknown', null], [kPing, 'ping', 'unknown', null]]);
+    t.record(kTcp, OK, 1);
+    t.record(kTcp, OK, 2);
+    t.record(kPing, BAD, 3);
+    const seen = t.checksOf(S, R)!;
+    assert.deepEqual(seen.map((c) => [c.type, c.thresholds, c.health.state, c.health.successes, c.health.failures, c.health.checks, c.health.lastResult?.code, c.health.lastCheckAt]), [
+      ['tcp', { rise: 2, fall: 3 }, 'up', 2, 0, 2, 'ok', 2],
+      ['ping', { rise: 1, fall: 1 }, 'down', 0, 1, 1, 'refused', 3],
+    ]);
+    assert.equal(t.get(S, R)!.health.state, 'down', 'the combined health is the pair\'s');
+    t.record(kTcp, BAD, 4);
+    assert.equal(seen[0]!.health.failures, 0, 'what was read is a copy: a reader on another thread gets the same');
+    assert.equal(t.checksOf(S, R)![0]!.health.failures, 1);
+    assert.equal(t.checksOf(S, 'nope'), null);
+    assert.equal(t.checksOf('nope', R), null);
   });
 
   it('each check keeps its own rise and fall', () => {
@@ -121,7 +144,7 @@ describe('a real with several checks', () => {
     t.update(snap([s1]), 0);
     t.record(probeKey(r, s1, r.checks![0]), OK, 1);
     const ev = t.update(snap([svc('a', '192.0.2.1:80', [real(R, [tcp()])])]), 2);
-    assert.equal(t.parts(S, R), null);
+    assert.equal(t.checksOf(S, R), null);
     assert.equal(t.get(S, R)!.health.state, 'up', 'the surviving tcp entry already had its result');
     assert.deepEqual(ev, []);
   });
