@@ -1,4 +1,6 @@
-// Checker dispatch: the one place that maps a check type to its checker, and the safety net around it.
+// The registry of checkers (checker side): check type -> how it runs. TypeScript requires an entry
+// for every CheckType (config/check-types/index.ts is the config side), so a new type does not
+// compile until its checker is here. runCheck is the safety net around every checker.
 
 import { formatHost } from '../config/endpoint.js';
 import type { CheckType } from '../config/model.js';
@@ -11,28 +13,48 @@ import { checkTcpAny } from './tcp-dialogue.js';
 import { checkUdp } from './udp.js';
 import type { CheckResult, Checker, CheckTarget } from './types.js';
 
+/** One check type, checker side. */
+export interface CheckerEntry {
+  readonly run: Checker;
+  /**
+   * The checker reads `target.context` (the service): misc hands it to the command, which may answer
+   * differently per service, and a dynamic weight belongs to one (service, real) pair. The same
+   * check of one real under two services is then two probes (scheduler/probe-key.ts), not one.
+   */
+  readonly perService?: boolean;
+}
+
 /** A checker loaded on first use: dns-packet (about 10 MB of RSS) only for directors with DNS checks. */
 function lazyChecker(load: () => Promise<Checker>): Checker {
   let loaded: Promise<Checker> | null = null;
   return async (target, signal) => (await (loaded ??= load()))(target, signal);
 }
 
-const checkers: Readonly<Record<CheckType, Checker>> = {
-  tcp: checkTcpAny,
-  http: checkHttpPages,
-  https: checkHttpPages,
-  dns: lazyChecker(() => import('./dns.js').then((m) => m.checkDns)),
-  misc: checkMisc,
-  udp: checkUdp,
-  ping: checkPing,
-  none: checkNone,
+const CHECKERS: Readonly<Record<CheckType, CheckerEntry>> = {
+  tcp: { run: checkTcpAny },
+  http: { run: checkHttpPages },
+  https: { run: checkHttpPages },
+  dns: { run: lazyChecker(() => import('./dns.js').then((m) => m.checkDns)) },
+  misc: { run: checkMisc, perService: true },
+  udp: { run: checkUdp },
+  ping: { run: checkPing },
+  none: { run: checkNone },
 };
+
+function entryOf(type: CheckType): CheckerEntry | undefined {
+  return Object.hasOwn(CHECKERS, type) ? CHECKERS[type] : undefined;
+}
 
 /** The checker for a type; throws on a type the config schema should never have let through. */
 export function checkerFor(type: CheckType): Checker {
-  const checker = Object.hasOwn(checkers, type) ? checkers[type] : undefined;
-  if (checker === undefined) throw new TypeError(`no checker for check type "${String(type)}"`);
-  return checker;
+  const entry = entryOf(type);
+  if (entry === undefined) throw new TypeError(`no checker for check type "${String(type)}"`);
+  return entry.run;
+}
+
+/** Does a check of this type depend on the service it is listed under (see CheckerEntry.perService)? */
+export function probedPerService(type: CheckType): boolean {
+  return entryOf(type)?.perService === true;
 }
 
 /**

@@ -10,14 +10,13 @@ import type { CheckSpec, CheckType, SourcePos } from './model.js';
 import type { IssueList } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawCheck } from './schema.js';
-import { ALTERNATIVES } from './check-alternatives.js';
-import { CHECK_TYPE_DESCRIPTORS, checkKeyApplies, typesUsingKey } from './check-types.js';
-import type { CommandRef } from './check-types.js';
+import { CHECK_TYPE_DESCRIPTORS, checkKeyApplies, typesUsingKey } from './check-types/index.js';
+import type { CheckTypeDescriptor, CommandRef } from './check-types/index.js';
 import { MAX_TIMER_MS, formatDuration } from './duration.js';
 import { BUILTIN } from './schema.js';
 
-export type { CommandRef } from './check-types.js';
-export { PING_PROGRAM } from './check-types.js';
+export type { CommandRef } from './check-types/index.js';
+export { PING_PROGRAM } from './check-types/ping.js';
 
 export interface CheckLevel {
   /** For messages: "lvsd.yaml defaults", "the service check", "this real's check". */
@@ -44,8 +43,6 @@ export interface CheckTargetInfo {
   readonly partial?: boolean;
 }
 
-type Key = keyof RawCheck;
-
 type Origin = { value: unknown; level: number };
 
 export function resolveCheck(
@@ -64,9 +61,9 @@ export function resolveCheck(
   const finalType = type;
   const label = (i: number): string => (i < 0 ? 'the built-in default' : levels[i]!.label);
 
-  const merged = new Map<Key, Origin>();
+  const merged = new Map<string, Origin>();
   for (const [i, level] of levels.entries()) {
-    for (const [key, value] of Object.entries(level.check ?? {}) as [Key, unknown][]) {
+    for (const [key, value] of Object.entries(level.check ?? {}) as [string, unknown][]) {
       if (key === 'type' || value === undefined) continue;
       const here = typeAt[i]!;
       if (!checkKeyApplies(key, here.type)) {
@@ -82,8 +79,8 @@ export function resolveCheck(
 
   // Keys that say the same thing two ways (urls vs path, dialogue vs send/expect): the most specific
   // level wins as a whole; both at one level is a mistake.
-  for (const alt of ALTERNATIVES) {
-    if (!checkKeyApplies(alt.key, finalType)) continue;
+  const descriptor: CheckTypeDescriptor<CheckSpec> = CHECK_TYPE_DESCRIPTORS[finalType];
+  for (const alt of descriptor.alternatives ?? []) {
     const own = merged.get(alt.key);
     if (own === undefined) continue;
     for (const other of alt.instead) {
@@ -100,9 +97,9 @@ export function resolveCheck(
     if (alt.instead.some((k) => (merged.get(k)?.level ?? -2) > own.level)) merged.delete(alt.key);
   }
 
-  const get = <T>(key: string): T | undefined => merged.get(key as Key)?.value as T | undefined;
+  const get = <T>(key: string): T | undefined => merged.get(key)?.value as T | undefined;
   const posOf = (key: string, ...inside: readonly PathSeg[]): SourcePos | null => {
-    const o = merged.get(key as Key);
+    const o = merged.get(key);
     return o ? levels[o.level]!.doc.at([...levels[o.level]!.path, key, ...inside]) : null;
   };
   const typePos = (): SourcePos =>
@@ -125,7 +122,6 @@ export function resolveCheck(
   }
 
   const port = get<number>('port') ?? target.realPort;
-  const descriptor = CHECK_TYPE_DESCRIPTORS[finalType];
   if (full && port === 0 && !descriptor.portless) {
     issues.add(target.realPos, `this real has no port, so its ${finalType} check needs "port" (check: { port: N })`);
   }

@@ -1,7 +1,7 @@
 // Configuration problems with the exact place an operator has to edit, collected (never thrown) so
 // that one run reports every mistake of every file.
 
-import type { SourcePos } from './model.js';
+import type { SourcePos } from './source-pos.js';
 
 export interface ConfigIssue {
   /** The path as joined from the config dir given by the user, e.g. "/etc/lvsd/conf.d/web.yaml". */

@@ -3,123 +3,24 @@
 
 import type { Endpoint, Family, Protocol } from '../model/endpoint.js';
 import type { RealKey, ServiceKey } from '../model/keys.js';
+import type { CheckSpec } from './check-types/index.js';
+import type { SourcePos } from './source-pos.js';
 
 export type { Endpoint, Family, Protocol };
+export type { SourcePos };
 
 export type Forwarding = 'gate' | 'masq' | 'ipip';
-export type CheckType = 'tcp' | 'http' | 'https' | 'dns' | 'misc' | 'udp' | 'ping' | 'none';
 
-/** Where a value came from, for messages an operator can act on. */
-export interface SourcePos {
-  readonly file: string;
-  readonly line: number;
-  readonly col: number;
-}
-
-
-interface CheckCommon {
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly rise: number;
-  readonly fall: number;
-  /** The port the check connects to: `check.port`, else the real's port. */
-  readonly port: number;
-}
-
-export interface TcpCheckSpec extends CheckCommon {
-  readonly type: 'tcp';
-  /** Bytes to send after connecting (escapes like \r\n already decoded). */
-  readonly send: string | null;
-  /** Regex source matched against the first bytes read. */
-  readonly expect: string | null;
-  /**
-   * A send/expect conversation instead of `send`/`expect` (SMTP: banner, HELO, 250, QUIT). Absent
-   * when not configured, so the probe key of a plain tcp check is what it always was.
-   */
-  readonly dialogue?: readonly DialogueStep[];
-}
-
-/** One step of a tcp dialogue: send (escapes decoded), then wait for `expect`; at least one is set. */
-export interface DialogueStep {
-  readonly send: string | null;
-  /** Regex source matched against what the server sent since the previous step matched. */
-  readonly expect: string | null;
-}
-
-/** One page of an http check with `urls`: all of them must pass. */
-export interface HttpUrlSpec {
-  readonly path: string;
-  readonly expectStatus: readonly (readonly [number, number])[];
-  readonly expectBody: string | null;
-  /** Lower-case hex MD5 of the body as keepalived's genhash computes it. */
-  readonly expectDigest: string | null;
-}
-
-export interface HttpCheckSpec extends CheckCommon {
-  readonly type: 'http' | 'https';
-  readonly method: 'GET' | 'HEAD';
-  readonly path: string;
-  /** Host header and TLS SNI; null = the real's address. */
-  readonly host: string | null;
-  /** Inclusive ranges of accepted status codes. */
-  readonly expectStatus: readonly (readonly [number, number])[];
-  /** Regex source matched against the (bounded) body. */
-  readonly expectBody: string | null;
-  readonly tlsVerify: boolean;
-  readonly headers: Readonly<Record<string, string>>;
-  /** Lower-case hex MD5 of the body, as genhash computes it; absent when not configured. */
-  readonly expectDigest?: string;
-  /**
-   * Several pages checked at once, each with its own path and expectations, all of which must
-   * pass; `path`/`expectBody` above are then unused. Absent when not configured.
-   */
-  readonly urls?: readonly HttpUrlSpec[];
-}
-
-export interface DnsCheckSpec extends CheckCommon {
-  readonly type: 'dns';
-  readonly query: string;
-  /** Upper-case record type name as dns-packet knows it: A, AAAA, SOA, ... */
-  readonly queryType: string;
-  readonly transport: 'udp' | 'tcp';
-  /** Upper-case rcode name: NOERROR, NXDOMAIN, ... */
-  readonly expectRcode: string;
-  /** Regex source matched against each answer record rendered as text. */
-  readonly expectAnswer: string | null;
-}
-
-export interface MiscCheckSpec extends CheckCommon {
-  readonly type: 'misc';
-  /** argv; command[0] is an absolute path or resolved against PATH, checked executable at load. */
-  readonly command: readonly string[];
-  readonly dynamicWeight: boolean;
-}
-
-export interface UdpCheckSpec extends CheckCommon {
-  readonly type: 'udp';
-  /** The datagram sent (escapes decoded); may be empty. */
-  readonly send: string;
-  /** Regex source matched against the reply; null = up unless the port answers ICMP unreachable. */
-  readonly expect: string | null;
-}
-
-/** ICMP echo through the system's `ping` (iputils), one request per check. */
-export interface PingCheckSpec extends CheckCommon {
-  readonly type: 'ping';
-}
-
-export interface NoneCheckSpec extends CheckCommon {
-  readonly type: 'none';
-}
-
-export type CheckSpec =
-  | TcpCheckSpec
-  | HttpCheckSpec
-  | DnsCheckSpec
-  | MiscCheckSpec
-  | UdpCheckSpec
-  | PingCheckSpec
-  | NoneCheckSpec;
+// The check specs are declared by their types' descriptors (check-types/); re-exported here for the
+// code that reads a snapshot.
+export type { CheckSpec, CheckType } from './check-types/index.js';
+export type { DnsCheckSpec } from './check-types/dns.js';
+export type { HttpCheckSpec, HttpUrlSpec } from './check-types/http.js';
+export type { MiscCheckSpec } from './check-types/misc.js';
+export type { NoneCheckSpec } from './check-types/none.js';
+export type { PingCheckSpec } from './check-types/ping.js';
+export type { DialogueStep, TcpCheckSpec } from './check-types/tcp.js';
+export type { UdpCheckSpec } from './check-types/udp.js';
 
 /** HAProxy's agent-check on a real. */
 export interface AgentSpec {

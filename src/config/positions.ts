@@ -4,7 +4,7 @@
 
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Document, Node } from 'yaml';
-import type { SourcePos } from './model.js';
+import type { SourcePos } from './source-pos.js';
 import type { IssueList } from './issues.js';
 import { LIMITS, expandedSize, prescanYaml } from './limits.js';
 

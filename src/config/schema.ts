@@ -1,26 +1,22 @@
 // zod schemas of the raw files (lvsd.yaml and one conf.d service document), the built-in defaults,
-// and which check keys apply to which check type. Cross-field rules live in resolve.ts / check-merge.ts.
+// and the check mapping (common keys, then each check type's fields from check-types/). Cross-field
+// rules live in resolve.ts / check-merge.ts.
 
 import { z } from 'zod';
-import type { CheckType } from './model.js';
+import type { CheckType } from './check-types/index.js';
+import { CHECK_FIELDS, CHECK_TYPES, listEntryKeys } from './check-types/index.js';
 import { DEFAULT_CONTROL_SOCKET, DEFAULT_LISTEN_PORT } from './model.js';
-import { parseDuration } from './duration.js';
 import { PERSISTENCE_TIMEOUT_MAX_S } from './ipvsadm-ranges.js';
-import { headerNameProblem, headerValueProblem, pathProblem } from './http-request.js';
+import { durationSchema, lowerEnum, sendSchema } from './schema-values.js';
 
-export const CHECK_TYPES = ['tcp', 'http', 'https', 'dns', 'misc', 'udp', 'ping', 'none'] as const;
+export { CHECK_TYPES };
+export { decodeEscapes, parseStatusList } from './schema-values.js';
+export { DNS_QUERY_TYPES, DNS_RCODES } from './check-types/dns.js';
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 export const FORWARDINGS = ['gate', 'masq', 'ipip'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 /** The kernel's IPVS schedulers (ip_vs_*.ko); a closed list so that "wcl" is caught at load, not by ipvsadm. */
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'] as const;
-export const DNS_QUERY_TYPES = [
-  'A', 'AAAA', 'ANY', 'CAA', 'CNAME', 'DNAME', 'DNSKEY', 'DS', 'HINFO', 'HTTPS', 'MX', 'NAPTR', 'NS',
-  'PTR', 'SOA', 'SRV', 'SSHFP', 'SVCB', 'TLSA', 'TXT',
-] as const;
-export const DNS_RCODES = [
-  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE',
-] as const;
 
 /** Built-in values, the bottom of the merge order built-in < lvsd.yaml `defaults` < service < real. */
 export const BUILTIN = {
@@ -43,161 +39,16 @@ export const BUILTIN = {
   slowStartMs: 0,
   notifyTimeoutMs: 10_000,
   agent: { intervalMs: 2000, timeoutMs: 1000 },
-  check: { type: 'tcp', intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3 },
-  http: { method: 'GET', path: '/', expectStatus: [[200, 399]] as [number, number][], tlsVerify: false },
-  dns: { queryType: 'A', expectRcode: 'NOERROR' },
+  // Each check type's own defaults are in its descriptor (check-types/).
+  check: { type: 'tcp' as CheckType, intervalMs: 5000, timeoutMs: 3000, rise: 2, fall: 3 },
 } as const;
 
 /** Service names end up in logs, metric labels and URLs: keep them plain. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-// --- leaf values -----------------------------------------------------------------------------
-
-function durationSchema(opts: { allowZero?: boolean; max?: { ms: number; text: string } } = {}) {
-  return z.unknown().transform((v, ctx) => {
-    const r = parseDuration(v, opts);
-    if (r.ok) return r.ms;
-    ctx.issues.push({ code: 'custom', message: r.error, input: v });
-    return z.NEVER;
-  });
-}
-
-const regexSchema = z.string().superRefine((v, ctx) => {
-  try {
-    new RegExp(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
-  }
-});
-
-/** Decode the escapes a `send` string may carry when YAML did not already (plain or single-quoted). */
-export function decodeEscapes(text: string): { ok: true; value: string } | { ok: false; error: string } {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c !== '\\') {
-      out += c;
-      continue;
-    }
-    const next = text[++i];
-    if (next === 'r') out += '\r';
-    else if (next === 'n') out += '\n';
-    else if (next === 't') out += '\t';
-    else if (next === '\\') out += '\\';
-    else if (next === 'x' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-      // Binary payloads (UDP probes): one byte; the checkers send "\x00".."\xff" as Latin-1, byte-exact.
-      out += String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else return { ok: false, error: `unknown escape "\\${next ?? ''}" (only \\r \\n \\t \\\\ and \\xHH are understood)` };
-  }
-  return { ok: true, value: out };
-}
-
-const sendSchema = z.string().transform((v, ctx) => {
-  const r = decodeEscapes(v);
-  if (r.ok) return r.value;
-  ctx.issues.push({ code: 'custom', message: r.error, input: v });
-  return z.NEVER;
-});
-
-/** Parse expect_status: 200, "200-299", or a list of those, into inclusive ranges. */
-export function parseStatusList(value: unknown): { ok: true; ranges: [number, number][] } | { ok: false; error: string } {
-  const items = Array.isArray(value) ? value : [value];
-  if (items.length === 0) return { ok: false, error: 'expect_status needs at least one code or range' };
-  const ranges: [number, number][] = [];
-  for (const item of items) {
-    const text = typeof item === 'number' || typeof item === 'string' ? String(item).trim() : null;
-    const m = text === null ? null : /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(text);
-    if (!m) {
-      return { ok: false, error: `${JSON.stringify(item)} is not a status code or range (write 200, or "200-299")` };
-    }
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (lo < 100 || hi > 599 || lo > hi) {
-      return { ok: false, error: `"${text}" is not a range of HTTP status codes between 100 and 599` };
-    }
-    ranges.push([lo, hi]);
-  }
-  return { ok: true, ranges };
-}
-
-const statusSchema = z.unknown().transform((v, ctx) => {
-  const r = parseStatusList(v);
-  if (r.ok) return r.ranges;
-  ctx.issues.push({ code: 'custom', message: r.error, input: v });
-  return z.NEVER;
-});
-
-/** Case-insensitive enum that yields the canonical upper-case name. */
-function upperEnum<const T extends readonly string[]>(values: T, what: string) {
-  return z.string().transform((v, ctx) => {
-    const up = v.toUpperCase();
-    if ((values as readonly string[]).includes(up)) return up as T[number];
-    ctx.issues.push({ code: 'custom', message: `"${v}" is not a ${what} (one of ${values.join(', ')})`, input: v });
-    return z.NEVER;
-  });
-}
-
-/**
- * Case-insensitive enum that yields the canonical lower-case name: keepalived users write
- * `protocol TCP` and `lb_algo WLC`, and the kernel's names are lower-case.
- */
-function lowerEnum<const T extends readonly string[]>(values: T) {
-  return z.string().transform((v, ctx) => {
-    const low = v.toLowerCase();
-    if ((values as readonly string[]).includes(low)) return low as T[number];
-    ctx.issues.push({ code: 'custom', message: `must be one of ${values.join(', ')} (any case); got "${v}"`, input: v });
-    return z.NEVER;
-  });
-}
-
-// The predicates the HTTP checker sends with (http-request.ts): what loads is what it can send.
-const headersSchema = z.record(z.string(), z.string()).superRefine((h, ctx) => {
-  for (const [name, value] of Object.entries(h)) {
-    const problem = headerNameProblem(name) ?? headerValueProblem(name, value);
-    if (problem !== null) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-    else if (name.toLowerCase() === 'host') ctx.addIssue({ code: 'custom', path: [name], message: 'set the Host header with the check key `host`' });
-  }
-});
-
-/** An MD5 in hex as genhash prints it; stored lower-case (genhash prints lower-case, keepalived accepts both). */
-export const DIGEST_PATTERN = /^[0-9A-Fa-f]{32}$/;
-const digestSchema = z.string().transform((v, ctx) => {
-  const t = v.trim();
-  if (DIGEST_PATTERN.test(t)) return t.toLowerCase();
-  ctx.issues.push({ code: 'custom', message: `${JSON.stringify(v)} is not an MD5 digest (32 hexadecimal digits, as \`lvsd digest URL\` or genhash prints it)`, input: v });
-  return z.NEVER;
-});
-
-// The predicate the HTTP checker sends with (http-request.ts): what loads is what it can send.
-const pathSchema = z.string().superRefine((v, ctx) => {
-  const problem = pathProblem(v);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-});
-
-const hostSchema = z.string().min(1).superRefine((v, ctx) => {
-  const problem = headerValueProblem('Host', v);
-  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
-});
-
 // Bounds of the list forms: each entry is a connection or a probe per interval, so a list is a
 // load multiplier; these are far above any real setup (keepalived users have a handful).
-export const MAX_URLS = 32;
-export const MAX_DIALOGUE_STEPS = 32;
 export const MAX_CHECKS_PER_REAL = 16;
-
-/** One step of a tcp `dialogue`. */
-export const dialogueStepSchema = z
-  .strictObject({ send: sendSchema.optional(), expect: regexSchema.optional() })
-  .refine((s) => s.send !== undefined || s.expect !== undefined, { message: 'a dialogue step needs "send", "expect" or both' });
-
-/** One page of an http check's `urls`. */
-export const urlSchema = z.strictObject({
-  path: pathSchema,
-  expect_status: statusSchema.optional(),
-  expect_body: regexSchema.optional(),
-  expect_digest: digestSchema.optional(),
-});
 
 const portSchema = z.int().min(1).max(65535);
 const countSchema = z.int().min(1).max(1000);
@@ -211,29 +62,8 @@ export const checkSchema = z.strictObject({
   rise: countSchema.optional(),
   fall: countSchema.optional(),
   port: portSchema.optional(),
-  // tcp
-  send: sendSchema.optional(),
-  expect: regexSchema.optional(),
-  dialogue: z.array(dialogueStepSchema).min(1, 'a dialogue needs at least one step').max(MAX_DIALOGUE_STEPS).optional(),
-  // http, https
-  path: pathSchema.optional(),
-  host: hostSchema.optional(),
-  method: upperEnum(['GET', 'HEAD'] as const, 'method').optional(),
-  expect_status: statusSchema.optional(),
-  expect_body: regexSchema.optional(),
-  expect_digest: digestSchema.optional(),
-  urls: z.array(urlSchema).min(1, 'urls needs at least one entry').max(MAX_URLS).optional(),
-  tls_verify: z.boolean().optional(),
-  headers: headersSchema.optional(),
-  // dns
-  query: z.string().min(1).optional(),
-  query_type: upperEnum(DNS_QUERY_TYPES, 'DNS record type').optional(),
-  transport: lowerEnum(['udp', 'tcp'] as const).optional(),
-  expect_rcode: upperEnum(DNS_RCODES, 'DNS rcode').optional(),
-  expect_answer: regexSchema.optional(),
-  // misc
-  command: z.array(z.string().min(1)).min(1).optional(),
-  dynamic_weight: z.boolean().optional(),
+  // The type-specific keys: each type's fields (check-types/).
+  ...CHECK_FIELDS,
 });
 
 const weightSchema = z.int().min(0).max(65535);
@@ -392,7 +222,7 @@ export type RawGlobal = z.output<typeof globalSchema>;
 export type RawAnnounce = z.output<typeof announceSchema>;
 export type RawSyncDaemon = z.output<typeof syncDaemonSchema>;
 
-// The keys each check type takes are in check-types.ts (one descriptor per type).
+// The keys each check type takes are in check-types/ (one descriptor per type).
 
 // --- key lists for "unknown key" suggestions -------------------------------------------------
 
@@ -404,8 +234,8 @@ export function allowedKeysAt(file: 'service' | 'global', path: readonly Propert
   const p = path.filter((seg) => typeof seg === 'string');
   const last = p[p.length - 1];
   // Inside a check, wherever it sits: the lists a check holds have their own keys.
-  if (last === 'urls') return keysOf(urlSchema);
-  if (last === 'dialogue') return ['send', 'expect'];
+  const entry = last === undefined ? null : listEntryKeys(last);
+  if (entry !== null) return entry;
   if (file === 'global') {
     if (p.length === 0) return keysOf(globalSchema);
     if (p.length === 1 && p[0] === 'defaults') return keysOf(defaultsSchema);

@@ -2,7 +2,7 @@
 // target and own health, beside the combined health the real's row shows. Pure, like the document.
 
 import type { CheckReasonCode } from '../checks/types.js';
-import { CHECK_TYPE_DESCRIPTORS } from '../config/check-types.js';
+import { checkTargetText } from '../config/check-types/index.js';
 import { formatHost } from '../config/endpoint.js';
 import type { CheckSpec, RealConfig, ServiceConfig } from '../config/model.js';
 import type { CheckHealth } from '../health/tracker.js';
@@ -55,7 +55,7 @@ export function checkStatuses(service: ServiceConfig, real: RealConfig, parts: r
       type: p.type,
       // The tracker follows the snapshot it was given; a spec not in this one (a reload between
       // the two reads) is shown by its host alone rather than guessed.
-      target: spec === undefined ? host : CHECK_TYPE_DESCRIPTORS[spec.type].target(spec, host),
+      target: spec === undefined ? host : checkTargetText(spec, host),
       health: h.state,
       rise: p.thresholds.rise,
       fall: p.thresholds.fall,

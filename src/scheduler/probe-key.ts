@@ -2,6 +2,7 @@
 
 import { formatHost } from '../config/endpoint.js';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
+import { probedPerService } from '../checks/index.js';
 import type { CheckContext, CheckTarget } from '../checks/types.js';
 
 /** A (service, real) pair whose health a probe feeds, with its own rise/fall (not part of the probe). */
@@ -68,15 +69,16 @@ export function checkContext(service: ServiceConfig): CheckContext {
  * result fans out to every service (keepalived #2111, #2358 ask for this). Interval and timeout
  * ARE part of the key, so two services asking for different intervals get two probes.
  *
- * MISC checks are keyed per service and per real: the command's environment (LVSD_SERVICE, VIP,
- * real address and port, ...) differs per service, so the command may legitimately answer
- * differently. That also makes a MISC dynamic weight (exit 2..255 -> weight code-2) belong to
- * exactly one (service, real) pair: the tracker stores it as that pair's weight override, and it
- * never leaks into another service that lists the same real.
+ * Checks whose checker reads the service (misc: the command's environment, LVSD_SERVICE, VIP, real
+ * address and port, ... differs per service, so the command may legitimately answer differently;
+ * checks/index.ts `perService`) are keyed per service and per real. That also makes a MISC dynamic
+ * weight (exit 2..255 -> weight code-2) belong to exactly one (service, real) pair: the tracker
+ * stores it as that pair's weight override, and it never leaks into another service that lists the
+ * same real.
  */
 export function probeKey(real: RealConfig, service: ServiceConfig, spec: CheckSpec = real.check): string {
   const base = `${formatHost(real.address)}:${spec.port} ${specIdentity(spec)}`;
-  if (spec.type !== 'misc') return base;
+  if (!probedPerService(spec.type)) return base;
   return `${base} ${real.key} ${canonicalJson(checkContext(service))}`;
 }
 

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
-import { checkKeyApplies, typesUsingKey } from '../../src/config/check-types.js';
+import { checkKeyApplies, typesUsingKey } from '../../src/config/check-types/index.js';
 import { checkSchema, decodeEscapes, globalSchema, parseStatusList, serviceSchema } from '../../src/config/schema.js';
 import { parseNetmask } from '../../src/config/resolve.js';
 import { formatIssue, isServiceFileName } from '../../src/config/load.js';
