@@ -22,6 +22,7 @@ export const LAYERS = [
   ['model', ['model/']],
   ['config', ['config/']],
   ['drivers', ['checks/', 'health/', 'scheduler/', 'ipvs/', 'sync-daemon/ipvsadm.ts', 'agent/', 'notify/']],
+  ['engine', ['engine/']],
   ['state', ['reconcile/', 'sync-daemon/', 'control/']],
   ['outside', ['announce/', 'observe/']],
   ['daemon', ['daemon.ts', 'daemon-events.ts', 'daemon-log.ts', 'daemon-stop.ts', 'fatal.ts']],

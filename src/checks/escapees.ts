@@ -16,8 +16,21 @@ import { randomBytes } from 'node:crypto';
 /** The variable every MISC run's processes inherit; its value is unique per run. */
 export const RUN_TAG_VAR = 'LVSD_CHECK_RUN';
 
-const prefix = randomBytes(6).toString('hex');
+let prefix = randomBytes(6).toString('hex');
 let counter = 0;
+
+/**
+ * Use `value` as this thread's tag prefix: a check engine thread gets one from the control thread,
+ * which can then find what the thread's commands left if the thread dies (killTaggedPrefix).
+ */
+export function setRunTagPrefix(value: string): void {
+  prefix = value;
+}
+
+/** A fresh prefix for a thread's tags. */
+export function newRunTagPrefix(): string {
+  return randomBytes(6).toString('hex');
+}
 
 /** A fresh tag value for one run. */
 export function newRunTag(): string {
@@ -32,8 +45,20 @@ export function newRunTag(): string {
  * Returns the pids signalled. Never throws.
  */
 export async function killTagged(tag: string, minPid: number): Promise<number[]> {
-  const needle = Buffer.from(`\0${RUN_TAG_VAR}=${tag}\0`);
-  const first = Buffer.from(`${RUN_TAG_VAR}=${tag}\0`);
+  return killMatching(`${RUN_TAG_VAR}=${tag}\0`, minPid);
+}
+
+/**
+ * SIGKILL every process started by a MISC run whose tag starts with `prefix` (a dead check thread's
+ * commands and what they left). Never throws.
+ */
+export async function killTaggedPrefix(prefix: string): Promise<number[]> {
+  return killMatching(`${RUN_TAG_VAR}=${prefix}-`, 0);
+}
+
+async function killMatching(variable: string, minPid: number): Promise<number[]> {
+  const needle = Buffer.from(`\0${variable}`);
+  const first = Buffer.from(variable);
   let entries: string[];
   try {
     entries = await readdir('/proc');

@@ -83,6 +83,17 @@ interface ProbeSlot {
 const NO_EVENTS: readonly HealthEvent[] = Object.freeze([]);
 
 /**
+ * The health of tracked entries as plain data, for a copy of the tracker elsewhere (the check
+ * engine's mirror on the control thread, src/engine/): per probe the health of each member in plan
+ * order, per real with several checks the group's health. Both sides built their tracker from the
+ * same plan, so member order is the same on both.
+ */
+export interface HealthDetails {
+  readonly probes: (readonly [probeKey: string, members: readonly Health[]])[];
+  readonly groups: (readonly [serviceKey: string, realKey: string, health: Health])[];
+}
+
+/**
  * The pair's entry in a probe's previous member list. Identity is (service, real, probe): the
  * probe key already matched, so only service and real are compared. Member lists are short (one
  * entry per service listing the real); a long one gets a Map so a reload stays linear.
@@ -102,6 +113,9 @@ export class HealthTracker implements CheckHealthSource {
   #groups = new Map<PairId, Group>();
   #size = 0;
   #unknown = 0;
+  /** Probe slots and groups touched since takeChanges(); null unless trackChanges() was called. */
+  #dirtySlots: Set<ProbeSlot> | null = null;
+  #dirtyGroups: Set<Group> | null = null;
 
   /**
    * Take a new config. Pairs whose identity (service key, real key, probe key) survives keep their
@@ -207,6 +221,7 @@ export class HealthTracker implements CheckHealthSource {
     const slot = this.#byProbe.get(probeKey);
     if (!slot) return NO_EVENTS; // a result for a probe a reload removed meanwhile
     slot.last = result;
+    this.#dirtySlots?.add(slot);
     const members = slot.members;
     let events: HealthEvent[] | null = null;
     for (let i = 0; i < members.length; i++) {
@@ -233,6 +248,7 @@ export class HealthTracker implements CheckHealthSource {
   /** Recompute a group after one of its checks moved; the pair's event, if its state changed. */
   #combine(group: Group, entry: Entry, index: number, result: CheckResult, transition: Transition | null, now: number): HealthEvent | null {
     const step = combineHealth(group.health, group.parts.map((e) => e.health), { index, result, transition }, now);
+    this.#dirtyGroups?.add(group);
     if (group.health.state === 'unknown' && step.health.state !== 'unknown') this.#unknown--;
     group.health = step.health;
     const t = step.transition;
@@ -267,6 +283,93 @@ export class HealthTracker implements CheckHealthSource {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Distinct probes of the current plan. */
+  get probes(): number {
+    return this.#byProbe.size;
+  }
+
+  /** From now on remember what record() touches, for takeChanges(). */
+  trackChanges(): void {
+    this.#dirtySlots ??= new Set();
+    this.#dirtyGroups ??= new Set();
+  }
+
+  /** The health of every entry record() touched since the last call (trackChanges() first). */
+  takeChanges(): HealthDetails {
+    const probes: [string, Health[]][] = [];
+    const groups: [string, string, Health][] = [];
+    if (this.#dirtySlots) {
+      for (const [key, slot] of this.#byProbe) if (this.#dirtySlots.has(slot)) probes.push([key, slot.members.map((e) => e.health)]);
+      this.#dirtySlots.clear();
+    }
+    if (this.#dirtyGroups) {
+      for (const g of this.#dirtyGroups) if (this.#groups.get(pairId(g.serviceKey, g.realKey)) === g) groups.push([g.serviceKey, g.realKey, g.health]);
+      this.#dirtyGroups.clear();
+    }
+    return { probes, groups };
+  }
+
+  /** The health of every entry (after a new plan: the copy elsewhere takes it whole). */
+  details(): HealthDetails {
+    const probes: [string, Health[]][] = [];
+    for (const [key, slot] of this.#byProbe) probes.push([key, slot.members.map((e) => e.health)]);
+    const groups: [string, string, Health][] = [];
+    for (const g of this.#groups.values()) groups.push([g.serviceKey, g.realKey, g.health]);
+    return { probes, groups };
+  }
+
+  /**
+   * Take the health another tracker built from the same plan reports (details() or takeChanges()
+   * there). Entries of probes this tracker does not have, or with another member count, are skipped.
+   */
+  adopt(details: HealthDetails): void {
+    for (const [key, healths] of details.probes) {
+      const slot = this.#byProbe.get(key);
+      if (!slot || slot.members.length !== healths.length) continue;
+      for (let i = 0; i < healths.length; i++) {
+        const e = slot.members[i]!;
+        if (e.group === null) this.#count(e.health, healths[i]!);
+        e.health = healths[i]!;
+      }
+    }
+    for (const [s, r, health] of details.groups) {
+      const g = this.#groups.get(pairId(s, r));
+      if (!g) continue;
+      this.#count(g.health, health);
+      g.health = health;
+    }
+  }
+
+  /**
+   * Every pair the probes in `keys` feed back to `unknown` (its check engine thread died: nothing is
+   * known until the restarted thread's first results). Returns the pairs that were not unknown.
+   */
+  forget(keys: Iterable<string>, now: number): TrackedReal[] {
+    const was: TrackedReal[] = [];
+    for (const key of keys) {
+      const slot = this.#byProbe.get(key);
+      if (!slot) continue;
+      slot.last = null;
+      for (const e of slot.members) {
+        const g = e.group;
+        if (g === null && e.health.state !== 'unknown') was.push({ ...e, health: e.health });
+        if (g === null) this.#count(e.health, initialHealth(now));
+        e.health = initialHealth(now);
+        if (g !== null && g.health.state !== 'unknown') {
+          was.push({ serviceKey: g.serviceKey, realKey: g.realKey, probeKey: g.probeKey, thresholds: g.thresholds, health: g.health });
+          this.#count(g.health, initialHealth(now));
+          g.health = initialHealth(now);
+        }
+      }
+    }
+    return was;
+  }
+
+  #count(from: Health, to: Health): void {
+    if (from.state === 'unknown' && to.state !== 'unknown') this.#unknown--;
+    else if (from.state !== 'unknown' && to.state === 'unknown') this.#unknown++;
   }
 
   /** Pairs still waiting for their first result: the kernel is not touched before this is 0. */
