@@ -33,7 +33,7 @@ export interface ResultCounts {
 }
 
 /** The reads of the mirror: what HealthTracker served before the engine moved off this thread. */
-export type HealthReader = Pick<HealthTracker, 'get' | 'parts' | 'entries' | 'service' | 'unknownCount' | 'size'>;
+export type HealthReader = Pick<HealthTracker, 'get' | 'checksOf' | 'entries' | 'service' | 'unknownCount' | 'size'>;
 
 export class ControlSide {
   readonly #hooks: EngineHooks;

@@ -161,7 +161,7 @@ describe('check engine contract (in-thread and worker threads)', () => {
           assert.equal(h.state(s, r), 'up', `${s.name} ${r.key}`);
           assert.equal(h.boardState(s, r), 'up');
         }
-        const parts = h.engine.health.parts(s3.key, both.key);
+        const parts = h.engine.health.checksOf(s3.key, both.key);
         assert.equal(parts?.length, 2, 'both checks of the real are tracked');
         const first = summary(h.events).sort();
         assert.deepEqual(first, [

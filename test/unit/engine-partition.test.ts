@@ -98,7 +98,7 @@ describe('HealthTracker as the control side copy', () => {
     assert.deepEqual(changes.probes.map(([k]) => k), [k2b]);
     copy.adopt(changes);
     assert.equal(copy.get(s.key, r2.key)!.health.state, 'down');
-    assert.equal(copy.parts(s.key, r2.key)!.map((p) => p.health.state).join(), 'up,down');
+    assert.equal(copy.checksOf(s.key, r2.key)!.map((p) => p.health.state).join(), 'up,down');
     assert.equal(copy.unknownCount, 0);
     assert.deepEqual(engine.takeChanges(), { probes: [], groups: [] }, 'nothing since');
     const fresh = new HealthTracker();
