@@ -14,6 +14,7 @@ const benches: readonly Bench[] = [
   { name: 'cli', about: 'CPU and max RSS of lvsd --version, status and drain beside a bare node -e 0 (medians, ratios)', load: () => import('./cli-startup.js') },
   { name: 'config', about: 'check-config and reload of 1,000 services x 10 reals; event-loop stretch during a reload', load: () => import('./config-reload.js') },
   { name: 'metrics', about: 'GET /metrics and /status at 10,000 reals (dry run): median/p95 time, size, RSS', load: () => import('./metrics-scrape.js') },
+  { name: 'reconcile-latency', about: 'a real\'s failure to the ipvsadm -R that takes it out, at 10,000 TCP checks/s (median/p90/max ms)', load: () => import('./reconcile-latency.js') },
   { name: 'reconcile', about: 'desiredTable + diffTables, 1,000 services x 10 reals', load: () => import('./reconcile-diff.js') },
   { name: 'soak', about: '500 reals at 1 s, SIGHUP every 10 s for 10 min: RSS, fds and children sampled every 30 s', load: () => import('./soak.js') },
   { name: 'timers', about: 'scheduler timer strategy: one timer over a DueQueue vs a setTimeout per probe', load: () => import('./lib/timer-strategies.js') },
