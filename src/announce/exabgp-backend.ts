@@ -18,7 +18,10 @@ import { ThrottledWarning } from '../throttled-warning.js';
 
 /** Bridges connected at once; ExaBGP runs one (two while it restarts). Past it: closed at once. */
 export const EXABGP_MAX_BRIDGES = 16;
-/** Refused connections and `error` acks: one log line per period, with the count folded into it. */
+/**
+ * Refused connections, `error` acks, and bridges connecting, disconnecting or failing: one log line
+ * per period and kind, with the count folded into it.
+ */
 const EXABGP_LOG_PERIOD_MS = 60_000;
 
 export interface ExabgpBackendOptions {
@@ -29,6 +32,8 @@ export interface ExabgpBackendOptions {
   readonly onError: BackendErrorHook;
   /** Longest wait for ExaBGP's acks of the withdraws of a clean stop (default 3 s). */
   readonly stopAckMs?: number;
+  /** The period of the rate-limited lines (default 60 s; tests shorten it). */
+  readonly logPeriodMs?: number;
 }
 
 /** The API line for one VIP. */
@@ -66,11 +71,26 @@ export class ExabgpBackend implements AnnounceBackend {
   #ackWaiters: (() => void)[] = [];
   readonly #refused: ThrottledWarning;
   readonly #ackErrorLine: ThrottledWarning;
+  /**
+   * The first bridge connecting (info), the last one leaving (warn), a bridge's socket error (warn):
+   * each at most once a period (the rest at debug), so a connect/close loop on the socket cannot fill the log (issue 18).
+   * What a period folded is summed up once it ends (#flapSummary), with the bridges connected then,
+   * so the log always ends on the state the socket is in.
+   */
+  readonly #connectedLine: ThrottledWarning;
+  readonly #disconnectedLine: ThrottledWarning;
+  readonly #bridgeErrorLine: ThrottledWarning;
+  #flapTimer: NodeJS.Timeout | null = null;
+  readonly #periodMs: number;
 
   constructor(options: ExabgpBackendOptions) {
     this.#o = options;
-    this.#refused = new ThrottledWarning(options.logger, EXABGP_LOG_PERIOD_MS);
-    this.#ackErrorLine = new ThrottledWarning(options.logger, EXABGP_LOG_PERIOD_MS, Date.now, 'error');
+    const period = (this.#periodMs = options.logPeriodMs ?? EXABGP_LOG_PERIOD_MS);
+    this.#refused = new ThrottledWarning(options.logger, period);
+    this.#ackErrorLine = new ThrottledWarning(options.logger, period, Date.now, 'error');
+    this.#connectedLine = new ThrottledWarning(options.logger, period, Date.now, 'info');
+    this.#disconnectedLine = new ThrottledWarning(options.logger, period, Date.now, 'warn');
+    this.#bridgeErrorLine = new ThrottledWarning(options.logger, period, Date.now, 'warn');
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.on('error', (err) => {
       this.#o.logger.error({ code: 'LVSD_ANNOUNCE_FAILED', socket: this.#o.socket, err: errorMessage(err) }, 'exabgp socket error');
@@ -135,6 +155,8 @@ export class ExabgpBackend implements AnnounceBackend {
     }
     for (const b of this.#bridges) b.socket.destroy();
     this.#bridges.clear();
+    if (this.#flapTimer !== null) clearTimeout(this.#flapTimer);
+    this.#flapTimer = null;
     this.#wake();
   }
 
@@ -168,10 +190,11 @@ export class ExabgpBackend implements AnnounceBackend {
     const bridge: Bridge = { socket, pending: [], buffer: '' };
     this.#bridges.add(bridge);
     socket.setEncoding('utf8');
-    // Info only for the first bridge (announcing becomes possible); more are debug, so that a member
-    // of socket_group cannot fill the log with connections (issue 18).
-    const level = this.#bridges.size === 1 ? 'info' : 'debug';
-    this.#o.logger[level]({ event: 'exabgp_bridge_connected', bridges: this.#bridges.size }, 'lvsd exabgp-bridge connected');
+    // Info only for the first bridge (announcing becomes possible), at most once a period; more are
+    // debug, so that a member of socket_group cannot fill the log with connections (issue 18).
+    const fields = { event: 'exabgp_bridge_connected', bridges: this.#bridges.size };
+    if (this.#bridges.size > 1) this.#o.logger.debug(fields, 'lvsd exabgp-bridge connected');
+    else if (!this.#connectedLine.log(fields, 'lvsd exabgp-bridge connected')) this.#folded(fields, 'lvsd exabgp-bridge connected');
     // The whole state: an ExaBGP that restarted has no routes, one that kept running gets the same
     // announces again (harmless) and the withdraws of what went down while no bridge was there.
     if (this.#haveState) {
@@ -191,16 +214,47 @@ export class ExabgpBackend implements AnnounceBackend {
         this.#answer(bridge, line);
       }
     });
-    socket.on('error', (err) => this.#o.logger.warn({ event: 'exabgp_bridge_error', err: errorMessage(err) }, 'exabgp bridge connection error'));
+    socket.on('error', (err) => {
+      const fields = { event: 'exabgp_bridge_error', err: errorMessage(err) };
+      if (!this.#bridgeErrorLine.log(fields, 'exabgp bridge connection error')) this.#folded(fields, 'exabgp bridge connection error');
+    });
     socket.on('close', () => {
       if (!this.#bridges.delete(bridge)) return;
       bridge.pending.length = 0;
       this.#wake();
-      if (this.#listening) {
-        const level = this.#bridges.size === 0 ? 'warn' : 'info';
-        this.#o.logger[level]({ event: 'exabgp_bridge_disconnected', bridges: this.#bridges.size }, 'lvsd exabgp-bridge disconnected (ExaBGP stopped or restarts its process)');
-      }
+      if (!this.#listening) return;
+      const fields = { event: 'exabgp_bridge_disconnected', bridges: this.#bridges.size };
+      const msg = 'lvsd exabgp-bridge disconnected (ExaBGP stopped or restarts its process)';
+      // The last bridge leaving stops announcing (warn, rate-limited); one of several leaving is
+      // debug, like one of several connecting (a loop's next connection often comes before the close).
+      if (this.#bridges.size > 0) this.#o.logger.debug(fields, msg);
+      else if (!this.#disconnectedLine.log(fields, msg)) this.#folded(fields, msg);
     });
+  }
+
+  /**
+   * A bridge line not logged at its level: debug only (log_level debug shows every one), and once
+   * its period is over a summary says how many there were and where the socket stands.
+   */
+  #folded(fields: Record<string, unknown>, msg: string): void {
+    this.#o.logger.debug({ ...fields, folded: true }, msg);
+    if (this.#flapTimer !== null) return;
+    this.#flapTimer = setTimeout(() => this.#flapSummary(), this.#periodMs);
+    this.#flapTimer.unref();
+  }
+
+  #flapSummary(): void {
+    this.#flapTimer = null;
+    // Reset: the next connection after the summary is logged at once, with nothing left to fold.
+    const connects = this.#connectedLine.reset();
+    const disconnects = this.#disconnectedLine.reset();
+    const errors = this.#bridgeErrorLine.reset();
+    if (connects + disconnects + errors === 0 || !this.#listening) return;
+    const bridges = this.#bridges.size;
+    this.#o.logger[bridges === 0 ? 'warn' : 'info'](
+      { event: 'exabgp_bridge_flapping', connects, disconnects, errors, bridges, period_s: this.#periodMs / 1000 },
+      `lvsd exabgp-bridge: ${connects} connection(s), ${disconnects} disconnection(s) and ${errors} error(s) not logged in the last ${this.#periodMs / 1000}s; ${bridges} bridge(s) connected now`,
+    );
   }
 
   #send(bridge: Bridge, lines: readonly string[]): void {
