@@ -18,14 +18,14 @@ import { fileURLToPath } from 'node:url';
  */
 export const LAYERS = [
   ['base', ['errors.ts', 'log.ts', 'log-text.ts', 'atomic-file.ts', 'json-state-file.ts', 'version.ts',
-    'node-flags.ts', 'private-socket.ts', 'loop-lag.ts', 'lifecycle.ts', 'throttled-warning.ts']],
+    'node-flags.ts', 'private-socket.ts', 'loop-lag.ts', 'throttled-warning.ts']],
   ['model', ['model/']],
   ['config', ['config/']],
   ['drivers', ['checks/', 'health/', 'scheduler/', 'ipvs/', 'sync-daemon/ipvsadm.ts', 'agent/', 'notify/']],
   ['engine', ['engine/']],
   ['state', ['reconcile/', 'sync-daemon/', 'control/']],
   ['outside', ['announce/', 'observe/']],
-  ['daemon', ['daemon.ts', 'daemon-events.ts', 'daemon-log.ts', 'daemon-stop.ts', 'fatal.ts']],
+  ['daemon', ['daemon/', 'fatal.ts']],
   ['tools', ['convert/']],
   ['cli', ['cli/']],
 ];

@@ -12,8 +12,10 @@ import type { AnnounceChange, AnnounceNote, VipAnnounceState } from './vip-annou
 import { INITIAL, dueAt, isAnnounced, removed, step } from './vip-announce-state.js';
 import type { ServiceKey } from '../model/keys.js';
 import { indexOf } from '../config/snapshot-index.js';
+import { NO_DECISION, quorumOf } from '../reconcile/pass-report.js';
+import type { PassDecision, PassPublished, PassSubscriber } from '../reconcile/pass-report.js';
 
-/** Quorum of a service by key as of the last committed pass (Reconciler.quorumOf). */
+/** Quorum of a service by key as of the last committed pass. */
 export type QuorumOf = (serviceKey: string) => boolean;
 
 export interface AnnouncerOptions {
@@ -22,7 +24,8 @@ export interface AnnouncerOptions {
   readonly snapshot: Snapshot;
   /** The announce settings at start (snapshot.global.announce). */
   readonly config: AnnounceConfig;
-  readonly quorumOf: QuorumOf;
+  /** Default: the decision of the last pass published to it. */
+  readonly quorumOf?: QuorumOf;
   /** Whether the real has a first health result (its state is no longer unknown). */
   readonly checked?: (serviceKey: string, realKey: string) => boolean;
   /** Every announce or withdraw (metrics). */
@@ -103,7 +106,7 @@ function firstResultsDeadlineMs(s: ServiceConfig): number {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export class Announcer {
+export class Announcer implements PassSubscriber {
   readonly #o: AnnouncerOptions;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -119,12 +122,16 @@ export class Announcer {
   /** stop() ran: later passes (the clean stop's own) change nothing any more. */
   #closed = false;
   #timer: NodeJS.Timeout | null = null;
+  /** What the last published pass decided (read unless quorumOf was given). */
+  #decision: PassDecision = NO_DECISION;
+  readonly #quorumOf: QuorumOf;
 
   constructor(options: AnnouncerOptions) {
     this.#o = options;
     this.#log = options.logger;
     this.#now = options.now ?? Date.now;
     this.#config = options.config;
+    this.#quorumOf = options.quorumOf ?? ((key) => quorumOf(this.#decision, key));
     this.#setVips(options.snapshot, false);
   }
 
@@ -150,7 +157,14 @@ export class Announcer {
     this.#evaluate();
   }
 
-  /** After every reconcile pass (the reconciler's onPass). */
+  /** Every reconcile pass, as it published itself (the clean stop's deletes are no pass). */
+  published(p: PassPublished): void {
+    if (p.report === null) return;
+    this.#decision = p.decision;
+    this.passed(p.report.ok, p.stats.consecutiveFailures);
+  }
+
+  /** After every reconcile pass. */
   passed(ok: boolean, consecutiveFailures: number): void {
     if (this.#closed) return;
     if (ok) this.#results = true;
@@ -202,7 +216,7 @@ export class Announcer {
 
   #quorumByName(name: string): boolean {
     const s = this.#byName.get(name);
-    return s ? this.#o.quorumOf(s.key) : false;
+    return s ? this.#quorumOf(s.key) : false;
   }
 
   /**
@@ -226,7 +240,7 @@ export class Announcer {
     return e.spec.services.every((name) => {
       const s = this.#byName.get(name);
       if (!s) return false;
-      return this.#pending(s, now) ? isAnnounced(e.state) : this.#o.quorumOf(s.key);
+      return this.#pending(s, now) ? isAnnounced(e.state) : this.#quorumOf(s.key);
     });
   }
 

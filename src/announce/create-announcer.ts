@@ -1,5 +1,5 @@
 // Builds the announcer and its backend from lvsd.yaml `announce` (null when not configured), with
-// the metric hooks; the daemon only calls this and forwards passes, reloads and the stop.
+// the metric hooks; it subscribes to the reconcile passes, the daemon forwards reloads and the stop.
 
 import type { Snapshot } from '../config/model.js';
 import type { Logger } from '../log.js';
@@ -7,7 +7,6 @@ import type { AnnounceBackend } from './backend.js';
 import { BirdBackend } from './bird-backend.js';
 import { ExabgpBackend } from './exabgp-backend.js';
 import { Announcer } from './announcer.js';
-import type { QuorumOf } from './announcer.js';
 
 export interface AnnouncerHooks {
   readonly change: (reason: string) => void;
@@ -17,7 +16,6 @@ export interface AnnouncerHooks {
 export interface CreateAnnouncerOptions {
   readonly logger: Logger;
   readonly dryRun: boolean;
-  readonly quorumOf: QuorumOf;
   /** The real has a first health result. */
   readonly checked: (serviceKey: string, realKey: string) => boolean;
   readonly hooks: () => AnnouncerHooks | null;
@@ -37,7 +35,6 @@ export function createAnnouncer(snapshot: Snapshot, options: CreateAnnouncerOpti
     backend,
     snapshot,
     config,
-    quorumOf: options.quorumOf,
     checked: options.checked,
     onChange: (_vip, change) => options.hooks()?.change(change.reason),
   });

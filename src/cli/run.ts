@@ -3,7 +3,8 @@
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { chooseLogFormat, textDestination } from '../log-text.js';
-import { Daemon, logIssues } from '../daemon.js';
+import { Daemon } from '../daemon/daemon.js';
+import { logIssues } from '../daemon/log.js';
 import { installFatalHandlers } from '../fatal.js';
 import { COMMON_HELP, EXIT_FAILURE, parseCommand } from './args.js';
 import { handOverSignals } from './early-signals.js';

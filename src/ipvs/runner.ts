@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { LvsdError } from '../errors.js';
+import type { Snapshot } from '../config/model.js';
 import type { Logger } from '../log.js';
 import type { ExecOptions, IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats, TrafficStats } from './model.js';
 import { MemoryTable } from './memory-table.js';
@@ -328,4 +329,9 @@ export async function checkIpvsadm(path: string, timeoutMs = 10_000, signal?: Ab
   } catch (err) {
     return { ok: false, error: err instanceof LvsdError ? err : failed(path, ['--version'], String(err)) };
   }
+}
+
+/** The runner of `lvsd run` and `lvsd plan`: ipvsadm, or under --dry-run the in-memory table. */
+export function createRunner(snapshot: Snapshot, dryRun: boolean, logger: Logger): IpvsRunner & SyncDaemonRunner {
+  return dryRun ? createDryRunRunner({ logger }) : createIpvsadmRunner({ path: snapshot.global.ipvsadm, logger });
 }

@@ -9,13 +9,16 @@ import { SYNC_DAEMON_STATES } from '../sync-daemon/ipvsadm.js';
 import type { SyncDaemonState } from '../sync-daemon/ipvsadm.js';
 import { SYNC_ROLES } from '../config/schema.js';
 
+/** The sync daemon keeper as metrics and status read it. */
+export type SyncSource = Pick<SyncDaemonKeeper, 'status' | 'stats'>;
+
 export interface SyncSources {
-  sync?(): Pick<SyncDaemonKeeper, 'status' | 'stats'> | null;
+  sync?(): SyncSource | null;
 }
 
 export function registerSyncMetrics(registry: Registry, sources: SyncSources): void {
   const registers = [registry];
-  const keeper = (): Pick<SyncDaemonKeeper, 'status' | 'stats'> | null => sources.sync?.() ?? null;
+  const keeper = (): SyncSource | null => sources.sync?.() ?? null;
 
   /** One 0/1 series per kernel daemon (master, backup): 1 for the daemons `pick` names. */
   const perDaemon = (name: string, help: string, pick: (k: Pick<SyncDaemonKeeper, 'status'>) => Iterable<SyncDaemonState>): void => {

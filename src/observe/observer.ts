@@ -1,58 +1,55 @@
 // The observability side channel of `lvsd run`: takes the daemon's hooks (results, transitions,
-// passes, reloads), reads its state, and serves /metrics, /status, /healthz, /health/vip/ADDRESS
-// and the page at `/`; after each pass it keeps the gdnsd state file (`dns_state_file`) current.
-// It only reads: nothing in checks, health, scheduler or reconcile depends on it.
+// reloads), keeps what each reconcile pass publishes, reads health and the check engine's counters
+// through narrow sources, and serves /metrics, /status, /healthz, /health/vip/ADDRESS and the page
+// at `/`. It only reads: nothing in checks, health, scheduler or reconcile depends on it.
 
-import type { AnnounceStatus } from '../announce/announcer.js';
 import { hostname } from 'node:os';
 import type { ListenAddress, Snapshot } from '../config/model.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
-import type { CheckHealthSource, HealthEvent, HealthTracker } from '../health/tracker.js';
-import type { IpvsRunner, TableCounters } from '../ipvs/model.js';
-import type { PassReport, ReconcilerStats, TableModel } from '../reconcile/reconciler.js';
-import { NO_DECISION, quorumOf } from '../reconcile/pass-report.js';
-import type { PassDecision } from '../reconcile/pass-report.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { HealthEvent } from '../health/tracker.js';
+import type { IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
+import { INITIAL_STATS, NO_DECISION, quorumOf } from '../reconcile/pass-report.js';
+import type { PassDecision, PassPublished, PassReport, PassSubscriber, ReconcilerStats } from '../reconcile/pass-report.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { judgeHealth } from './healthz.js';
 import type { HealthzVerdict } from './healthz.js';
 import { ObserveServer, formatListen } from './http-server.js';
 import type { PrefixRoute, Reply, Route } from './http-server.js';
-import { DnsStateFile } from '../announce/dns-state-file.js';
-import { parseVipAddress, renderExtfile, vipHealthAll, vipHealthOf } from './vip-health.js';
+import { parseVipAddress, vipHealthOf } from './vip-health.js';
 import { KernelView } from './kernel-view.js';
 import type { StatsReader } from './kernel-view.js';
 import { LvsdMetrics } from './metrics.js';
+import type { SyncSource } from './metrics-sync.js';
 import { buildStatusDocument } from './status-document.js';
 import type { PassSummary, ReloadState, StatusDocument } from './status-document.js';
 import { renderStatusPage } from './status-page.js';
 import { ThrottledWarning } from '../throttled-warning.js';
 import type { AdminControl } from '../control/admin-control.js';
-import type { AgentPoller } from '../agent/agent-poller.js';
 import type { AdminStatusInputs } from './status-document.js';
 import { pairId } from '../model/keys.js';
 import type { PairId } from '../model/keys.js';
 import { indexOf } from '../config/snapshot-index.js';
-import type { SyncDaemonKeeper } from '../sync-daemon/keeper.js';
+import type { AgentSource, AnnounceSource, EngineStats, HealthSource } from './sources.js';
+
+export type { AgentSource, AnnounceSource, EngineStats, HealthSource } from './sources.js';
 
 export interface ObserverOptions {
   readonly logger: Logger;
   readonly configDir: string;
   readonly dryRun: boolean;
   readonly snapshot: Snapshot;
-  /** Health per pair, and per check of a real with several (the one read of the per-check entries). */
-  readonly tracker: Pick<HealthTracker, 'get'> & CheckHealthSource;
-  /** The loop's counters and the table model; what passes decide comes through decided(). */
-  readonly reconciler: {
-    stats(): ReconcilerStats;
-    /** The table model /status and /metrics show (never an ipvsadm read of their own). */
-    model?(): TableModel;
-  };
-  readonly scheduler: { stats(): SchedulerStats };
+  readonly health: HealthSource;
+  readonly engine: EngineStats;
   readonly runner: IpvsRunner;
+  /**
+   * Where the table /status and /metrics show comes from: `published` (default), the model each
+   * reconcile pass publishes (never an ipvsadm read of their own); `runner`, read through the
+   * runner (no reconciler: tests and tools).
+   */
+  readonly table?: 'published' | 'runner';
   /** Kernel traffic stats (ipvsadm -Ln --exact --stats), when the runner can read them. */
   readonly readStats?: StatsReader;
   /** Active/inactive connections without ipvsadm (/proc/net/ip_vs), when the daemon can read them. */
@@ -62,17 +59,17 @@ export interface ObserverOptions {
   readonly now?: () => number;
   /** process_* and nodejs_* metrics; default true. */
   readonly defaultMetrics?: boolean;
-  /** Admin state, once the daemon has opened it (it starts after the listener). */
-  readonly admin?: () => AdminControl | null;
+  /** Admin state (control socket, maintenance dir, agents' drain/maint); absent: every real ready. */
+  readonly admin?: AdminControl;
   /** Realserver agents (HAProxy agent-check). */
-  readonly agents?: () => AgentPoller | null;
-  /** VIP announce state (lvsd.yaml `announce`); null or absent when not configured. */
-  readonly announce?: () => AnnounceStatus | null;
-  /** The connection sync daemon keeper, once the daemon built it. */
-  readonly sync?: () => SyncDaemonKeeper | null;
+  readonly agents?: AgentSource;
+  /** VIP announce (lvsd.yaml `announce`); absent or null when not configured. */
+  readonly announce?: AnnounceSource | null;
+  /** The connection sync daemon keeper. */
+  readonly sync?: SyncSource;
 }
 
-function adminInputs(admin: AdminControl | null | undefined): AdminStatusInputs | undefined {
+function adminInputs(admin: AdminControl | undefined): AdminStatusInputs | undefined {
   if (!admin) return undefined;
   const socket = admin.socketState();
   return {
@@ -99,7 +96,11 @@ function countOps(report: PassReport): Record<string, number> {
   return kinds;
 }
 
-export class Observer {
+/**
+ * Subscribes to the reconcile passes (PassSubscriber): what they publish is what status and metrics
+ * show of the reconciler.
+ */
+export class Observer implements PassSubscriber {
   readonly metrics: LvsdMetrics;
   readonly kernel: KernelView;
   readonly #o: ObserverOptions;
@@ -112,15 +113,16 @@ export class Observer {
   #failingSince: number | null = null;
   #lastPass: PassSummary | null = null;
   #decision: PassDecision = NO_DECISION;
+  /** The reconcile loop's counters as the last pass published them, with the running pass's start. */
+  #stats: ReconcilerStats = INITIAL_STATS;
+  /** The table model as the last pass published it. */
+  #table: IpvsTable | null = null;
   #reload: ReloadState;
   #restartNeeded: readonly string[] = [];
   #listen: ListenAddress;
   /** Pair id -> reason of the pair's last health change. */
   #transitions = new Map<PairId, string>();
   readonly #notRunWarning: ThrottledWarning;
-  readonly #dnsState: DnsStateFile;
-  /** Set by a clean stop: no later pass may write a VIP UP again. */
-  #dnsWithdrawn = false;
 
   constructor(options: ObserverOptions) {
     this.#o = options;
@@ -131,10 +133,9 @@ export class Observer {
     this.#snapshot = options.snapshot;
     this.#listen = options.snapshot.global.listen;
     this.#reload = { ok: true, changed: true, reason: 'initial', at: this.#startedAt, issues: [], lastSuccessAt: this.#startedAt };
-    const reconciler = options.reconciler;
     this.kernel = new KernelView({
       runner: options.runner,
-      ...(reconciler.model ? { model: () => reconciler.model!() } : {}),
+      ...(options.table === 'runner' ? {} : { model: () => ({ table: this.#table }) }),
       ...(options.readStats ? { readStats: options.readStats } : {}),
       ...(options.readConnections ? { readConnections: options.readConnections } : {}),
       ...(options.kernelMaxAgeMs === undefined ? {} : { maxAgeMs: options.kernelMaxAgeMs }),
@@ -143,16 +144,16 @@ export class Observer {
     this.metrics = new LvsdMetrics(
       {
         snapshot: () => this.#snapshot,
-        health: (s, r) => options.tracker.get(s, r),
-        reconciler: () => options.reconciler.stats(),
-        scheduler: () => options.scheduler.stats(),
+        health: (s, r) => options.health.get(s, r),
+        reconciler: () => this.#stats,
+        scheduler: () => options.engine.stats(),
         reload: () => this.#reload,
         kernel: () => this.kernel.get(),
         services: () => this.#decision.services,
         slowStarts: () => this.#decision.slowStarts,
-        admin: () => adminInputs(options.admin?.()),
-        announce: () => options.announce?.() ?? null,
-        sync: () => options.sync?.() ?? null,
+        admin: () => adminInputs(options.admin),
+        announce: () => options.announce?.status() ?? null,
+        sync: () => options.sync ?? null,
       },
       { version: VERSION, ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) },
     );
@@ -171,14 +172,22 @@ export class Observer {
       ['/metrics/', (rest) => this.#metricReply(rest)],
     ]);
     this.#server = new ObserveServer(routes, options.logger, prefixRoutes);
-    this.#dnsState = new DnsStateFile(options.logger);
   }
 
   readonly #quorumOf = (key: string): boolean => quorumOf(this.#decision, key);
 
-  /** What the last committed pass decided (the reconciler publishes it once per pass). */
-  decided(decision: PassDecision): void {
-    this.#decision = decision;
+  /** A reconcile pass began: /healthz and the metrics see how long it runs. */
+  passBegan(at: number, deadlineMs: number): void {
+    this.#stats = { ...this.#stats, started: true, passRunningSince: at, passDeadlineMs: deadlineMs };
+  }
+
+  /** Once per pass (and after the clean stop): the reconciler's counters, decisions and table model. */
+  published(p: PassPublished): void {
+    this.#stats = p.stats;
+    this.#decision = p.decision;
+    this.#table = p.table.table;
+    if (p.report) this.#passed(p.report);
+    else this.kernel.invalidate();
   }
 
   /** GET /health/vip/ADDRESS: 200 healthy, 503 not (or no results yet), 404 not served, 400 not an IP. */
@@ -200,26 +209,6 @@ export class Observer {
     const health = vipHealthOf(this.#snapshot.services, vip, this.#quorumOf);
     if (!health) return json(404, { vip, error: 'no service of this director has that address' });
     return json(health.healthy ? 200 : 503, health);
-  }
-
-  /** The gdnsd state file, when configured: written after every pass whose VIP health differs. */
-  #writeDnsState(): void {
-    const path = this.#snapshot.global.dnsStateFile;
-    if (path === null || this.#dnsWithdrawn) return;
-    this.#dnsState.update(path, renderExtfile(vipHealthAll(this.#snapshot.services, this.#quorumOf)));
-  }
-
-  /**
-   * A clean stop: every VIP DOWN in the state file (the services are about to be removed, so the
-   * DNS should send clients elsewhere first). Resolves once written or failed (logged).
-   */
-  async withdrawDnsState(): Promise<void> {
-    this.#dnsWithdrawn = true;
-    const path = this.#snapshot.global.dnsStateFile;
-    if (path === null) return;
-    const down = vipHealthAll(this.#snapshot.services, () => false);
-    this.#dnsState.update(path, renderExtfile(down));
-    await this.#dnsState.settled();
   }
 
   /** Bind the listener (default: the snapshot's `listen`); throws LvsdError LVSD_LISTEN_FAILED. */
@@ -264,13 +253,11 @@ export class Observer {
     this.metrics.healthEvents(events);
   }
 
-  /** The reconciler's onPass. */
-  reconcilePass(report: PassReport): void {
+  #passed(report: PassReport): void {
     const durationMs = Math.max(0, this.#now() - report.at);
     this.metrics.reconcilePass(durationMs);
     this.#failingSince = report.ok ? null : (this.#failingSince ?? report.at);
     this.#lastPass = { at: report.at, ok: report.ok, ops: report.ops.length, durationMs, reasons: report.reasons, errors: report.errors };
-    this.#writeDnsState();
     if (report.ops.length > 0) {
       this.kernel.invalidate();
       // The reconciler logs the lines before applying and any failure; this is the "done" line.
@@ -307,9 +294,9 @@ export class Observer {
     return judgeHealth({
       now,
       resyncIntervalMs: this.#snapshot.global.resyncIntervalMs,
-      reconcile: this.#o.reconciler.stats(),
+      reconcile: this.#stats,
       failingSince: this.#failingSince,
-      probes: this.#o.scheduler.stats().probes,
+      probes: this.#o.engine.stats().probes,
       slowestProbeMs: slowestProbeMs(this.#snapshot),
       lastCheckAt: last,
       startedAt: this.#startedAt,
@@ -318,9 +305,9 @@ export class Observer {
 
   async statusDocument(): Promise<StatusDocument> {
     const kernel = await this.kernel.get();
-    const admin = adminInputs(this.#o.admin?.());
-    const agents = this.#o.agents?.();
-    const sync = this.#o.sync?.();
+    const admin = adminInputs(this.#o.admin);
+    const agents = this.#o.agents;
+    const sync = this.#o.sync;
     return buildStatusDocument({
       ...(sync ? { sync: sync.status() } : {}),
       ...(agents ? { agents: (s: string, r: string) => agents.status(s, r) } : {}),
@@ -333,13 +320,13 @@ export class Observer {
       configDir: this.#o.configDir,
       listen: formatListen(this.#listen),
       snapshot: this.#snapshot,
-      health: (s, r) => this.#o.tracker.get(s, r),
-      checksOf: (s, r) => this.#o.tracker.checksOf(s, r),
+      health: (s, r) => this.#o.health.get(s, r),
+      checksOf: (s, r) => this.#o.health.checksOf(s, r),
       lastTransition: (s, r) => this.#transitions.get(pairId(s, r)),
-      reconciler: this.#o.reconciler.stats(),
+      reconciler: this.#stats,
       failingSince: this.#failingSince,
       lastPass: this.#lastPass,
-      scheduler: this.#o.scheduler.stats(),
+      scheduler: this.#o.engine.stats(),
       lastCheckAt: this.#lastCheckAt,
       reload: this.#reload,
       restartNeeded: this.#restartNeeded,
@@ -348,7 +335,7 @@ export class Observer {
       services: this.#decision.services,
       slowStarts: this.#decision.slowStarts,
       ...(admin ? { admin } : {}),
-      announce: this.#o.announce?.() ?? null,
+      announce: this.#o.announce?.status() ?? null,
     });
   }
 }

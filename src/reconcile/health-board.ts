@@ -4,7 +4,7 @@
 // When the check engine runs elsewhere (a worker thread, issue #21), only these batches and a resync
 // after each new probe plan have to cross to this side.
 
-import type { HealthEvent, TrackedReal } from '../health/tracker.js';
+import type { HealthEvent, HealthTracker, TrackedReal } from '../health/tracker.js';
 import type { HealthView, RealHealth } from './inputs.js';
 
 const UNKNOWN: RealHealth = Object.freeze({ state: 'unknown' });
@@ -43,4 +43,13 @@ export class HealthBoard {
 
   /** Health as desired() reads it; the pass freezes what it reads once. */
   readonly view: HealthView = (serviceKey, realKey) => this.#pairs.get(serviceKey)?.get(realKey) ?? UNKNOWN;
+}
+
+/** Health as desired() reads it, straight from a tracker: for `lvsd plan`, which has no board. */
+export function healthViewOf(tracker: Pick<HealthTracker, 'get'>): HealthView {
+  return (serviceKey, realKey) => {
+    const t = tracker.get(serviceKey, realKey);
+    if (!t) return UNKNOWN;
+    return healthOf(t.health.state, t.health.weight);
+  };
 }

@@ -2,6 +2,7 @@
 // committed (quorum, sorry servers, ramps), the loop's counters and the clean stop's result.
 
 import type { IpvsOp } from '../ipvs/model.js';
+import type { TableModel } from './kernel-cache.js';
 import type { ServiceQuorum } from './quorum.js';
 import type { SlowStartState } from './slow-start.js';
 
@@ -60,6 +61,9 @@ export type ExecKind = 'read' | 'counters' | 'apply';
 
 export type { TableModel } from './kernel-cache.js';
 
+/** A pass's deadline without passDeadlineMs: this much plus 20 ms per entry of the table model. */
+export const PASS_DEADLINE_BASE_MS = 60_000;
+
 export interface StopResult {
   /** Owned services deleted by a clean stop. */
   readonly removed: readonly string[];
@@ -86,6 +90,30 @@ export function quorumOf(decision: PassDecision, serviceKey: string): boolean {
   return decision.services.get(serviceKey)?.quorum.up ?? false;
 }
 
+/**
+ * What the reconciler publishes once per pass, when the pass has ended (and once after a clean
+ * stop, whose deletes count too): status, metrics, the DNS state file and the VIP announcer keep
+ * the latest one instead of asking the reconciler. Immutable.
+ */
+export interface PassPublished {
+  /** The pass's report; null for the clean stop (no pass). */
+  readonly report: PassReport | null;
+  /** The decisions in force (the last committed pass's). */
+  readonly decision: PassDecision;
+  /** The loop's counters as the pass left them (no pass running). */
+  readonly stats: ReconcilerStats;
+  /** The model of the kernel table as the pass left it. */
+  readonly table: TableModel;
+}
+
+/** What a subscriber of the reconcile passes is told. */
+export interface PassSubscriber {
+  /** A pass began (`at`) and may run for `deadlineMs` (healthz: a pass running past it). */
+  passBegan?(at: number, deadlineMs: number): void;
+  /** Once per pass, after it ended. */
+  published(p: PassPublished): void;
+}
+
 export const ZERO_OPS: Readonly<Record<OpKind, number>> = {
   'add-service': 0,
   'edit-service': 0,
@@ -94,3 +122,20 @@ export const ZERO_OPS: Readonly<Record<OpKind, number>> = {
   'edit-real': 0,
   'delete-real': 0,
 };
+
+/** The loop's counters before its first pass. */
+export const INITIAL_STATS: ReconcilerStats = Object.freeze({
+  started: false,
+  passes: 0,
+  failures: 0,
+  consecutiveFailures: 0,
+  opsApplied: ZERO_OPS,
+  lastSuccessAt: null,
+  lastError: null,
+  draining: 0,
+  passRunningSince: null,
+  passDeadlineMs: PASS_DEADLINE_BASE_MS,
+  passesOverdue: 0,
+  execs: Object.freeze({ read: 0, counters: 0, apply: 0 }),
+  lastReadAt: null,
+});

@@ -21,13 +21,12 @@ import { INITIAL_STEP_STATE, drainsToWatch, step } from './step.js';
 import type { StepResult, StepState } from './step.js';
 import { unrefTimers } from './loop-timers.js';
 import { logServiceEvent, rampFields } from './pass-log.js';
-import { ZERO_OPS } from './pass-report.js';
-import type { ExecKind, OpKind, PassDecision, PassReport, Plan, ReconcilerStats, ServiceRuntime, StopResult } from './pass-report.js';
+import { NO_DECISION, PASS_DEADLINE_BASE_MS, ZERO_OPS } from './pass-report.js';
+import type { ExecKind, OpKind, PassDecision, PassPublished, PassReport, PassSubscriber, Plan, ReconcilerStats, ServiceRuntime, StopResult } from './pass-report.js';
 import { PassLoop } from './pass-loop.js';
 import type { NextPass } from './pass-loop.js';
 import type { LoopTimers } from './loop-timers.js';
 import { KernelTableCache } from './kernel-cache.js';
-import type { TableModel } from './kernel-cache.js';
 
 export interface ReconcilerOptions {
   readonly runner: IpvsRunner;
@@ -46,18 +45,19 @@ export interface ReconcilerOptions {
   readonly drainPollMs?: number;
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
-  /** Called after every pass (metrics hook). */
-  readonly onPass?: (report: PassReport) => void;
+  /**
+   * Told when a pass begins, and once per pass when it has ended (and after the clean stop): its
+   * report, the decisions in force, the counters and the table model, as one immutable object.
+   */
+  readonly subscribers?: readonly PassSubscriber[];
   /** How long a pass may run before it is aborted and counted overdue; default
    *  60 s + 20 ms per service and real of the model (every ipvsadm run of it is bounded too). */
   readonly passDeadlineMs?: number;
-  /** What each committed pass decided (quorum, sorry servers, ramps), once per pass. */
-  readonly onDecision?: (decision: PassDecision) => void;
   /** Quorum and sorry-server changes of a committed pass (notify commands); already logged. */
   readonly onServiceEvents?: (events: readonly ServiceEvent[]) => void;
 }
 
-export type { ExecKind, OpKind, PassDecision, PassReport, Plan, ReconcilerStats, ServiceRuntime, StopResult, TableModel } from './pass-report.js';
+export type { ExecKind, OpKind, PassDecision, PassPublished, PassReport, PassSubscriber, Plan, ReconcilerStats, ServiceRuntime, StopResult, TableModel } from './pass-report.js';
 
 interface Computed {
   /** Everything below was computed from this snapshot; verify and ownership use it, not a newer one. */
@@ -98,6 +98,8 @@ export class Reconciler {
   #draining = 0;
   /** What the last committed pass decided: quorum, sorry servers, slow-start ramps, drains. */
   #state: StepState = INITIAL_STEP_STATE;
+  /** The same decisions as one immutable object, as published. */
+  #decision: PassDecision = NO_DECISION;
   #passesOverdue = 0;
   #execs: Record<ExecKind, number> = { read: 0, counters: 0, apply: 0 };
 
@@ -216,12 +218,8 @@ export class Reconciler {
     const removed: string[] = targets.filter((s) => !left.includes(s.key)).map((s) => s.key);
     if (left.length > 0) logger.error({ left, errors }, 'clean stop: services still in the kernel');
     await this.#kernel.forget(removed);
+    this.#publish(null);
     return { removed, left };
-  }
-
-  /** The model of the kernel table /status and /metrics show (they never read the table themselves). */
-  model(): TableModel {
-    return this.#kernel.model();
   }
 
   stats(): ReconcilerStats {
@@ -268,10 +266,11 @@ export class Reconciler {
   }
 
   #passDeadlineMs(): number {
-    return this.#o.passDeadlineMs ?? 60_000 + 20 * (this.#kernel.table ? tableEntries(this.#kernel.table) : 0);
+    return this.#o.passDeadlineMs ?? PASS_DEADLINE_BASE_MS + 20 * (this.#kernel.table ? tableEntries(this.#kernel.table) : 0);
   }
 
   async #passBody(reasons: readonly string[], signal: AbortSignal): Promise<PassReport> {
+    this.#tell('passBegan', (sub) => sub.passBegan?.(this.#loop.runningSince ?? this.#now(), this.#loop.deadline));
     const base = { reasons, at: this.#now(), ops: [] as readonly IpvsOp[], lines: [] as readonly string[] };
     // Without a config or health there is nothing lvsd could want; doing nothing is the safe reading.
     if (!this.#snapshot || !this.#health) return this.#emit({ ...base, ok: true, remaining: [], errors: [] });
@@ -359,7 +358,7 @@ export class Reconciler {
     }
     for (const id of r.rampsStarted) log.info(rampFields(id, r.state.slowStart.get(id)!, snapshot), 'slow start: ramping the weight');
     this.#state = r.state;
-    this.#publish(r.state);
+    this.#decide(r.state);
     if (r.events.length === 0) return;
     for (const e of r.events) logServiceEvent(log, e, services.get(e.serviceKey));
     try {
@@ -369,16 +368,34 @@ export class Reconciler {
     }
   }
 
-  /** One immutable decision per committed pass, handed to whoever subscribed (status, metrics, announce). */
-  #publish(state: StepState): void {
+  /** The committed state as one immutable decision, published with the pass's end. */
+  #decide(state: StepState): void {
     const services = new Map<string, ServiceRuntime>();
     for (const [key, quorum] of state.quorum) services.set(key, { quorum, sorry: state.sorry.has(key) });
-    const decision: PassDecision = { services, slowStarts: state.slowStart };
-    try {
-      this.#o.onDecision?.(decision);
-    } catch (err) {
-      this.#o.logger.error({ err: errorMessage(err) }, 'onDecision hook failed');
+    this.#decision = { services, slowStarts: state.slowStart };
+  }
+
+  /** Tell every subscriber; one that throws is logged and never breaks the loop (timers do not await passes). */
+  #tell(what: string, call: (sub: PassSubscriber) => void): void {
+    for (const sub of this.#o.subscribers ?? []) {
+      try {
+        call(sub);
+      } catch (err) {
+        this.#o.logger.error({ err: errorMessage(err) }, `${what} subscriber failed`);
+      }
     }
+  }
+
+  /** Once per pass (and after the clean stop): what subscribers keep instead of asking. */
+  #publish(report: PassReport | null): void {
+    const published: PassPublished = Object.freeze({
+      report,
+      decision: this.#decision,
+      // Published when the pass has ended: none runs any more, whatever the loop says until it unwinds.
+      stats: { ...this.stats(), passRunningSince: null },
+      table: this.#kernel.model(),
+    });
+    this.#tell('published', (sub) => sub.published(published));
   }
 
   #countOps(ops: readonly IpvsOp[]): void {
@@ -403,12 +420,7 @@ export class Reconciler {
 
   #emit(r: Omit<PassReport, 'draining'>): PassReport {
     const report: PassReport = { ...r, draining: this.#draining };
-    try {
-      this.#o.onPass?.(report);
-    } catch (err) {
-      // A metrics hook must not break the loop (the pass promise is not awaited by the timer).
-      this.#o.logger.error({ err: errorMessage(err) }, 'onPass hook failed');
-    }
+    this.#publish(report);
     return report;
   }
 }

@@ -1,5 +1,5 @@
 // A known daemon state for the observe tests: a snapshot, a real HealthTracker fed with results,
-// stand-in reconciler/scheduler stats and an in-memory kernel table behind the IpvsRunner seam.
+// stand-in published reconcile passes and scheduler stats and an in-memory kernel table behind the IpvsRunner seam.
 
 import { Writable } from 'node:stream';
 import type { CheckResult } from '../../src/checks/types.js';
@@ -13,7 +13,8 @@ import type { Logger } from '../../src/log.js';
 import { Observer } from '../../src/observe/observer.js';
 import type { ObserverOptions } from '../../src/observe/observer.js';
 import type { TableStats, TrafficStats } from '../../src/ipvs/model.js';
-import type { ReconcilerStats } from '../../src/reconcile/reconciler.js';
+import type { PassDecision, PassReport, ReconcilerStats } from '../../src/reconcile/reconciler.js';
+import { NO_DECISION } from '../../src/reconcile/pass-report.js';
 import type { SchedulerStats } from '../../src/scheduler/scheduler.js';
 import { probeKey } from '../../src/scheduler/probe-key.js';
 import { snapshot, table } from './reconcile-fixtures.js';
@@ -113,7 +114,9 @@ export interface World {
   snapshot: Snapshot;
   readonly tracker: HealthTracker;
   readonly runner: TableRunner;
+  /** The reconciler's counters and decisions as the next publish() hands them to the observer. */
   reconciler: ReconcilerStats;
+  decision: PassDecision;
   scheduler: SchedulerStats;
   now: number;
   readonly observer: Observer;
@@ -122,6 +125,8 @@ export interface World {
   result(serviceKey: string, realKey: string, r: CheckResult): readonly HealthEvent[];
   /** Adopt a new snapshot, as the daemon's #applySnapshot does. */
   reload(next: Snapshot): void;
+  /** What a reconcile pass publishes (report null: the clean stop's), with `reconciler` and `decision`. */
+  publish(report: PassReport | null): void;
 }
 
 /**
@@ -146,6 +151,7 @@ export function world(options: Partial<ObserverOptions> = {}): World {
     tracker,
     runner,
     reconciler: ZERO_RECONCILER,
+    decision: NO_DECISION,
     scheduler: SCHEDULER,
     now: T0,
     logs: lines,
@@ -164,20 +170,24 @@ export function world(options: Partial<ObserverOptions> = {}): World {
       w.observer.healthEvents(tracker.update(next, w.now));
       w.observer.setSnapshot(next);
     },
+    publish(report) {
+      w.observer.published({ report, decision: w.decision, stats: w.reconciler, table: { table: null, readAt: null } });
+    },
   };
   (w as { observer: Observer }).observer = new Observer({
     logger,
     configDir: '/etc/lvsd',
     dryRun: false,
     snapshot: snap,
-    tracker,
-    reconciler: { stats: () => w.reconciler },
-    scheduler: { stats: () => w.scheduler },
+    health: tracker,
+    engine: { stats: () => w.scheduler },
     runner,
+    table: 'runner',
     now: () => w.now,
     defaultMetrics: false,
     ...options,
   });
+  w.publish(null);
   w.result(WEB, '10.0.0.1:80', ok('TCP connect 10.0.0.1:80: connected'));
   w.now += 1000;
   w.result(WEB, '10.0.0.2:80', fail('refused', 'TCP connect 10.0.0.2:80: connection refused', 0.4));

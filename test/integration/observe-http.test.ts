@@ -85,7 +85,7 @@ describe('observability HTTP listener', () => {
     const saved = w.now;
     w.now += 10 * 60_000; // ten minutes without a completed check
     w.reconciler = { ...w.reconciler, consecutiveFailures: 12, lastError: 'ipvsadm -R: exit status 2' };
-    w.observer.reconcilePass({ reasons: ['resync'], at: saved, ok: false, ops: [], lines: [], remaining: [], errors: ['x'], draining: 0 });
+    w.publish({ reasons: ['resync'], at: saved, ok: false, ops: [], lines: [], remaining: [], errors: ['x'], draining: 0 });
     res = await fetch(`${base}/healthz`);
     assert.equal(res.status, 503);
     const body = await res.text();

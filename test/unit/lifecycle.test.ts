@@ -2,8 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lifecycle, actionFor } from '../../src/lifecycle.js';
-import type { Action, Phase, Request } from '../../src/lifecycle.js';
+import { Lifecycle, actionFor } from '../../src/daemon/lifecycle.js';
+import type { Action, Phase, Request } from '../../src/daemon/lifecycle.js';
 
 test('every request has a defined action in every phase', () => {
   const table: [Phase, Request, Action][] = [

@@ -34,12 +34,12 @@ const STATUS: AnnounceStatus = {
 describe('announce in status, page and metrics', () => {
   it('/status carries the announcer\'s state; null without announce', async () => {
     assert.equal((await world().observer.statusDocument()).announce, null);
-    const doc = await world({ announce: () => STATUS }).observer.statusDocument();
+    const doc = await world({ announce: { status: () => STATUS } }).observer.statusDocument();
     assert.deepEqual(doc.announce, STATUS);
   });
 
   it('lvsd status: a summary line and one line per VIP', async () => {
-    const text = renderStatusText(await world({ announce: () => STATUS }).observer.statusDocument());
+    const text = renderStatusText(await world({ announce: { status: () => STATUS } }).observer.statusDocument());
     assert.match(text, /^announce exabgp: 1 of 3 VIPs announced; BACKEND PROBLEM: no lvsd exabgp-bridge connected$/m);
     assert.match(text, /^ {2}192\.0\.2\.10\/32\s+ANNOUNCED\s+announced\s+first_results .+\s+healthy$/m);
     assert.match(text, /^ {2}192\.0\.2\.20\/32\s+withdrawn\s+holding, announced at 2030-01-01T00:00:10\.000Z if it stays healthy\s+quorum_lost/m);
@@ -48,14 +48,14 @@ describe('announce in status, page and metrics', () => {
   });
 
   it('the page: one pill per VIP', async () => {
-    const html = renderStatusPage(await world({ announce: () => STATUS }).observer.statusDocument());
+    const html = renderStatusPage(await world({ announce: { status: () => STATUS } }).observer.statusDocument());
     assert.match(html, /<span class="pill ok" data-vip="192\.0\.2\.10" data-announced="true"/);
     assert.match(html, /data-vip="192\.0\.2\.20" data-announced="false"[^>]*>192\.0\.2\.20\/32 holding</);
     assert.match(html, /exabgp: no lvsd exabgp-bridge connected/);
   });
 
   it('metrics: announced, healthy, backend up, daemon healthy; counters fed by the announcer', async () => {
-    const w = world({ announce: () => STATUS });
+    const w = world({ announce: { status: () => STATUS } });
     w.observer.metrics.announce.change('quorum_lost');
     w.observer.metrics.announce.backendError('exabgp', 'ack_error');
     const text = await w.observer.metrics.text();

@@ -56,7 +56,7 @@ describe('metrics', () => {
 
   it('exports the reconciler, scheduler and reload state', async () => {
     const w = world();
-    w.observer.reconcilePass({ reasons: ['start'], at: w.now - 250, ok: true, ops: [], lines: [], remaining: [], errors: [], draining: 0 });
+    w.publish({ reasons: ['start'], at: w.now - 250, ok: true, ops: [], lines: [], remaining: [], errors: [], draining: 0 });
     let text = await w.observer.metrics.text();
     assert.equal(value(text, 'lvsd_reconcile_duration_seconds_count'), 1);
     assert.equal(value(text, 'lvsd_reconcile_duration_seconds_sum'), 0.25);

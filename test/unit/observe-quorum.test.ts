@@ -12,8 +12,10 @@ import type { PairId } from '../../src/model/keys.js';
 
 /** A world whose last pass decided these quorums and ramps (as the reconciler publishes them). */
 function withState(services: Record<string, ServiceRuntime>, ramps: Record<string, Ramp> = {}) {
-  const w = world({ reconciler: { stats: () => ZERO_RECONCILER } });
-  w.observer.decided({ services: new Map(Object.entries(services)), slowStarts: new Map(Object.entries(ramps) as [PairId, Ramp][]) });
+  const w = world();
+  w.reconciler = ZERO_RECONCILER;
+  w.decision = { services: new Map(Object.entries(services)), slowStarts: new Map(Object.entries(ramps) as [PairId, Ramp][]) };
+  w.publish(null);
   return w;
 }
 
@@ -62,10 +64,10 @@ describe('quorum in status and metrics', () => {
   });
 
   it('regression (issue 18): a failing kernel no longer heads `lvsd status` as healthy', async () => {
-    const w = world({
-      reconciler: { stats: () => ({ ...ZERO_RECONCILER, consecutiveFailures: 5, failures: 6, lastError: 'ipvsadm -R: Memory allocation problem' }) },
-    });
-    w.observer.decided({ services: new Map(Object.entries({ [WEB]: up(10), [DNS]: up(1) })), slowStarts: new Map() });
+    const w = world();
+    w.reconciler = { ...ZERO_RECONCILER, consecutiveFailures: 5, failures: 6, lastError: 'ipvsadm -R: Memory allocation problem' };
+    w.decision = { services: new Map(Object.entries({ [WEB]: up(10), [DNS]: up(1) })), slowStarts: new Map() };
+    w.publish(null);
     const doc = await w.observer.statusDocument();
     assert.equal(doc.overall.state, 'degraded');
     assert.deepEqual(doc.overall.reasons, ['the kernel table is not in sync: 5 reconcile pass(es) failed in a row (ipvsadm -R: Memory allocation problem)']);

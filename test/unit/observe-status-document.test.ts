@@ -80,8 +80,8 @@ describe('status document', () => {
 
   it('reports reconcile, checks and reload state', async () => {
     const w = world();
-    w.observer.reconcilePass({ reasons: ['health'], at: w.now - 30, ok: false, ops: [], lines: [], remaining: ['x'], errors: ['boom'], draining: 0 });
     w.reconciler = { ...w.reconciler, consecutiveFailures: 1, lastError: 'boom' };
+    w.publish({ reasons: ['health'], at: w.now - 30, ok: false, ops: [], lines: [], remaining: ['x'], errors: ['boom'], draining: 0 });
     w.observer.reloaded({ ok: false, at: new Date(w.now), reason: 'SIGHUP', changed: false, issues: [{ file: '/etc/lvsd/conf.d/web.yaml', line: 3, col: 5, message: 'bad' }] });
     const doc = await w.observer.statusDocument();
     assert.equal(doc.reconcile.consecutive_failures, 1);

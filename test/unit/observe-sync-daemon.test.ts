@@ -31,7 +31,7 @@ async function keeper(configured: boolean): Promise<SyncDaemonKeeper> {
 describe('the sync daemon in status, page and metrics', () => {
   it('/status sync_daemon: role, source, the kernel\'s daemons with ownership, the conflict', async () => {
     const k = await keeper(true);
-    const doc = await world({ sync: () => k }).observer.statusDocument();
+    const doc = await world({ sync: k }).observer.statusDocument();
     const s = doc.sync_daemon!;
     assert.equal(s.role, 'both');
     assert.equal(s.source, 'config');
@@ -44,11 +44,11 @@ describe('the sync daemon in status, page and metrics', () => {
 
   it('lvsd status, lvsd sync-role and the page say it; nothing while not configured', async () => {
     const k = await keeper(true);
-    const doc = await world({ sync: () => k }).observer.statusDocument();
+    const doc = await world({ sync: k }).observer.statusDocument();
     assert.match(renderStatusText(doc), /^sync {5}role both \(lvsd\.yaml\); kernel: master on eth1 syncid 10, backup on eth0 syncid 3 \(not lvsd's\); CONFLICT backup: /m);
     assert.match(renderSyncText(doc.sync_daemon!), /^kernel {3}backup \(interface eth0, syncid 3, maxlen 1472, group 224\.0\.0\.81, port 8848, ttl 1\), not started by lvsd$/m);
     assert.match(renderStatusPage(doc), /<dt>Sync daemon<\/dt><dd><span class="pill bad" id="sync-role">both<\/span> from lvsd\.yaml/);
-    const off = await world({ sync: () => null }).observer.statusDocument();
+    const off = await world().observer.statusDocument();
     assert.doesNotMatch(renderStatusText(off), /^sync /m);
     assert.doesNotMatch(renderStatusPage(off), /Sync daemon/);
     const unconfigured = await keeper(false);
@@ -57,7 +57,7 @@ describe('the sync daemon in status, page and metrics', () => {
 
   it('metrics: running and wanted by role, the role in force with its source, conflicts, execs', async () => {
     const k = await keeper(true);
-    const text = await world({ sync: () => k }).observer.metrics.text();
+    const text = await world({ sync: k }).observer.metrics.text();
     assert.match(text, /^lvsd_sync_daemon_running\{role="master"\} 1$/m);
     assert.match(text, /^lvsd_sync_daemon_running\{role="backup"\} 1$/m);
     assert.match(text, /^lvsd_sync_daemon_wanted\{role="backup"\} 1$/m);

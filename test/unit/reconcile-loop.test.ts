@@ -13,7 +13,7 @@ import type { HealthView } from '../../src/reconcile/desired.js';
 import type { HealthState } from '../../src/model/health-state.js';
 import { Ownership } from '../../src/reconcile/ownership.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
-import type { PassReport, ReconcilerOptions } from '../../src/reconcile/reconciler.js';
+import type { PassPublished, PassReport, ReconcilerOptions } from '../../src/reconcile/reconciler.js';
 import { plain, snapshot, table } from '../helpers/reconcile-fixtures.js';
 import type { KernelServiceSpec, ServiceSpec } from '../helpers/reconcile-fixtures.js';
 import { captureLog } from '../helpers/log-capture.js';
@@ -113,6 +113,8 @@ interface Rig {
   readonly ownership: Ownership;
   readonly logs: Record<string, unknown>[];
   readonly reports: PassReport[];
+  /** Everything published, passes and the clean stop. */
+  readonly published: PassPublished[];
 }
 
 function rig(
@@ -127,17 +129,25 @@ function rig(
   const ownership = Ownership.inMemory(opts.owned ?? []);
   const { logger, lines } = captureLog();
   const reports: PassReport[] = [];
+  const published: PassPublished[] = [];
   const reconciler = new Reconciler({
     runner,
     logger,
     ownership,
-    onPass: (r) => reports.push(r),
+    subscribers: [
+      {
+        published: (p) => {
+          published.push(p);
+          if (p.report) reports.push(p.report);
+        },
+      },
+    ],
     ...opts.extra,
   });
   const health = mutableHealth();
   reconciler.setSnapshot(snapshot(opts.config ?? [WEB_CONFIG]));
   reconciler.setHealth(health.view);
-  return { runner, reconciler, health, ownership, logs: lines, reports };
+  return { runner, reconciler, health, ownership, logs: lines, reports, published };
 }
 
 /** Advance mocked time and let the pass it may start finish. */
@@ -557,7 +567,10 @@ describe('Reconciler: one ipvsadm exec per change, self-contained and bounded pa
     }
     assert.equal(r.runner.reads, 1, 'no read since start');
     assert.deepEqual(r.reconciler.stats().execs, { read: 1, counters: 0, apply: 5 });
-    assert.deepEqual(plain(r.reconciler.model().table!), kernel(r), 'the model is what the kernel holds');
+    const last = r.published.at(-1)!;
+    assert.deepEqual(plain(last.table.table!), kernel(r), 'the published model is what the kernel holds');
+    assert.deepEqual(last.stats.execs, { read: 1, counters: 0, apply: 5 }, 'published with the counters of its pass');
+    assert.equal(last.stats.passRunningSince, null, 'published once the pass has ended');
   });
 
   it('the kernel is read again once per resync interval (drift repair) and after an apply error', async () => {

@@ -16,7 +16,8 @@ import { createLogger } from '../../../src/log.js';
 import { HealthTracker } from '../../../src/health/tracker.js';
 import { Reconciler } from '../../../src/reconcile/reconciler.js';
 import { Ownership } from '../../../src/reconcile/ownership.js';
-import { createRunner, healthViewOf } from '../../../src/daemon.js';
+import { createRunner } from '../../../src/ipvs/runner.js';
+import { healthViewOf } from '../../../src/reconcile/health-board.js';
 import { probeAll } from '../../../src/cli/report.js';
 
 type Converted = Extract<ConvertResult, { ok: true }>;

@@ -1,9 +1,9 @@
 // The kernel side of a stop, bounded: the reconciler's stop (it aborts the running pass, then runs
 // the clean stop within the budget it is given), bounded a second time here, and the exit status.
 
-import { LvsdError, errorMessage } from './errors.js';
-import type { Logger } from './log.js';
-import type { Reconciler } from './reconcile/reconciler.js';
+import { LvsdError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
 
 /**
  * How long a stop may take in total before the daemon gives up on the kernel and exits 1: well
@@ -25,7 +25,7 @@ export async function withinMs(p: Promise<unknown>, ms: number): Promise<void> {
 }
 
 export interface StopKernelOptions {
-  readonly reconciler: Reconciler | null;
+  readonly reconciler: Reconciler;
   readonly clean: boolean;
   /** Date.now() by which the whole stop must be over. */
   readonly deadline: number;
@@ -44,10 +44,6 @@ export interface StopKernelOptions {
  */
 export async function stopKernel(o: StopKernelOptions): Promise<number> {
   const { reconciler, clean, log, budgetMs: totalMs } = o;
-  if (!reconciler) {
-    log.info('lvsd stopped (nothing was started)');
-    return 0;
-  }
   const remainingMs = Math.max(1_000, o.deadline - Date.now());
   // The reconciler's budget ends first, so its own abort (and error) is what normally happens.
   const budgetMs = Math.max(500, remainingMs - 1_000);

@@ -1,39 +1,11 @@
 // What the daemon says about itself: the start-up summary, the first-round summary, health
-// transitions (down at warn), and the restart-only settings under their lvsd.yaml names. Field
-// names are the same on every line: `service` (its name) and `real` ("ip:port").
+// transitions (down at warn), and an invalid config at start. Field names are the same on every
+// line: `service` (its name) and `real` ("ip:port").
 
-import type { ServiceConfig, Snapshot } from './config/model.js';
-import type { HealthEvent } from './health/tracker.js';
-import type { Logger } from './log.js';
-
-/** Global settings read once at start, by the name an operator writes in lvsd.yaml. */
-const RESTART_ONLY: readonly (readonly [keyof Snapshot['global'], string])[] = [
-  ['listen', 'listen'],
-  ['ipvsadm', 'ipvsadm'],
-  ['stateDir', 'state_dir'],
-  ['maxConcurrentChecks', 'max_concurrent_checks'],
-  ['resyncIntervalMs', 'resync_interval'],
-  ['drainTimeoutMs', 'drain_timeout'],
-  ['controlSocket', 'control_socket'],
-  ['maintenanceDir', 'maintenance_dir'],
-];
-
-/**
- * The lvsd.yaml settings whose value in `current` differs from the one the daemon started with:
- * they need a restart. Compared with the start, not the previous reload, so the list stays until
- * the restart (or until the operator puts the old value back).
- */
-export function restartNeeded(started: Snapshot, current: Snapshot): string[] {
-  const out = RESTART_ONLY.filter(([k]) => JSON.stringify(started.global[k]) !== JSON.stringify(current.global[k])).map(([, name]) => name);
-  // The announce backend is built once at start; its VIP list, hold_down and unhealthy_after reload.
-  const a = started.global.announce;
-  const b = current.global.announce;
-  if ((a === null) !== (b === null)) out.push('announce');
-  else if (a && b) {
-    for (const k of ['backend', 'interface', 'socket', 'socketGroup'] as const) if (a[k] !== b[k]) out.push(`announce.${k === 'socketGroup' ? 'socket_group' : k}`);
-  }
-  return out;
-}
+import { formatIssue } from '../config/load.js';
+import type { ServiceConfig, Snapshot } from '../config/model.js';
+import type { HealthEvent } from '../health/tracker.js';
+import type { Logger } from '../log.js';
 
 export function countReals(snapshot: Snapshot): number {
   let n = 0;
@@ -96,4 +68,9 @@ export function logHealthEvents(log: Logger, events: readonly HealthEvent[], ser
       `${service} ${e.realKey}: ${e.from} -> ${e.to}`,
     );
   }
+}
+
+/** Log every issue of an invalid config, one line each, for `run` at start. */
+export function logIssues(logger: Logger, issues: readonly { file: string; line: number; col: number; message: string }[]): void {
+  for (const i of issues) logger.error({ code: 'LVSD_CONFIG_INVALID', file: i.file, line: i.line, col: i.col }, formatIssue(i));
 }
