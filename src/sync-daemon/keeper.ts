@@ -1,5 +1,6 @@
 // Keeps the kernel's connection sync daemon(s) as lvsd.yaml `sync_daemon` (or the role set at run
-// time) wants them: starts them once the reconciler starts, reads `ipvsadm -L --daemon` back once
+// time) wants them, on the reconciler's pass loop (PassLoop: a trigger runs a pass at once, one at a
+// time): starts them once the reconciler starts, reads `ipvsadm -L --daemon` back once
 // per resync_interval and repairs drift (stopped behind lvsd's back, other options) with one log
 // line per repair. It stops only daemons it started itself (its record in state_dir): a daemon
 // someone else runs with other options is a conflict it reports and leaves alone. It lives in
@@ -17,6 +18,8 @@ import type { RuntimeRole, SyncDaemonRecord } from './record.js';
 import type { SyncStatusJson } from '../control/protocol.js';
 import { unrefTimers } from '../reconcile/loop-timers.js';
 import type { LoopTimers } from '../reconcile/loop-timers.js';
+import { PassLoop } from '../reconcile/pass-loop.js';
+import type { NextPass } from '../reconcile/pass-loop.js';
 
 export interface SyncDaemonKeeperOptions {
   readonly runner: SyncDaemonRunner;
@@ -63,23 +66,16 @@ export class SyncDaemonKeeper {
   readonly #o: SyncDaemonKeeperOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #timers: LoopTimers;
+  readonly #loop: PassLoop<void>;
   #config: SyncDaemonConfig | null = null;
   #resyncMs = 30_000;
   #record: SyncDaemonRecord = EMPTY_SYNC_RECORD;
-  #started = false;
-  #stopped = false;
   /** The kernel's daemons as last read plus the changes since; null = read at the next pass. */
   #model: SyncDaemons | null = null;
   #readAt: number | null = null;
-  #running: Promise<void> | null = null;
-  #dirty = false;
-  #reasons = new Set<string>();
-  #timer: unknown = undefined;
   #consecutiveFailures = 0;
   #lastError: string | null = null;
   #conflicts: readonly string[] = [];
-  #abort: AbortController | null = null;
   #saving: Promise<void> = Promise.resolve();
   #stats = { reads: 0, changes: 0, repairs: 0, failures: 0 };
 
@@ -87,7 +83,15 @@ export class SyncDaemonKeeper {
     this.#o = options;
     this.#log = options.logger;
     this.#now = options.now ?? (() => Date.now());
-    this.#timers = options.timers ?? unrefTimers;
+    this.#loop = new PassLoop<void>({
+      name: 'sync daemon pass',
+      timers: options.timers ?? unrefTimers,
+      now: this.#now,
+      // A role switch or a reload is applied at once, not coalesced: there is one daemon per role.
+      coalesceMs: null,
+      run: (reasons, signal) => this.#pass(reasons, signal),
+      next: () => this.#next(),
+    });
   }
 
   /**
@@ -120,28 +124,23 @@ export class SyncDaemonKeeper {
     const before = JSON.stringify(this.#config && { ...this.#config, pos: null });
     this.#config = config;
     this.#resyncMs = resyncIntervalMs;
-    if (this.#started && before !== JSON.stringify(config && { ...config, pos: null })) this.trigger('configuration');
+    if (this.#loop.started && before !== JSON.stringify(config && { ...config, pos: null })) this.trigger('configuration');
   }
 
   /** Begin changing the kernel (with the reconciler's first pass); resolves after the first pass. */
   start(): Promise<void> {
-    if (this.#stopped || this.#started) return this.settled();
-    this.#started = true;
-    this.#reasons.add('lvsd start');
-    return this.#runPass();
+    if (this.#loop.stopped || this.#loop.started) return this.settled();
+    return this.#loop.start('lvsd start');
   }
 
   /** Stop the loop; the kernel's daemons stay as they are (a backup keeps receiving across a restart). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#clearTimer();
-    this.#abort?.abort(new Error('lvsd stopping'));
-    await this.settled();
+    await this.#loop.stop(new Error('lvsd stopping'));
     await this.#saving;
   }
 
-  async settled(): Promise<void> {
-    while (this.#running) await this.#running.catch(() => undefined);
+  settled(): Promise<void> {
+    return this.#loop.settled();
   }
 
   /**
@@ -166,7 +165,7 @@ export class SyncDaemonKeeper {
         ? `sync daemon: run-time role cleared by ${by}; role ${after.role ?? 'none'} from lvsd.yaml`
         : `sync daemon: role ${before.role ?? 'none'} -> ${role} (set at run time by ${by})`,
     );
-    if (this.#started && !this.#stopped) {
+    if (this.#running) {
       this.trigger(role === null ? `role from lvsd.yaml (run-time role cleared by ${by})` : `role ${role} set at run time by ${by}`);
       await this.settled();
     }
@@ -180,15 +179,14 @@ export class SyncDaemonKeeper {
     return r ? { role: r.role, source: 'runtime' } : { role: this.#config.role, source: 'config' };
   }
 
+  /** Run a pass now (after the running one); before start() the reason is only remembered. */
   trigger(reason: string): void {
-    this.#reasons.add(reason);
-    if (!this.#started || this.#stopped) return;
-    if (this.#running) {
-      this.#dirty = true;
-      return;
-    }
-    this.#clearTimer();
-    void this.#runPass();
+    this.#loop.trigger(reason);
+  }
+
+  /** Started and not stopped. */
+  get #running(): boolean {
+    return this.#loop.started && !this.#loop.stopped;
   }
 
   stats(): SyncDaemonStats {
@@ -214,7 +212,7 @@ export class SyncDaemonKeeper {
       conflicts: this.#conflicts,
       last_read_at: this.#readAt === null ? null : new Date(this.#readAt).toISOString(),
       last_error: this.#lastError,
-      started: this.#started && !this.#stopped,
+      started: this.#running,
     };
   }
 
@@ -223,47 +221,15 @@ export class SyncDaemonKeeper {
     return role === null || !this.#config || specOf(this.#config) === null ? [] : statesOf(role);
   }
 
-  #runPass(): Promise<void> {
-    const reasons = [...this.#reasons];
-    this.#reasons.clear();
-    this.#dirty = false;
-    const running = this.#pass(reasons).finally(() => {
-      this.#running = null;
-      if (this.#stopped) return;
-      if (this.#dirty) {
-        void this.#runPass();
-        return;
-      }
-      this.#scheduleNext();
-    });
-    this.#running = running;
-    return running;
-  }
-
-  #scheduleNext(): void {
-    this.#clearTimer();
+  /** After a pass: a retry with backoff after a failure, else the next resync; none while there is nothing to keep. */
+  #next(): NextPass | null {
     // Nothing to keep: no timer either; a reload that adds sync_daemon triggers a pass.
-    if (this.#config === null && this.#record.started.length === 0) return;
-    let delay: number;
-    let reason: string;
+    if (this.#config === null && this.#record.started.length === 0) return null;
     if (this.#consecutiveFailures > 0) {
       const initial = this.#o.retryInitialMs ?? 1_000;
-      delay = Math.min(this.#resyncMs, initial * 2 ** Math.min(20, this.#consecutiveFailures - 1));
-      reason = 'retry';
-    } else {
-      delay = this.#readAt === null ? this.#resyncMs : Math.max(0, this.#readAt + this.#resyncMs - this.#now());
-      reason = 'resync';
+      return { delayMs: Math.min(this.#resyncMs, initial * 2 ** Math.min(20, this.#consecutiveFailures - 1)), reason: 'retry' };
     }
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = undefined;
-      this.#reasons.add(reason);
-      void this.#runPass();
-    }, delay);
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    return { delayMs: this.#readAt === null ? this.#resyncMs : Math.max(0, this.#readAt + this.#resyncMs - this.#now()), reason: 'resync' };
   }
 
   async #read(signal: AbortSignal): Promise<SyncDaemons> {
@@ -275,7 +241,7 @@ export class SyncDaemonKeeper {
     return daemons;
   }
 
-  async #pass(reasons: readonly string[]): Promise<void> {
+  async #pass(reasons: readonly string[], signal: AbortSignal): Promise<void> {
     const config = this.#config;
     // Not configured and nothing of lvsd's to stop: no ipvsadm run at all (a director without
     // sync_daemon pays nothing for this loop).
@@ -287,9 +253,6 @@ export class SyncDaemonKeeper {
       this.#lastError = null;
       return;
     }
-    const abort = new AbortController();
-    this.#abort = abort;
-    const signal = abort.signal;
     const spec = config ? specOf(config) : null;
     const wanted = new Set(this.#wanted());
     // Read the kernel at start, once per resync interval and after a failure; otherwise trust the
@@ -355,11 +318,9 @@ export class SyncDaemonKeeper {
     } catch (err) {
       this.#model = null;
       failed = errorMessage(err);
-      if (!(this.#stopped && signal.aborted)) {
+      if (!(this.#loop.stopped && signal.aborted)) {
         this.#log.error({ event: 'sync_daemon', code: err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED', err: failed }, `sync daemon: cannot read the kernel's daemons: ${failed}`);
       }
-    } finally {
-      this.#abort = null;
     }
     this.#reportConflicts(conflicts);
     if (failed === null) {
