@@ -21,12 +21,14 @@ import { INITIAL_STEP_STATE, drainsToWatch, step } from './step.js';
 import type { StepResult, StepState } from './step.js';
 import { unrefTimers } from './loop-timers.js';
 import { logServiceEvent, rampFields } from './pass-log.js';
-import { NO_DECISION, PASS_DEADLINE_BASE_MS, ZERO_OPS } from './pass-report.js';
-import type { ExecKind, OpKind, PassDecision, PassPublished, PassReport, PassSubscriber, Plan, ReconcilerStats, ServiceRuntime, StopResult } from './pass-report.js';
+import { NO_DECISION, PASS_DEADLINE_BASE_MS } from './pass-report.js';
+import type { PassDecision, PassPublished, PassReport, PassSubscriber, Plan, ReconcilerStats, ServiceRuntime, StopResult } from './pass-report.js';
 import { PassLoop } from './pass-loop.js';
 import type { NextPass } from './pass-loop.js';
 import type { LoopTimers } from './loop-timers.js';
 import { KernelTableCache } from './kernel-cache.js';
+import { cleanStop } from './clean-stop.js';
+import { PassCounters } from './pass-counters.js';
 
 export interface ReconcilerOptions {
   readonly runner: IpvsRunner;
@@ -85,29 +87,20 @@ export class Reconciler {
   #admin: AdminView | null = null;
   #agents: AgentView | null = null;
   readonly #loop: PassLoop<PassReport>;
-  /** Runner itself failing (ipvsadm missing, cannot read): triggers wait until then. */
-  #blockedUntil = 0;
-  #passes = 0;
-  #failures = 0;
-  #consecutiveFailures = 0;
-  #opsApplied: Record<OpKind, number> = { ...ZERO_OPS };
-  /** The ownership record's write failing on every pass (state_dir unwritable): once a minute. */
   readonly #kernel: KernelTableCache;
-  #lastSuccessAt: number | null = null;
-  #lastError: string | null = null;
-  #draining = 0;
+  readonly #counts: PassCounters;
   /** What the last committed pass decided: quorum, sorry servers, slow-start ramps, drains. */
   #state: StepState = INITIAL_STEP_STATE;
   /** The same decisions as one immutable object, as published. */
   #decision: PassDecision = NO_DECISION;
-  #passesOverdue = 0;
-  #execs: Record<ExecKind, number> = { read: 0, counters: 0, apply: 0 };
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     // Looked up per call, so a mocked Date (node:test mock.timers) applies.
     this.#now = options.now ?? (() => Date.now());
-    this.#kernel = new KernelTableCache({ runner: options.runner, ownership: options.ownership, logger: options.logger, now: this.#now, onRead: () => this.#execs.read++ });
+    const counts = new PassCounters({ now: this.#now, ...(options.retryInitialMs === undefined ? {} : { retryInitialMs: options.retryInitialMs }), ...(options.retryMaxMs === undefined ? {} : { retryMaxMs: options.retryMaxMs }) });
+    this.#counts = counts;
+    this.#kernel = new KernelTableCache({ runner: options.runner, ownership: options.ownership, logger: options.logger, now: this.#now, onRead: () => counts.exec('read') });
     this.#timers = options.timers ?? unrefTimers;
     this.#loop = new PassLoop<PassReport>({
       name: 'reconcile pass',
@@ -118,10 +111,10 @@ export class Reconciler {
       next: () => this.#next(),
       deadlineMs: () => this.#passDeadlineMs(),
       onOverdue: (deadlineMs, reasons) => {
-        this.#passesOverdue++;
+        this.#counts.overdue();
         this.#o.logger.error({ deadlineMs, reasons }, 'reconcile pass ran past its deadline; aborting it');
       },
-      blockedUntil: () => this.#blockedUntil,
+      blockedUntil: () => this.#counts.blockedUntil,
     });
   }
 
@@ -189,55 +182,31 @@ export class Reconciler {
     const timer = this.#timers.setTimeout(() => budget.abort(new Error(`clean stop budget of ${budgetMs} ms`)), budgetMs);
     const signal = options.signal ? AbortSignal.any([budget.signal, options.signal]) : budget.signal;
     try {
-      return await this.#cleanStop(signal);
+      const result = await cleanStop(
+        {
+          kernel: this.#kernel,
+          runner: this.#o.runner,
+          logger: this.#o.logger,
+          snapshot: this.#snapshot,
+          applying: () => this.#counts.exec('apply'),
+          applied: (ops) => this.#counts.applied(ops),
+        },
+        signal,
+      );
+      if (result.removed.length > 0 || result.left.length > 0) this.#publish(null);
+      return result;
     } finally {
       this.#timers.clearTimeout(timer);
     }
   }
 
-  async #cleanStop(signal: AbortSignal): Promise<StopResult> {
-    const { runner, logger } = this.#o;
-    const owned = this.#kernel.owned(this.#snapshot);
-    const actual = await this.#kernel.read(signal);
-    const targets = [...actual.services.values()]
-      .filter((s) => owned.has(s.key))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    if (targets.length === 0) return { removed: [], left: [] };
-    const ops: IpvsOp[] = targets.map((s) => {
-      const { reals: _reals, ...service } = s;
-      return { op: 'delete-service', service };
-    });
-    const lines = ops.map(formatOp);
-    logger.info({ services: targets.length, lines }, 'clean stop: removing managed services');
-    this.#execs.apply++;
-    const { errors } = await runner.apply(lines, { signal });
-    this.#countOps(ops);
-    // Every line took effect unless ipvsadm said otherwise; only then is the kernel read again.
-    const after = errors.length === 0 ? null : await this.#kernel.read(signal);
-    const left = after ? targets.filter((s) => after.services.has(s.key)).map((s) => s.key) : [];
-    const removed: string[] = targets.filter((s) => !left.includes(s.key)).map((s) => s.key);
-    if (left.length > 0) logger.error({ left, errors }, 'clean stop: services still in the kernel');
-    await this.#kernel.forget(removed);
-    this.#publish(null);
-    return { removed, left };
-  }
-
   stats(): ReconcilerStats {
-    return {
+    return this.#counts.stats({
       started: this.#loop.started,
-      passes: this.#passes,
-      failures: this.#failures,
-      consecutiveFailures: this.#consecutiveFailures,
-      opsApplied: { ...this.#opsApplied },
-      lastSuccessAt: this.#lastSuccessAt,
-      lastError: this.#lastError,
-      draining: this.#draining,
       passRunningSince: this.#loop.runningSince,
       passDeadlineMs: this.#loop.deadline || this.#passDeadlineMs(),
-      passesOverdue: this.#passesOverdue,
-      execs: { ...this.#execs },
       lastReadAt: this.#kernel.readAt,
-    };
+    });
   }
 
   /** After a pass: one timer serves retries, drain polls, slow-start steps and resyncs, earliest first. */
@@ -251,18 +220,12 @@ export class Reconciler {
     const earlier = (ms: number, why: string): void => {
       if (ms < delay) [delay, reason] = [ms, why];
     };
-    if (this.#consecutiveFailures > 0) earlier(this.#backoffMs(), 'retry');
-    if (this.#draining > 0) earlier(this.#o.drainPollMs ?? 1_000, 'drain');
+    if (this.#counts.consecutiveFailures > 0) earlier(this.#counts.backoffMs(), 'retry');
+    if (this.#counts.draining > 0) earlier(this.#o.drainPollMs ?? 1_000, 'drain');
     // Each slow-start step is one ordinary pass, due when the step begins.
     const ramp = nextRampStep(this.#state.slowStart, this.#now());
     if (ramp !== null) earlier(Math.max(0, ramp - this.#now()), 'slow-start');
     return { delayMs: delay, reason };
-  }
-
-  #backoffMs(): number {
-    const initial = this.#o.retryInitialMs ?? 1_000;
-    const max = this.#o.retryMaxMs ?? 30_000;
-    return Math.min(max, initial * 2 ** Math.min(30, this.#consecutiveFailures - 1));
   }
 
   #passDeadlineMs(): number {
@@ -274,7 +237,7 @@ export class Reconciler {
     const base = { reasons, at: this.#now(), ops: [] as readonly IpvsOp[], lines: [] as readonly string[] };
     // Without a config or health there is nothing lvsd could want; doing nothing is the safe reading.
     if (!this.#snapshot || !this.#health) return this.#emit({ ...base, ok: true, remaining: [], errors: [] });
-    this.#passes++;
+    this.#counts.passed();
     const { runner, logger } = this.#o;
     let lines: readonly string[] = [];
     try {
@@ -285,9 +248,9 @@ export class Reconciler {
       if (c.ops.length === 0) return this.#succeeded({ ...base, errors: [] });
       lines = c.ops.map(formatOp);
       logger.info({ reasons, ops: c.ops.length, lines }, 'applying IPVS changes');
-      this.#execs.apply++;
+      this.#counts.exec('apply');
       const { errors } = await runner.apply(lines, { signal });
-      this.#countOps(c.ops);
+      this.#counts.applied(c.ops);
       const applied = { ...base, ops: c.ops, lines, errors };
       if (errors.length === 0) {
         // ipvsadm reported nothing: every line took effect. Apply the same lines to the model; the
@@ -305,18 +268,18 @@ export class Reconciler {
       const desired = desiredTable(c.snapshot, c.inputs, c.drains.draining, after);
       const remaining = diffTables(desired, after, c.owned).map(formatOp);
       if (remaining.length === 0) return this.#succeeded(applied);
-      this.#failed(`${remaining.length} change(s) did not take effect`, false);
+      this.#counts.failed(`${remaining.length} change(s) did not take effect`, false);
       logger.error(
-        { reasons, remaining, errors, retryInMs: this.#backoffMs() },
+        { reasons, remaining, errors, retryInMs: this.#counts.backoffMs() },
         'IPVS table still differs after apply; will retry',
       );
       return this.#emit({ ...applied, ok: false, remaining });
     } catch (err) {
       this.#kernel.invalidate();
       const code = err instanceof LvsdError ? err.code : 'LVSD_IPVSADM_FAILED';
-      this.#failed(errorMessage(err), true);
+      this.#counts.failed(errorMessage(err), true);
       if (this.#loop.stopped && code === 'LVSD_IPVSADM_ABORTED') logger.warn({ code, err: errorMessage(err) }, 'IPVS pass aborted by stop');
-      else logger.error({ code, err: errorMessage(err), retryInMs: this.#backoffMs() }, 'IPVS sync failed; will retry');
+      else logger.error({ code, err: errorMessage(err), retryInMs: this.#counts.backoffMs() }, 'IPVS sync failed; will retry');
       return this.#emit({ ...base, lines, ok: false, remaining: lines, errors: [errorMessage(err)] });
     }
   }
@@ -334,7 +297,7 @@ export class Reconciler {
     let counters: TableCounters | null = null;
     if (drainsToWatch(snapshot, actual, owned, inputs).size > 0) {
       try {
-        this.#execs.counters++;
+        this.#counts.exec('counters');
         counters = await runner.counters(signal ? { signal } : {});
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'cannot read connection counters; drains end on timeout');
@@ -349,7 +312,7 @@ export class Reconciler {
   /** Keep what the step decided; log each change once, then hand the service events on. */
   #commit(snapshot: Snapshot, r: StepResult): void {
     const log = this.#o.logger;
-    this.#draining = drainCount(r.drains.draining);
+    this.#counts.draining = drainCount(r.drains.draining);
     const services = indexOf(snapshot).byKey;
     for (const f of r.drains.finished) {
       // The same field names as every other line (service by name while it is configured).
@@ -398,28 +361,13 @@ export class Reconciler {
     this.#tell('published', (sub) => sub.published(published));
   }
 
-  #countOps(ops: readonly IpvsOp[]): void {
-    for (const op of ops) this.#opsApplied[op.op]++;
-  }
-
   #succeeded(r: Omit<PassReport, 'ok' | 'remaining' | 'draining'>): PassReport {
-    if (this.#consecutiveFailures > 0) this.#o.logger.info({ reasons: r.reasons }, 'IPVS table in sync again');
-    this.#consecutiveFailures = 0;
-    this.#blockedUntil = 0;
-    this.#lastSuccessAt = this.#now();
-    this.#lastError = null;
+    if (this.#counts.succeeded()) this.#o.logger.info({ reasons: r.reasons }, 'IPVS table in sync again');
     return this.#emit({ ...r, ok: true, remaining: [] });
   }
 
-  #failed(message: string, runnerBroken: boolean): void {
-    this.#failures++;
-    this.#consecutiveFailures++;
-    this.#lastError = message;
-    this.#blockedUntil = runnerBroken ? this.#now() + this.#backoffMs() : 0;
-  }
-
   #emit(r: Omit<PassReport, 'draining'>): PassReport {
-    const report: PassReport = { ...r, draining: this.#draining };
+    const report: PassReport = { ...r, draining: this.#counts.draining };
     this.#publish(report);
     return report;
   }
