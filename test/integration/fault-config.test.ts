@@ -127,7 +127,13 @@ describe('fault suite: config bombs against a running daemon', { concurrency: fa
   it('regression: a 50 MB file in conf.d no longer stalls and kills the daemon (was: /healthz stalled 2.4 min, 4.35 GB, OOM abort)', async () => {
     const r = await startRunning({ 'web.yaml': service('web', '192.0.2.10:80') });
     try {
-      const s = await r.reloadAfter(() => writeHugeFile(join(r.confD, 'huge.yaml')), 'the huge file rejected');
+      // The file grows over many writes: a reload may see it part-written (an empty `reals:`) before
+      // the one that sees it whole, so wait for the outcome of the whole file.
+      const s = await r.reloadAfter(
+        () => writeHugeFile(join(r.confD, 'huge.yaml')),
+        'the huge file rejected',
+        (x) => /^too large: /.test(x.config.last_reload.issues[0]?.message ?? ''),
+      );
       assert.equal(s.config.last_reload.ok, false);
       assert.match(s.config.last_reload.issues[0]!.message, /^too large: \d+\.\d MiB, the limit is 4\.0 MiB per file/);
       const res = await fetch(`http://${r.cfg.listen}/healthz`);
