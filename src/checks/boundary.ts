@@ -6,7 +6,7 @@
 // uncaught exception (issue 18: a 1-byte DNS answer threw from a 'message' handler and killed lvsd).
 //
 // Why emitters are adopted whole (their `emit` wrapped) rather than each listener: listeners added
-// later, by us or by a library on our socket (undici's parser runs in the socket's 'data' handler),
+// later, by us or by a library on our socket (a TLS socket's own handlers),
 // are covered without anyone remembering to wrap them. The throw stops at the emit that ran the
 // listener, so the stream or process object stays consistent and the check closes it as usual.
 

@@ -1,35 +1,35 @@
-// The plain-HTTP status check on libuv's TCP handle (raw-tcp.ts): connect, write the prebuilt
-// request, read up to the final status line (StatusHead), close with RST. Same results and reasons
-// as StatusProbe on a net.Socket, without the Duplex stream, its events and its buffering per check.
-// HTTPS, expect_body, digests and urls keep their net/TLS/undici probes.
+// The plain-HTTP probe on libuv's TCP handle (raw-tcp.ts): connect, write the prebuilt request, feed
+// what arrives to the response reader (http-response.ts) until it decides, close with RST. Same
+// results and reasons as the probe on a net.Socket (http-socket.ts), without the Duplex stream, its
+// events and its buffering per check. HTTPS runs on the socket.
 
 import type { HttpCheckSpec } from '../config/model.js';
 import { internalErrorText, report } from './boundary.js';
 import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
-import { StatusHead } from './http-probe.js';
-import type { Prepared } from './http-probe.js';
+import type { Prepared } from './http-prepare.js';
+import type { ResponseReader, Verdict } from './http-response.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { errnoName, rawConnect, rawTcp } from './raw-tcp.js';
 import type { ConnectReq, RawTcp, WriteReq } from './raw-tcp.js';
 import { classifyNetError } from './socket-util.js';
-import type { CheckReasonCode, CheckResult } from './types.js';
+import type { CheckResult } from './types.js';
 
-/** Can this check run on the raw handle? Plain HTTP status checks only. */
+/** Can this check run on the raw handle? Plain HTTP (no TLS) with a request that could be built. */
 export function rawHttpFits(prepared: Prepared): boolean {
-  return rawTcp !== null && !prepared.tls && prepared.invalid === null && prepared.expectBody === null;
+  return rawTcp !== null && !prepared.tls && prepared.invalid === null;
 }
 
-export function checkHttpRaw(prepared: Prepared, spec: HttpCheckSpec, family: number, signal: AbortSignal): Promise<CheckResult> {
+export function checkHttpRaw(prepared: Prepared, spec: HttpCheckSpec, reader: ResponseReader, family: number, signal: AbortSignal): Promise<CheckResult> {
   return new Promise<CheckResult>((resolve) => {
-    new RawStatusProbe(prepared, spec, resolve).start(family, signal);
+    new RawHttpProbe(prepared, spec, reader, resolve).start(family, signal);
   });
 }
 
 // libuv calls these three from C++: a throw would be uncaught, so each ends inside the probe's boundary.
 function onConnect(status: number, _handle: RawTcp, req: ConnectReq): void {
-  const probe = req.owner as RawStatusProbe | null;
+  const probe = req.owner as RawHttpProbe | null;
   req.owner = null;
   try {
     probe?.connected(status);
@@ -39,7 +39,7 @@ function onConnect(status: number, _handle: RawTcp, req: ConnectReq): void {
 }
 
 function onWritten(this: WriteReq, status: number): void {
-  const probe = this.owner as RawStatusProbe | null;
+  const probe = this.owner as RawHttpProbe | null;
   this.owner = null;
   try {
     if (status < 0) probe?.failed(status);
@@ -49,7 +49,7 @@ function onWritten(this: WriteReq, status: number): void {
 }
 
 function onRead(this: RawTcp, buf: ArrayBuffer | undefined): void {
-  const probe = this.owner as RawStatusProbe | null | undefined;
+  const probe = this.owner as RawHttpProbe | null | undefined;
   if (probe == null) return;
   try {
     const b = rawTcp!;
@@ -61,21 +61,22 @@ function onRead(this: RawTcp, buf: ArrayBuffer | undefined): void {
   }
 }
 
-class RawStatusProbe implements Boundary {
+class RawHttpProbe implements Boundary {
   readonly checkType = 'http';
   readonly #p: Prepared;
   readonly #spec: HttpCheckSpec;
+  readonly #reader: ResponseReader;
   readonly #start = performance.now();
-  readonly #head = new StatusHead();
   #resolve: ((r: CheckResult) => void) | null;
   #handle: RawTcp | null = null;
   #connectReq: ConnectReq | null = null;
   #deadline: Deadline | null = null;
   #connected = false;
 
-  constructor(prepared: Prepared, spec: HttpCheckSpec, resolve: (r: CheckResult) => void) {
+  constructor(prepared: Prepared, spec: HttpCheckSpec, reader: ResponseReader, resolve: (r: CheckResult) => void) {
     this.#p = prepared;
     this.#spec = spec;
+    this.#reader = reader;
     this.#resolve = resolve;
   }
 
@@ -114,34 +115,37 @@ class RawStatusProbe implements Boundary {
 
   data(chunk: Uint8Array): void {
     if (this.#resolve === null) return;
-    const v = this.#head.push(chunk, this.#spec.expectStatus);
-    if (v !== null) this.#finish(v.up, v.code, v.text);
+    const v = this.#reader.push(chunk);
+    if (v !== null) this.#finish(v);
   }
 
   caught(err: unknown): void {
-    this.#finish(false, 'error', internalErrorText(err));
+    this.#finish({ up: false, code: 'error', text: internalErrorText(err) });
   }
 
   /** A negative libuv status from connect, write or read (EOF: the server closed first). */
   failed(status: number): void {
     if (this.#resolve === null) return;
     const name = errnoName(status);
-    if (name === 'EOF') return this.#finish(false, 'reset', this.#head.closedText());
+    if (name === 'EOF') return this.#finish(this.#reader.end());
     const err = { code: name };
     const local = localErrno(err);
     if (local !== null) return this.#settle(notRunResult(this.#p.label, local, performance.now() - this.#start));
     const known = classifyNetError(err);
-    if (known !== null) this.#finish(false, known.code, known.text);
-    else this.#finish(false, 'error', `${this.#connected ? 'read' : 'connect'} ${name} ${this.#p.host}:${this.#p.port}`);
+    const got = this.#reader.status;
+    if (known !== null) this.#finish({ up: false, code: known.code, text: got > 0 ? `status ${got}, then ${known.text}` : known.text });
+    else this.#finish({ up: false, code: 'error', text: `${this.#connected ? 'read' : 'connect'} ${name} ${this.#p.host}:${this.#p.port}` });
   }
 
   readonly #onStop = (cause: StopCause): void => {
     const r = stoppedResult(cause, this.#p.label, this.#spec.timeoutMs, performance.now() - this.#start);
-    this.#settle(cause === 'timeout' && this.#connected ? { ...r, reason: `${r.reason} (connected, waiting for the response)` } : r);
+    const progress = this.#reader.progress();
+    if (cause !== 'timeout' || !this.#connected) return this.#settle(r);
+    this.#settle({ ...r, reason: `${r.reason} (${progress ?? 'connected, waiting for the response'})` });
   };
 
-  #finish(up: boolean, code: CheckReasonCode, text: string): void {
-    this.#settle({ up, code, reason: `${this.#p.label}: ${text}`, latencyMs: performance.now() - this.#start });
+  #finish(v: Verdict): void {
+    this.#settle({ up: v.up, code: v.code, reason: `${this.#p.label}: ${v.text}`, latencyMs: performance.now() - this.#start });
   }
 
   #settle(result: CheckResult): void {

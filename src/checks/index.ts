@@ -5,7 +5,7 @@
 import { formatHost } from '../config/endpoint.js';
 import type { CheckType } from '../config/model.js';
 import { countInternalError, internalErrorText } from './boundary.js';
-import { checkHttpPages } from './http-pages.js';
+import { checkHttp } from './http.js';
 import { checkMisc } from './misc.js';
 import { checkNone } from './none.js';
 import { checkPing } from './ping.js';
@@ -32,8 +32,8 @@ function lazyChecker(load: () => Promise<Checker>): Checker {
 
 const CHECKERS: Readonly<Record<CheckType, CheckerEntry>> = {
   tcp: { run: checkTcpAny },
-  http: { run: checkHttpPages },
-  https: { run: checkHttpPages },
+  http: { run: checkHttp },
+  https: { run: checkHttp },
   dns: { run: lazyChecker(() => import('./dns.js').then((m) => m.checkDns)) },
   misc: { run: checkMisc, perService: true },
   udp: { run: checkUdp },

@@ -5,8 +5,7 @@ import { parseArgs } from 'node:util';
 import type { HttpCheckSpec } from '../config/model.js';
 import { normaliseIp } from '../config/endpoint.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
-import { prepare } from '../checks/http.js';
-import { DigestProbe } from '../checks/http-digest.js';
+import { runPage } from '../checks/http.js';
 import type { CheckTarget } from '../checks/types.js';
 import { LvsdError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK } from './args.js';
@@ -51,19 +50,13 @@ Options:
     }
     const target = targetOf(positionals[0]!, values.host ?? null, timeoutMs);
     const spec = target.spec as HttpCheckSpec;
-    const probe = new DigestProbe(prepare(target, spec), spec, new AbortController().signal);
-    let result;
-    try {
-      result = await probe.run();
-    } finally {
-      probe.close();
-    }
-    if (probe.digest === null) {
+    const { result, reader } = await runPage(target, spec, new AbortController().signal, 'digest');
+    if (reader.digest === null) {
       process.stderr.write(`lvsd digest: ${result.reason}\n`);
       return EXIT_FAILURE;
     }
-    process.stderr.write(`status ${probe.responseStatus}, ${probe.bytes} body bytes\n`);
-    process.stdout.write(`${probe.digest}\n`);
+    process.stderr.write(`status ${reader.status}, ${reader.bodyBytes} body bytes\n`);
+    process.stdout.write(`${reader.digest}\n`);
     return EXIT_OK;
   },
 };

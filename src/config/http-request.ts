@@ -1,6 +1,5 @@
-// What an HTTP check request may contain. The checker writes the request byte for byte (and hands
-// the same path and headers to undici for expect_body), so anything that could split it or that the
-// client refuses is rejected; the config validates with these same predicates, so check-config
+// What an HTTP check request may contain. The checker writes the request byte for byte, so anything
+// that could split it is rejected; the config validates with these same predicates, so check-config
 // refuses what every check would fail with at run time.
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -13,7 +13,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { checkHttpPages } from '../../src/checks/http-pages.js';
+import { checkHttp } from '../../src/checks/http.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import type { Family, HttpCheckSpec, HttpUrlSpec } from '../../src/config/model.js';
 import { runLvsd } from '../helpers/daemon-process.js';
@@ -91,27 +91,27 @@ describe('http expect_digest, urls and lvsd digest', () => {
 
   test('the digest of a page equals an independently computed MD5, over IPv4, IPv6 and HTTPS', async () => {
     for (const t of [target('127.0.0.1', 4, p4, { expectDigest: md5(PAGE) }), target('::1', 6, p6, { expectDigest: md5(PAGE) }), target('127.0.0.1', 4, ps, { expectDigest: md5(PAGE) }, true)]) {
-      const r = await checkHttpPages(t, never);
+      const r = await checkHttp(t, never);
       assert.equal(r.up, true, r.reason);
       assert.match(r.reason, new RegExp(`digest ${md5(PAGE)}`));
     }
-    const big = await checkHttpPages(target('127.0.0.1', 4, p4, { path: '/big', expectDigest: md5(BIG) }), never);
+    const big = await checkHttp(target('127.0.0.1', 4, p4, { path: '/big', expectDigest: md5(BIG) }), never);
     assert.equal(big.up, true, big.reason);
   });
 
   test('a wrong digest is down with code digest_mismatch and names the digest seen', async () => {
-    const r = await checkHttpPages(target('127.0.0.1', 4, p4, { expectDigest: md5('something else') }), never);
+    const r = await checkHttp(target('127.0.0.1', 4, p4, { expectDigest: md5('something else') }), never);
     assert.equal(r.up, false);
     assert.equal(r.code, 'digest_mismatch');
     assert.match(r.reason, new RegExp(`body digest ${md5(PAGE)} \\(12 bytes\\), expected ${md5('something else')}`));
   });
 
   test('status is judged before the digest; expect_body is matched too', async () => {
-    const r = await checkHttpPages(target('127.0.0.1', 4, p4, { path: '/missing', expectDigest: md5('not here\n') }), never);
+    const r = await checkHttp(target('127.0.0.1', 4, p4, { path: '/missing', expectDigest: md5('not here\n') }), never);
     assert.deepEqual([r.up, r.code], [false, 'bad_status']);
-    const ok = await checkHttpPages(target('127.0.0.1', 4, p4, { path: '/missing', expectStatus: [[404, 404]], expectDigest: md5('not here\n'), expectBody: '^not' }), never);
+    const ok = await checkHttp(target('127.0.0.1', 4, p4, { path: '/missing', expectStatus: [[404, 404]], expectDigest: md5('not here\n'), expectBody: '^not' }), never);
     assert.equal(ok.up, true, ok.reason);
-    const no = await checkHttpPages(target('127.0.0.1', 4, p4, { expectDigest: md5(PAGE), expectBody: 'nomatch' }), never);
+    const no = await checkHttp(target('127.0.0.1', 4, p4, { expectDigest: md5(PAGE), expectBody: 'nomatch' }), never);
     assert.deepEqual([no.up, no.code], [false, 'body_mismatch']);
   });
 
@@ -131,7 +131,7 @@ describe('http expect_digest, urls and lvsd digest', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, `${want}\n`, url);
     }
-    const check = await checkHttpPages(target('127.0.0.1', 4, pc, { expectDigest: wire }), never);
+    const check = await checkHttp(target('127.0.0.1', 4, pc, { expectDigest: wire }), never);
     assert.equal(check.up, true, check.reason);
   });
 
@@ -152,16 +152,16 @@ describe('http expect_digest, urls and lvsd digest', () => {
       { path: '/missing', expectStatus: [[404, 404]], expectBody: 'here', expectDigest: null },
       { path: '/big', expectStatus: [[200, 299]], expectBody: null, expectDigest: md5(BIG) },
     ];
-    const ok = await checkHttpPages(target('127.0.0.1', 4, p4, { urls }), never);
+    const ok = await checkHttp(target('127.0.0.1', 4, p4, { urls }), never);
     assert.equal(ok.up, true, ok.reason);
     assert.match(ok.reason, /^3 urls ok: /);
-    const bad = await checkHttpPages(target('127.0.0.1', 4, p4, { urls: [urls[0]!, { ...urls[1]!, expectStatus: [[200, 200]] }, urls[2]!] }), never);
+    const bad = await checkHttp(target('127.0.0.1', 4, p4, { urls: [urls[0]!, { ...urls[1]!, expectStatus: [[200, 200]] }, urls[2]!] }), never);
     assert.deepEqual([bad.up, bad.code], [false, 'bad_status']);
     assert.match(bad.reason, /^url 2 of 3: HTTP GET http:\/\/127\.0\.0\.1:\d+\/missing: status 404$/);
   });
 
   test('a refused connection is down with code refused', async () => {
-    const r = await checkHttpPages(target('127.0.0.1', 4, 1, { expectDigest: md5(PAGE) }), never);
+    const r = await checkHttp(target('127.0.0.1', 4, 1, { expectDigest: md5(PAGE) }), never);
     assert.deepEqual([r.up, r.code], [false, 'refused']);
   });
 });

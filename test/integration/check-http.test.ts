@@ -2,6 +2,7 @@
 // bodies (bounded), failures, TLS verification and SNI, one connection per check, no leaked handles.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
-import { HTTP_MAX_BODY } from '../../src/checks/http-body.js';
+import { HTTP_MAX_BODY } from '../../src/checks/http-response.js';
 import { checkHttp } from '../../src/checks/http.js';
 import { rawTcp } from '../../src/checks/raw-tcp.js';
 import type { CheckTarget } from '../../src/checks/types.js';
@@ -138,7 +139,7 @@ async function quiet(target?: Usage): Promise<Usage> {
 }
 
 const never = new AbortController().signal;
-/** Both probe paths: status line only, and undici with a body regex. */
+/** Both reader modes most checks use: status line only, and the body read for a regex. */
 const PATHS = [
   { name: 'status-only', over: {} },
   { name: 'with expect_body', over: { expectBody: 'ok' } },
@@ -383,11 +384,20 @@ for (const fam of FAMILIES) {
 }
 
 describe('checkHttp on the raw handle and on node:net (LVSD_TCP_CHECK=net) give the same results', () => {
-  test('200, 503, an early close, a non-HTTP answer and refused', async (t) => {
+  test('200, 503, an early close, a non-HTTP answer and refused; with expect_body (length, chunked, close-delimited) and expect_digest', async (t) => {
     assert.notEqual(rawTcp, null, 'Node 20 has the tcp_wrap and stream_wrap bindings');
     const srv = new TestServer(null);
     srv.reset((req, res) => {
       if (req.url === '/close') return void req.socket.destroy();
+      if (req.url === '/chunked') {
+        res.write('o');
+        return void res.end('k');
+      }
+      if (req.url === '/raw') {
+        // A close-delimited body: no Content-Length, no chunking.
+        req.socket.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall ok');
+        return;
+      }
       res.statusCode = req.url === '/down' ? 503 : 200;
       res.end('ok');
     });
@@ -399,14 +409,21 @@ describe('checkHttp on the raw handle and on node:net (LVSD_TCP_CHECK=net) give 
     t.after(() => junk.close());
     const junkPort = (junk.address() as { port: number }).port;
     const closed = await freePort('127.0.0.1');
-    const cases: [number, string][] = [[port, '/health'], [port, '/down'], [port, '/close'], [junkPort, '/'], [closed, '/']];
+    type Extra = { expectBody?: string; expectDigest?: string };
+    const okDigest = createHash('md5').update('ok').digest('hex');
+    const cases: [number, string, Extra][] = [
+      [port, '/health', {}], [port, '/down', {}], [port, '/close', {}], [junkPort, '/', {}], [closed, '/', {}],
+      [port, '/health', { expectBody: '^ok$' }], [port, '/chunked', { expectBody: '^ok$' }], [port, '/raw', { expectBody: 'ok$' }],
+      [port, '/health', { expectBody: 'nope' }], [port, '/close', { expectBody: 'ok' }], [port, '/down', { expectBody: 'ok' }],
+      [port, '/health', { expectDigest: okDigest }], [port, '/health', { expectDigest: 'f'.repeat(32) }],
+    ];
     const here = [];
-    for (const [p, path] of cases) here.push(await checkHttp(httpTarget('127.0.0.1', 4, p, { path }), never));
+    for (const [p, path, extra] of cases) here.push(await checkHttp(httpTarget('127.0.0.1', 4, p, { path, ...extra }), never));
     const module = new URL('../../src/checks/http.js', import.meta.url).href;
     const script = `import(${JSON.stringify(module)}).then(async ({ checkHttp }) => {
       const out = [];
-      for (const [port, path] of ${JSON.stringify(cases)}) {
-        const spec = { type: 'http', intervalMs: 1000, timeoutMs: 3000, rise: 1, fall: 1, port, method: 'GET', path, host: null, expectStatus: [[200, 399]], expectBody: null, tlsVerify: false, headers: {} };
+      for (const [port, path, extra] of ${JSON.stringify(cases)}) {
+        const spec = { type: 'http', intervalMs: 1000, timeoutMs: 3000, rise: 1, fall: 1, port, method: 'GET', path, host: null, expectStatus: [[200, 399]], expectBody: null, tlsVerify: false, headers: {}, ...extra };
         out.push(await checkHttp({ address: { host: '127.0.0.1', family: 4, port }, spec, context: {} }, new AbortController().signal));
       }
       console.log(JSON.stringify(out));
@@ -417,7 +434,11 @@ describe('checkHttp on the raw handle and on node:net (LVSD_TCP_CHECK=net) give 
     const [code] = (await once(child, 'exit')) as [number];
     assert.equal(code, 0);
     const there = JSON.parse(out) as { up: boolean; code: string; reason: string }[];
-    assert.deepEqual(here.map((r) => r.code), ['ok', 'bad_status', 'reset', 'error', 'refused']);
+    assert.deepEqual(here.map((r) => r.code), [
+      'ok', 'bad_status', 'reset', 'error', 'refused',
+      'ok', 'ok', 'ok', 'body_mismatch', 'reset', 'bad_status',
+      'ok', 'digest_mismatch',
+    ]);
     assert.deepEqual(there.map((r) => [r.up, r.code, r.reason]), here.map((r) => [r.up, r.code, r.reason]));
   });
 });

@@ -8,7 +8,7 @@ import type { Boundary } from '../../src/checks/boundary.js';
 import { startDeadline } from '../../src/checks/deadline.js';
 import type { StopCause } from '../../src/checks/deadline.js';
 import { checkDns } from '../../src/checks/dns.js';
-import { checkHttpPages } from '../../src/checks/http-pages.js';
+import { checkHttp } from '../../src/checks/http.js';
 import { checkerFor, runCheck } from '../../src/checks/index.js';
 import { checkMisc } from '../../src/checks/misc.js';
 import { checkNone } from '../../src/checks/none.js';
@@ -31,7 +31,7 @@ const common = { intervalMs: 1000, timeoutMs: 1000, rise: 1, fall: 1, port: 80 }
 describe('checkerFor', () => {
   test('maps every check type to its checker', () => {
     const expected: Record<Exclude<CheckType, 'dns'>, unknown> = {
-      tcp: checkTcpAny, http: checkHttpPages, https: checkHttpPages, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
+      tcp: checkTcpAny, http: checkHttp, https: checkHttp, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
     };
     for (const [type, checker] of Object.entries(expected)) assert.equal(checkerFor(type as CheckType), checker, type);
   });

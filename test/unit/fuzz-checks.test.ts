@@ -1,5 +1,5 @@
 // Property-based fuzzing (fast-check, fixed seeds) of the parsers the checkers own: the HTTP status
-// reader (StatusHead), the DNS response reader and answer renderer, and agent replies. Contract:
+// response reader (status, body and digest modes), the DNS response reader and answer renderer, and agent replies. Contract:
 // any input ends, never throws, and the verdict is one the checker can report. Counts per parser are
 // printed as test diagnostics.
 
@@ -13,7 +13,8 @@ import { MAX_WEIGHT_PERCENT, parseAgentReply } from '../../src/agent/agent-reply
 import { renderAnswer } from '../../src/checks/dns-render.js';
 import { judgeResponse, readResponse } from '../../src/checks/dns-response.js';
 import type { SentQuery } from '../../src/checks/dns-response.js';
-import { StatusHead } from '../../src/checks/http-probe.js';
+import { ResponseReader } from '../../src/checks/http-response.js';
+import type { ReadMode } from '../../src/checks/http-response.js';
 
 const RUNS = Number(process.env["LVSD_FUZZ_RUNS"] ?? 3000);
 const CODES = new Set(['ok', 'bad_status', 'error', 'dns_bad_response', 'dns_rcode', 'dns_answer_mismatch']);
@@ -40,58 +41,84 @@ function mutated(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
   );
 }
 
-describe('fuzz: HTTP status reader (StatusHead)', () => {
+describe('fuzz: HTTP response reader (status, body and digest modes)', () => {
   const ranges = fc.array(fc.tuple(fc.integer({ min: 100, max: 599 }), fc.integer({ min: 100, max: 599 })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const), {
     minLength: 1,
     maxLength: 3,
   });
   const latin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+  const bodies = [
+    'content-length: 0\r\n\r\n',
+    'content-length: 2\r\n\r\nok',
+    'transfer-encoding: chunked\r\n\r\n2\r\nok\r\n3;x=1\r\n!!!\r\n0\r\n\r\n',
+    'connection: close\r\n\r\nall ok here',
+  ];
   const head = fc
     .tuple(
       fc.option(fc.constantFrom('HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n'), { nil: '' }),
       fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 '),
       fc.integer({ min: 0, max: 1000 }),
       fc.string({ maxLength: 20 }),
+      fc.constantFrom(...bodies),
     )
-    .map(([interim, version, status, text]) => latin1(`${interim}${version} ${status} ${text}\r\ncontent-length: 0\r\n\r\n`));
+    .map(([interim, version, status, text, body]) => latin1(`${interim}${version} ${status} ${text}\r\n${body}`));
   const response = fc.oneof(fc.uint8Array({ maxLength: 300 }), mutated(head), fc
       .tuple(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.integer({ min: 16 * 1024, max: 17 * 1024 }))
       .map(([seed, size]) => Uint8Array.from({ length: size }, (_v, i) => seed[i % seed.length]!)));
+  const modes = fc.constantFrom<ReadMode>('status', 'body', 'digest');
+  const CODES_HTTP = new Set(['ok', 'bad_status', 'error', 'reset', 'body_mismatch', 'digest_mismatch']);
 
-  it('any byte stream, in any chunking: ends with null or a verdict the checker reports, never a throw', (t) => {
+  it('any byte stream, in any chunking, any mode: a verdict the checker reports, never a throw', (t) => {
     let cases = 0;
     fc.assert(
-      fc.property(response, fc.array(fc.nat(), { maxLength: 6 }), ranges, (bytes, cuts, expect) => {
+      fc.property(response, fc.array(fc.nat(), { maxLength: 6 }), ranges, modes, (bytes, cuts, expect, mode) => {
         cases += 1;
-        const reader = new StatusHead();
+        const reader = new ResponseReader({
+          mode,
+          expectStatus: expect,
+          expectBody: mode === 'status' ? null : /ok/,
+          expectDigest: mode === 'digest' ? '444bcb3a3fcf8389296c49467f27e1d6' : undefined,
+        });
         const points = [...new Set(cuts.map((c) => (bytes.length === 0 ? 0 : c % bytes.length)))].sort((a, b) => a - b);
         let from = 0;
         let verdict = null;
         for (const to of [...points, bytes.length]) {
-          verdict = reader.push(bytes.subarray(from, to), expect);
+          verdict = reader.push(bytes.subarray(from, to));
           from = to;
           if (verdict !== null) break;
         }
-        if (verdict !== null) {
-          assert.ok(CODES.has(verdict.code), verdict.code);
-          assert.equal(typeof verdict.text, 'string');
-          assert.ok(!CONTROL.test(verdict.text), `printable reason: ${JSON.stringify(verdict.text)}`);
-          if (verdict.up) assert.ok(expect.some(([lo, hi]) => verdict!.status >= lo && verdict!.status <= hi));
-        } else {
-          // Undecided only while fewer than 16 KiB came in, and then the close text is printable.
-          assert.ok(bytes.length < 16 * 1024);
-          assert.ok(!CONTROL.test(reader.closedText()));
-        }
+        // Undecided in status mode only while fewer than 16 KiB came in; then the server's close decides.
+        if (verdict === null && mode === 'status') assert.ok(bytes.length < 16 * 1024);
+        verdict ??= reader.end();
+        assert.ok(CODES_HTTP.has(verdict.code), verdict.code);
+        assert.equal(typeof verdict.text, 'string');
+        assert.ok(!CONTROL.test(verdict.text), `printable reason: ${JSON.stringify(verdict.text)}`);
+        if (verdict.up) assert.ok(expect.some(([lo, hi]) => reader.status >= lo && reader.status <= hi));
+        // After a verdict nothing more is read.
+        assert.equal(reader.push(Uint8Array.from([72, 84, 84, 80])), null);
       }),
       { numRuns: RUNS, seed: 18 },
     );
-    report(t, 'HTTP status reader', cases);
+    report(t, 'HTTP response reader', cases);
+  });
+
+  it('a chunked body is decoded before expect_body sees it, split anywhere', () => {
+    const text = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\no\r\n1\r\nk\r\n0\r\n\r\n';
+    fc.assert(
+      fc.property(fc.nat(text.length), (cut) => {
+        const reader = new ResponseReader({ mode: 'body', expectStatus: [[200, 299]], expectBody: /^ok$/ });
+        const bytes = latin1(text);
+        const v = reader.push(bytes.subarray(0, cut)) ?? reader.push(bytes.subarray(cut));
+        assert.deepEqual(v, { up: true, code: 'ok', text: 'status 200, body matches /^ok$/' });
+      }),
+      { numRuns: 200, seed: 20 },
+    );
   });
 });
 
 describe('fuzz crashers, kept as named regressions', () => {
   it('regression (fuzz, issue 18): a status line of DEL and NUL bytes gave a reason with a raw DEL; now escaped', () => {
-    const v = new StatusHead().push(Uint8Array.from([127, 0, 127, 0, 13, 10]), [[200, 399]]);
+    const v = new ResponseReader({ mode: 'status', expectStatus: [[200, 399]], expectBody: null }).push(Uint8Array.from([127, 0, 127, 0, 13, 10]));
     assert.ok(v !== null);
     assert.equal(v.text, 'not an HTTP/1.x status line: "\\u007f\\u0000\\u007f\\u0000"');
   });
