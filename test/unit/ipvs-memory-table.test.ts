@@ -152,6 +152,9 @@ describe('MemoryTable.view(): the reconciler model, kept per touched service', (
       ['-E -t 192.0.2.1:80 -s wlc -p 60'],
       ['-d -t 192.0.2.1:80 -r 10.0.0.2:80'],
       ['-D -u 192.0.2.2:53', '-A -f 5 -s rr', '-a -f 5 -r 10.0.0.9:0 -g -w 1'],
+      // Several lines for one service in one restore: its view is rebuilt once, from the last state.
+      ['-e -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 3', '-a -t 192.0.2.1:80 -r 10.0.0.3:80 -m -w 1', '-e -t 192.0.2.1:80 -r 10.0.0.1:80 -m -w 4'],
+      ['-D -f 5', '-A -f 5 -s wlc', '-A -t 192.0.2.3:80 -s rr', '-D -t 192.0.2.3:80'],
     ];
     for (const lines of steps) {
       assert.deepEqual(m.restore(lines).errors, []);
