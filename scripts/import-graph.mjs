@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
  */
 export const LAYERS = [
   ['base', ['errors.ts', 'log.ts', 'log-text.ts', 'atomic-file.ts', 'json-state-file.ts', 'version.ts',
-    'node-flags.ts', 'private-socket.ts', 'loop-lag.ts', 'throttled-warning.ts']],
+    'node-flags.ts', 'private-socket.ts', 'loop-lag.ts', 'throttled-warning.ts', 'paced-log.ts']],
   ['model', ['model/']],
   ['config', ['config/']],
   ['drivers', ['checks/', 'health/', 'scheduler/', 'ipvs/', 'sync-daemon/ipvsadm.ts', 'agent/', 'notify/']],

@@ -8,6 +8,7 @@ import type { Snapshot } from '../config/model.js';
 import type { Logger } from '../log.js';
 import type { ExecOptions, IpvsRunner, IpvsTable, RealCounters, TableCounters, TableStats, TrafficStats } from './model.js';
 import { MemoryTable } from './memory-table.js';
+import { PACED_LOG_BATCH, PACED_LOG_PAUSE_MS, logPause, nextPause } from '../paced-log.js';
 import { parseCounters, parseSave, parseThresholds, withThresholds } from './parse.js';
 import { parseStatsListing } from './parse-stats.js';
 import { MemoryDaemons, parseDaemonListing, startDaemonArgs, stopDaemonArgs } from '../sync-daemon/ipvsadm.js';
@@ -304,7 +305,17 @@ export function createDryRunRunner(options: DryRunRunnerOptions): IpvsRunner & S
     async apply(lines: readonly string[], o?: ExecOptions): Promise<{ readonly errors: readonly string[] }> {
       checkLines(lines);
       o?.signal?.throwIfAborted();
-      for (const line of lines) logger.info({ line }, 'dry-run: ipvsadm -R line');
+      // A batch of lines per loop turn, paced: 2,000 lines at once held the loop (the logger blocks on a full pipe).
+      let pause = PACED_LOG_PAUSE_MS;
+      let t = performance.now();
+      for (let i = 0; i < lines.length; i++) {
+        if (i > 0 && i % PACED_LOG_BATCH === 0) {
+          pause = nextPause(pause, performance.now() - t);
+          await logPause(pause);
+          t = performance.now();
+        }
+        logger.info({ line: lines[i] }, 'dry-run: ipvsadm -R line');
+      }
       const { errors, status } = memory.restore(lines);
       if (errors.length > 0) logger.warn({ status, errors }, 'dry-run: ipvsadm -R would report errors');
       return { errors };
