@@ -10,11 +10,12 @@ import { readAdminFile, writeAdminFile } from './admin-file.js';
 import { setAsideUnusable } from '../json-state-file.js';
 import { AdminStore } from './admin-store.js';
 import type { AdminChange, AdminView } from './admin-store.js';
-import { adminListing, runCommand } from './commands.js';
+import { adminListing, planSet, runCommand } from './commands.js';
 import { ControlServer } from './control-server.js';
 import type { ControlReply, ControlRequest, SyncRoleReply } from './protocol.js';
 import { MaintenanceDir } from './maintenance-dir.js';
 import type { MaintenanceScan } from './maintenance-dir.js';
+import { PacedLog } from '../paced-log.js';
 
 export interface AdminControlOptions {
   readonly logger: Logger;
@@ -42,6 +43,8 @@ export class AdminControl {
   #socketError: string | null = null;
   /** Saves run one at a time, in order. */
   #saving: Promise<void> = Promise.resolve();
+  /** One line per changed real or maintenance file, a batch per loop turn (thousands at once). */
+  readonly #lines = new PacedLog();
 
   constructor(options: AdminControlOptions) {
     this.#o = options;
@@ -108,6 +111,7 @@ export class AdminControl {
     await this.#server?.close();
     await this.#maintenance?.close();
     await this.#saving;
+    await this.#lines.flushed();
   }
 
   setSnapshot(snapshot: Snapshot): void {
@@ -118,7 +122,7 @@ export class AdminControl {
   /** Set or clear (state null) one source's entry for a target: the hook for agent replies. */
   setEntry(source: Exclude<AdminSourceKind, 'operator'>, target: AdminTarget, entry: Omit<AdminEntry, 'target' | 'source' | 'since'> | null): void {
     const id = targetId(target);
-    const prev = this.store.entries(source).find((e) => targetId(e.target) === id);
+    const prev = this.store.get(source, id);
     if (entry === null) {
       if (prev) this.#report(this.store.remove(source, (e) => targetId(e.target) === id).changes, `${source} ${prev.by}`);
       return;
@@ -148,51 +152,58 @@ export class AdminControl {
   /**
    * A change is applied only once admin.json holds it: a write that fails (ENOSPC, EROFS, EACCES)
    * is a failed command with the reason, and nothing changes (regression: ENOSPC was logged, the
-   * CLI said OK, and the drain held in memory only).
+   * CLI said OK, and the drain held in memory only). The request is checked and the operator's next
+   * entries worked out without touching the store; once written, it is applied to the live store,
+   * recomputing only the reals its target names.
    */
   async #set(req: Extract<ControlRequest, { cmd: 'set' }>, by: string): Promise<ControlReply> {
     const snapshot = this.#snapshot!;
-    const trial = this.store.clone();
-    const out = runCommand(req, { store: trial, snapshot, by, now: this.#now() });
+    const verb = req.state === 'ready' ? 'enable' : req.state === 'drain' ? 'drain' : 'disable';
+    const plan = planSet(req, { store: this.store, snapshot, by, now: this.#now() });
+    if (!plan.ok) {
+      const r = plan.reply as Extract<ControlReply, { ok: false }>;
+      this.#log.warn({ event: 'admin_command', command: verb, by, code: r.code, err: r.error }, `admin: ${verb} refused: ${r.error}`);
+      return plan.reply;
+    }
     const file = this.#o.file;
-    if (out.reply.ok && out.modified && file) {
+    if (plan.modified && file) {
       try {
-        await writeAdminFile(file, trial.entries('operator'));
+        await writeAdminFile(file, plan.operatorEntries());
       } catch (err) {
         const error = `cannot save the admin state (${errorMessage(err)}); nothing was changed`;
         this.#log.error({ code: 'LVSD_STATE_IO', event: 'admin_command', by, err: errorMessage(err) }, `admin: ${error}`);
         return { ok: false, code: 'LVSD_STATE_IO', error };
       }
     }
-    const changes = out.modified ? this.store.replace('operator', trial.entries('operator')) : [];
-    if (req.cmd === 'set') {
-      const verb = req.state === 'ready' ? 'enable' : req.state === 'drain' ? 'drain' : 'disable';
-      if (out.reply.ok) {
-        this.#log.info({ event: 'admin_command', command: verb, target: out.target, by, changed: out.changes.length }, `admin: ${verb} ${out.target ?? ''} (${by})`);
-      } else {
-        this.#log.warn({ event: 'admin_command', command: verb, by, code: out.reply.code, err: out.reply.error }, `admin: ${verb} refused: ${out.reply.error}`);
-      }
-    }
-    this.#report(changes, `operator ${by}`);
+    // The snapshot the request was checked against is the one it is applied to (a reload during
+    // the write re-applies every entry to the new snapshot through setSnapshot).
+    const out = plan.apply(this.store);
+    this.#log.info({ event: 'admin_command', command: verb, target: out.target, by, changed: out.changes.length }, `admin: ${verb} ${out.target ?? ''} (${by})`);
+    this.#report(out.changes, `operator ${by}`);
     return out.reply;
   }
 
   #maintenanceScan(scan: MaintenanceScan): void {
-    for (const f of scan.added) this.#log.info({ event: 'maintenance_file', file: f, action: 'added' }, `maintenance file added: ${f}`);
-    for (const f of scan.removed) this.#log.info({ event: 'maintenance_file', file: f, action: 'removed' }, `maintenance file removed: ${f}`);
+    this.#lines.write([
+      ...scan.added.map((f) => () => this.#log.info({ event: 'maintenance_file', file: f, action: 'added' }, `maintenance file added: ${f}`)),
+      ...scan.removed.map((f) => () => this.#log.info({ event: 'maintenance_file', file: f, action: 'removed' }, `maintenance file removed: ${f}`)),
+    ]);
     const cause = [...scan.added.map((f) => `file ${f} added`), ...scan.removed.map((f) => `file ${f} removed`)].join(', ') || 'maintenance_dir scan';
     this.#report(this.store.replace('maintenance', scan.entries), cause);
   }
 
   #report(changes: readonly AdminChange[], cause: string): void {
     if (changes.length === 0) return;
-    for (const c of changes) {
-      const because = c.entries.map((e) => `${e.state} by ${e.source} (${e.by})`);
-      this.#log.info(
-        { event: 'admin_change', service: c.service, real: c.real, from: c.from, to: c.to, cause, ...(because.length ? { because } : {}) },
-        `${c.service} ${c.real}: admin ${c.from} -> ${c.to} (${cause})`,
-      );
-    }
+    // The pass is triggered at once; the lines follow, a batch per turn.
+    this.#lines.write(
+      changes.map((c) => () => {
+        const because = c.entries.map((e) => `${e.state} by ${e.source} (${e.by})`);
+        this.#log.info(
+          { event: 'admin_change', service: c.service, real: c.real, from: c.from, to: c.to, cause, ...(because.length ? { because } : {}) },
+          `${c.service} ${c.real}: admin ${c.from} -> ${c.to} (${cause})`,
+        );
+      }),
+    );
     this.#o.onChange(changes);
   }
 }

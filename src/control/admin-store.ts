@@ -1,10 +1,13 @@
 // The admin state of every configured real: entries from several sources (operator over the control
 // socket, maintenance directory, agent replies), combined per real, the most restrictive winning.
-// desired() reads it through `view()`; every change of a real's combined state is reported.
+// desired() reads it through `view()`; every change of a real's combined state is reported. A change
+// recomputes only the pairs its entries name (admin-index.ts), never every pair against every entry.
 
 import type { Snapshot } from '../config/model.js';
-import type { AdminEntry, AdminSourceKind, AdminState, AdminVerdict, RealRef } from './admin-model.js';
+import type { AdminEntry, AdminSourceKind, AdminState, AdminTarget, AdminVerdict } from './admin-model.js';
 import { READY, combine, targetId } from './admin-model.js';
+import { EntryIndex, PairIndex } from './admin-index.js';
+import type { PairRef } from './admin-index.js';
 import { pairId } from '../model/keys.js';
 import type { PairId } from '../model/keys.js';
 
@@ -25,28 +28,45 @@ export interface AdminChange {
 export class AdminStore {
   readonly #sources = new Map<AdminSourceKind, Map<string, AdminEntry>>();
   #snapshot: Snapshot | null = null;
-  /** Only pairs that are not ready. */
-  #verdicts = new Map<PairId, AdminVerdict>();
+  /** Built when first needed after a snapshot (a reload with no admin entry never builds it). */
+  #pairIndex: PairIndex | null = null;
+  readonly #entryIndex = new EntryIndex();
+  /** Each entry's place within its source: the order of `entries()` (a Map's insertion order). */
+  readonly #seq = new Map<AdminEntry, number>();
+  #nextSeq = 0;
+  /** Only pairs that are not ready; updated in place, so `view()` stays a live read. */
+  readonly #verdicts = new Map<PairId, AdminVerdict>();
 
-  /** A copy to try a change on (a request is applied only once its record is written). */
-  clone(): AdminStore {
-    const c = new AdminStore();
-    for (const [kind, map] of this.#sources) c.#sources.set(kind, new Map(map));
-    c.#snapshot = this.#snapshot;
-    c.#verdicts = new Map(this.#verdicts);
-    return c;
-  }
-
-  /** Follow the configuration: entries stay, the reals they match change. */
+  /** Follow the configuration: entries stay, the reals they match change (every pair is recomputed). */
   setSnapshot(snapshot: Snapshot): AdminChange[] {
     this.#snapshot = snapshot;
-    return this.#recompute();
+    this.#pairIndex = null;
+    // No entry and no real held: every real is ready, before and after (the common reload).
+    if (this.#seq.size === 0 && this.#verdicts.size === 0) return [];
+    const before = new Map(this.#verdicts);
+    this.#verdicts.clear();
+    const changes: AdminChange[] = [];
+    for (const p of this.#pairs().pairs) {
+      const v = this.#verdictOf(p);
+      if (v.state !== 'ready') this.#verdicts.set(p.id, v);
+      const from = before.get(p.id)?.state ?? 'ready';
+      if (from !== v.state) changes.push(this.#change(p, from, v));
+    }
+    return changes;
   }
 
   /** Set (or replace) the entry of one source for one target. */
   put(entry: AdminEntry): AdminChange[] {
-    this.#source(entry.source).set(targetId(entry.target), entry);
-    return this.#recompute();
+    const map = this.#source(entry.source);
+    const id = targetId(entry.target);
+    const prev = map.get(id);
+    // Replacing keeps the entry's place, as Map.set does.
+    const seq = prev ? this.#seq.get(prev)! : this.#nextSeq++;
+    if (prev) this.#forget(prev);
+    map.set(id, entry);
+    this.#entryIndex.add(entry);
+    this.#seq.set(entry, seq);
+    return this.#update(prev ? [prev.target, entry.target] : [entry.target]);
   }
 
   /** Remove entries of one source; returns the removed ones and the resulting changes. */
@@ -57,21 +77,45 @@ export class AdminStore {
       if (!match(e)) continue;
       removed.push(e);
       map.delete(id);
+      this.#forget(e);
     }
-    return { removed, changes: removed.length ? this.#recompute() : [] };
+    return { removed, changes: removed.length ? this.#update(removed.map((e) => e.target)) : [] };
   }
 
-  /** Replace every entry of a source at once (the maintenance directory after a rescan, a restore). */
+  /**
+   * Replace every entry of a source at once (the maintenance directory after a rescan, a restore).
+   * Only the pairs that an added, removed or replaced entry names are recomputed: an entry object
+   * passed again (the maintenance directory keeps those of unchanged files) is no change.
+   */
   replace(source: AdminSourceKind, entries: readonly AdminEntry[]): AdminChange[] {
-    const map = new Map<string, AdminEntry>();
-    for (const e of entries) map.set(targetId(e.target), e);
-    this.#sources.set(source, map);
-    return this.#recompute();
+    const next = new Map<string, AdminEntry>();
+    for (const e of entries) next.set(targetId(e.target), e);
+    const prev = this.#sources.get(source) ?? new Map<string, AdminEntry>();
+    const touched: AdminTarget[] = [];
+    for (const [id, e] of prev) {
+      if (next.get(id) === e) continue;
+      this.#forget(e);
+      touched.push(e.target);
+    }
+    for (const [id, e] of next) {
+      if (prev.get(id) !== e) {
+        this.#entryIndex.add(e);
+        touched.push(e.target);
+      }
+      this.#seq.set(e, this.#nextSeq++);
+    }
+    this.#sources.set(source, next);
+    return this.#update(touched);
   }
 
   entries(source?: AdminSourceKind): AdminEntry[] {
     if (source) return [...(this.#sources.get(source)?.values() ?? [])];
     return [...this.#sources.values()].flatMap((m) => [...m.values()]);
+  }
+
+  /** One source's entry for a target (by targetId), if any. */
+  get(source: AdminSourceKind, id: string): AdminEntry | undefined {
+    return this.#sources.get(source)?.get(id);
   }
 
   verdict(serviceKey: string, realKey: string): AdminVerdict {
@@ -88,59 +132,60 @@ export class AdminStore {
     return this.#verdicts;
   }
 
+  /** The configured pairs, by what targets name (of the current snapshot). */
+  pairs(): PairIndex {
+    return this.#pairs();
+  }
+
+  #pairs(): PairIndex {
+    return (this.#pairIndex ??= new PairIndex(this.#snapshot));
+  }
+
   #source(kind: AdminSourceKind): Map<string, AdminEntry> {
     let map = this.#sources.get(kind);
     if (!map) this.#sources.set(kind, (map = new Map()));
     return map;
   }
 
-  /**
-   * The entries that may match one real, in the order of `entries()`: an index by service, host and
-   * (service, host), so a pass over every real costs O(reals), not O(reals x entries) (10,000
-   * maintenance files x 2,000 reals stalled every command 4-7 s).
-   */
-  candidates(): (ref: RealRef) => AdminEntry[] {
-    const all = this.entries();
-    const byService = new Map<string, number[]>();
-    const byHost = new Map<string, number[]>();
-    const push = (m: Map<string, number[]>, k: string, i: number): void => {
-      const list = m.get(k);
-      if (list) list.push(i);
-      else m.set(k, [i]);
-    };
-    all.forEach((e, i) => {
-      const t = e.target;
-      if (t.kind === 'service') push(byService, t.service, i);
-      else if (t.kind === 'host') push(byHost, t.real.host, i);
-      else push(byHost, `${t.service}\n${t.real.host}`, i);
-    });
-    return (ref) => {
-      const idx = [...(byService.get(ref.service) ?? []), ...(byHost.get(ref.host) ?? []), ...(byHost.get(`${ref.service}\n${ref.host}`) ?? [])];
-      if (idx.length === 0) return [];
-      if (idx.length > 1) idx.sort((a, b) => a - b);
-      return idx.map((i) => all[i]!);
-    };
+  #forget(e: AdminEntry): void {
+    this.#entryIndex.delete(e);
+    this.#seq.delete(e);
   }
 
-  #recompute(): AdminChange[] {
-    const before = this.#verdicts;
-    const all = this.entries();
-    // No entry and no real held: every real is ready, before and after (the common reload).
-    if (all.length === 0 && before.size === 0) return [];
-    const candidates = this.candidates();
-    const next = new Map<PairId, AdminVerdict>();
-    const changes: AdminChange[] = [];
-    for (const service of this.#snapshot?.services ?? []) {
-      for (const real of service.reals) {
-        const id = pairId(service.key, real.key);
-        const ref = { service: service.name, host: real.address.host, port: real.address.port };
-        const v = all.length ? combine(candidates(ref), ref) : READY;
-        if (v.state !== 'ready') next.set(id, v);
-        const from = before.get(id)?.state ?? 'ready';
-        if (from !== v.state) changes.push({ serviceKey: service.key, service: service.name, real: real.key, from, to: v.state, entries: v.entries });
-      }
+  /** Where an entry stands in `entries()`: its source's place, then its own within the source. */
+  readonly #order = (e: AdminEntry): number => {
+    let rank = 0;
+    for (const kind of this.#sources.keys()) {
+      if (kind === e.source) break;
+      rank++;
     }
-    this.#verdicts = next;
+    return rank * 2 ** 40 + (this.#seq.get(e) ?? 0);
+  };
+
+  #verdictOf(p: PairRef): AdminVerdict {
+    return combine(this.#entryIndex.matching(p.ref, this.#order), p.ref);
+  }
+
+  #change(p: PairRef, from: AdminState, v: AdminVerdict): AdminChange {
+    return { serviceKey: p.serviceKey, service: p.ref.service, real: p.realKey, from, to: v.state, entries: v.entries };
+  }
+
+  /** Recompute the pairs these targets name, in snapshot order; the changes of combined state. */
+  #update(targets: readonly AdminTarget[]): AdminChange[] {
+    if (targets.length === 0 || !this.#snapshot) return [];
+    const index = this.#pairs();
+    const affected = new Map<PairId, PairRef>();
+    for (const t of targets) for (const p of index.matching(t)) affected.set(p.id, p);
+    const pairs = [...affected.values()];
+    if (targets.length > 1) pairs.sort((a, b) => a.ordinal - b.ordinal);
+    const changes: AdminChange[] = [];
+    for (const p of pairs) {
+      const v = this.#verdictOf(p);
+      const from = this.#verdicts.get(p.id)?.state ?? 'ready';
+      if (v.state !== 'ready') this.#verdicts.set(p.id, v);
+      else this.#verdicts.delete(p.id);
+      if (from !== v.state) changes.push(this.#change(p, from, v));
+    }
     return changes;
   }
 }

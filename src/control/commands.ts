@@ -3,7 +3,8 @@
 
 import type { Snapshot } from '../config/model.js';
 import type { AdminEntry, AdminState, AdminTarget, HostSpec } from './admin-model.js';
-import { formatHostSpec, formatTarget, hostMatches, parseHostSpec, targetMatches } from './admin-model.js';
+import { formatHostSpec, formatTarget, hostMatches, parseHostSpec, targetId } from './admin-model.js';
+import { pairId } from '../model/keys.js';
 import type { AdminChange, AdminStore } from './admin-store.js';
 import type { AdminListing, AdminRealJson, AdminRequest, ControlReply, ControlRequest } from './protocol.js';
 import { indexOf } from '../config/snapshot-index.js';
@@ -94,29 +95,31 @@ export const ADMIN_PAGE_SIZE = 1000;
 
 /**
  * The admin listing, one page of it: `entries`, `reals` and `unmatched` from `offset`, at most
- * `limit` items each, with the totals (10,000 entries made a reply over the CLI's 1 MiB).
+ * `limit` items each, with the totals (10,000 entries made a reply over the CLI's 1 MiB). Only the
+ * page is formatted; what is not ready is read from the store's verdicts, whether an entry matches
+ * any configured real from the pair index (O(reals + entries), no entry tried against every real).
  */
 export function adminListing(store: AdminStore, snapshot: Snapshot, offset = 0, limit = ADMIN_PAGE_SIZE): AdminListing {
   const entries = store.entries();
-  const candidates = store.candidates();
-  const reals: AdminRealJson[] = [];
-  const used = new Set<AdminEntry>();
-  for (const s of snapshot.services) {
-    for (const r of s.reals) {
-      const ref = { service: s.name, host: r.address.host, port: r.address.port };
-      for (const e of candidates(ref)) if (targetMatches(e.target, ref)) used.add(e);
-      const v = store.verdict(s.key, r.key);
-      if (v.state !== 'ready') reals.push({ service: s.name, real: r.key, state: v.state, because: v.entries.map(describe) });
+  const notReady = store.notReady();
+  const held: { service: string; real: string; key: string; serviceKey: string }[] = [];
+  if (notReady.size > 0) {
+    for (const s of snapshot.services) {
+      for (const r of s.reals) if (notReady.has(pairId(s.key, r.key))) held.push({ service: s.name, real: r.key, key: r.key, serviceKey: s.key });
     }
   }
-  const unmatched = entries.filter((e) => !used.has(e));
+  const pairs = store.pairs();
+  const unmatched = entries.filter((e) => !pairs.matchesAny(e.target));
   const end = offset + limit;
   return {
     entries: entries.slice(offset, end).map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: new Date(e.since).toISOString() })),
-    reals: reals.slice(offset, end),
+    reals: held.slice(offset, end).map((h) => {
+      const v = store.verdict(h.serviceKey, h.key);
+      return { service: h.service, real: h.real, state: v.state, because: v.entries.map(describe) };
+    }),
     unmatched: unmatched.slice(offset, end).map((e) => `${formatTarget(e.target)} (${e.source}: ${e.by})`),
     offset,
-    total: { entries: entries.length, reals: reals.length, unmatched: unmatched.length },
+    total: { entries: entries.length, reals: held.length, unmatched: unmatched.length },
   };
 }
 
@@ -124,39 +127,74 @@ function firstOf<T>(items: readonly T[]): { items: T[]; total: number } {
   return { items: items.slice(0, ADMIN_PAGE_SIZE), total: items.length };
 }
 
-/** Carry out one request. `by` says who asked ("socket uid 0 (root)"). Never throws for a bad request. */
-export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): CommandOutcome {
+/**
+ * A `set` request checked against the configuration, not yet applied: the operator's entries it
+ * leads to (what admin.json must hold before it is applied), and `apply` to make it so.
+ */
+export type SetPlan =
+  | { readonly ok: false; readonly reply: ControlReply }
+  | {
+      readonly ok: true;
+      readonly target: AdminTarget;
+      /** True when the operator's entries change (they must be saved first). */
+      readonly modified: boolean;
+      /** The operator's entries after the request (only read when `modified`). */
+      readonly operatorEntries: () => AdminEntry[];
+      /** Apply to the store; returns the changes and the reply. */
+      readonly apply: (store: AdminStore) => CommandOutcome;
+    };
+
+/** Check a `set` request against the store and configuration without changing anything. */
+export function planSet(req: Extract<AdminRequest, { cmd: 'set' }>, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): SetPlan {
   const { store, snapshot } = ctx;
-  if (req.cmd === 'list') {
-    const offset = typeof req.offset === 'number' && Number.isSafeInteger(req.offset) && req.offset > 0 ? req.offset : 0;
-    return { reply: { ok: true, changed: [], changed_total: 0, still: [], still_total: 0, admin: adminListing(store, snapshot, offset) }, target: null, changes: [], modified: false };
-  }
   let target: AdminTarget;
   try {
     target = resolveTarget(req, snapshot, store);
   } catch (err) {
     if (!(err instanceof TargetError)) throw err;
-    return { reply: { ok: false, code: err.code, error: err.message }, target: null, changes: [], modified: false };
+    return { ok: false, reply: { ok: false, code: err.code, error: err.message } };
   }
-  let changes: AdminChange[];
-  let modified: boolean;
+  const operator = store.entries('operator');
   if (req.state === 'ready') {
-    const r = store.remove('operator', (e) => covers(target, e.target));
-    changes = r.changes;
-    modified = r.removed.length > 0;
-  } else {
-    const before = store.entries('operator').find((e) => formatTarget(e.target) === formatTarget(target));
-    modified = before?.state !== req.state;
-    changes = modified ? store.put({ target, state: req.state as Exclude<AdminState, 'ready'>, source: 'operator', by: ctx.by, since: ctx.now }) : [];
+    const kept = operator.filter((e) => !covers(target, e.target));
+    return {
+      ok: true,
+      target,
+      modified: kept.length !== operator.length,
+      operatorEntries: () => kept,
+      apply: (s) => {
+        const r = s.remove('operator', (e) => covers(target, e.target));
+        return outcome(s, snapshot, req, target, r.changes, r.removed.length > 0);
+      },
+    };
   }
+  const state = req.state as Exclude<AdminState, 'ready'>;
+  const id = targetId(target);
+  const modified = store.get('operator', id)?.state !== state;
+  const entry: AdminEntry = { target, state, source: 'operator', by: ctx.by, since: ctx.now };
+  return {
+    ok: true,
+    target,
+    modified,
+    operatorEntries: () => {
+      // Where Map.set would put it: in place of the same target's entry, else last.
+      const i = operator.findIndex((e) => targetId(e.target) === id);
+      return i >= 0 ? operator.map((e, j) => (j === i ? entry : e)) : [...operator, entry];
+    },
+    apply: (s) => {
+      const changed = s.get('operator', id)?.state !== state;
+      return outcome(s, snapshot, req, target, changed ? s.put(entry) : [], changed);
+    },
+  };
+}
+
+/** The reply to an applied `set`: what changed, what other entries still hold, the first page. */
+function outcome(store: AdminStore, snapshot: Snapshot, req: Extract<AdminRequest, { cmd: 'set' }>, target: AdminTarget, changes: AdminChange[], modified: boolean): CommandOutcome {
   const still: AdminRealJson[] = [];
   if (req.state === 'ready') {
-    for (const s of snapshot.services) {
-      for (const r of s.reals) {
-        if (!targetMatches(target, { service: s.name, host: r.address.host, port: r.address.port })) continue;
-        const v = store.verdict(s.key, r.key);
-        if (v.state !== 'ready') still.push({ service: s.name, real: r.key, state: v.state, because: v.entries.map(describe) });
-      }
+    for (const p of store.pairs().matching(target)) {
+      const v = store.verdict(p.serviceKey, p.realKey);
+      if (v.state !== 'ready') still.push({ service: p.ref.service, real: p.realKey, state: v.state, because: v.entries.map(describe) });
     }
   }
   const changed = firstOf(changes);
@@ -174,4 +212,16 @@ export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot
     changes,
     modified,
   };
+}
+
+/** Carry out one request. `by` says who asked ("socket uid 0 (root)"). Never throws for a bad request. */
+export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): CommandOutcome {
+  const { store, snapshot } = ctx;
+  if (req.cmd === 'list') {
+    const offset = typeof req.offset === 'number' && Number.isSafeInteger(req.offset) && req.offset > 0 ? req.offset : 0;
+    return { reply: { ok: true, changed: [], changed_total: 0, still: [], still_total: 0, admin: adminListing(store, snapshot, offset) }, target: null, changes: [], modified: false };
+  }
+  const plan = planSet(req, ctx);
+  if (!plan.ok) return { reply: plan.reply, target: null, changes: [], modified: false };
+  return plan.apply(store);
 }
