@@ -113,8 +113,16 @@ export interface DaemonProcess {
 const WAIT_FOR_LOG_MS = 180_000;
 
 /** Start `lvsd run -c DIR ARGS...` (add --dry-run to ARGS to keep away from any ipvsadm). */
-export function startDaemon(dir: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): DaemonProcess {
-  const child = spawn(process.execPath, lvsdCommand(['run', '-c', dir, ...args]), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** For benchmarks: node options before the script (--cpu-prof, --import), another build's bin/lvsd.js. */
+export interface DaemonSpawnOptions {
+  readonly nodeArgs?: readonly string[];
+  readonly entry?: string;
+}
+
+export function startDaemon(dir: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}, spawnOptions: DaemonSpawnOptions = {}): DaemonProcess {
+  const argv = ['run', '-c', dir, ...args];
+  const command = spawnOptions.entry ? [spawnOptions.entry, ...argv] : lvsdCommand(argv);
+  const child = spawn(process.execPath, [...(spawnOptions.nodeArgs ?? []), ...command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let stderr = '';
