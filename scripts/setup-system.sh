@@ -5,6 +5,7 @@ set -euo pipefail
 PACKAGES=(ipvsadm dnsmasq-base iproute2 openssl qemu-system-x86 busybox-static kmod cpio procps nftables xz-utils prometheus chromium
   rpm rpmlint lintian debootstrap resource-agents libxml2-utils gnupg groff-base man-db shellcheck)
 PACKAGES+=(dpkg-dev)  # issue 19: dpkg-shlibdeps, the .deb's dependencies on what the carried Node.js runtime links
+PACKAGES+=(binutils file)  # the packaging tier calls objdump and file itself (they came only as dependencies of dpkg-dev and lintian)
 PACKAGES+=(haproxy)  # issue 13: the peer in bench/checks-peer; the kernel scale scenario's 1,000 backends
 PACKAGES+=(keepalived)  # issues 10/13: the peer in test/kernel/scenarios-scale (same boot)
 PACKAGES+=(ldirectord keepalived)  # issue 12: lvsd convert reads their sample configs; the kernel equivalence test runs both

@@ -128,6 +128,31 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): P
   }
 }
 
+/** Poll an async condition (a daemon's /status) until it holds; bounded, never a timing assertion. */
+async function waitForAsync(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+interface StatusView {
+  lvsd: { pid: number };
+  config: { services: number; last_reload: { ok: boolean; reason: string } };
+  reconcile: { passes: number };
+}
+
+/** The /status document of the daemon listening on 127.0.0.1:PORT; null while nothing answers. */
+async function statusOf(port: number): Promise<StatusView | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/status`);
+    return res.ok ? ((await res.json()) as StatusView) : null;
+  } catch {
+    return null;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -422,7 +447,7 @@ test('ocf-tester passes on the OCF agent against a --dry-run daemon on loopback'
 });
 
 test('OCF monitor: a running daemon whose config file broke is running; validate-all and start say why', { skip: !isRoot && 'needs root' }, async () => {
-  const { dir } = await loopbackConfig('ocf-broken');
+  const { dir, port } = await loopbackConfig('ocf-broken');
   const env = {
     ...process.env,
     OCF_ROOT: '/usr/lib/ocf',
@@ -440,13 +465,25 @@ test('OCF monitor: a running daemon whose config file broke is running; validate
   try {
     assert.equal(agent('start').status, 0);
     assert.equal(agent('monitor').status, 0);
+    const started = await statusOf(port);
+    assert.ok(started, 'the started daemon answers /status');
     writeFileSync(service, `${good}\nbogus: [unclosed\n`);
     assert.equal(agent('validate-all').status, 2, 'validate-all: OCF_ERR_ARGS for this node\'s broken files');
-    await sleep(1000); // the daemon's watcher sees the file and keeps its last good config
-    assert.equal(agent('monitor').status, 0, 'monitor of a daemon with a broken file on disk');
+    // The daemon's watcher has read the broken file and rejected it (regression, issue 20: a sleep
+    // here let monitor pass whether or not the daemon had seen the file at all).
+    await waitForAsync('the daemon rejecting the broken file', async () => (await statusOf(port))?.config.last_reload.ok === false);
+    assert.equal(agent('monitor').status, 0, 'monitor of a daemon that rejected a broken file on disk');
     assert.equal(agent('monitor', { OCF_CHECK_LEVEL: '10' }).status, 0, 'depth-10 monitor (lvsd status answers)');
+    let doc = (await statusOf(port))!;
+    assert.deepEqual([doc.lvsd.pid, doc.config.services], [started.lvsd.pid, 1], 'the same daemon, on its last good config');
     assert.equal(agent('reload').status, 0, 'reload with a broken file: SIGHUP, the daemon keeps its config');
+    await waitForAsync('the SIGHUP reload rejected too', async () => {
+      const d = await statusOf(port);
+      return d !== null && d.config.last_reload.ok === false && d.config.last_reload.reason.includes('SIGHUP');
+    });
     assert.equal(agent('monitor').status, 0);
+    doc = (await statusOf(port))!;
+    assert.deepEqual([doc.lvsd.pid, doc.config.services], [started.lvsd.pid, 1]);
     assert.equal(agent('stop').status, 0);
     assert.equal(agent('monitor').status, 7);
     const start = agent('start');
@@ -519,7 +556,7 @@ test('OCF promotable clone: start is unpromoted (backup), promote -> monitor 8 (
 });
 
 test('heartbeat resource script: LSB exit codes of start, status, reload, stop', { skip: !isRoot && 'needs root' }, async () => {
-  const { dir } = await loopbackConfig('hb');
+  const { dir, port } = await loopbackConfig('hb');
   const rundir = join(scratch, 'hb-run');
   const env = {
     ...process.env,
@@ -575,8 +612,12 @@ test('heartbeat resource script: LSB exit codes of start, status, reload, stop',
   // the daemon must survive its logger.
   try {
     assert.equal(hb([dir, 'start'], { LVSD_LOGFILE: '' }).status, 0);
-    await sleep(1500);
+    // Survived its logger: it has logged its start, its first check round and a reconcile pass
+    // through the pipe (regression, issue 20: a sleep here let status pass before the daemon had
+    // written much at all), and it is the process the pid file names.
+    await waitForAsync('the daemon past its first reconcile pass', async () => ((await statusOf(port))?.reconcile.passes ?? 0) >= 1);
     assert.equal(hb([dir, 'status'], { LVSD_LOGFILE: '' }).status, 0, 'the daemon runs with its log going to syslog');
+    assert.equal((await statusOf(port))?.lvsd.pid, Number(readFileSync(pidfile, 'utf8').trim()), 'the pid file names the daemon that answers');
   } finally {
     assert.equal(hb([dir, 'stop']).status, 0);
   }
