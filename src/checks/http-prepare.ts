@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { formatHost } from '../config/endpoint.js';
 import { requestProblem } from '../config/http-request.js';
 import type { HttpCheckSpec } from '../config/model.js';
-import type { ReadMode } from './http-response.js';
+import type { ReaderOptions, ReadMode } from './http-response.js';
 import { compilePattern } from './socket-util.js';
 import type { CheckTarget } from './types.js';
 
@@ -19,6 +19,8 @@ export interface Prepared {
   readonly port: number;
   readonly tls: boolean;
   readonly mode: ReadMode;
+  /** What the response reader judges with (one object for every run). */
+  readonly reader: ReaderOptions;
   /** "HTTP GET http://10.0.0.2:80/health", the prefix of every reason. */
   readonly label: string;
   /** SNI: spec.host without a port, unless it is an IP literal (RFC 6066 forbids those). */
@@ -63,6 +65,7 @@ export function prepare(target: CheckTarget, spec: HttpCheckSpec, mode: ReadMode
     port: spec.port,
     tls,
     mode,
+    reader: { mode, expectStatus: spec.expectStatus, expectBody, expectDigest: spec.expectDigest },
     label: `${tls ? 'HTTPS' : 'HTTP'} ${spec.method} ${scheme}://${hostPort}${spec.path}` +
       (spec.host !== null ? ` (Host: ${spec.host})` : ''),
     servername: sniName(spec.host),

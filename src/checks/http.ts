@@ -6,6 +6,7 @@
 
 import type { HttpCheckSpec, HttpUrlSpec } from '../config/model.js';
 import { prepare } from './http-prepare.js';
+import type { Prepared } from './http-prepare.js';
 import { checkHttpRaw, rawHttpFits } from './http-raw.js';
 import { ResponseReader } from './http-response.js';
 import type { ReadMode } from './http-response.js';
@@ -17,8 +18,14 @@ export const checkHttp: Checker = (target, signal) => {
   const spec = target.spec;
   if (spec.type !== 'http' && spec.type !== 'https') return Promise.reject(new TypeError(`checkHttp given a ${spec.type} check`));
   if (spec.urls !== undefined) return checkUrls(target, spec, spec.urls, signal);
-  return runPage(target, spec, signal, modeOf(spec)).then((r) => r.result);
+  // The hot path (thousands a second): no wrapper promise between the scheduler and the transport.
+  const p = prepare(target, spec, modeOf(spec));
+  return send(p, spec, new ResponseReader(p.reader), target.address.family, signal);
 };
+
+function send(p: Prepared, spec: HttpCheckSpec, reader: ResponseReader, family: number, signal: AbortSignal): Promise<CheckResult> {
+  return rawHttpFits(p) ? checkHttpRaw(p, spec, reader, family, signal) : checkHttpSocket(p, spec, reader, signal);
+}
 
 function modeOf(spec: HttpCheckSpec): ReadMode {
   return spec.expectDigest !== undefined ? 'digest' : spec.expectBody !== null ? 'body' : 'status';
@@ -32,11 +39,8 @@ export async function runPage(
   mode: ReadMode,
 ): Promise<{ result: CheckResult; reader: ResponseReader }> {
   const p = prepare(target, spec, mode);
-  const reader = new ResponseReader({ mode, expectStatus: spec.expectStatus, expectBody: p.expectBody, expectDigest: spec.expectDigest });
-  const result = rawHttpFits(p)
-    ? await checkHttpRaw(p, spec, reader, target.address.family, signal)
-    : await checkHttpSocket(p, spec, reader, signal);
-  return { result, reader };
+  const reader = new ResponseReader(p.reader);
+  return { result: await send(p, spec, reader, target.address.family, signal), reader };
 }
 
 // One derived single-page target per page, made once per probe target (the scheduler keeps it).
