@@ -49,6 +49,7 @@ const GLOBAL: GlobalConfig = {
   logLevel: 'info',
   stateDir: '/nonexistent',
   maxConcurrentChecks: 100,
+  checkThreads: null,
   controlSocket: '/nonexistent/control.sock',
   maintenanceDir: null, dnsStateFile: null, announce: null,
   syncDaemon: null,

@@ -17,11 +17,13 @@ rm -rf "$PKG"
 mkdir -p "$ROOT"
 
 # The program: the entry lvsd.js (signal handlers first, then the bundle), the bundle lvsd-main.js,
+# the check threads' bundle lvsd-engine.js,
 # and a package.json beside them (src/version.ts reads the version from the nearest package.json
 # named lvsd; "type": "module" makes both ES modules).
 node packaging/tools/bundle.mjs "$PKG"
 install -D -m 0755 "$PKG/lvsd.js" "$ROOT/usr/lib/lvsd/lvsd.js"
 install -m 0644 "$PKG/lvsd-main.js" "$ROOT/usr/lib/lvsd/lvsd-main.js"
+install -m 0644 "$PKG/lvsd-engine.js" "$ROOT/usr/lib/lvsd/lvsd-engine.js"
 printf '{\n  "name": "lvsd",\n  "version": "%s",\n  "type": "module",\n  "private": true\n}\n' "$VERSION" > "$ROOT/usr/lib/lvsd/package.json"
 chmod 0644 "$ROOT/usr/lib/lvsd/package.json"
 install -d "$ROOT/usr/bin"

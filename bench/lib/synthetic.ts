@@ -34,7 +34,7 @@ export function syntheticSnapshot(opts: { type: BenchCheckType; reals: number; p
   };
   const global: GlobalConfig = {
     listen: { host: '127.0.0.1', port: 0 }, ipvsadm: '/bin/false', resyncIntervalMs: 30_000, drainTimeoutMs: 60_000,
-    cleanStop: true, logLevel: 'info', stateDir: '/nonexistent', maxConcurrentChecks: opts.maxConcurrentChecks,
+    cleanStop: true, logLevel: 'info', stateDir: '/nonexistent', maxConcurrentChecks: opts.maxConcurrentChecks, checkThreads: null,
     controlSocket: '/nonexistent/control.sock', maintenanceDir: null, dnsStateFile: null, announce: null,
     syncDaemon: null,
   };

@@ -1,6 +1,6 @@
 // Bundles src/cli/main.ts and its production dependencies into one ESM file for the packages, and
 // writes the small entry that loads it.
-// Usage: node packaging/tools/bundle.mjs OUT_DIR  (writes OUT_DIR/lvsd.js, lvsd-main.js, lvsd.meta.json)
+// Usage: node packaging/tools/bundle.mjs OUT_DIR  (writes OUT_DIR/lvsd.js, lvsd-main.js, lvsd-engine.js, lvsd.meta.json)
 
 import { build } from 'esbuild';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -33,6 +33,14 @@ ${early[1]}const { main } = await import('./lvsd-main.js');
 process.exitCode = await main(process.argv.slice(2), lvsdEarlySignals);
 `;
 
+// CommonJS dependencies (pino, prom-client, undici, ...) call require() for node builtins; an ESM
+// bundle has no require, so give it one.
+const banner = {
+  js: "import { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
+};
+// The check threads (src/engine/worker-pool.ts) run a bundle of their own, lvsd-engine.js beside
+// lvsd-main.js: the checkers and the engine core without the logger, metrics or config parser, so
+// each thread loads only what it runs. The main bundle learns its name through the define.
 const result = await build({
   stdin: { contents: entry, resolveDir: root, sourcefile: 'lvsd-entry.mjs', loader: 'js' },
   bundle: true,
@@ -40,16 +48,31 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   outfile: join(outDir, 'lvsd-main.js'),
-  // CommonJS dependencies (pino, prom-client, ...) call require() for node builtins; an ESM bundle
-  // has no require, so give it one.
-  banner: {
-    js: "import { createRequire as __lvsdCreateRequire } from 'node:module';\nconst require = __lvsdCreateRequire(import.meta.url);",
-  },
+  define: { LVSD_ENGINE_BUNDLE: '"./lvsd-engine.js"' },
+  banner,
   legalComments: 'eof',
   metafile: true,
   logLevel: 'warning',
   absWorkingDir: root,
 });
+const engine = await build({
+  entryPoints: [join(root, 'src/engine/thread-entry.ts')],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: join(outDir, 'lvsd-engine.js'),
+  banner,
+  legalComments: 'eof',
+  metafile: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+});
+// Whatever the engine bundle holds is in the main bundle too (the in-thread engine, probe, plan);
+// the copyright file is generated from the main bundle's inputs, so check that it says so.
+for (const input of Object.keys(engine.metafile.inputs)) {
+  if (input.includes('node_modules/') && !(input in result.metafile.inputs)) throw new Error(`bundle: ${input} is in lvsd-engine.js but not in lvsd-main.js (packaging/tools/gen-copyright.mjs reads only the latter)`);
+}
 
 await writeFile(join(outDir, 'lvsd.meta.json'), JSON.stringify(result.metafile));
 await writeFile(join(outDir, 'lvsd.js'), packagedEntry);

@@ -35,9 +35,9 @@ export function checkInternalErrors(): ReadonlyMap<string, number> {
   return internalErrors;
 }
 
-/** Count a throw of a check of `checkType` that the boundary turned into a result. */
-export function countInternalError(checkType: string): void {
-  internalErrors.set(checkType, (internalErrors.get(checkType) ?? 0) + 1);
+/** Count a throw of a check of `checkType` that the boundary turned into a result (`n`: a check thread's batch). */
+export function countInternalError(checkType: string, n = 1): void {
+  internalErrors.set(checkType, (internalErrors.get(checkType) ?? 0) + n);
 }
 
 /** The reason text of a caught throw: "internal error: RangeError: ...". */

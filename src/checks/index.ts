@@ -1,6 +1,7 @@
 // The registry of checkers (checker side): check type -> how it runs. TypeScript requires an entry
 // for every CheckType (config/check-types/index.ts is the config side), so a new type does not
-// compile until its checker is here. runCheck is the safety net around every checker.
+// compile until its checker is here (and its line in per-service.ts, which the control thread reads
+// without loading the checkers). runCheck is the safety net around every checker.
 
 import { formatHost } from '../config/endpoint.js';
 import type { CheckType } from '../config/model.js';
@@ -16,12 +17,6 @@ import type { CheckResult, Checker, CheckTarget } from './types.js';
 /** One check type, checker side. */
 export interface CheckerEntry {
   readonly run: Checker;
-  /**
-   * The checker reads `target.context` (the service): misc hands it to the command, which may answer
-   * differently per service, and a dynamic weight belongs to one (service, real) pair. The same
-   * check of one real under two services is then two probes (scheduler/probe-key.ts), not one.
-   */
-  readonly perService?: boolean;
 }
 
 /** A checker loaded on first use: dns-packet (about 10 MB of RSS) only for directors with DNS checks. */
@@ -35,7 +30,7 @@ const CHECKERS: Readonly<Record<CheckType, CheckerEntry>> = {
   http: { run: checkHttp },
   https: { run: checkHttp },
   dns: { run: lazyChecker(() => import('./dns.js').then((m) => m.checkDns)) },
-  misc: { run: checkMisc, perService: true },
+  misc: { run: checkMisc },
   udp: { run: checkUdp },
   ping: { run: checkPing },
   none: { run: checkNone },
@@ -50,11 +45,6 @@ export function checkerFor(type: CheckType): Checker {
   const entry = entryOf(type);
   if (entry === undefined) throw new TypeError(`no checker for check type "${String(type)}"`);
   return entry.run;
-}
-
-/** Does a check of this type depend on the service it is listed under (see CheckerEntry.perService)? */
-export function probedPerService(type: CheckType): boolean {
-  return entryOf(type)?.perService === true;
 }
 
 /**

@@ -118,6 +118,8 @@ export interface GlobalConfig {
   readonly stateDir: string;
   /** Most checks in flight at once across all probes. */
   readonly maxConcurrentChecks: number;
+  /** Worker threads that run the checks; null = cores - 1 (at least 1); 0 = the control thread runs them. */
+  readonly checkThreads: number | null;
   /** The root-only Unix socket of lvsd drain/disable/enable/admin (absolute path). */
   readonly controlSocket: string;
   /** ldirectord-style maintenance directory (absolute path); null when unset. */

@@ -52,6 +52,7 @@ export function resolveGlobal(raw: RawGlobal, doc: YamlDoc | null, configDir: st
     // Relative to the config dir, so a self-contained directory (examples/demo) works from any cwd.
     stateDir: isAbsolute(stateDir) ? stateDir : resolvePath(configDir, stateDir),
     maxConcurrentChecks: raw.max_concurrent_checks ?? BUILTIN.maxConcurrentChecks,
+    checkThreads: raw.check_threads ?? null,
     controlSocket,
     maintenanceDir: raw.maintenance_dir === undefined ? null : underConfig(raw.maintenance_dir),
     dnsStateFile: raw.dns_state_file === undefined || raw.dns_state_file === null ? null : underConfig(raw.dns_state_file),

@@ -48,7 +48,7 @@ export function validateDoc<S extends z.ZodType>(
 const HARMLESS = new Set([
   'weight', 'rise', 'fall', 'quiescent', 'scheduler', 'send', 'expect', 'path', 'host', 'method',
   'expect_status', 'expect_body', 'tls_verify', 'query_type', 'expect_rcode', 'expect_answer',
-  'dynamic_weight', 'log_level', 'clean_stop', 'max_concurrent_checks', 'resync_interval', 'drain_timeout',
+  'dynamic_weight', 'log_level', 'clean_stop', 'max_concurrent_checks', 'check_threads', 'resync_interval', 'drain_timeout',
 ]);
 
 /**

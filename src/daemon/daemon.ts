@@ -102,6 +102,9 @@ export class Daemon {
     await parts.sync.load();
     if (signal.aborted) return;
     parts.lag.start();
+    parts.engine.start();
+    const threads = parts.engine.threads;
+    log.info({ event: 'check_engine', threads, max_concurrent_checks: snapshot.global.maxConcurrentChecks }, threads === 0 ? 'checks run on the control thread (check_threads: 0)' : `checks run on ${threads} thread(s)`);
     // Bound before anything starts, so a taken port (LVSD_LISTEN_FAILED) stops the start cleanly.
     const bound = await parts.observer.listen();
     if (signal.aborted) return;
@@ -220,7 +223,8 @@ export class Daemon {
     await parts.admin.close();
     // Its loop only: the kernel's daemons keep running (a backup keeps receiving across a restart).
     await parts.sync.stop();
-    await parts.scheduler.stop();
+    // In-flight checks aborted (MISC process groups killed), threads ended: within a share of the budget.
+    await parts.engine.stop(Math.max(1000, this.#stopBudgetMs / 4));
     parts.agents.stop();
     parts.lag.stop();
   }
@@ -259,9 +263,10 @@ export class Daemon {
     if (dropped.length > 0) parts.routes.agentChanges(dropped);
     // One plan for every consumer: they then share its key strings (compared by identity).
     const plan = buildProbePlan(snapshot);
-    const events = parts.tracker.update(plan, Date.now());
-    parts.board.resync(parts.tracker.entries());
-    parts.scheduler.update(plan);
+    // The engine's health mirror takes the plan now (kept keys keep their state) and the board is
+    // resynced from it; the threads' answer (first results from probes already running) comes as
+    // events, and corrects the mirror with what they recorded meanwhile.
+    parts.engine.update(plan);
     parts.reconciler.setSnapshot(snapshot);
     parts.announcer?.setSnapshot(snapshot);
     parts.dnsState.setSnapshot(snapshot);
@@ -269,7 +274,6 @@ export class Daemon {
     const observe = (): void => {
       // A later snapshot may have been applied meanwhile: it has set the observer itself.
       if (this.#snapshot === snapshot) parts.observer.setSnapshot(snapshot, plan);
-      parts.routes.healthEvents(events);
     };
     if (!split) {
       observe();

@@ -5,11 +5,10 @@
 
 import { ConfigWatcher } from '../config/watch.js';
 import type { Snapshot } from '../config/model.js';
-import { runCheck } from '../checks/index.js';
-import { HealthTracker } from '../health/tracker.js';
 import { LoopLagMonitor } from '../loop-lag.js';
-import { Scheduler } from '../scheduler/scheduler.js';
-import { ThrottledWarning } from '../throttled-warning.js';
+import { createCheckEngine } from '../engine/create-engine.js';
+import type { CheckEngine } from '../engine/check-engine.js';
+import { checkThreadsFor } from '../engine/threads.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { PassSubscriber } from '../reconcile/pass-report.js';
 import { Ownership } from '../reconcile/ownership.js';
@@ -58,11 +57,14 @@ export interface Parts {
   readonly runner: IpvsRunner & SyncDaemonRunner;
   /** Services in the ownership record at start (the stop's report). */
   readonly ownedAtStart: number;
-  /** lvsd's own lateness; the scheduler judges timeouts and admission by it. */
+  /**
+   * The control thread's own lateness: deadlines of what still runs here (agent polls) extend over
+   * its stalls. Each check thread has its own (engine/core.ts).
+   */
   readonly lag: LoopLagMonitor;
-  readonly scheduler: Scheduler;
-  readonly tracker: HealthTracker;
-  /** Health as the reconciler reads it: fed by the tracker's events, resynced on each new plan. */
+  /** Scheduler, checkers and rise/fall tracking: on worker threads (check_threads) or on this one. */
+  readonly engine: CheckEngine;
+  /** Health as the reconciler reads it: fed by the engine's events, resynced on each new plan. */
   readonly board: HealthBoard;
   readonly reconciler: Reconciler;
   readonly gate: FirstRoundGate;
@@ -117,24 +119,19 @@ export function buildParts(ctx: PartsContext, prepared: Prepared): Parts {
   const { runner, ownership } = prepared;
   const stateDir = snapshot.global.stateDir;
   // The parts report through `routes`, built last: no constructor below calls back.
-  const tracker = new HealthTracker();
   const board = new HealthBoard();
   const lag = new LoopLagMonitor();
-  const overload = new ThrottledWarning(log, 10_000);
-  const scheduler = new Scheduler({
-    check: runCheck,
+  const engine: CheckEngine = createCheckEngine({
+    threads: checkThreadsFor(snapshot.global.checkThreads),
     maxConcurrent: snapshot.global.maxConcurrentChecks,
-    // Checks due within the same 10 ms start together: ~100 wake-ups a second instead of one per
-    // check (bench/results/checks-peer.md); a check starts at most 10 ms after its due time.
-    coalesceMs: 10,
-    lag,
-    onOverload: (info) =>
-      overload.warn(
-        { event: 'checks_delayed', lag_ms: Math.round(info.lagMs), queued: info.queued, delayed: info.delayed, late_timeouts: info.lateTimeouts },
-        'lvsd is late (event-loop lag): checks run later, at a lower effective rate; timeouts it caused are re-run, not counted against realservers',
-      ),
-    onResult: (probeKey, result) => routes.checkResult(probeKey, result),
+    logger: log,
+    hooks: {
+      onEvents: (events) => routes.healthEvents(events),
+      onResults: (results) => routes.checkResults(results),
+      onResync: () => board.resync(engine.boardEntries()),
+    },
   });
+  const tracker = engine.health;
   const sync = new SyncDaemonKeeper({ runner, logger: log, file: dryRun ? null : syncDaemonFilePath(stateDir) });
   const admin: AdminControl = new AdminControl({
     logger: log,
@@ -158,7 +155,7 @@ export function buildParts(ctx: PartsContext, prepared: Prepared): Parts {
     dryRun,
     snapshot,
     health: tracker,
-    engine: scheduler,
+    engine,
     runner,
     readStats: () => runner.stats(),
     // A dry run's table is in memory: its counters come from the runner, never from the kernel.
@@ -200,13 +197,12 @@ export function buildParts(ctx: PartsContext, prepared: Prepared): Parts {
   const watcher = new ConfigWatcher({ configDir, logger: log, initial: snapshot });
   watcher.on('snapshot', ctx.onSnapshot);
   watcher.on('reloaded', (outcome) => observer.reloaded(outcome));
-  const routes: DaemonRoutes = new DaemonRoutes({ tracker, board, observer, notifier, reconciler, admin, sync, gate }, log, ctx.current);
+  const routes: DaemonRoutes = new DaemonRoutes({ board, observer, notifier, reconciler, admin, sync, gate }, log, ctx.current);
   return {
     runner,
     ownedAtStart: ownership.keys().size,
     lag,
-    scheduler,
-    tracker,
+    engine,
     board,
     reconciler,
     gate,

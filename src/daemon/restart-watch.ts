@@ -10,6 +10,7 @@ const RESTART_ONLY: readonly (readonly [keyof Snapshot['global'], string])[] = [
   ['ipvsadm', 'ipvsadm'],
   ['stateDir', 'state_dir'],
   ['maxConcurrentChecks', 'max_concurrent_checks'],
+  ['checkThreads', 'check_threads'],
   ['resyncIntervalMs', 'resync_interval'],
   ['drainTimeoutMs', 'drain_timeout'],
   ['controlSocket', 'control_socket'],

@@ -7,9 +7,9 @@ import { indexOf } from '../config/snapshot-index.js';
 import type { AdminControl } from '../control/admin-control.js';
 import type { ControlRequest, SyncRoleReply } from '../control/protocol.js';
 import type { AgentChange } from '../agent/agent-poller.js';
-import type { CheckResult } from '../checks/types.js';
+import type { ResultCounts } from '../engine/control-side.js';
 import { LvsdError } from '../errors.js';
-import type { HealthEvent, HealthTracker } from '../health/tracker.js';
+import type { HealthEvent } from '../health/tracker.js';
 import type { Logger } from '../log.js';
 import { pairId } from '../model/keys.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -82,7 +82,6 @@ export async function syncRoleReply(
 
 /** The parts the routes deliver to. */
 export interface RoutedParts {
-  readonly tracker: HealthTracker;
   readonly board: HealthBoard;
   readonly observer: Observer;
   readonly notifier: Notifier;
@@ -104,10 +103,9 @@ export class DaemonRoutes {
     this.#snapshot = snapshot;
   }
 
-  /** A periodic check's result (the scheduler's onResult): into metrics, then into health. */
-  checkResult(probeKey: string, result: CheckResult): void {
-    this.#p.observer.checkResult(probeKey, result);
-    this.healthEvents(this.#p.tracker.record(probeKey, result, Date.now()));
+  /** The check engine's result counts since its last batch: into metrics (health comes as events). */
+  checkResults(results: ResultCounts): void {
+    this.#p.observer.checkResults(results);
   }
 
   /**

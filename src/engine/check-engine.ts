@@ -15,6 +15,8 @@ export interface CheckEngine {
   readonly health: HealthReader;
   /** Health for the reconciler: `health`, except that a dead thread's pairs hold their last state. */
   boardEntries(): Iterable<Pick<TrackedReal, 'serviceKey' | 'realKey' | 'health'>>;
+  /** Start the threads (building the engine starts nothing); a plan given before waits for it. */
+  start(): void;
   /** Adopt a new probe plan: surviving probe keys keep their health and timers. */
   update(plan: ProbePlan): void;
   /** The scheduler counters of every thread, summed (engine/stats.ts). */

@@ -19,6 +19,11 @@ export interface CoreOptions {
   readonly flushMs: number;
   /** Where messages go: the thread's port, or the control side directly (check_threads: 0). */
   readonly post: (message: FromThread) => void;
+  /**
+   * Send the checkers' caught exceptions along (a worker thread: its counts are its own). False on
+   * the control thread, whose counts the metrics read directly.
+   */
+  readonly reportInternalErrors: boolean;
 }
 
 /** Overload warnings at most this often per thread. */
@@ -147,6 +152,7 @@ export class EngineCore {
 
   #internalDelta(): Map<string, number> {
     const delta = new Map<string, number>();
+    if (!this.#o.reportInternalErrors) return delta;
     for (const [type, n] of checkInternalErrors()) {
       const sent = this.#internalSent.get(type) ?? 0;
       if (n > sent) delta.set(type, n - sent);

@@ -1,5 +1,6 @@
 // The check engine on the control thread itself (`check_threads: 0`): the same core and control side
-// as the worker threads, with messages handed over directly instead of posted.
+// as the worker threads, with messages handed over directly instead of posted. The checkers are
+// imported on the first check, so a daemon with check threads never loads them here.
 
 import { ControlSide } from './control-side.js';
 import type { HealthReader } from './control-side.js';
@@ -12,27 +13,22 @@ import type { SchedulerStats } from '../scheduler/scheduler.js';
 import type { TrackedReal } from '../health/tracker.js';
 import type { Checker } from '../checks/types.js';
 
+let checkers: Promise<Checker> | null = null;
+const runCheckLazily: Checker = async (target, signal) => (await (checkers ??= import('../checks/index.js').then((m) => m.runCheck)))(target, signal);
+
 export class InThreadEngine implements CheckEngine {
   readonly threads = 0;
   readonly restarts = 0;
+  readonly #o: EngineOptions;
   readonly #side: ControlSide;
-  readonly #core: EngineCore;
+  #core: EngineCore | null = null;
   #gen = 0;
+  #plan: ProbePlan | null = null;
+  #stopped = false;
 
-  static async create(options: EngineOptions): Promise<InThreadEngine> {
-    const { runCheck } = await import('../checks/index.js');
-    return new InThreadEngine(options, runCheck);
-  }
-
-  private constructor(options: EngineOptions, check: Checker) {
+  constructor(options: EngineOptions) {
+    this.#o = options;
     this.#side = new ControlSide(options.hooks, options.logger, 1);
-    this.#core = new EngineCore({
-      check,
-      maxConcurrent: options.maxConcurrent,
-      coalesceMs: COALESCE_MS,
-      flushMs: options.flushMs ?? FLUSH_MS,
-      post: (message) => this.#side.receive(0, message),
-    });
   }
 
   get health(): HealthReader {
@@ -43,16 +39,32 @@ export class InThreadEngine implements CheckEngine {
     return this.#side.boardEntries();
   }
 
+  start(): void {
+    if (this.#core !== null || this.#stopped) return;
+    this.#core = new EngineCore({
+      check: runCheckLazily,
+      maxConcurrent: this.#o.maxConcurrent,
+      coalesceMs: COALESCE_MS,
+      flushMs: this.#o.flushMs ?? FLUSH_MS,
+      post: (message) => this.#side.receive(0, message),
+      reportInternalErrors: false,
+    });
+    if (this.#plan !== null) this.#core.plan(this.#gen, this.#plan);
+  }
+
   update(plan: ProbePlan): void {
+    if (this.#stopped) return;
     this.#side.setPlan(plan);
-    this.#core.plan(++this.#gen, plan);
+    this.#plan = plan;
+    this.#core?.plan(++this.#gen, plan);
   }
 
   stats(): SchedulerStats {
     return this.#side.stats();
   }
 
-  stop(): Promise<void> {
-    return this.#core.stop();
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#core?.stop();
   }
 }

@@ -19,6 +19,7 @@ function serve(config: ThreadConfig): void {
     coalesceMs: config.coalesceMs,
     flushMs: config.flushMs,
     post: (message) => port.postMessage(message),
+    reportInternalErrors: true,
   });
   port.on('message', (message: ToThread) => {
     switch (message.t) {

@@ -62,6 +62,7 @@ export class WorkerEngine implements CheckEngine {
   readonly #side: ControlSide;
   readonly #slots: Slot[];
   #gen = 0;
+  #started = false;
   #stopping = false;
 
   constructor(options: EngineOptions) {
@@ -81,6 +82,11 @@ export class WorkerEngine implements CheckEngine {
       exited: Promise.resolve(),
       lastError: null,
     }));
+  }
+
+  start(): void {
+    if (this.#started || this.#stopping) return;
+    this.#started = true;
     for (const slot of this.#slots) this.#spawn(slot);
   }
 

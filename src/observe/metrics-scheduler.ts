@@ -1,5 +1,7 @@
 // The check scheduler's counters read at scrape time: probes, checks in flight and queued, checks
-// completed, delayed and late, lvsd's own lag, and how late each check started.
+// completed, delayed and late, lvsd's own lag, and how late each check started; summed over the
+// check threads (engine/stats.ts: counters and gauges summed, the lag the worst thread's), and the
+// threads themselves.
 
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
@@ -8,7 +10,7 @@ import type { SchedulerStats } from '../scheduler/scheduler.js';
 import { ReadHistogram } from './bound-metrics.js';
 import type { MetricsSources } from './metrics-sources.js';
 
-export function registerSchedulerMetrics(registry: Registry, sources: Pick<MetricsSources, 'scheduler'>): void {
+export function registerSchedulerMetrics(registry: Registry, sources: Pick<MetricsSources, 'scheduler' | 'checkThreads'>): void {
   const registers = [registry];
   const sched = (name: string, help: string, pick: (s: SchedulerStats) => number, counter = false): void => {
     const config = { name, help, registers };
@@ -37,4 +39,21 @@ export function registerSchedulerMetrics(registry: Registry, sources: Pick<Metri
   });
   sched('lvsd_checks_late_timeouts_total', 'Timeouts discarded and re-run because lvsd itself was stalled during the check.', (s) => s.lateTimeouts, true);
   sched('lvsd_scheduler_overruns_total', 'Checks that finished after their next run was due.', (s) => s.overruns, true);
+  new Gauge({
+    name: 'lvsd_check_threads',
+    help: 'Worker threads running the checks (check_threads; 0 = the control thread runs them).',
+    registers,
+    collect() {
+      this.set(sources.checkThreads?.().threads ?? 0);
+    },
+  });
+  new Counter({
+    name: 'lvsd_check_thread_restarts_total',
+    help: 'Check threads that died (uncaught error, heap limit, exit) and were restarted; their pairs were unknown until checked again, the kernel table held them.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sources.checkThreads?.().restarts ?? 0);
+    },
+  });
 }

@@ -17,6 +17,8 @@ export interface MetricsSources extends SyncSources {
   /** The reconcile loop's counters as the last pass published them. */
   reconciler(): ReconcilerStats;
   scheduler(): SchedulerStats;
+  /** Check engine threads (0: checks on the control thread) and how often one was restarted. */
+  checkThreads?(): { readonly threads: number; readonly restarts: number };
   reload(): ReloadState;
   kernel(): Promise<KernelState>;
   /** Quorum and sorry state of the last committed pass (absent: no quorum metrics). */

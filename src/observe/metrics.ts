@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ServiceConfig, Snapshot } from '../config/model.js';
 import { checkInternalErrors } from '../checks/boundary.js';
 import type { CheckResult } from '../checks/types.js';
+import type { ProbeTally } from '../engine/protocol.js';
 import type { HealthEvent } from '../health/tracker.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
@@ -54,7 +55,7 @@ const labelPair = (service: string, real: string): string => `${service}\n${real
 interface Seen {
   readonly pair: Pair;
   /** Result counters by code, bound on first use; the keys are the codes to remove on a reload. */
-  readonly codes: Map<string, { inc(): void }>;
+  readonly codes: Map<string, { inc(n?: number): void }>;
   duration: { observe(value: number): void } | null;
   /** The last setSnapshot that listed the pair; older ones are dropped. */
   gen: number;
@@ -262,6 +263,33 @@ export class LvsdMetrics {
       s.gen = -1; // dead: a member still mapped to it looks its pair up again
       for (const code of s.codes.keys()) this.#checkResults.remove({ ...s.pair, code });
     }
+  }
+
+  /**
+   * The results of one probe since the check engine's last batch: counts by code and every
+   * latency (the same series checkResult feeds one result at a time).
+   */
+  checkTally(probeKey: string, tally: ProbeTally): void {
+    const seen = this.#byProbe.get(probeKey);
+    if (!seen) return;
+    for (let i = 0; i < seen.length; i++) {
+      const s = seen[i]!;
+      const duration = (s.duration ??= this.#checkDuration.labels({ service: s.pair.service }));
+      for (const ms of tally.latencies) duration.observe(ms / 1000);
+      for (const code in tally.codes) {
+        let counter = s.codes.get(code);
+        if (counter === undefined) {
+          counter = this.#checkResults.labels({ ...s.pair, code });
+          s.codes.set(code, counter);
+        }
+        counter.inc(tally.codes[code]!);
+      }
+    }
+  }
+
+  /** Checks that could not run (errno `code`), `n` of them. */
+  notRun(code: string, n: number): void {
+    this.#notRun.inc({ code }, n);
   }
 
   checkResult(probeKey: string, result: CheckResult): void {

@@ -8,6 +8,8 @@ import type { ListenAddress, Snapshot } from '../config/model.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import type { ReloadOutcome } from '../config/watch.js';
 import type { CheckResult } from '../checks/types.js';
+import { countInternalError } from '../checks/boundary.js';
+import type { ResultCounts } from '../engine/control-side.js';
 import type { HealthEvent } from '../health/tracker.js';
 import type { IpvsRunner, IpvsTable, TableCounters } from '../ipvs/model.js';
 import { INITIAL_STATS, NO_DECISION, quorumOf } from '../reconcile/pass-report.js';
@@ -147,6 +149,7 @@ export class Observer implements PassSubscriber {
         health: (s, r) => options.health.get(s, r),
         reconciler: () => this.#stats,
         scheduler: () => options.engine.stats(),
+        checkThreads: () => ({ threads: options.engine.threads ?? 0, restarts: options.engine.restarts ?? 0 }),
         reload: () => this.#reload,
         kernel: () => this.kernel.get(),
         services: () => this.#decision.services,
@@ -233,7 +236,19 @@ export class Observer implements PassSubscriber {
     this.kernel.invalidate();
   }
 
-  /** Every completed periodic check (the scheduler's onResult). */
+  /**
+   * A check engine batch (src/engine/): result counts per probe, not-run counts, checker exceptions
+   * caught on a check thread. Its not-run log line was written by the thread, throttled there.
+   */
+  checkResults(results: ResultCounts): void {
+    for (const [type, n] of results.internalErrors) countInternalError(type, n);
+    for (const [code, n] of results.notRun) this.metrics.notRun(code, n);
+    if (results.tallies.size === 0) return;
+    this.#lastCheckAt = this.#now();
+    for (const [probeKey, tally] of results.tallies) this.metrics.checkTally(probeKey, tally);
+  }
+
+  /** One completed periodic check (tests; the daemon's engine sends batches: checkResults). */
   checkResult(probeKey: string, result: CheckResult): void {
     if (result.code === 'not_run') {
       // Not a check of the real: /healthz keeps judging by the last check that really ran.

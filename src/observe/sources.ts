@@ -15,9 +15,11 @@ export interface HealthSource extends CheckHealthSource {
   get(serviceKey: string, realKey: string): TrackedReal | undefined;
 }
 
-/** The check engine's counters. */
+/** The check engine's counters (summed over its threads), its thread count and restarts. */
 export interface EngineStats {
   stats(): SchedulerStats;
+  readonly threads?: number;
+  readonly restarts?: number;
 }
 
 export interface AgentSource {

@@ -2,7 +2,7 @@
 
 import { formatHost } from '../config/endpoint.js';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../config/model.js';
-import { probedPerService } from '../checks/index.js';
+import { probedPerService } from '../checks/per-service.js';
 import type { CheckContext, CheckTarget } from '../checks/types.js';
 
 /** A (service, real) pair whose health a probe feeds, with its own rise/fall (not part of the probe). */
@@ -71,7 +71,7 @@ export function checkContext(service: ServiceConfig): CheckContext {
  *
  * Checks whose checker reads the service (misc: the command's environment, LVSD_SERVICE, VIP, real
  * address and port, ... differs per service, so the command may legitimately answer differently;
- * checks/index.ts `perService`) are keyed per service and per real. That also makes a MISC dynamic
+ * checks/per-service.ts) are keyed per service and per real. That also makes a MISC dynamic
  * weight (exit 2..255 -> weight code-2) belong to exactly one (service, real) pair: the tracker
  * stores it as that pair's weight override, and it never leaks into another service that lists the
  * same real.

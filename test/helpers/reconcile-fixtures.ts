@@ -94,6 +94,7 @@ export const GLOBAL: GlobalConfig = {
   logLevel: 'info',
   stateDir: '/nonexistent',
   maxConcurrentChecks: 10,
+  checkThreads: null,
   controlSocket: '/nonexistent/control.sock',
   maintenanceDir: null, dnsStateFile: null, announce: null,
   syncDaemon: null,

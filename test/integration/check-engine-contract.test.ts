@@ -108,7 +108,8 @@ async function harness(threads: number, testHooks = false): Promise<Harness> {
   const logger = createLogger('silent');
   let h: Harness;
   if (testHooks) engine = new WorkerEngine({ threads, maxConcurrent: 16, logger, hooks, testHooks: true, restartDelayMs: 10, flushMs: 50 });
-  else engine = await createCheckEngine({ threads, maxConcurrent: 16, logger, hooks, flushMs: 50 });
+  else engine = createCheckEngine({ threads, maxConcurrent: 16, logger, hooks, flushMs: 50 });
+  engine.start();
   h = {
     engine,
     events,

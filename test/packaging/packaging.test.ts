@@ -45,6 +45,7 @@ const EXPECTED = [
   '/etc/lvsd/lvsd.yaml',
   '/etc/lvsd/maintenance/',
   '/usr/bin/lvsd',
+  '/usr/lib/lvsd/lvsd-engine.js',
   '/usr/lib/lvsd/lvsd-main.js',
   '/usr/lib/lvsd/lvsd-stop',
   '/usr/lib/lvsd/lvsd-wait-ready',

@@ -392,6 +392,16 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'lvsd.yaml: check_threads is a whole number from 0 to 256',
+    files: { 'lvsd.yaml': 'check_threads: -1\n' },
+    issues: ['lvsd.yaml:1:16: check_threads: must be at least 0; got -1'],
+  },
+  {
+    name: 'lvsd.yaml: check_threads is not a fraction',
+    files: { 'lvsd.yaml': 'check_threads: 1.5\n' },
+    issues: ['lvsd.yaml:1:16: check_threads: expected a whole number, got 1.5'],
+  },
+  {
     name: 'regression: an HTTP path with a space is refused (was: check-config OK, then every check "invalid path")',
     files: svc('address: 192.0.2.10:80\ncheck: { type: http, path: "/health check" }\nreals:\n  - address: 10.0.0.1:80\n'),
     issues: ['conf.d/a.yaml:2:28: check.path: invalid path "/health check": must start with "/" and be printable ASCII without spaces (percent-encode the rest, e.g. %20)'],

@@ -54,6 +54,7 @@ describe('defaults', () => {
       logLevel: 'info',
       stateDir: '/var/lib/lvsd',
       maxConcurrentChecks: 256,
+      checkThreads: null,
       controlSocket: '/run/lvsd/control.sock',
       maintenanceDir: null,
       dnsStateFile: null,
@@ -112,7 +113,7 @@ describe('defaults', () => {
 
   it('lvsd.yaml values, with state_dir relative to the config dir and an IPv6 listen address', async () => {
     const dir = await configDir({
-      'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\ncontrol_socket: run/control.sock\nmaintenance_dir: /etc/lvsd/maintenance\ndns_state_file: run/vip.state\n',
+      'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\ncheck_threads: 3\ncontrol_socket: run/control.sock\nmaintenance_dir: /etc/lvsd/maintenance\ndns_state_file: run/vip.state\n',
     });
     const s = await snapshotOf(dir);
     assert.deepEqual(s.global, {
@@ -124,6 +125,7 @@ describe('defaults', () => {
       logLevel: 'debug',
       stateDir: join(dir, 'state'),
       maxConcurrentChecks: 10,
+      checkThreads: 3,
       controlSocket: join(dir, 'run', 'control.sock'),
       maintenanceDir: '/etc/lvsd/maintenance',
       dnsStateFile: join(dir, 'run', 'vip.state'),
