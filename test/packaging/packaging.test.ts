@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
 import { loadConfig } from '../../src/config/load.js';
 import { defaultsSchema, globalSchema } from '../../src/config/schema.js';
+import { LVSD_NODE_FLAGS } from '../../src/node-flags.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; engines?: { node?: string } };
 const VERSION = pkg.version;
@@ -393,6 +394,11 @@ test('the .deb installs into a fresh Debian root without nodejs; lvsd --version,
     assert.notEqual(inRoot(['dpkg-query', '-W', 'nodejs']).status, 0, 'nodejs got installed');
     assert.notEqual(inRoot(['sh', '-c', 'command -v node || command -v nodejs']).status, 0, 'the root has a node');
     assert.equal(ok(inRoot(['lvsd', '--version']), 'lvsd --version').stdout.trim(), `lvsd ${VERSION}`);
+    // The packaged entry's "#!" passes lvsd's V8 flags to the carried node (V8 reads them only at
+    // start-up): seen on the process through a preload, not read from the bundle's text.
+    writeFileSync(join(root, 'tmp/argv.cjs'), "require('node:fs').writeFileSync('/tmp/argv.json', JSON.stringify(process.execArgv));\n");
+    ok(inRoot(['env', 'NODE_OPTIONS=--require /tmp/argv.cjs', 'lvsd', '--version']), 'lvsd --version with a preload');
+    assert.deepEqual(JSON.parse(readFileSync(join(root, 'tmp/argv.json'), 'utf8')), [...LVSD_NODE_FLAGS]);
     assert.match(ok(inRoot(['lvsd', 'check-config']), 'lvsd check-config').stdout, /^\/etc\/lvsd: OK, 0 services/);
     ok(inRoot(['lvsd', 'check-config', '-c', '/usr/share/doc/lvsd/examples']), 'check-config of the examples');
     ok(inRoot(['lvsd', 'check-config', '-c', '/usr/share/doc/lvsd/examples/demo']), 'check-config of the demo');
