@@ -4,6 +4,7 @@
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { pairId } from '../model/keys.js';
+import type { ServiceQuorum } from '../reconcile/quorum.js';
 import { eachReal } from './metrics-sources.js';
 import type { MetricsSources } from './metrics-sources.js';
 
@@ -52,36 +53,29 @@ export function registerServiceMetrics(registry: Registry, sources: MetricsSourc
   });
 
   // Quorum (keepalived semantics) as the reconciler committed it; absent before the first pass.
-  new Gauge({
-    name: 'lvsd_service_quorum',
-    help: 'Whether a service has quorum (1) or has lost it (0): the sum of the weights of its healthy reals against quorum and hysteresis.',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      this.reset();
-      const state = sources.services?.();
-      if (!state) return;
-      for (const s of sources.snapshot().services) {
-        const q = state.get(s.key)?.quorum;
-        if (q) this.set({ service: s.name }, q.up ? 1 : 0);
-      }
-    },
-  });
-  new Gauge({
-    name: 'lvsd_service_healthy_weight',
-    help: 'Sum of the weights of the healthy reals of a service (what quorum is compared with).',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      this.reset();
-      const state = sources.services?.();
-      if (!state) return;
-      for (const s of sources.snapshot().services) {
-        const q = state.get(s.key)?.quorum;
-        if (q) this.set({ service: s.name }, q.weightSum);
-      }
-    },
-  });
+  const perQuorum = (name: string, help: string, value: (q: ServiceQuorum) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['service'],
+      registers,
+      collect() {
+        this.reset();
+        const state = sources.services?.();
+        if (!state) return;
+        for (const s of sources.snapshot().services) {
+          const q = state.get(s.key)?.quorum;
+          if (q) this.set({ service: s.name }, value(q));
+        }
+      },
+    });
+  };
+  perQuorum(
+    'lvsd_service_quorum',
+    'Whether a service has quorum (1) or has lost it (0): the sum of the weights of its healthy reals against quorum and hysteresis.',
+    (q) => (q.up ? 1 : 0),
+  );
+  perQuorum('lvsd_service_healthy_weight', 'Sum of the weights of the healthy reals of a service (what quorum is compared with).', (q) => q.weightSum);
   new Gauge({
     name: 'lvsd_real_slow_start',
     help: 'Whether a real is ramping its weight after coming up (slow_start): 1 while ramping.',
