@@ -16,7 +16,8 @@ import type { RawDefaults, RawGlobal } from './schema.js';
 import { defaultsSchema, globalSchema, serviceSchema } from './schema.js';
 import type { CheckLevel, CommandRef } from './check-merge.js';
 import { resolveCheck } from './check-merge.js';
-import { resolveGlobal, resolveService } from './resolve.js';
+import { resolveGlobal } from './resolve.js';
+import { resolveService } from './resolve-service.js';
 import { executableProblem } from './executable.js';
 import { checkAnnounceGroup, checkAnnounceVips } from './announce-resolve.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { checkKeyApplies, typesUsingKey } from '../../src/config/check-types/index.js';
 import { checkSchema, decodeEscapes, globalSchema, parseStatusList, serviceSchema } from '../../src/config/schema.js';
-import { parseNetmask } from '../../src/config/resolve.js';
+import { parseNetmask } from '../../src/config/resolve-service.js';
 import { formatIssue, isServiceFileName } from '../../src/config/load.js';
 import { executableProblem } from '../../src/config/executable.js';
 

@@ -9,7 +9,7 @@ import { parseSave } from '../../src/ipvs/parse.js';
 import { MemoryTable } from '../../src/ipvs/memory-table.js';
 import type { IpvsOp, IpvsReal, IpvsServiceHead, IpvsTable } from '../../src/ipvs/model.js';
 import { fixturesDir } from '../helpers/paths.js';
-import { parseNetmask } from '../../src/config/resolve.js';
+import { parseNetmask } from '../../src/config/resolve-service.js';
 import { parseCommandLine } from '../../src/ipvs/args.js';
 import type { RealKey, ServiceKey } from '../../src/model/keys.js';
 
