@@ -10,7 +10,7 @@ import { checkHttp } from './http.js';
 import { checkMisc } from './misc.js';
 import { checkNone } from './none.js';
 import { checkPing } from './ping.js';
-import { checkTcpAny } from './tcp-dialogue.js';
+import { checkTcp } from './tcp.js';
 import { checkUdp } from './udp.js';
 import type { CheckResult, Checker, CheckTarget } from './types.js';
 
@@ -26,7 +26,7 @@ function lazyChecker(load: () => Promise<Checker>): Checker {
 }
 
 const CHECKERS: Readonly<Record<CheckType, CheckerEntry>> = {
-  tcp: { run: checkTcpAny },
+  tcp: { run: checkTcp },
   http: { run: checkHttp },
   https: { run: checkHttp },
   dns: { run: lazyChecker(() => import('./dns.js').then((m) => m.checkDns)) },

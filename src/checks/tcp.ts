@@ -1,8 +1,22 @@
-// TCP check: connect, optionally send bytes and match a regex on the reply (SMTP/POP/IMAP/FTP banners, PING/PONG).
+// The checker of type tcp. Every tcp check is a dialogue: connect, then a list of send/expect steps,
+// all inside the check's one deadline; up when every step has passed.
+//
+// - no steps (no send, expect or dialogue): connect and close, the hot path. It runs on libuv's raw
+//   handle (tcp-connect.ts) where Node has it, and here otherwise;
+// - `send`/`expect`: one step, reported in the words of a plain check ("reply matches /^220/");
+// - `dialogue`: its steps (SMTP banner, HELO, 250, QUIT; POP, IMAP, FTP), reported per step.
+//
+// Each `expect` is matched against what the server sent since the previous match (at most
+// TCP_MAX_READ bytes), so a step sees the answer to its own `send`. A step without `expect` is
+// done once its bytes are written; a step without `send` only waits (the banner).
+// A dialogue's patterns are multi-line (`^` and `$` match at every line): line protocols answer in
+// lines, and the rest of a multi-line reply (SMTP's "250-..." after EHLO) may arrive after its first
+// line matched, ahead of the next answer, so "^221" must still find the 221 line. The single
+// `expect` keeps its plain flags, as it always had.
 
 import type { Socket } from 'node:net';
 import { formatHost } from '../config/endpoint.js';
-import type { TcpCheckSpec } from '../config/model.js';
+import type { DialogueStep, TcpCheckSpec } from '../config/model.js';
 import { guard, internalErrorText, netConnect } from './boundary.js';
 import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
@@ -12,7 +26,7 @@ import { classifyNetError, closeSocket, compilePattern, excerpt } from './socket
 import { checkTcpConnect, isPlainConnect } from './tcp-connect.js';
 import type { CheckReasonCode, CheckResult, Checker, CheckTarget } from './types.js';
 
-/** Most bytes read while waiting for `expect`; banners and short replies fit well inside. */
+/** Most bytes read while waiting for an `expect`; banners and short replies fit well inside. */
 export const TCP_MAX_READ = 4096;
 
 export const checkTcp: Checker = (target, signal) => {
@@ -20,11 +34,11 @@ export const checkTcp: Checker = (target, signal) => {
   if (spec.type !== 'tcp') return Promise.reject(new TypeError(`checkTcp given a ${spec.type} check`));
   // Plain connect (the common case, thousands a second): the raw handle, no net.Socket.
   if (isPlainConnect(spec)) return checkTcpConnect(target, spec, signal);
-  return checkTcpSocket(target, spec, signal);
+  return runDialogue(target, spec, signal);
 };
 
-async function checkTcpSocket(target: CheckTarget, spec: TcpCheckSpec, signal: AbortSignal): Promise<CheckResult> {
-  const probe = new TcpProbe(target, spec, signal);
+async function runDialogue(target: CheckTarget, spec: TcpCheckSpec, signal: AbortSignal): Promise<CheckResult> {
+  const probe = new DialogueProbe(target, spec, signal);
   try {
     return await probe.run();
   } finally {
@@ -32,31 +46,58 @@ async function checkTcpSocket(target: CheckTarget, spec: TcpCheckSpec, signal: A
   }
 }
 
-const sendBuffers = new WeakMap<TcpCheckSpec, Buffer>();
-
-/** `send` as bytes: Latin-1 keeps "\x00".."\xff" escapes byte-exact; anything wider is UTF-8. */
-function sendBuffer(spec: TcpCheckSpec, send: string): Buffer {
-  let buf = sendBuffers.get(spec);
-  if (buf === undefined) {
-    buf = Buffer.from(send, /[^\x00-\xff]/.test(send) ? 'utf8' : 'latin1');
-    sendBuffers.set(spec, buf);
-  }
-  return buf;
+/** A step ready to run: its compiled pattern, and its bytes once first sent. */
+interface Step {
+  readonly expect: RegExp | null;
+  /** The step as written (its `send` is read when the step runs). */
+  readonly source: DialogueStep;
+  bytes: Buffer | null;
 }
 
-/** One check's state; a class so the socket and timer are plain fields that `close()` can reach. */
-class TcpProbe implements Boundary {
+/** A spec's steps: its dialogue, or its send/expect as one step, or none (plain connect). */
+function stepsOf(spec: TcpCheckSpec): { steps: readonly DialogueStep[]; dialogue: boolean } {
+  if (spec.dialogue !== undefined) return { steps: spec.dialogue, dialogue: true };
+  const send = spec.send !== null && spec.send.length > 0 ? spec.send : null;
+  return { steps: send === null && spec.expect === null ? [] : [{ send, expect: spec.expect }], dialogue: false };
+}
+
+const compiled = new WeakMap<TcpCheckSpec, readonly Step[]>();
+
+/** The steps with their bytes and patterns, made once per spec (no `g`: test() keeps no state). Throws on a bad pattern. */
+function compile(spec: TcpCheckSpec, steps: readonly DialogueStep[], dialogue: boolean): readonly Step[] {
+  let list = compiled.get(spec);
+  if (list === undefined) {
+    list = steps.map((s): Step => ({
+      expect: s.expect === null ? null : dialogue ? new RegExp(s.expect, 'm') : compilePattern(s.expect),
+      source: s,
+      bytes: null,
+    }));
+    compiled.set(spec, list);
+  }
+  return list;
+}
+
+/** Bytes of a `send`: Latin-1 keeps "\x00".."\xff" byte-exact; anything wider is UTF-8. */
+function bytesOf(text: string): Buffer {
+  return Buffer.from(text, /[^\x00-\xff]/.test(text) ? 'utf8' : 'latin1');
+}
+
+class DialogueProbe implements Boundary {
   readonly checkType = 'tcp';
   readonly #target: CheckTarget;
   readonly #spec: TcpCheckSpec;
   readonly #signal: AbortSignal;
   readonly #start = performance.now();
   readonly #label: string;
-  #expect: RegExp | null = null;
+  /** Written as `dialogue` (reasons name the step) rather than as send/expect. */
+  readonly #dialogue: boolean;
+  readonly #written: readonly DialogueStep[];
+  #steps: readonly Step[] = [];
   #socket: Socket | null = null;
   #deadline: Deadline | null = null;
   #connected = false;
-  /** Bytes read so far, one char per byte (Latin-1), so the regex sees the wire bytes. */
+  #step = 0;
+  /** Unmatched bytes since the last match, one char per byte (Latin-1), so a pattern sees the wire bytes. */
   #received = '';
   #resolve: ((r: CheckResult) => void) | null = null;
 
@@ -64,31 +105,38 @@ class TcpProbe implements Boundary {
     this.#target = target;
     this.#spec = spec;
     this.#signal = signal;
-    this.#label = `TCP connect ${formatHost(target.address)}:${spec.port}`;
+    const { steps, dialogue } = stepsOf(spec);
+    this.#written = steps;
+    this.#dialogue = dialogue;
+    this.#label = `TCP ${dialogue ? 'dialogue' : 'connect'} ${formatHost(target.address)}:${spec.port}`;
   }
 
   run(): Promise<CheckResult> {
     return new Promise<CheckResult>((resolve) => {
       this.#resolve = resolve;
-      if (this.#spec.expect !== null) {
-        try {
-          this.#expect = compilePattern(this.#spec.expect);
-        } catch (err) {
-          this.#finish(false, 'error', `invalid expect pattern: ${(err as Error).message}`);
-          return;
-        }
+      try {
+        this.#steps = compile(this.#spec, this.#written, this.#dialogue);
+      } catch (err) {
+        this.#finish(false, 'error', `invalid expect pattern: ${(err as Error).message}`);
+        return;
       }
       this.#deadline = startDeadline(this.#signal, this.#spec.timeoutMs, (cause) => this.#onStop(cause), this);
       if (this.#deadline.cause !== null) return;
       const socket = netConnect(this, { host: this.#target.address.host, port: this.#spec.port });
       this.#socket = socket;
-      socket.on('error', (err) => this.#onError(err));
-      socket.on('close', () => this.#finish(false, 'reset', 'connection closed'));
-      socket.once('connect', () => this.#onConnect(socket));
-      if (this.#expect !== null) {
-        socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-        socket.once('end', () => this.#onEnd());
-      }
+      socket.on('error', (err) => {
+        const errno = localErrno(err);
+        if (errno !== null) return this.#settle(notRunResult(this.#label, errno, performance.now() - this.#start));
+        const known = classifyNetError(err);
+        this.#finish(false, known?.code ?? 'error', `${this.#where()}${known?.text ?? err.message}`);
+      });
+      socket.on('close', () => this.#finish(false, 'reset', `${this.#where()}connection closed`));
+      socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+      socket.once('end', () => this.#onEnd());
+      socket.once('connect', () => {
+        this.#connected = true;
+        this.#runStep();
+      });
     });
   }
 
@@ -98,60 +146,103 @@ class TcpProbe implements Boundary {
   }
 
   caught(err: unknown): void {
-    this.#finish(false, 'error', internalErrorText(err));
-    this.close();
+    // Not #where(): it reads the step, which may be what threw.
+    const at = this.#dialogue ? `step ${this.#step + 1} of ${this.#steps.length}: ` : '';
+    this.#finish(false, 'error', `${at}${internalErrorText(err)}`);
   }
 
-  #onConnect(socket: Socket): void {
-    this.#connected = true;
-    const send = this.#spec.send;
-    if (send !== null && send.length > 0) {
-      const buf = sendBuffer(this.#spec, send);
-      socket.write(buf, guard(this, (err) => {
-        // A failed write also emits 'error', which carries the better errno.
-        if (!err && this.#expect === null) this.#finish(true, 'ok', `connected, sent ${buf.length} bytes`);
+  /** "step 2 of 4 (send "HELO x\r\n"): " for a dialogue's reasons; empty once every step passed, and for send/expect. */
+  #where(): string {
+    const s = this.#written[this.#step];
+    if (!this.#dialogue || s === undefined) return '';
+    const what = s.send !== null ? `send ${excerpt(s.send, 40)}` : `expect /${s.expect}/`;
+    return `step ${this.#step + 1} of ${this.#steps.length} (${what}): `;
+  }
+
+  /** Start the current step: write its bytes, then wait for its pattern (or move on). */
+  #runStep(): void {
+    if (this.#resolve === null) return;
+    const step = this.#steps[this.#step];
+    if (step === undefined) return this.#finish(true, 'ok', this.#doneText());
+    const afterSend = (): void => {
+      if (step.expect === null) {
+        this.#step++;
+        this.#runStep();
+      } else {
+        this.#test();
+      }
+    };
+    const text = step.source.send;
+    if (text !== null && text.length > 0) {
+      // A failed write also emits 'error', which carries the errno and ends the check.
+      this.#socket!.write((step.bytes ??= bytesOf(text)), guard(this, (err) => {
+        if (!err) afterSend();
       }));
-    } else if (this.#expect === null) {
-      this.#finish(true, 'ok', 'connected');
+    } else {
+      afterSend();
     }
   }
 
+  #doneText(): string {
+    if (this.#dialogue) return `${this.#steps.length} step(s) done`;
+    const only = this.#steps[0];
+    if (only === undefined) return 'connected';
+    return only.expect !== null ? `reply matches ${only.expect}` : `connected, sent ${only.bytes?.length ?? 0} bytes`;
+  }
+
   #onData(chunk: Buffer): void {
+    if (this.#resolve === null) return;
+    // send/expect reads only for a reply it expects; a dialogue keeps what comes for the next pattern.
+    if (!this.#dialogue && this.#steps[this.#step]?.expect == null) return;
     const room = TCP_MAX_READ - this.#received.length;
     this.#received += chunk.toString('latin1', 0, Math.min(chunk.length, room));
-    const re = this.#expect!;
+    // Bytes that arrive while a step is still writing wait for its pattern.
+    if (this.#steps[this.#step]?.expect != null) this.#test();
+  }
+
+  #test(): void {
+    const re = this.#steps[this.#step]?.expect;
+    if (re == null) return;
     if (re.test(this.#received)) {
-      this.#finish(true, 'ok', `reply matches ${re}`);
+      this.#received = '';
+      this.#step++;
+      this.#runStep();
     } else if (this.#received.length >= TCP_MAX_READ) {
-      this.#finish(false, 'banner_mismatch', `no match for ${re} in the first ${TCP_MAX_READ} bytes: ${excerpt(this.#received)}`);
+      const what = this.#dialogue ? `${this.#where()}no match` : `no match for ${re}`;
+      this.#finish(false, 'banner_mismatch', `${what} in the first ${TCP_MAX_READ} bytes: ${excerpt(this.#received)}`);
     }
   }
 
   #onEnd(): void {
+    const step = this.#steps[this.#step];
+    if (step === undefined) return;
+    if (this.#dialogue) {
+      const got = this.#received.length === 0 ? 'nothing' : excerpt(this.#received);
+      return this.#finish(false, 'banner_mismatch', `${this.#where()}closed by server (received ${got})`);
+    }
+    // send/expect: a close only matters to a reply still expected (the write's own outcome decides the rest).
+    if (step.expect === null) return;
     const n = this.#received.length;
     this.#finish(
       false,
       'banner_mismatch',
       n === 0
-        ? `closed by server before sending anything (expected ${this.#expect})`
-        : `closed by server after ${n} bytes not matching ${this.#expect}: ${excerpt(this.#received)}`,
+        ? `closed by server before sending anything (expected ${step.expect})`
+        : `closed by server after ${n} bytes not matching ${step.expect}: ${excerpt(this.#received)}`,
     );
-  }
-
-  #onError(err: Error): void {
-    const errno = localErrno(err);
-    if (errno !== null) return this.#settle(notRunResult(this.#label, errno, performance.now() - this.#start));
-    const known = classifyNetError(err);
-    if (known !== null) this.#finish(false, known.code, known.text);
-    else this.#finish(false, 'error', err.message);
   }
 
   #onStop(cause: StopCause): void {
     const timeoutMs = this.#spec.timeoutMs;
-    if (cause === 'timeout' && this.#received.length > 0) {
+    const expect = this.#steps[this.#step]?.expect ?? null;
+    if (cause === 'timeout' && this.#dialogue && this.#connected) {
+      const got = this.#received.length === 0 ? 'nothing' : excerpt(this.#received);
+      const code: CheckReasonCode = this.#received.length > 0 ? 'banner_mismatch' : 'timeout';
+      this.#finish(false, code, `${this.#where()}no match within ${timeoutMs} ms (received ${got})`);
+    } else if (cause === 'timeout' && !this.#dialogue && this.#received.length > 0) {
       // The server talks but never said what we expect: a mismatch tells the operator more than a timeout.
-      this.#finish(false, 'banner_mismatch', `no match for ${this.#expect} within ${timeoutMs} ms: ${excerpt(this.#received)}`);
-    } else if (cause === 'timeout' && this.#connected && this.#expect !== null) {
+      this.#finish(false, 'banner_mismatch', `no match for ${expect} within ${timeoutMs} ms: ${excerpt(this.#received)}`);
+    } else if (cause === 'timeout' && !this.#dialogue && this.#connected && expect !== null) {
       this.#finish(false, 'timeout', `connected, no matching reply within ${timeoutMs} ms`);
     } else {
       this.#settle(stoppedResult(cause, this.#label, timeoutMs, performance.now() - this.#start));
@@ -167,5 +258,6 @@ class TcpProbe implements Boundary {
     if (resolve === null) return;
     this.#resolve = null;
     resolve(result);
+    this.close();
   }
 }

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { checkTcpAny } from '../../src/checks/tcp-dialogue.js';
+import { checkTcp } from '../../src/checks/tcp.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import type { DialogueStep, Family, TcpCheckSpec } from '../../src/config/model.js';
 
@@ -68,7 +68,7 @@ for (const fam of [{ host: '127.0.0.1', family: 4 as const }, { host: '::1', fam
     test('banner, HELO, 250, QUIT, 221: up, and the server saw each command once', async () => {
       smtp.mode = 'ok';
       smtp.commands.length = 0;
-      const r = await checkTcpAny(target(fam.host, fam.family, port, SMTP), never);
+      const r = await checkTcp(target(fam.host, fam.family, port, SMTP), never);
       assert.equal(r.up, true, r.reason);
       assert.match(r.reason, /TCP dialogue .*: 3 step\(s\) done$/);
       assert.deepEqual(smtp.commands, ['HELO lvsd', 'QUIT']);
@@ -78,40 +78,40 @@ for (const fam of [{ host: '127.0.0.1', family: 4 as const }, { host: '::1', fam
       smtp.mode = 'ehlo-slow';
       smtp.commands.length = 0;
       const steps: DialogueStep[] = [SMTP[0]!, { send: 'EHLO lvsd\r\n', expect: '^250' }, SMTP[2]!];
-      const r = await checkTcpAny(target(fam.host, fam.family, port, steps), never);
+      const r = await checkTcp(target(fam.host, fam.family, port, steps), never);
       assert.equal(r.up, true, r.reason);
       assert.deepEqual(smtp.commands, ['EHLO lvsd', 'QUIT']);
     });
 
     test('a final step without expect is done once written', async () => {
       smtp.mode = 'ok';
-      const r = await checkTcpAny(target(fam.host, fam.family, port, [SMTP[0]!, SMTP[1]!, { send: 'QUIT\r\n', expect: null }]), never);
+      const r = await checkTcp(target(fam.host, fam.family, port, [SMTP[0]!, SMTP[1]!, { send: 'QUIT\r\n', expect: null }]), never);
       assert.equal(r.up, true, r.reason);
     });
 
     test('a wrong reply is down, naming the step', async () => {
       smtp.mode = 'reject-helo';
-      const r = await checkTcpAny(target(fam.host, fam.family, port, SMTP), never);
+      const r = await checkTcp(target(fam.host, fam.family, port, SMTP), never);
       assert.deepEqual([r.up, r.code], [false, 'banner_mismatch'], r.reason);
       assert.match(r.reason, /step 2 of 3 \(send "HELO lvsd\\r\\n"\): .*"501 go away\\r\\n"/);
     });
 
     test('a server closing after the banner is down at step 2', async () => {
       smtp.mode = 'close-after-banner';
-      const r = await checkTcpAny(target(fam.host, fam.family, port, SMTP), never);
+      const r = await checkTcp(target(fam.host, fam.family, port, SMTP), never);
       assert.equal(r.up, false);
       assert.match(r.reason, /step 2 of 3/);
     });
 
     test('a server that goes silent is down when the check timeout ends the dialogue', async () => {
       smtp.mode = 'silent-after-helo';
-      const r = await checkTcpAny(target(fam.host, fam.family, port, SMTP, 300), never);
+      const r = await checkTcp(target(fam.host, fam.family, port, SMTP, 300), never);
       assert.deepEqual([r.up, r.code], [false, 'timeout'], r.reason);
       assert.match(r.reason, /step 2 of 3 .*no match within 300 ms \(received nothing\)/);
     });
 
     test('a refused connection is down with code refused', async () => {
-      const r = await checkTcpAny(target(fam.host, fam.family, 1, SMTP), never);
+      const r = await checkTcp(target(fam.host, fam.family, 1, SMTP), never);
       assert.deepEqual([r.up, r.code], [false, 'refused']);
     });
   });

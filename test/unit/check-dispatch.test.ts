@@ -13,7 +13,7 @@ import { checkerFor, runCheck } from '../../src/checks/index.js';
 import { checkMisc } from '../../src/checks/misc.js';
 import { checkNone } from '../../src/checks/none.js';
 import { checkPing } from '../../src/checks/ping.js';
-import { checkTcpAny } from '../../src/checks/tcp-dialogue.js';
+import { checkTcp } from '../../src/checks/tcp.js';
 import { checkUdp } from '../../src/checks/udp.js';
 import type { CheckTarget } from '../../src/checks/types.js';
 import type { CheckSpec, CheckType } from '../../src/config/model.js';
@@ -31,7 +31,7 @@ const common = { intervalMs: 1000, timeoutMs: 1000, rise: 1, fall: 1, port: 80 }
 describe('checkerFor', () => {
   test('maps every check type to its checker', () => {
     const expected: Record<Exclude<CheckType, 'dns'>, unknown> = {
-      tcp: checkTcpAny, http: checkHttp, https: checkHttp, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
+      tcp: checkTcp, http: checkHttp, https: checkHttp, misc: checkMisc, udp: checkUdp, ping: checkPing, none: checkNone,
     };
     for (const [type, checker] of Object.entries(expected)) assert.equal(checkerFor(type as CheckType), checker, type);
   });
