@@ -68,8 +68,10 @@ export interface DaemonOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Names the log file in /vmout/logs (default "lvsd"). */
   readonly label?: string;
-  /** Entry point to run instead of lvsdBin (harness self-tests use a stand-in). */
+  /** Entry point to run instead of lvsdBin (harness self-tests use a stand-in, the scale scenario the packaged bundle). */
   readonly bin?: string;
+  /** Node/V8 flags before the entry (an entry's own `#!` line is not read when node runs it). */
+  readonly nodeArgs?: readonly string[];
   /** Run in this network namespace (`ip netns exec NS`, which execs: the pid is lvsd's). */
   readonly netns?: string;
 }
@@ -117,7 +119,7 @@ export class Daemon {
 
   /** Spawns the daemon; it is not ready yet: wait for a log line or a table state. */
   static start(opts: DaemonOptions): Promise<Daemon> {
-    const args = [opts.bin ?? lvsdBin, 'run', '-c', opts.configDir, ...(opts.args ?? [])];
+    const args = [...(opts.nodeArgs ?? []), opts.bin ?? lvsdBin, 'run', '-c', opts.configDir, ...(opts.args ?? [])];
     const child = opts.netns === undefined
       ? spawnTracked(process.execPath, args, { ...process.env, ...opts.env })
       : spawnTracked('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { ...process.env, ...opts.env });
