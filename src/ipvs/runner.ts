@@ -316,7 +316,7 @@ export function createDryRunRunner(options: DryRunRunnerOptions): IpvsRunner & S
         }
         logger.info({ line: lines[i] }, 'dry-run: ipvsadm -R line');
       }
-      const { errors, status } = memory.restore(lines);
+      const { errors, status } = await memory.restoreInTurns(lines);
       if (errors.length > 0) logger.warn({ status, errors }, 'dry-run: ipvsadm -R would report errors');
       return { errors };
     },

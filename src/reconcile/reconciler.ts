@@ -255,7 +255,7 @@ export class Reconciler {
       if (errors.length === 0) {
         // ipvsadm reported nothing: every line took effect. Apply the same lines to the model; the
         // kernel is read again only if the model disagrees (then the model was wrong).
-        const model = this.#kernel.applied(c.actual, lines);
+        const model = await this.#kernel.applied(c.actual, lines);
         if (model) {
           await this.#kernel.recordOwnership(c.snapshot, model);
           return this.#succeeded(applied);

@@ -29,12 +29,19 @@ describe('MemoryTable: every captured ipvsadm -R case', () => {
   for (const name of readdirSync(join(dir, 'restore')).sort()) {
     const has = (f: string): boolean => existsSync(join(dir, 'restore', name, f));
     if (!has('input')) continue;
-    it(name, () => {
+    it(name, async () => {
       const memory = new MemoryTable();
       if (has('setup') && read('restore', name, 'setup') !== '') {
         assert.equal(memory.restore(lines(read('restore', name, 'setup'))).status, 0);
       }
-      const r = memory.restore(lines(read('restore', name, 'input')));
+      const input = lines(read('restore', name, 'input'));
+      // restoreInTurns (what the daemon's model uses, 2 lines a turn here) gives restore()'s result.
+      const inTurns = new MemoryTable();
+      if (has('setup') && read('restore', name, 'setup') !== '') inTurns.restore(lines(read('restore', name, 'setup')));
+      const t = await inTurns.restoreInTurns(input, 2);
+      const r = memory.restore(input);
+      assert.deepEqual(t, r, 'restoreInTurns: errors and status');
+      assert.equal(inTurns.save(), memory.save(), 'restoreInTurns: the table');
       const expected = DIVERGENCES[name] ?? {
         errors: errLines(read('restore', name, 'stderr')),
         status: Number(read('restore', name, 'status')),
