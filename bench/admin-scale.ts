@@ -8,18 +8,23 @@
 // stretch over 50 ms. The figures are printed and saved to bench/results/admin-scale.{json,md};
 // tests never assert them.
 //
-// Usage: node build/bench/run.js admin [--runs N] [--reals N] [--files N] [--before DIR] [--cpu-prof DIR]
+// Usage: node build/bench/run.js admin [--runs N] [--reals N] [--files N] [--before DIR] [--stdout file,pipe] [--cpu-prof DIR]
+// --stdout: where the daemon's log goes, each measured in turn (default both): a file, or a pipe this
+//   benchmark reads (a synchronous logger waits whenever its reader falls behind, as on a loaded machine).
 // --before DIR: another checkout, built (e.g. `git worktree add DIR COMMIT && cd DIR && npx tsc`), measured
 //   first in the same run with its own bin/lvsd.js for daemon and CLI: before and after side by side.
 // --cpu-prof DIR: the daemon writes a V8 CPU profile into DIR when it stops (where a command's time goes).
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, runLvsd, startDaemon } from '../test/helpers/daemon-process.js';
-import type { DaemonProcess, RunResult } from '../test/helpers/daemon-process.js';
+import { Worker } from 'node:worker_threads';
+import { freePort, lvsdCommand, runLvsd, startDaemon } from '../test/helpers/daemon-process.js';
+import type { RunResult } from '../test/helpers/daemon-process.js';
 import { resultsDir } from './lib/paths.js';
 import { round } from './lib/stats.js';
 
@@ -31,10 +36,12 @@ interface Options {
   cpuProf: string | null;
   /** Another checkout (built) to measure first, in the same run: its bin/lvsd.js for daemon and CLI. */
   before: string | null;
+  /** Where the daemon's stdout (its log) goes: a pipe the benchmark reads, or a file (as fast a reader as there is). */
+  stdout: ('pipe' | 'file')[];
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { runs: 5, reals: 2000, files: 10_000, cpuProf: null, before: null };
+  const o: Options = { runs: 5, reals: 2000, files: 10_000, cpuProf: null, before: null, stdout: ['file', 'pipe'] };
   for (let i = 0; i < args.length; i += 2) {
     const v = Number(args[i + 1]);
     if (args[i] === '--runs') o.runs = v;
@@ -42,6 +49,7 @@ function parseArgs(args: string[]): Options {
     else if (args[i] === '--files') o.files = v;
     else if (args[i] === '--cpu-prof') o.cpuProf = args[i + 1] ?? null;
     else if (args[i] === '--before') o.before = args[i + 1] ?? null;
+    else if (args[i] === '--stdout') o.stdout = (args[i + 1] ?? '').split(',').filter((x): x is 'pipe' | 'file' => x === 'pipe' || x === 'file');
     else throw new Error(`unknown option ${args[i]}`);
   }
   return o;
@@ -52,25 +60,32 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+// In a worker thread, so the round trips do not wait on the benchmark's own thread (which reads and
+// parses every daemon log line): the wait measured is the daemon's and the machine's.
+const POLLER = `
+const { parentPort, workerData } = require('node:worker_threads');
+let running = true;
+let maxMs = 0;
+parentPort.on('message', () => { running = false; });
+(async () => {
+  while (running) {
+    const t = performance.now();
+    try { await (await fetch(workerData.url)).arrayBuffer(); } catch { /* a refused round trip still measured the wait */ }
+    maxMs = Math.max(maxMs, performance.now() - t);
+  }
+  parentPort.postMessage(maxMs);
+})();
+`;
+
 /** Back-to-back /healthz round trips until stopped; the slowest one is the longest stall seen. */
 function pollHealthz(listen: string): { stop(): Promise<number> } {
-  let running = true;
-  let maxMs = 0;
-  const loop = (async () => {
-    while (running) {
-      const t = performance.now();
-      try {
-        await (await fetch(`http://${listen}/healthz`)).arrayBuffer();
-      } catch {
-        // a refused round trip still measured the wait
-      }
-      maxMs = Math.max(maxMs, performance.now() - t);
-    }
-  })();
+  const worker = new Worker(POLLER, { eval: true, workerData: { url: `http://${listen}/healthz` } });
   return {
     async stop() {
-      running = false;
-      await loop;
+      const done = once(worker, 'message');
+      worker.postMessage('stop');
+      const [maxMs] = (await done) as [number];
+      await worker.terminate();
       return maxMs;
     },
   };
@@ -129,15 +144,15 @@ async function longestGap(file: string, from: number, to: number): Promise<{ gap
 
 const QUIET_MS = 500;
 
-/** Resolves once no daemon log line has come for QUIET_MS (at most 30 s). */
-async function logQuiet(daemon: DaemonProcess): Promise<void> {
+/** Resolves once the daemon's log has not grown for QUIET_MS (at most 30 s). */
+async function logQuiet(size: () => number): Promise<void> {
   const end = performance.now() + 30_000;
-  let seen = daemon.logs.length;
+  let seen = size();
   let since = performance.now();
   while (performance.now() < end) {
     await new Promise((res) => setTimeout(res, 50));
-    if (daemon.logs.length !== seen) {
-      seen = daemon.logs.length;
+    if (size() !== seen) {
+      seen = size();
       since = performance.now();
     } else if (performance.now() - since >= QUIET_MS) {
       return;
@@ -145,16 +160,71 @@ async function logQuiet(daemon: DaemonProcess): Promise<void> {
   }
 }
 
-async function measure(label: string, entry: string | null, dir: string, listen: string, o: Options): Promise<Variant> {
-  const gaps = join(dir, `loop-gaps-${label}.txt`);
+interface BenchDaemon {
+  /** How much it has logged (lines or bytes): grows while it works. */
+  logSize(): number;
+  ready(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The daemon with its stdout into a file: writes to it never wait for a reader. */
+function fileDaemon(dir: string, logFile: string, env: NodeJS.ProcessEnv, nodeArgs: string[], entry: string | null): BenchDaemon {
+  const fd = openSync(logFile, 'w');
+  const argv = ['run', '-c', dir, '--dry-run'];
+  const child = spawn(process.execPath, [...nodeArgs, ...(entry ? [entry, ...argv] : lvsdCommand(argv))], { env: { ...process.env, ...env }, stdio: ['ignore', fd, 'inherit'] });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const size = (): number => {
+    try {
+      return statSync(logFile).size;
+    } catch {
+      return 0;
+    }
+  };
+  return {
+    logSize: size,
+    async ready() {
+      for (;;) {
+        const text = await readFile(logFile, 'utf8');
+        if (text.includes('"event":"first_round"') && text.includes('control socket ready')) return;
+        if (child.exitCode !== null) throw new Error(`daemon exited (${child.exitCode}) before it was ready`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The daemon with its stdout into a pipe this benchmark reads (and parses) on its main thread. */
+function pipeDaemon(dir: string, env: NodeJS.ProcessEnv, nodeArgs: string[], entry: string | null): BenchDaemon {
+  const daemon = startDaemon(dir, ['--dry-run'], env, entry ? { nodeArgs, entry } : { nodeArgs });
+  return {
+    logSize: () => daemon.logs.length,
+    async ready() {
+      await daemon.waitForLog((l) => l.event === 'first_round', 'first round');
+      await daemon.waitForLog((l) => l.msg === 'control socket ready', 'control socket');
+    },
+    async stop() {
+      await daemon.stop();
+    },
+  };
+}
+
+async function measure(label: string, entry: string | null, stdout: 'pipe' | 'file', dir: string, listen: string, o: Options): Promise<Variant> {
+  // Outside the config directory: the daemon watches that one (each appended line was an event).
+  const gaps = join(`${dir}-gaps`, `loop-gaps-${label.replace(/\W/g, '-')}.txt`);
+  await mkdir(`${dir}-gaps`, { recursive: true });
   const nodeArgs = ['--import', fileURLToPath(new URL('./lib/loop-gaps.js', import.meta.url))];
   if (o.cpuProf) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`);
-  const daemon = startDaemon(dir, ['--dry-run'], { LVSD_BENCH_LOOP_GAPS: gaps }, entry ? { nodeArgs, entry } : { nodeArgs });
+  const env = { LVSD_BENCH_LOOP_GAPS: gaps };
+  const daemon = stdout === 'file' ? fileDaemon(dir, join(`${dir}-gaps`, `log-${label.replace(/\W/g, '-')}.json`), env, nodeArgs, entry) : pipeDaemon(dir, env, nodeArgs, entry);
   const v: Variant = { samples: Object.fromEntries(Object.keys(COMMANDS).map((k) => [k, []])), baselineHealthz: [], baselineLoop: [], baselineLoopCpu: [] };
   try {
-    await daemon.waitForLog((l) => l.event === 'first_round', 'first round');
-    await daemon.waitForLog((l) => l.msg === 'control socket ready', 'control socket');
-    await logQuiet(daemon);
+    await daemon.ready();
+    await logQuiet(daemon.logSize);
     for (let run = 0; run <= o.runs; run++) {
       const quiet = pollHealthz(listen);
       const q0 = Date.now();
@@ -175,7 +245,7 @@ async function measure(label: string, entry: string | null, dir: string, listen:
         // The daemon applies and logs after replying (its log lines paced over a second or two):
         // the window lasts until its log has been quiet for QUIET_MS, so the next command starts
         // on an idle daemon and no work is left outside the window that caused it.
-        await logQuiet(daemon);
+        await logQuiet(daemon.logSize);
         const stretchMs = await poll.stop();
         const loop = await longestGap(gaps, t0, Date.now());
         // The first run warms up (JIT) and is left out of the medians.
@@ -223,10 +293,11 @@ export async function run(args: string[]): Promise<void> {
     for (let i = 0; i < o.reals; i++) svc += `  - { address: 10.0.${Math.floor(i / 250)}.${(i % 250) + 1}:80 }\n`;
     await writeFile(join(dir, 'conf.d', 'web.yaml'), svc);
     for (let i = 0; i < o.files; i++) await writeFile(join(dir, 'maint', `10.9.${Math.floor(i / 250)}.${(i % 250) + 1}`), '');
-    const variants: [string, string | null][] = o.before ? [['before', join(o.before, 'bin', 'lvsd.js')], ['after', null]] : [['this build', null]];
+    const builds: [string, string | null][] = o.before ? [['before', join(o.before, 'bin', 'lvsd.js')], ['after', null]] : [['this build', null]];
+    const variants: [string, string | null, 'pipe' | 'file'][] = o.stdout.flatMap((out) => builds.map(([b, entry]): [string, string | null, 'pipe' | 'file'] => [`${b}, log to ${out}`, entry, out]));
     const measured: Record<string, ReturnType<typeof summarise> & { raw: Variant }> = {};
-    for (const [label, entry] of variants) {
-      const v = await measure(label, entry, dir, listen, o);
+    for (const [label, entry, out] of variants) {
+      const v = await measure(label, entry, out, dir, listen, o);
       measured[label] = { ...summarise(v), raw: v };
     }
     const result = { at: new Date().toISOString(), node: process.version, command: `node build/bench/run.js admin ${args.join(' ')}`.trim(), reals: o.reals, files: o.files, runs: o.runs, loadavg: loadavg().map((x) => round(x, 2)), cpus: cpus().length, before: o.before, variants: measured };
@@ -242,7 +313,9 @@ export async function run(args: string[]): Promise<void> {
 
 Run: \`${result.command}\` (${result.at}, Node ${result.node}, medians of ${o.runs} runs after one warm-up${o.before ? `; "before" is the build in ${o.before}, measured first in the same run` : ''}).
 A \`run --dry-run\` daemon, one service of ${o.reals.toLocaleString('en')} reals (check \`none\`), ${o.files.toLocaleString('en')} files in
-maintenance_dir naming hosts no service has; each command through the real CLI and control socket.
+maintenance_dir naming hosts no service has; each command through the real CLI and control socket. The daemon's
+stdout (its JSON log) goes to a file ("log to file": writes never wait) or to a pipe this benchmark reads on its main
+thread ("log to pipe": on a loaded machine the reader falls behind, and a logger writing synchronously then waits).
 
 - Longest loop gap: inside the daemon (preloaded bench/lib/loop-gaps.ts), the longest gap between two ticks of a 5 ms
   timer that overlaps the command's window (its start until the daemon's log was quiet for 0.5 s after the CLI exited,
@@ -250,8 +323,8 @@ maintenance_dir naming hosts no service has; each command through the real CLI a
   the daemon's event loop (or the daemon waited for a CPU). The goal is measured here. Beside it, the most CPU the
   daemon used inside one gap (process.cpuUsage, all its threads): a gap much longer than its CPU was the machine's
   load (a busy 2-core machine keeps a process off the CPU for tens of ms), not lvsd's own work.
-- Slowest /healthz: back-to-back round trips from the benchmark process over the same window; it adds the client's
-  own lateness (the benchmark parses every daemon log line on the same thread), so it is an upper bound.
+- Slowest /healthz: back-to-back round trips from a worker thread of the benchmark over the same window; it adds the
+  client's own lateness on a loaded machine, so it is an upper bound.
 
 | command | build | exit | whole CLI process | longest loop gap (median) | (worst run) | most CPU in one gap (median) | slowest /healthz (median) | (worst run) |
 |---|---|---|---|---|---|---|---|---|
@@ -267,5 +340,6 @@ Load average at the end of the run: ${result.loadavg.join(', ')} on ${result.cpu
     await writeFile(join(resultsDir, 'admin-scale.md'), md);
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await rm(`${dir}-gaps`, { recursive: true, force: true });
   }
 }
