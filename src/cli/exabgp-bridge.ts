@@ -13,6 +13,7 @@ import { ANNOUNCE_DEFAULTS } from '../config/announce-resolve.js';
 import { errorMessage } from '../errors.js';
 import { COMMON_HELP, EXIT_OK, parseCommand } from './args.js';
 import type { Command } from './command.js';
+import { bridgeLines } from './bridge-lines.js';
 
 const RETRY_MS = 1000;
 
@@ -52,10 +53,12 @@ function bridge(path: string): Promise<number> {
     let done = false;
     let timer: NodeJS.Timeout | null = null;
     let pending = '';
+    const told = bridgeLines(path, (line) => process.stderr.write(line));
 
     const finish = (): void => {
       if (done) return;
       done = true;
+      told.stop();
       if (timer) clearTimeout(timer);
       socket?.destroy();
       resolve(EXIT_OK);
@@ -69,7 +72,7 @@ function bridge(path: string): Promise<number> {
       s.on('connect', () => {
         connected = true;
         lastProblem = '';
-        process.stderr.write(`lvsd exabgp-bridge: connected to ${path}\n`);
+        told.event('connected');
       });
       s.on('data', (chunk: string) => {
         process.stdout.write(chunk);
@@ -80,7 +83,7 @@ function bridge(path: string): Promise<number> {
         lastProblem = problem;
       });
       s.on('close', () => {
-        if (connected) process.stderr.write(`lvsd exabgp-bridge: lvsd closed the connection; reconnecting\n`);
+        if (connected) told.event('closed');
         connected = false;
         socket = null;
         if (!done) timer = setTimeout(dial, RETRY_MS);

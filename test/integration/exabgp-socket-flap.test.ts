@@ -5,14 +5,15 @@
 // each; what a period folded is summed up when it ends, and nothing is lost from the counts.
 
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ExabgpBackend } from '../../src/announce/exabgp-backend.js';
 import { captureLog } from '../helpers/log-capture.js';
-import { eventually } from '../helpers/daemon-process.js';
+import { eventually, lvsdCommand } from '../helpers/daemon-process.js';
 
 const CYCLES = 1_000;
 const KNOWN = new Map<string, 4 | 6>([['192.0.2.10', 4], ['2001:db8::10', 6]]);
@@ -108,6 +109,52 @@ describe('exabgp socket: a connect/close loop does not fill the log', { timeout:
       assert.deepEqual([state.at(-1)!.bridges, state.at(-1)!.level], [0, 'warn'], JSON.stringify(state.at(-1)));
     } finally {
       await backend.close(false);
+    }
+  });
+});
+
+describe('lvsd exabgp-bridge against an lvsd that closes every connection at once', { timeout: 300_000 }, () => {
+  const RECONNECTS = 20; // the bridge retries once a second: 20 s of a loop
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lvsd-bridge-flap-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`${RECONNECTS} connects and closes: one line of each a started minute in ExaBGP's log (was two lines a reconnect)`, async () => {
+    const path = join(dir, 'x.sock');
+    let accepted = 0;
+    // What a capped (or crash-looping) lvsd does: accept, then close at once.
+    const server = createServer((s) => {
+      accepted++;
+      s.on('error', () => undefined);
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const started = Date.now();
+    const bridge = spawn(process.execPath, lvsdCommand(['exabgp-bridge', '--socket', path]), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    bridge.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => bridge.once('exit', (code) => resolve(code)));
+    try {
+      await eventually(async () => (accepted >= RECONNECTS ? true : undefined), `${RECONNECTS} connections`, 240_000);
+      bridge.stdin.end(); // ExaBGP stopping: the bridge exits 0, having written every line
+      assert.equal(await exited, 0);
+      const minutes = Math.floor((Date.now() - started) / 60_000) + 1;
+      const lines = stderr.trim().split('\n');
+      const count = (re: RegExp): number => lines.filter((l) => re.test(l)).length;
+      const connected = count(/^lvsd exabgp-bridge: connected to /);
+      const closed = count(/^lvsd exabgp-bridge: lvsd closed the connection; reconnecting$/);
+      const summaries = count(/^lvsd exabgp-bridge: \d+ connection\(s\) and \d+ close\(s\) by lvsd not shown/);
+      assert.ok(connected >= 1 && connected <= minutes, `${connected} connected lines in ${minutes} started minute(s):\n${stderr}`);
+      assert.ok(closed >= 1 && closed <= minutes, `${closed} closed lines in ${minutes} started minute(s):\n${stderr}`);
+      assert.ok(summaries <= minutes, stderr);
+      assert.equal(lines.length, connected + closed + summaries, stderr);
+    } finally {
+      bridge.kill();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
