@@ -234,7 +234,6 @@ export class SyncDaemonKeeper {
 
   async #read(signal: AbortSignal): Promise<SyncDaemons> {
     this.#stats.reads++;
-    this.#model = null;
     const daemons = await this.#o.runner.daemons({ signal });
     this.#model = daemons;
     this.#readAt = this.#now();

@@ -98,6 +98,26 @@ describe('sync daemon keeper', () => {
     assert.deepEqual(keeper.status().kernel.map((d) => [d.state, d.owned]), [['master', true]]);
   });
 
+  it('regression: while a resync reads the kernel, status still shows the daemons last known (was: "none running" for the length of the read)', async () => {
+    const k = kernel();
+    const { keeper, timers, advance } = await keeper_(k);
+    await keeper.start();
+    // Hold the next read until the test has looked at the status.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const read = k.runner.daemons.bind(k.runner);
+    k.runner.daemons = async (o) => {
+      await held;
+      return read(o);
+    };
+    advance(30_000);
+    timers.fire();
+    assert.deepEqual(keeper.status().kernel.map((d) => [d.state, d.owned]), [['master', true]], 'during the read');
+    release();
+    await keeper.settled();
+    assert.deepEqual(keeper.status().kernel.map((d) => [d.state, d.owned]), [['master', true]], 'after the read');
+  });
+
   it('nothing changed: a resync costs one read and nothing else', async () => {
     const k = kernel();
     const { keeper, timers, advance } = await keeper_(k);
