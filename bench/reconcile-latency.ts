@@ -352,7 +352,7 @@ export async function run(args: string[]): Promise<void> {
       `- node: ${process.version}; cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
       `- load average at start / end: ${result.loadAverageAtStart} / ${result.loadAverageAtEnd}`,
       `- window: ${o.windowS} s after ${o.warmupS} s of warm-up; sample ${o.sample} reals, ${o.failuresPerS} failures/s asked`,
-      `- lvsd in the window: ${result.lvsdCpuPct} % of a core, ${result.lvsdChecksPerS} checks/s; its threads runnable but waiting for a CPU: ${result.lvsdWaitingForCpuPct} % of the window (other processes had both cores)`,
+      `- lvsd in the window: ${result.lvsdCpuPct} % of a core, ${result.lvsdChecksPerS} checks/s (of ${o.reals} asked); time its threads were runnable but waiting for a CPU, summed over the threads: ${result.lvsdWaitingForCpuPct} % of the window (well above 0: other processes had the cores)`,
       `- failures: ${result.failures} (not taken out within 15 s: ${missed}; no matching -R: ${unmatched})`,
       '',
       '| ms | n | median | p90 | max |',
