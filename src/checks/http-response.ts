@@ -1,5 +1,5 @@
 // The one reader of HTTP/1.x responses for every HTTP check, fed the bytes as they arrive by either
-// transport (the raw handle, http-raw.ts; a net/TLS socket, http-probe.ts). What it reads depends on
+// transport (the raw handle, http-raw.ts; a net/TLS socket, http-socket.ts). What it reads depends on
 // the check:
 //
 // - status: up to the final status line (interim 1xx heads skipped), judged against expect_status;
