@@ -6,7 +6,7 @@
 // where it was set but not to the final type (a later level changed the type) is dropped silently:
 // `defaults: {type: http, path: /health}` under a service with `type: dns` just loses `path`.
 
-import type { CheckSpec, CheckType, SourcePos } from './model.js';
+import type { CheckSpec, CheckType, Protocol, SourcePos } from './model.js';
 import type { IssueList } from './issues.js';
 import type { PathSeg, YamlDoc } from './positions.js';
 import type { RawCheck } from './schema.js';
@@ -32,8 +32,8 @@ export interface CheckTargetInfo {
   readonly realPort: number;
   /** The real's address in the text, for errors about the real as a whole. */
   readonly realPos: SourcePos;
-  /** dns `transport` when the check does not say: follows the service protocol. */
-  readonly dnsTransport: 'udp' | 'tcp';
+  /** The service's protocol; null for a fwmark service. */
+  readonly serviceProtocol: Protocol | null;
   /** Relative command paths ("checks/smtp") are taken from here. */
   readonly configDir: string;
   /**
@@ -137,7 +137,7 @@ export function resolveCheck(
       fall: get<number>('fall') ?? BUILTIN.check.fall,
       port,
     },
-    dnsTransport: target.dnsTransport,
+    serviceProtocol: target.serviceProtocol,
     configDir: target.configDir,
     full,
     issues,

@@ -160,7 +160,7 @@ export async function loadConfig(configDir: string, options: LoadOptions = {}): 
     : null;
   if (defaultsCheck) {
     // Keys that do not fit the defaults' own check type are wrong even with no service at all.
-    resolveCheck([defaultsCheck], { realPort: 1, realPos: globalDoc!.start(), dnsTransport: 'tcp', configDir, partial: true }, issues);
+    resolveCheck([defaultsCheck], { realPort: 1, realPos: globalDoc!.start(), serviceProtocol: 'tcp', configDir, partial: true }, issues);
   }
 
   // --- conf.d ------------------------------------------------------------------------------------

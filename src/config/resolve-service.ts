@@ -122,10 +122,10 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
   // --- checks -----------------------------------------------------------------------------------
   const serviceCheck: ListLevel = { label: 'the service check', check: raw.check, checks: raw.checks, doc, path: ['check'], listPath: ['checks'] };
   const baseLevels: ListLevel[] = ctx.defaultsCheck ? [ctx.defaultsCheck, serviceCheck] : [serviceCheck];
-  const dnsTransport = fwmark !== undefined || protocol === 'udp' ? 'udp' : 'tcp';
+  const serviceProtocol = fwmark !== undefined ? null : protocol;
   const commands: CommandRef[] = [];
   // Reported once for the service on its own, so a service without reals is still checked.
-  resolveCheckList(baseLevels, { realPort: 1, realPos: doc.start(), dnsTransport, configDir: ctx.configDir, partial: true }, issues);
+  resolveCheckList(baseLevels, { realPort: 1, realPos: doc.start(), serviceProtocol, configDir: ctx.configDir, partial: true }, issues);
 
   // Reals without a check of their own resolve to the same specs for the same port: resolve once per
   // port and share the (immutable) result. It is the per-real cost of big configs (issue 13).
@@ -149,7 +149,7 @@ export function resolveService(raw: RawService, ctx: ServiceContext): ResolvedSe
       // ipvsadm silently rewrites the port for gate/ipip; the table would never match the config.
       issues.add(d.pos, `with forwarding ${forwarding} the port cannot be changed: ${key} must use the service port ${vip.port} (or use forwarding: masq)`);
     }
-    const checkTarget = { realPort: d.endpoint.port, realPos: d.pos, dnsTransport, configDir: ctx.configDir } as const;
+    const checkTarget = { realPort: d.endpoint.port, realPos: d.pos, serviceProtocol, configDir: ctx.configDir } as const;
     let check: RealConfig['check'];
     let checks: RealConfig['checks'];
     if (isSorry) {

@@ -5,6 +5,7 @@
 // (index.ts there maps a type to its checker), so loading a config never loads a checker.
 
 import type { z } from 'zod';
+import type { Protocol } from '../../model/endpoint.js';
 import type { IssueList } from '../issues.js';
 import type { PathSeg } from '../positions.js';
 import type { SourcePos } from '../source-pos.js';
@@ -38,8 +39,8 @@ export interface BuildContext {
   /** Where `type` was written (the real's address when only the built-in default set it). */
   typePos(): SourcePos;
   readonly common: CheckCommon;
-  /** dns `transport` when the check does not say: follows the service protocol. */
-  readonly dnsTransport: 'udp' | 'tcp';
+  /** The service's protocol; null for a fwmark service (a dns check's default transport follows it). */
+  readonly serviceProtocol: Protocol | null;
   readonly configDir: string;
   /** False for lvsd.yaml defaults and service checks on their own (a real's check may supply the rest). */
   readonly full: boolean;

@@ -53,7 +53,7 @@ export const dnsCheck = describeCheckType({
   },
   portless: false,
   target: (spec: DnsCheckSpec, host: string) => `${hostPort(spec, host)} ${spec.transport} ${spec.queryType} ${spec.query}`,
-  build: ({ get, posOf, typePos, common, dnsTransport, full, issues }) => {
+  build: ({ get, posOf, typePos, common, serviceProtocol, full, issues }) => {
     const query = get<string>('query');
     if (full && query === undefined) issues.add(typePos(), 'a dns check needs "query" (the name to ask for, e.g. query: example.org)');
     // What the DNS checker's encoder can send (dns-name.ts follows it): what loads is what it can send.
@@ -64,7 +64,8 @@ export const dnsCheck = describeCheckType({
       type: 'dns',
       query: query ?? '',
       queryType: get<string>('query_type') ?? DNS_DEFAULTS.queryType,
-      transport: get<'udp' | 'tcp'>('transport') ?? dnsTransport,
+      // UDP for a UDP service and a fwmark one (it may carry both), else TCP.
+      transport: get<'udp' | 'tcp'>('transport') ?? (serviceProtocol === null || serviceProtocol === 'udp' ? 'udp' : 'tcp'),
       expectRcode: get<string>('expect_rcode') ?? DNS_DEFAULTS.expectRcode,
       expectAnswer: get<string>('expect_answer') ?? null,
     };
