@@ -19,6 +19,11 @@ export interface CheckEngine {
   start(): void;
   /** Adopt a new probe plan: surviving probe keys keep their health and timers. */
   update(plan: ProbePlan): void;
+  /**
+   * Bring `health` up to date with every result (last reason, counters): the threads send those only
+   * when asked, for /status. Resolves when they answered, or after `timeoutMs` with what there is.
+   */
+  refresh(timeoutMs?: number): Promise<void>;
   /** The scheduler counters of every thread, summed (engine/stats.ts). */
   stats(): SchedulerStats;
   /** Check threads configured (0 = the control thread runs the checks). */

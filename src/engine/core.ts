@@ -10,15 +10,42 @@ import type { HealthEvent } from '../health/tracker.js';
 import { LoopLagMonitor } from '../loop-lag.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import type { FromThread, ProbeTally, ThreadLog } from './protocol.js';
+import { RESULT_CODES } from './protocol.js';
+import type { FromThread, Results, ThreadLog } from './protocol.js';
+
+const CODE_INDEX = new Map<string, number>(RESULT_CODES.map((c, i) => [c, i]));
+const ERROR_CODE = CODE_INDEX.get('error')!;
+
+/** Results gathered for the next batch, in plain arrays (small integers stay unboxed). */
+class ResultLog {
+  probe: number[] = [];
+  code: number[] = [];
+  latencyMs: number[] = [];
+
+  get size(): number {
+    return this.probe.length;
+  }
+
+  /** As typed arrays whose buffers can be handed over without a copy; empties the log. */
+  take(): Results {
+    const out = { probe: Uint32Array.from(this.probe), code: Uint8Array.from(this.code), latencyMs: Float64Array.from(this.latencyMs) };
+    this.probe = [];
+    this.code = [];
+    this.latencyMs = [];
+    return out;
+  }
+}
 
 export interface CoreOptions {
   readonly check: Checker;
   readonly maxConcurrent: number;
   readonly coalesceMs: number;
   readonly flushMs: number;
-  /** Where messages go: the thread's port, or the control side directly (check_threads: 0). */
-  readonly post: (message: FromThread) => void;
+  /**
+   * Where messages go: the thread's port, or the control side directly (check_threads: 0).
+   * `transfer`: buffers the message may hand over instead of copying.
+   */
+  readonly post: (message: FromThread, transfer?: ArrayBuffer[]) => void;
   /**
    * Send the checkers' caught exceptions along (a worker thread: its counts are its own). False on
    * the control thread, whose counts the metrics read directly.
@@ -28,6 +55,7 @@ export interface CoreOptions {
 
 /** Overload warnings at most this often per thread. */
 const OVERLOAD_LOG_MS = 10_000;
+const NO_DETAILS = Object.freeze({ probes: [], groups: [] });
 const NOT_RUN_LOG_MS = 10_000;
 
 export class EngineCore {
@@ -37,7 +65,9 @@ export class EngineCore {
   readonly #scheduler: Scheduler;
   #gen = 0;
   #events: HealthEvent[] = [];
-  #tallies = new Map<string, ProbeTally>();
+  /** Probe key -> its place in the current plan (what a result is sent as). */
+  #index = new Map<string, number>();
+  readonly #results = new ResultLog();
   #notRun = new Map<string, number>();
   #notRunSample: { probe: string; code: string; reason: string } | null = null;
   /** checkInternalErrors() as last reported: batches carry the difference. */
@@ -52,7 +82,6 @@ export class EngineCore {
 
   constructor(options: CoreOptions) {
     this.#o = options;
-    this.#tracker.trackChanges();
     this.#lag.start();
     this.#scheduler = new Scheduler({
       check: options.check,
@@ -80,8 +109,15 @@ export class EngineCore {
     this.#gen = gen;
     const events = this.#tracker.update(plan, Date.now());
     this.#scheduler.update(plan);
-    this.#tracker.takeChanges();
+    const index = new Map<string, number>();
+    for (const key of plan.keys()) index.set(key, index.size);
+    this.#index = index;
     this.#o.post({ t: 'planned', gen, details: this.#tracker.details(), events });
+  }
+
+  /** The health of every pair, for /status (routine results' details are not sent otherwise). */
+  details(): void {
+    this.#o.post({ t: 'details', gen: this.#gen, details: this.#tracker.details() });
   }
 
   #onResult(probeKey: string, result: CheckResult): void {
@@ -91,10 +127,12 @@ export class EngineCore {
       this.#notRunSample ??= { probe: probeKey, code, reason: result.reason };
       return;
     }
-    let tally = this.#tallies.get(probeKey);
-    if (tally === undefined) this.#tallies.set(probeKey, (tally = { codes: {}, latencies: [] }));
-    tally.codes[result.code] = (tally.codes[result.code] ?? 0) + 1;
-    tally.latencies.push(result.latencyMs);
+    const at = this.#index.get(probeKey);
+    if (at !== undefined) {
+      this.#results.probe.push(at);
+      this.#results.code.push(CODE_INDEX.get(result.code) ?? ERROR_CODE);
+      this.#results.latencyMs.push(result.latencyMs);
+    }
     const events = this.#tracker.record(probeKey, result, Date.now());
     if (events.length === 0) return;
     let down = false;
@@ -108,33 +146,30 @@ export class EngineCore {
     else this.#soon ??= setImmediate(() => this.flush());
   }
 
-  /** Send what was gathered since the last batch (no-op when nothing was). */
+  /** Send what was gathered since the last batch (counters alone when nothing else moved). */
   flush(): void {
     if (this.#soon !== null) clearImmediate(this.#soon);
     this.#soon = null;
-    const internalErrors = this.#internalDelta();
-    const details = this.#tracker.takeChanges();
-    if (this.#events.length === 0 && this.#tallies.size === 0 && this.#notRun.size === 0 && internalErrors.size === 0 && details.probes.length === 0 && details.groups.length === 0) {
-      // Counters still move (e.g. late timeouts re-run): send them now and then.
-      this.#o.post({ t: 'batch', gen: this.#gen, events: [], details, tallies: new Map(), notRun: new Map(), notRunSample: null, internalErrors, stats: this.#scheduler.stats() });
-      return;
-    }
     const sample = this.#notRunSample;
     if (sample !== null) this.#throttledNotRun(sample);
-    this.#o.post({
-      t: 'batch',
-      gen: this.#gen,
-      events: this.#events,
-      details,
-      tallies: this.#tallies,
-      notRun: this.#notRun,
-      notRunSample: sample,
-      internalErrors,
-      stats: this.#scheduler.stats(),
-    });
+    const events = this.#events;
+    const results = this.#results.take();
+    this.#o.post(
+      {
+        t: 'batch',
+        gen: this.#gen,
+        events,
+        details: events.length === 0 ? NO_DETAILS : this.#tracker.detailsOf(events),
+        results,
+        notRun: this.#notRun,
+        notRunSample: sample,
+        internalErrors: this.#internalDelta(),
+        stats: this.#scheduler.stats(),
+      },
+      [results.probe.buffer, results.code.buffer, results.latencyMs.buffer] as ArrayBuffer[],
+    );
     this.#events = [];
-    this.#tallies = new Map();
-    this.#notRun = new Map();
+    if (this.#notRun.size > 0) this.#notRun = new Map();
     this.#notRunSample = null;
   }
 

@@ -56,7 +56,15 @@ export class InThreadEngine implements CheckEngine {
     if (this.#stopped) return;
     this.#side.setPlan(plan);
     this.#plan = plan;
-    this.#core?.plan(++this.#gen, plan);
+    this.#side.planned(0, ++this.#gen, plan.keys());
+    this.#core?.plan(this.#gen, plan);
+  }
+
+  refresh(): Promise<void> {
+    if (this.#core === null || this.#stopped) return Promise.resolve();
+    const answered = this.#side.detailsFrom(0);
+    this.#core.details();
+    return answered;
   }
 
   stats(): SchedulerStats {

@@ -18,13 +18,16 @@ function serve(config: ThreadConfig): void {
     maxConcurrent: config.maxConcurrent,
     coalesceMs: config.coalesceMs,
     flushMs: config.flushMs,
-    post: (message) => port.postMessage(message),
+    post: (message, transfer) => port.postMessage(message, transfer),
     reportInternalErrors: true,
   });
   port.on('message', (message: ToThread) => {
     switch (message.t) {
       case 'plan':
         core.plan(message.gen, message.plan);
+        return;
+      case 'details':
+        core.details();
         return;
       case 'stop':
         // The port closes once stopped; the control side ends the thread.

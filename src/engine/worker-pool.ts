@@ -62,6 +62,7 @@ export class WorkerEngine implements CheckEngine {
   readonly #side: ControlSide;
   readonly #slots: Slot[];
   #gen = 0;
+  #refreshing: Promise<void> | null = null;
   #started = false;
   #stopping = false;
 
@@ -110,6 +111,7 @@ export class WorkerEngine implements CheckEngine {
     for (const slot of this.#slots) {
       slot.plan = parts[slot.index]!;
       slot.gen = gen;
+      this.#side.planned(slot.index, gen, slot.plan.keys());
       // A thread waiting for its restart gets the plan when it starts.
       this.#post(slot, { t: 'plan', gen, plan: slot.plan });
     }
@@ -117,6 +119,23 @@ export class WorkerEngine implements CheckEngine {
 
   stats(): SchedulerStats {
     return this.#side.stats();
+  }
+
+  refresh(timeoutMs = 1000): Promise<void> {
+    // Several /status requests at once share one round.
+    this.#refreshing ??= this.#refresh(timeoutMs).finally(() => (this.#refreshing = null));
+    return this.#refreshing;
+  }
+
+  async #refresh(timeoutMs: number): Promise<void> {
+    const live = this.#slots.filter((s) => s.worker !== null && !this.#stopping);
+    const answered = Promise.all(live.map((slot) => this.#side.detailsFrom(slot.index)));
+    for (const slot of live) this.#post(slot, { t: 'details' });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // A thread starved of CPU must not hold /status: past the timeout it shows what it has.
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([answered, late]);
+    clearTimeout(timer);
   }
 
   /** Test hook: make thread `index` throw (testHooks threads only). */

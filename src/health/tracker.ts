@@ -113,9 +113,6 @@ export class HealthTracker implements CheckHealthSource {
   #groups = new Map<PairId, Group>();
   #size = 0;
   #unknown = 0;
-  /** Probe slots and groups touched since takeChanges(); null unless trackChanges() was called. */
-  #dirtySlots: Set<ProbeSlot> | null = null;
-  #dirtyGroups: Set<Group> | null = null;
 
   /**
    * Take a new config. Pairs whose identity (service key, real key, probe key) survives keep their
@@ -221,7 +218,6 @@ export class HealthTracker implements CheckHealthSource {
     const slot = this.#byProbe.get(probeKey);
     if (!slot) return NO_EVENTS; // a result for a probe a reload removed meanwhile
     slot.last = result;
-    this.#dirtySlots?.add(slot);
     const members = slot.members;
     let events: HealthEvent[] | null = null;
     for (let i = 0; i < members.length; i++) {
@@ -248,7 +244,6 @@ export class HealthTracker implements CheckHealthSource {
   /** Recompute a group after one of its checks moved; the pair's event, if its state changed. */
   #combine(group: Group, entry: Entry, index: number, result: CheckResult, transition: Transition | null, now: number): HealthEvent | null {
     const step = combineHealth(group.health, group.parts.map((e) => e.health), { index, result, transition }, now);
-    this.#dirtyGroups?.add(group);
     if (group.health.state === 'unknown' && step.health.state !== 'unknown') this.#unknown--;
     group.health = step.health;
     const t = step.transition;
@@ -290,23 +285,19 @@ export class HealthTracker implements CheckHealthSource {
     return this.#byProbe.size;
   }
 
-  /** From now on remember what record() touches, for takeChanges(). */
-  trackChanges(): void {
-    this.#dirtySlots ??= new Set();
-    this.#dirtyGroups ??= new Set();
-  }
-
-  /** The health of every entry record() touched since the last call (trackChanges() first). */
-  takeChanges(): HealthDetails {
+  /** The health of the probes and groups that `events` moved (what a copy elsewhere needs to follow them). */
+  detailsOf(events: readonly HealthEvent[]): HealthDetails {
     const probes: [string, Health[]][] = [];
     const groups: [string, string, Health][] = [];
-    if (this.#dirtySlots) {
-      for (const [key, slot] of this.#byProbe) if (this.#dirtySlots.has(slot)) probes.push([key, slot.members.map((e) => e.health)]);
-      this.#dirtySlots.clear();
-    }
-    if (this.#dirtyGroups) {
-      for (const g of this.#dirtyGroups) if (this.#groups.get(pairId(g.serviceKey, g.realKey)) === g) groups.push([g.serviceKey, g.realKey, g.health]);
-      this.#dirtyGroups.clear();
+    const seen = new Set<string>();
+    for (const e of events) {
+      if (!seen.has(e.probeKey)) {
+        seen.add(e.probeKey);
+        const slot = this.#byProbe.get(e.probeKey);
+        if (slot) probes.push([e.probeKey, slot.members.map((m) => m.health)]);
+      }
+      const g = this.#groups.get(pairId(e.serviceKey, e.realKey));
+      if (g) groups.push([g.serviceKey, g.realKey, g.health]);
     }
     return { probes, groups };
   }
@@ -321,7 +312,7 @@ export class HealthTracker implements CheckHealthSource {
   }
 
   /**
-   * Take the health another tracker built from the same plan reports (details() or takeChanges()
+   * Take the health another tracker built from the same plan reports (details() or detailsOf()
    * there). Entries of probes this tracker does not have, or with another member count, are skipped.
    */
   adopt(details: HealthDetails): void {

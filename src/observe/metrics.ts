@@ -7,7 +7,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ServiceConfig, Snapshot } from '../config/model.js';
 import { checkInternalErrors } from '../checks/boundary.js';
 import type { CheckResult } from '../checks/types.js';
-import type { ProbeTally } from '../engine/protocol.js';
+import { RESULT_CODES } from '../engine/protocol.js';
+import type { Results } from '../engine/protocol.js';
 import type { HealthEvent } from '../health/tracker.js';
 import { buildProbePlan } from '../scheduler/probe-key.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
@@ -55,7 +56,7 @@ const labelPair = (service: string, real: string): string => `${service}\n${real
 interface Seen {
   readonly pair: Pair;
   /** Result counters by code, bound on first use; the keys are the codes to remove on a reload. */
-  readonly codes: Map<string, { inc(n?: number): void }>;
+  readonly codes: Map<string, { inc(): void }>;
   duration: { observe(value: number): void } | null;
   /** The last setSnapshot that listed the pair; older ones are dropped. */
   gen: number;
@@ -266,23 +267,26 @@ export class LvsdMetrics {
   }
 
   /**
-   * The results of one probe since the check engine's last batch: counts by code and every
-   * latency (the same series checkResult feeds one result at a time).
+   * A check engine batch of results (src/engine/): result i is of probe keys[probe[i]], code
+   * RESULT_CODES[code[i]]; the same series checkResult feeds one result at a time.
    */
-  checkTally(probeKey: string, tally: ProbeTally): void {
-    const seen = this.#byProbe.get(probeKey);
-    if (!seen) return;
-    for (let i = 0; i < seen.length; i++) {
-      const s = seen[i]!;
-      const duration = (s.duration ??= this.#checkDuration.labels({ service: s.pair.service }));
-      for (const ms of tally.latencies) duration.observe(ms / 1000);
-      for (const code in tally.codes) {
-        let counter = s.codes.get(code);
+  checkResults(keys: readonly string[], results: Results): void {
+    const { probe, code, latencyMs } = results;
+    for (let i = 0; i < probe.length; i++) {
+      const key = keys[probe[i]!];
+      const seen = key === undefined ? undefined : this.#byProbe.get(key);
+      if (!seen) continue;
+      const c = RESULT_CODES[code[i]!] ?? 'error';
+      const seconds = latencyMs[i]! / 1000;
+      for (let j = 0; j < seen.length; j++) {
+        const s = seen[j]!;
+        (s.duration ??= this.#checkDuration.labels({ service: s.pair.service })).observe(seconds);
+        let counter = s.codes.get(c);
         if (counter === undefined) {
-          counter = this.#checkResults.labels({ ...s.pair, code });
-          s.codes.set(code, counter);
+          counter = this.#checkResults.labels({ ...s.pair, code: c });
+          s.codes.set(c, counter);
         }
-        counter.inc(tally.codes[code]!);
+        counter.inc();
       }
     }
   }

@@ -243,9 +243,9 @@ export class Observer implements PassSubscriber {
   checkResults(results: ResultCounts): void {
     for (const [type, n] of results.internalErrors) countInternalError(type, n);
     for (const [code, n] of results.notRun) this.metrics.notRun(code, n);
-    if (results.tallies.size === 0) return;
+    if (results.results.probe.length === 0) return;
     this.#lastCheckAt = this.#now();
-    for (const [probeKey, tally] of results.tallies) this.metrics.checkTally(probeKey, tally);
+    this.metrics.checkResults(results.keys, results.results);
   }
 
   /** One completed periodic check (tests; the daemon's engine sends batches: checkResults). */
@@ -319,6 +319,8 @@ export class Observer implements PassSubscriber {
   }
 
   async statusDocument(): Promise<StatusDocument> {
+    // The check threads send each real's last reason and counters only when asked (engine/protocol.ts).
+    await this.#o.engine.refresh?.();
     const kernel = await this.kernel.get();
     const admin = adminInputs(this.#o.admin);
     const agents = this.#o.agents;

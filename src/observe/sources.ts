@@ -20,6 +20,8 @@ export interface EngineStats {
   stats(): SchedulerStats;
   readonly threads?: number;
   readonly restarts?: number;
+  /** Bring the health details (last reason, counters) up to date before a status document. */
+  refresh?(): Promise<void>;
 }
 
 export interface AgentSource {

@@ -180,10 +180,16 @@ describe('check engine contract (in-thread and worker threads)', () => {
         assert.deepEqual(down, [`${s1.key} ${rb.key} state up->down`, `${s2.key} ${rb.key} state up->down`, `${s3.key} ${both.key} state up->down`].sort());
         assert.equal(h.state(s1, ra), 'up');
         for (const e of h.events.slice(before)) assert.ok(e.result.code === 'refused' || e.result.code === 'reset', e.reason);
-        const tallied = h.results.flatMap((r) => [...r.tallies.values()]).reduce((n, t) => n + t.latencies.length, 0);
-        await waitFor('counters reported', () => h.engine.stats().completed > 0);
-        assert.ok(tallied > 0, 'results were counted');
+        await waitFor('results and counters reported', () => h.results.length > 0 && h.engine.stats().completed > 0);
+        const codes = new Set(h.results.flatMap((r) => [...r.results.probe].map((p, i) => `${r.keys[p] === undefined ? 'unindexed' : 'indexed'} ${r.results.code[i]}`)));
+        assert.ok(![...codes].some((c) => c.startsWith('unindexed')), 'every result names a probe of the plan');
         assert.equal(h.engine.stats().probes, 3);
+        // Routine results' details (counters, last reason) stay on the engine's side until asked for.
+        await waitFor('several checks of a', () => h.engine.stats().completed > 12);
+        await h.engine.refresh();
+        const ta = h.engine.health.get(s1.key, ra.key)!;
+        assert.ok(ta.health.checks > 1, `a was checked ${ta.health.checks} times as the mirror knows`);
+        assert.match(ta.health.lastResult!.reason, /TCP/);
 
         // Reload: s2 goes, s1 keeps ra (same check) and its rb check changes (a new probe: unknown again),
         // s4 is new on ra (a probe already running: its last result decides at once).

@@ -1,5 +1,5 @@
 // Which check thread runs which probe (src/engine/partition.ts), and the tracker copy the control
-// thread keeps from a thread's reports (HealthTracker takeChanges/details/adopt/forget).
+// thread keeps from a thread's reports (HealthTracker detailsOf/details/adopt/forget).
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,24 +83,23 @@ describe('HealthTracker as the control side copy', () => {
     const plan = buildProbePlan(snap([s]));
     const engine = new HealthTracker();
     const copy = new HealthTracker();
-    engine.trackChanges();
     engine.update(plan, 0);
     copy.update(plan, 0);
     assert.equal(copy.unknownCount, 2);
-    engine.record(k1, OK, 1);
-    engine.record(k2a, OK, 1);
-    copy.adopt(engine.takeChanges());
+    const first = [...engine.record(k1, OK, 1), ...engine.record(k2a, OK, 1)];
+    assert.equal(first.length, 1, 'r1 decided; r2 waits for its second check');
+    copy.adopt(engine.detailsOf(first));
     assert.equal(copy.get(s.key, r1.key)!.health.state, 'up');
     assert.equal(copy.get(s.key, r2.key)!.health.state, 'unknown', 'one check of two');
     assert.equal(copy.unknownCount, 1);
-    engine.record(k2b, BAD, 2);
-    const changes = engine.takeChanges();
+    const down = engine.record(k2b, BAD, 2);
+    const changes = engine.detailsOf(down);
     assert.deepEqual(changes.probes.map(([k]) => k), [k2b]);
+    assert.deepEqual(changes.groups.map(([, r, h]) => [r, h.state]), [[r2.key, 'down']]);
     copy.adopt(changes);
     assert.equal(copy.get(s.key, r2.key)!.health.state, 'down');
-    assert.equal(copy.checksOf(s.key, r2.key)!.map((p) => p.health.state).join(), 'up,down');
     assert.equal(copy.unknownCount, 0);
-    assert.deepEqual(engine.takeChanges(), { probes: [], groups: [] }, 'nothing since');
+    assert.deepEqual(engine.detailsOf([]), { probes: [], groups: [] }, 'no events, no details');
     const fresh = new HealthTracker();
     fresh.update(plan, 0);
     fresh.adopt(engine.details());
