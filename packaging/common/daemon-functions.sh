@@ -3,7 +3,8 @@
 # file, its JSON log lines going to the journal (systemd-cat), else syslog (logger), or appended to
 # a file, and stop it.
 # Callers set: LVSD_BINARY, LVSD_CONFIG_DIR, LVSD_EXTRA_ARGS, LVSD_PIDFILE, LVSD_LOGFILE (empty:
-# syslog), LVSD_LOG_TAG. Functions return 0 on success; lvsd_status returns LSB status codes.
+# syslog), LVSD_LOG_TAG; LVSD_WAIT_READY may name another lvsd-wait-ready (the packaging tests' copy).
+# Functions return 0 on success; lvsd_status returns LSB status codes.
 
 # Prints the pid of the lvsd daemon named by the pid file, if that process is alive and is one.
 # Returns 0 running, 1 dead but the pid file exists, 3 not running (no pid file).
@@ -54,13 +55,20 @@ lvsd_spawn() {
 }
 
 # Waits until the daemon is alive and settled (still running after a short while; a config error
-# or a busy listen port makes it exit at once). Returns 0 if running, 1 if it exited.
+# or a busy listen port makes it exit at once), then until it handles its signals, as the systemd
+# unit's ExecStartPost does (lvsd-wait-ready): while node itself starts up, before lvsd's first
+# instruction, SIGHUP ends the process, so a `reload` right after `start` would end the daemon.
+# Returns 0 if running, 1 if it exited.
 lvsd_wait_started() {
+    local pid ready=${LVSD_WAIT_READY:-/usr/lib/lvsd/lvsd-wait-ready}
     for _ in 1 2 3 4 5 6 7 8; do
         sleep 0.25
         lvsd_status > /dev/null || return 1
     done
-    return 0
+    pid=$(lvsd_status) || return 1
+    # Bounded (about 30 s) and never failing: it returns at once when the process is gone.
+    [ -x "$ready" ] && "$ready" "$pid"
+    lvsd_status > /dev/null
 }
 
 # Sends SIGTERM (the daemon's clean stop: it removes its services from the kernel unless

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
@@ -626,6 +626,58 @@ test('heartbeat resource script: LSB exit codes of start, status, reload, stop',
     assert.equal(hb([dir, 'status'], { LVSD_LOGFILE: '' }).status, 0, 'the daemon runs with its log going to syslog');
     assert.equal((await statusOf(port))?.lvsd.pid, Number(readFileSync(pidfile, 'utf8').trim()), 'the pid file names the daemon that answers');
   } finally {
+    assert.equal(hb([dir, 'stop']).status, 0);
+  }
+});
+
+test('heartbeat start returns only once the daemon handles its signals: a reload right after start is a reload (the OCF agent shares lvsd_wait_started)', { skip: !isRoot && 'needs root' }, async () => {
+  const { dir, port } = await loopbackConfig('hb-ready');
+  const holdDir = join(scratch, 'hb-ready-hold');
+  mkdirSync(holdDir, { recursive: true });
+  // A preload that keeps `lvsd run` before lvsd's first instruction until released: node's own
+  // start-up stretched, where SIGHUP still has its default action (ends the process).
+  const hold = join(holdDir, 'hold.cjs');
+  writeFileSync(
+    hold,
+    `if (process.argv.includes('run')) { const fs = require('node:fs'); fs.writeFileSync(${JSON.stringify(join(holdDir, 'held'))}, String(process.pid));\n` +
+      `const t = new Int32Array(new SharedArrayBuffer(4)); while (!fs.existsSync(${JSON.stringify(join(holdDir, 'release'))})) Atomics.wait(t, 0, 0, 10); }\n`,
+  );
+  const waitReady = join(extracted, 'usr/lib/lvsd/lvsd-wait-ready');
+  const env = {
+    ...process.env,
+    LVSD_DEFAULTS: '/nonexistent',
+    LVSD_BINARY: bin,
+    LVSD_EXTRA_ARGS: '--dry-run',
+    LVSD_RUNDIR: join(scratch, 'hb-ready-run'),
+    LVSD_LOGFILE: join(scratch, 'hb-ready.log'),
+    LVSD_STOP_TIMEOUT: '15',
+    LVSD_WAIT_READY: waitReady,
+  };
+  const hb = (args: string[]): Run => run(hbScript, args, { env });
+  /** Whether an lvsd-wait-ready for `pid` runs now (the start waiting for the handler). */
+  const waiting = (pid: string): boolean =>
+    readdirSync('/proc').some((d) => /^\d+$/.test(d) && (() => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').includes(`${waitReady} ${pid}`);
+      } catch {
+        return false;
+      }
+    })());
+  try {
+    const start = runAsync(hbScript, [dir, 'start'], { ...env, NODE_OPTIONS: `--require ${hold}` }, 120_000);
+    await waitFor('lvsd run held before its first instruction', () => existsSync(join(holdDir, 'held')), 60_000);
+    const pid = readFileSync(join(holdDir, 'held'), 'utf8');
+    // Regression: start returned after 2 s of the process merely being alive; a reload then killed it.
+    await waitFor('start waiting in lvsd-wait-ready for the held daemon', () => waiting(pid), 60_000);
+    writeFileSync(join(holdDir, 'release'), '');
+    const started = await start;
+    assert.equal(started.status, 0, started.out);
+    assert.equal(hb([dir, 'reload']).status, 0, 'reload right after start');
+    await waitForAsync('the reload done by the daemon', async () => (await statusOf(port))?.config.last_reload.reason.includes('SIGHUP') === true);
+    assert.equal((await statusOf(port))?.lvsd.pid, Number(pid), 'the same daemon, reloaded');
+    assert.equal(hb([dir, 'status']).status, 0);
+  } finally {
+    writeFileSync(join(holdDir, 'release'), '');
     assert.equal(hb([dir, 'stop']).status, 0);
   }
 });
