@@ -116,7 +116,7 @@ export class Daemon {
     if (signal.aborted) return;
 
     this.#applySnapshot(snapshot);
-    parts.gate.arm(snapshot);
+    parts.gate.arm(snapshot, parts.engine.checking());
     await parts.watcher.start();
     if (signal.aborted) return;
 

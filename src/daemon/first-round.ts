@@ -33,6 +33,7 @@ export class FirstRoundGate {
   readonly #o: FirstRoundGateOptions;
   #timer: NodeJS.Timeout | null = null;
   #open = false;
+  #closed = false;
 
   constructor(options: FirstRoundGateOptions) {
     this.#o = options;
@@ -43,12 +44,24 @@ export class FirstRoundGate {
     return this.#open;
   }
 
-  /** Start waiting: the deadline of the slowest first check; open at once when nothing waits. */
-  arm(snapshot: Snapshot): void {
+  /**
+   * Start waiting: open at once when nothing waits, else at the deadline of the slowest first
+   * check, counted from when the checks can run (`checking`: the check threads are up). Counted
+   * from the daemon's start instead, a thread that took seconds to load (QEMU, a loaded host) ate
+   * the checks' time and the gate opened with every real unknown (kernel tier, scenarios-operate).
+   */
+  arm(snapshot: Snapshot, checking: Promise<void> = Promise.resolve()): void {
     if (this.#open) return;
-    this.#timer = setTimeout(() => this.#opened('first-round deadline'), firstRoundDeadlineMs(buildProbePlan(snapshot)));
-    this.#timer.unref();
-    if (this.#o.unknownCount() === 0) this.#opened('no reals to wait for');
+    if (this.#o.unknownCount() === 0) {
+      this.#opened('no reals to wait for');
+      return;
+    }
+    const deadlineMs = firstRoundDeadlineMs(buildProbePlan(snapshot));
+    void checking.then(() => {
+      if (this.#open || this.#closed) return;
+      this.#timer = setTimeout(() => this.#opened('first-round deadline'), deadlineMs);
+      this.#timer.unref();
+    });
   }
 
   /** After health events: open once every pair has a first result. */
@@ -58,6 +71,7 @@ export class FirstRoundGate {
 
   /** A stop: no more waiting. */
   close(): void {
+    this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
   }

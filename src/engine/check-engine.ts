@@ -17,6 +17,13 @@ export interface CheckEngine {
   boardEntries(): Iterable<Pick<TrackedReal, 'serviceKey' | 'realKey' | 'health'>>;
   /** Start the threads (building the engine starts nothing); a plan given before waits for it. */
   start(): void;
+  /**
+   * Resolves once every check thread has loaded its modules and listens for its plan (at once on
+   * the control thread), or once one of them died first. The first-round deadline counts from
+   * here: loading a thread's checkers takes seconds under an emulator, and that is not the checks'
+   * time to answer.
+   */
+  checking(): Promise<void>;
   /** Adopt a new probe plan: surviving probe keys keep their health and timers. */
   update(plan: ProbePlan): void;
   /**

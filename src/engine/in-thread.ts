@@ -67,6 +67,10 @@ export class InThreadEngine implements CheckEngine {
     return answered;
   }
 
+  checking(): Promise<void> {
+    return Promise.resolve();
+  }
+
   stats(): SchedulerStats {
     return this.#side.stats();
   }

@@ -65,6 +65,10 @@ export class WorkerEngine implements CheckEngine {
   #refreshing: Promise<void> | null = null;
   #started = false;
   #stopping = false;
+  /** Threads that have not yet said `ready` (or died) since start. */
+  #unready = new Set<number>();
+  #checking!: () => void;
+  readonly #checkingP = new Promise<void>((resolve) => (this.#checking = resolve));
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -88,7 +92,18 @@ export class WorkerEngine implements CheckEngine {
   start(): void {
     if (this.#started || this.#stopping) return;
     this.#started = true;
+    for (const slot of this.#slots) this.#unready.add(slot.index);
     for (const slot of this.#slots) this.#spawn(slot);
+  }
+
+  checking(): Promise<void> {
+    return this.#checkingP;
+  }
+
+  /** Thread `index` is up (or died before): once all are, checking() resolves. */
+  #up(index: number): void {
+    if (!this.#unready.delete(index)) return;
+    if (this.#unready.size === 0) this.#checking();
   }
 
   get health(): HealthReader {
@@ -209,7 +224,9 @@ export class WorkerEngine implements CheckEngine {
     slot.startedAt = Date.now();
     slot.lastError = null;
     worker.on('message', (m: FromThread) => {
-      if (slot.worker === worker) this.#side.receive(slot.index, m);
+      if (slot.worker !== worker) return;
+      if (m.t === 'ready') this.#up(slot.index);
+      this.#side.receive(slot.index, m);
     });
     worker.on('error', (err) => {
       slot.lastError = errorMessage(err);
@@ -225,6 +242,8 @@ export class WorkerEngine implements CheckEngine {
   #exited(slot: Slot, worker: Worker, code: number): void {
     if (slot.worker !== worker) return;
     slot.worker = null;
+    // A thread that died before it was up must not hold the first-round deadline forever.
+    this.#up(slot.index);
     if (this.#stopping) return;
     this.#restarts++;
     const ranMs = Date.now() - slot.startedAt;

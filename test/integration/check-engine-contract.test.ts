@@ -157,6 +157,8 @@ describe('check engine contract (in-thread and worker threads)', () => {
         const s3 = service(3, [both]);
         h.engine.update(buildProbePlan(snapshotOf([s1, s2, s3])));
         assert.equal(h.engine.health.unknownCount, 5, 'every pair unknown before its first result');
+        // The first-round deadline counts from here (daemon/first-round.ts): it must resolve.
+        await h.engine.checking();
         await waitFor('every pair checked', () => h.engine.health.unknownCount === 0);
         for (const [s, r] of [[s1, ra], [s1, rb], [s2, ra], [s2, rb], [s3, both]] as const) {
           assert.equal(h.state(s, r), 'up', `${s.name} ${r.key}`);
