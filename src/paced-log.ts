@@ -47,9 +47,15 @@ export class PacedLog {
     this.#draining ??= this.#drain();
   }
 
-  /** Resolves once every queued line is written (the daemon's stop waits for it). */
+  /** Resolves once every queued line is written. */
   flushed(): Promise<void> {
     return this.#draining ?? Promise.resolve();
+  }
+
+  /** Write every queued line now (at stop: the lines matter more than one long turn then). */
+  flushNow(): Promise<void> {
+    for (; this.#head < this.#queue.length; this.#head++) this.#queue[this.#head]!();
+    return this.flushed();
   }
 
   async #drain(): Promise<void> {

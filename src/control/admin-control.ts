@@ -111,7 +111,8 @@ export class AdminControl {
     await this.#server?.close();
     await this.#maintenance?.close();
     await this.#saving;
-    await this.#lines.flushed();
+    // Stopping: the lines still paced are written at once rather than over seconds.
+    await this.#lines.flushNow();
   }
 
   setSnapshot(snapshot: Snapshot): void {

@@ -29,6 +29,16 @@ describe('PacedLog', () => {
     assert.equal(out.at(-1), 200);
   });
 
+  it('flushNow writes everything queued at once (at stop)', async () => {
+    const out: number[] = [];
+    const log = new PacedLog(5);
+    log.write(Array.from({ length: 30 }, (_, i) => () => out.push(i)));
+    const done = log.flushNow();
+    assert.equal(out.length, 30);
+    await done;
+    assert.deepEqual(out, Array.from({ length: 30 }, (_, i) => i));
+  });
+
   it('pauses longer after a batch that met a full pipe, and back to the base after a quick one', () => {
     assert.equal(nextPause(PACED_LOG_PAUSE_MS, 1), PACED_LOG_PAUSE_MS);
     assert.equal(nextPause(PACED_LOG_PAUSE_MS, 100), PACED_LOG_PAUSE_MS * 2);
