@@ -16,6 +16,8 @@ export interface PairRef {
   readonly serviceKey: string;
   readonly realKey: string;
   readonly ref: RealRef;
+  /** The EntryIndex keys of the entries that may match it, made once per snapshot. */
+  readonly entryKeys: readonly string[];
 }
 
 const serviceHost = (service: string, host: string): string => `${service}\n${host}`;
@@ -38,7 +40,7 @@ export class PairIndex {
     for (const service of snapshot?.services ?? []) {
       for (const real of service.reals) {
         const ref = { service: service.name, host: real.address.host, port: real.address.port };
-        const p: PairRef = { id: pairId(service.key, real.key), ordinal: pairs.length, serviceKey: service.key, realKey: real.key, ref };
+        const p: PairRef = { id: pairId(service.key, real.key), ordinal: pairs.length, serviceKey: service.key, realKey: real.key, ref, entryKeys: EntryIndex.keysOf(ref) };
         pairs.push(p);
         push(this.#byService, ref.service, p);
         push(this.#byHost, ref.host, p);
@@ -91,12 +93,17 @@ export class EntryIndex {
     if (set.size === 0) this.#byKey.delete(k);
   }
 
+  /** The keys under which entries that may match this real are kept. */
+  static keysOf(ref: RealRef): string[] {
+    return [`s\n${ref.service}`, `h\n${ref.host}`, `r\n${serviceHost(ref.service, ref.host)}`];
+  }
+
   /** The entries matching one pair, sorted by `order` (the order of `entries()`). */
-  matching(ref: RealRef, order: (e: AdminEntry) => number): AdminEntry[] {
+  matching(p: PairRef, order: (e: AdminEntry) => number): AdminEntry[] {
     const out: AdminEntry[] = [];
-    for (const k of [`s\n${ref.service}`, `h\n${ref.host}`, `r\n${serviceHost(ref.service, ref.host)}`]) {
+    for (const k of p.entryKeys) {
       const set = this.#byKey.get(k);
-      if (set) for (const e of set) if (targetMatches(e.target, ref)) out.push(e);
+      if (set) for (const e of set) if (targetMatches(e.target, p.ref)) out.push(e);
     }
     if (out.length > 1) out.sort((a, b) => order(a) - order(b));
     return out;

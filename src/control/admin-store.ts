@@ -163,7 +163,9 @@ export class AdminStore {
   };
 
   #verdictOf(p: PairRef): AdminVerdict {
-    return combine(this.#entryIndex.matching(p.ref, this.#order), p.ref);
+    const entries = this.#entryIndex.matching(p, this.#order);
+    if (entries.length === 0) return READY;
+    return combine(entries, p.ref);
   }
 
   #change(p: PairRef, from: AdminState, v: AdminVerdict): AdminChange {

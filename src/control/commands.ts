@@ -140,9 +140,17 @@ export type SetPlan =
       readonly modified: boolean;
       /** The operator's entries after the request (only read when `modified`). */
       readonly operatorEntries: () => AdminEntry[];
-      /** Apply to the store; returns the changes and the reply. */
-      readonly apply: (store: AdminStore) => CommandOutcome;
+      /** Apply to the store; returns the changes, and the reply built when asked (it may wait a turn). */
+      readonly apply: (store: AdminStore) => AppliedSet;
     };
+
+/** A `set` applied: what changed now; `reply()` reads the store when called (what still holds, a listing page). */
+export interface AppliedSet {
+  readonly target: string;
+  readonly changes: readonly AdminChange[];
+  readonly modified: boolean;
+  readonly reply: () => ControlReply;
+}
 
 /** Check a `set` request against the store and configuration without changing anything. */
 export function planSet(req: Extract<AdminRequest, { cmd: 'set' }>, ctx: { store: AdminStore; snapshot: Snapshot; by: string; now: number }): SetPlan {
@@ -188,30 +196,28 @@ export function planSet(req: Extract<AdminRequest, { cmd: 'set' }>, ctx: { store
   };
 }
 
-/** The reply to an applied `set`: what changed, what other entries still hold, the first page. */
-function outcome(store: AdminStore, snapshot: Snapshot, req: Extract<AdminRequest, { cmd: 'set' }>, target: AdminTarget, changes: AdminChange[], modified: boolean): CommandOutcome {
-  const still: AdminRealJson[] = [];
-  if (req.state === 'ready') {
-    for (const p of store.pairs().matching(target)) {
-      const v = store.verdict(p.serviceKey, p.realKey);
-      if (v.state !== 'ready') still.push({ service: p.ref.service, real: p.realKey, state: v.state, because: v.entries.map(describe) });
+/** An applied `set`; its reply says what changed, what other entries still hold, and the first page. */
+function outcome(store: AdminStore, snapshot: Snapshot, req: Extract<AdminRequest, { cmd: 'set' }>, target: AdminTarget, changes: AdminChange[], modified: boolean): AppliedSet {
+  const reply = (): ControlReply => {
+    const still: AdminRealJson[] = [];
+    if (req.state === 'ready') {
+      for (const p of store.pairs().matching(target)) {
+        const v = store.verdict(p.serviceKey, p.realKey);
+        if (v.state !== 'ready') still.push({ service: p.ref.service, real: p.realKey, state: v.state, because: v.entries.map(describe) });
+      }
     }
-  }
-  const changed = firstOf(changes);
-  const stillPage = firstOf(still);
-  return {
-    reply: {
+    const changed = firstOf(changes);
+    const stillPage = firstOf(still);
+    return {
       ok: true,
       changed: changed.items.map((c) => ({ service: c.service, real: c.real, from: c.from, to: c.to })),
       changed_total: changed.total,
       still: stillPage.items,
       still_total: stillPage.total,
       admin: adminListing(store, snapshot),
-    },
-    target: formatTarget(target),
-    changes,
-    modified,
+    };
   };
+  return { target: formatTarget(target), changes, modified, reply };
 }
 
 /** Carry out one request. `by` says who asked ("socket uid 0 (root)"). Never throws for a bad request. */
@@ -223,5 +229,6 @@ export function runCommand(req: AdminRequest, ctx: { store: AdminStore; snapshot
   }
   const plan = planSet(req, ctx);
   if (!plan.ok) return { reply: plan.reply, target: null, changes: [], modified: false };
-  return plan.apply(store);
+  const done = plan.apply(store);
+  return { reply: done.reply(), target: done.target, changes: done.changes, modified: done.modified };
 }
