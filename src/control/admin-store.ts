@@ -36,9 +36,16 @@ export class AdminStore {
   #nextSeq = 0;
   /** Only pairs that are not ready; updated in place, so `view()` stays a live read. */
   readonly #verdicts = new Map<PairId, AdminVerdict>();
+  #version = 0;
+
+  /** Grows with every change of entries or configuration (what a cached listing is keyed by). */
+  get version(): number {
+    return this.#version;
+  }
 
   /** Follow the configuration: entries stay, the reals they match change (every pair is recomputed). */
   setSnapshot(snapshot: Snapshot): AdminChange[] {
+    this.#version++;
     this.#snapshot = snapshot;
     this.#pairIndex = null;
     // No entry and no real held: every real is ready, before and after (the common reload).
@@ -57,6 +64,7 @@ export class AdminStore {
 
   /** Set (or replace) the entry of one source for one target. */
   put(entry: AdminEntry): AdminChange[] {
+    this.#version++;
     const map = this.#source(entry.source);
     const id = targetId(entry.target);
     const prev = map.get(id);
@@ -71,6 +79,7 @@ export class AdminStore {
 
   /** Remove entries of one source; returns the removed ones and the resulting changes. */
   remove(source: AdminSourceKind, match: (e: AdminEntry) => boolean): { removed: AdminEntry[]; changes: AdminChange[] } {
+    this.#version++;
     const map = this.#source(source);
     const removed: AdminEntry[] = [];
     for (const [id, e] of map) {
@@ -88,6 +97,7 @@ export class AdminStore {
    * passed again (the maintenance directory keeps those of unchanged files) is no change.
    */
   replace(source: AdminSourceKind, entries: readonly AdminEntry[]): AdminChange[] {
+    this.#version++;
     const next = new Map<string, AdminEntry>();
     for (const e of entries) next.set(targetId(e.target), e);
     const prev = this.#sources.get(source) ?? new Map<string, AdminEntry>();

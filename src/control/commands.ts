@@ -93,13 +93,20 @@ function describe(e: AdminEntry): string {
 /** Items of each list a reply carries at most (a page); `total` says how many there are. */
 export const ADMIN_PAGE_SIZE = 1000;
 
-/**
- * The admin listing, one page of it: `entries`, `reals` and `unmatched` from `offset`, at most
- * `limit` items each, with the totals (10,000 entries made a reply over the CLI's 1 MiB). Only the
- * page is formatted; what is not ready is read from the store's verdicts, whether an entry matches
- * any configured real from the pair index (O(reals + entries), no entry tried against every real).
- */
-export function adminListing(store: AdminStore, snapshot: Snapshot, offset = 0, limit = ADMIN_PAGE_SIZE): AdminListing {
+interface Listed {
+  readonly version: number;
+  readonly snapshot: Snapshot;
+  readonly entries: readonly AdminEntry[];
+  readonly held: readonly { service: string; real: string; key: string; serviceKey: string }[];
+  readonly unmatched: readonly AdminEntry[];
+}
+
+/** The last listing's lists per store, while neither entries nor configuration changed (`lvsd admin` asks page by page). */
+const listedCache = new WeakMap<AdminStore, Listed>();
+
+function listed(store: AdminStore, snapshot: Snapshot): Listed {
+  const cached = listedCache.get(store);
+  if (cached && cached.version === store.version && cached.snapshot === snapshot) return cached;
   const entries = store.entries();
   const notReady = store.notReady();
   const held: { service: string; real: string; key: string; serviceKey: string }[] = [];
@@ -110,6 +117,20 @@ export function adminListing(store: AdminStore, snapshot: Snapshot, offset = 0, 
   }
   const pairs = store.pairs();
   const unmatched = entries.filter((e) => !pairs.matchesAny(e.target));
+  const out = { version: store.version, snapshot, entries, held, unmatched };
+  listedCache.set(store, out);
+  return out;
+}
+
+/**
+ * The admin listing, one page of it: `entries`, `reals` and `unmatched` from `offset`, at most
+ * `limit` items each, with the totals (10,000 entries made a reply over the CLI's 1 MiB). Only the
+ * page is formatted; what is not ready is read from the store's verdicts, whether an entry matches
+ * any configured real from the pair index (O(reals + entries), no entry tried against every real);
+ * those lists are kept for the next page while the store's version and the snapshot stay the same.
+ */
+export function adminListing(store: AdminStore, snapshot: Snapshot, offset = 0, limit = ADMIN_PAGE_SIZE): AdminListing {
+  const { entries, held, unmatched } = listed(store, snapshot);
   const end = offset + limit;
   return {
     entries: entries.slice(offset, end).map((e) => ({ source: e.source, target: formatTarget(e.target), state: e.state, by: e.by, since: new Date(e.since).toISOString() })),

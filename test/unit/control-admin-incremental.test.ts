@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { AdminStore } from '../../src/control/admin-store.js';
 import { combine } from '../../src/control/admin-model.js';
+import { adminListing } from '../../src/control/commands.js';
 import type { AdminEntry, AdminSourceKind, AdminTarget } from '../../src/control/admin-model.js';
 import type { Snapshot } from '../../src/config/model.js';
 import { snapshot } from '../helpers/reconcile-fixtures.js';
@@ -104,5 +105,26 @@ describe('admin store: incremental recompute equals the full one', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('admin listing: kept between pages, made again after any change', () => {
+  it('a page after a change of entries or configuration shows the change', () => {
+    const snap = snapshot([{ key: VIPS[0]!, reals: ['10.0.0.1:80', '10.0.0.2:80'] }]);
+    const store = new AdminStore();
+    store.setSnapshot(snap);
+    const host = (h: string): AdminEntry => ({ target: { kind: 'host', real: { host: h, family: 4, port: null } }, state: 'maint', source: 'maintenance', by: `file ${h}`, since: 0 });
+    store.replace('maintenance', [host('10.9.9.9')]);
+    const first = adminListing(store, snap, 0, 1);
+    assert.deepEqual([first.total, first.unmatched], [{ entries: 1, reals: 0, unmatched: 1 }, ['host 10.9.9.9 (maintenance: file 10.9.9.9)']]);
+    store.put(host('10.0.0.1'));
+    const second = adminListing(store, snap, 0, 1);
+    assert.deepEqual(second.total, { entries: 2, reals: 1, unmatched: 1 });
+    assert.deepEqual(second.reals.map((r) => `${r.real} ${r.state}`), ['10.0.0.1:80 maint']);
+    // A configuration with that host gone: its entry matches nothing now.
+    const other = snapshot([{ key: VIPS[0]!, reals: ['10.0.0.2:80'] }]);
+    store.setSnapshot(other);
+    const third = adminListing(store, other, 0, 5);
+    assert.deepEqual(third.total, { entries: 2, reals: 0, unmatched: 2 });
   });
 });
