@@ -208,7 +208,8 @@ export const globalSchema = z.strictObject({
   dns_state_file: z.string().min(1).nullable().optional(),
   announce: announceSchema.nullable().optional(),
   max_concurrent_checks: z.int().min(1).max(100_000).optional(),
-  check_threads: z.int().min(0).max(256).optional(),
+  // `auto` (the default): the cores minus one, at least 1 (engine/threads.ts).
+  check_threads: z.preprocess((v) => (v === 'auto' ? undefined : v), z.int().min(0).max(256).optional()),
   sync_daemon: syncDaemonSchema.nullable().optional(),
   defaults: defaultsSchema.optional(),
 });

@@ -107,6 +107,8 @@ interface Probe {
   /** When the running check started, and the lag source's stall clock then. */
   startedAt: number;
   stalledAtStart: number;
+  /** The last result of this probe failed: while it waits for a slot it goes ahead of routine checks. */
+  failing: boolean;
 }
 
 const PROBE_REMOVED = new Error('probe removed from the plan');
@@ -133,6 +135,13 @@ export class Scheduler {
   /** FIFO of probes waiting for a slot; removed ones are skipped lazily. `#qHead` avoids O(n) shift. */
   #queue: Probe[] = [];
   #qHead = 0;
+  /**
+   * Probes whose last result failed wait here, and get slots first: when lvsd cannot keep up,
+   * confirming a failure (the next of `fall` results) goes ahead of routine checks of healthy reals,
+   * so detection is what degrades last (issue 21).
+   */
+  #urgent: Probe[] = [];
+  #uHead = 0;
   /** Jobs of runOnce calls still in progress, so stop() can end them. */
   readonly #batches = new Set<Probe[]>();
   /**
@@ -265,6 +274,8 @@ export class Scheduler {
       this.#waiting.clear();
       this.#queue = [];
       this.#qHead = 0;
+      this.#urgent = [];
+      this.#uHead = 0;
       this.#queued = 0;
     }
     if (this.#inFlight === 0) return Promise.resolve();
@@ -349,7 +360,8 @@ export class Scheduler {
     }
     probe.phase = 'queued';
     probe.queuedAt = this.#now();
-    this.#queue.push(probe);
+    if (probe.failing) this.#urgent.push(probe);
+    else this.#queue.push(probe);
     this.#queued++;
     this.#queuedTotal++;
     if (this.#queued > this.#maxQueueDepth) this.#maxQueueDepth = this.#queued;
@@ -402,6 +414,7 @@ export class Scheduler {
 
     let again = false;
     const late = !removed && !this.#stopped && this.#lateTimeout(probe, result);
+    if (!late) probe.failing = !result.up && result.code !== 'not_run';
     if (late) {
       // Not the real's verdict: lvsd was stalled for part of the check. Run it again (behind the
       // probes already waiting); the result is neither reported nor counted against the real.
@@ -464,6 +477,17 @@ export class Scheduler {
 
   /** Hand freed slots to waiting probes, first come first served. */
   #drain(): void {
+    while (this.#inFlight < this.#max && this.#uHead < this.#urgent.length) {
+      const probe = this.#urgent[this.#uHead++]!;
+      if (probe.phase !== 'queued') continue;
+      this.#queued--;
+      this.#queueWaitMsTotal += this.#now() - probe.queuedAt;
+      this.#start(probe);
+    }
+    if (this.#uHead === this.#urgent.length && this.#uHead > 0) {
+      this.#urgent = [];
+      this.#uHead = 0;
+    }
     while (this.#inFlight < this.#max && this.#qHead < this.#queue.length) {
       const probe = this.#queue[this.#qHead++]!;
       if (probe.phase !== 'queued') continue;
@@ -479,5 +503,5 @@ export class Scheduler {
 }
 
 function newProbe(key: string, target: CheckTarget, intervalMs: number, once: Probe['once']): Probe {
-  return { key, due: 0, target, intervalMs, phase: 'waiting', controller: null, queuedAt: 0, once, startedAt: 0, stalledAtStart: 0 };
+  return { key, due: 0, target, intervalMs, phase: 'waiting', controller: null, queuedAt: 0, once, startedAt: 0, stalledAtStart: 0, failing: false };
 }

@@ -111,6 +111,11 @@ describe('defaults', () => {
     assert.deepEqual(transports, ['udp', 'tcp', 'tcp', 'udp']);
   });
 
+  it('check_threads: auto is the default (null: the cores minus one, decided at start); 0 is kept', async () => {
+    assert.equal((await snapshotOf({ 'lvsd.yaml': 'check_threads: auto\n' })).global.checkThreads, null);
+    assert.equal((await snapshotOf({ 'lvsd.yaml': 'check_threads: 0\n' })).global.checkThreads, 0);
+  });
+
   it('lvsd.yaml values, with state_dir relative to the config dir and an IPv6 listen address', async () => {
     const dir = await configDir({
       'lvsd.yaml': 'listen: "[::1]:9800"\nipvsadm: /usr/sbin/ipvsadm\nresync_interval: 1m\ndrain_timeout: 0\nclean_stop: false\nlog_level: debug\nstate_dir: state\nmax_concurrent_checks: 10\ncheck_threads: 3\ncontrol_socket: run/control.sock\nmaintenance_dir: /etc/lvsd/maintenance\ndns_state_file: run/vip.state\n',

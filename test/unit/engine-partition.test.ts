@@ -9,6 +9,7 @@ import { HealthTracker } from '../../src/health/tracker.js';
 import { buildProbePlan, probeKey } from '../../src/scheduler/probe-key.js';
 import { realKey, serviceKey } from '../../src/model/keys.js';
 import { partitionPlan, stableHash } from '../../src/engine/partition.js';
+import { checkThreadsFor } from '../../src/engine/threads.js';
 
 const pos = { file: 'conf.d/x.yaml', line: 1, col: 1 };
 const tcp = (port: number, intervalMs = 1000): CheckSpec => ({ type: 'tcp', intervalMs, timeoutMs: 500, rise: 2, fall: 2, port, send: null, expect: null });
@@ -118,5 +119,13 @@ describe('HealthTracker as the control side copy', () => {
     assert.equal(t.unknownCount, 2);
     assert.equal(t.get(s.key, r1.key)!.health.state, 'unknown');
     assert.equal(t.get(s.key, r2.key)!.health.state, 'unknown');
+  });
+});
+
+describe('checkThreadsFor', () => {
+  it('auto: the cores minus one, at least one; a set value as given, 0 included', () => {
+    assert.deepEqual([1, 2, 4, 16].map((cores) => checkThreadsFor(null, cores)), [1, 1, 3, 15]);
+    assert.equal(checkThreadsFor(0, 8), 0);
+    assert.equal(checkThreadsFor(5, 2), 5);
   });
 });

@@ -9,6 +9,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { SchedulerOptions } from '../../src/scheduler/scheduler.js';
 
 const OK: CheckResult = { up: true, code: 'ok', reason: 'ok', latencyMs: 1 };
+const BAD: CheckResult = { up: false, code: 'refused', reason: 'refused', latencyMs: 1 };
 
 function entry(host: string, intervalMs: number): ProbePlanEntry {
   const spec = { type: 'tcp', intervalMs, timeoutMs: 100, rise: 1, fall: 1, port: 80, send: null, expect: null } as CheckSpec;
@@ -30,7 +31,7 @@ interface Call {
 }
 
 /** A checker whose run time per probe is set by the test and measured on the mocked clock. */
-function harness(opts: { durationMs?: (key: string) => number; maxConcurrent?: number; random?: () => number; extra?: Partial<SchedulerOptions> } = {}) {
+function harness(opts: { durationMs?: (key: string) => number; result?: (key: string) => CheckResult; maxConcurrent?: number; random?: () => number; extra?: Partial<SchedulerOptions> } = {}) {
   const calls: Call[] = [];
   const results: { key: string; at: number; result: CheckResult }[] = [];
   let inFlight = 0;
@@ -46,8 +47,9 @@ function harness(opts: { durationMs?: (key: string) => number; maxConcurrent?: n
         inFlight--;
         resolve(r);
       };
-      if (d === 0) return done(OK);
-      const timer = setTimeout(() => done(OK), d);
+      const r = opts.result?.(key) ?? OK;
+      if (d === 0) return done(r);
+      const timer = setTimeout(() => done(r), d);
       signal.addEventListener('abort', () => {
         clearTimeout(timer);
         done({ up: false, code: 'timeout', reason: 'aborted', latencyMs: 0 });
@@ -168,6 +170,18 @@ describe('Scheduler timing (mock timers)', () => {
     assert.equal(s.started, 5);
     assert.equal(s.completed, 5);
     assert.equal(s.inFlight, 0);
+    await h.scheduler.stop();
+  });
+
+  it('a probe whose last result failed gets a slot ahead of routine checks waiting before it (detection degrades last)', async () => {
+    // One slot, five probes due together each round; `e` (last in plan order) fails.
+    const h = harness({ durationMs: () => 10, maxConcurrent: 1, result: (key) => (key === 'e' ? BAD : OK) });
+    h.scheduler.update(plan(['a', 1000], ['b', 1000], ['c', 1000], ['d', 1000], ['e', 1000]));
+    await advance(1100);
+    const round = (from: number, to: number) => h.calls.filter((c) => c.at >= from && c.at < to).map((c) => c.key);
+    assert.deepEqual(round(0, 1000), ['a', 'b', 'c', 'd', 'e'], 'first round: no result yet, plan order');
+    // `a` takes the free slot as the round fires; of the four that must wait, the failing one goes first.
+    assert.deepEqual(round(1000, 1100), ['a', 'e', 'b', 'c', 'd'], 'the failing probe ahead of the routine ones queued before it');
     await h.scheduler.stop();
   });
 
