@@ -60,6 +60,20 @@ export function inRanges(status: number, ranges: StatusRanges): boolean {
 type Framing = { kind: 'none' } | { kind: 'length'; left: number } | { kind: 'close' } | { kind: 'chunked' };
 type ChunkState = 'size' | 'data' | 'data-end';
 
+/** What reading a body needs (body and digest modes). */
+class BodyState {
+  framing: Framing = { kind: 'close' };
+  contentLength = -1;
+  chunk: ChunkState = 'size';
+  chunkLeft = 0;
+  chunkLine = '';
+  decoder: StringDecoder | null = null;
+  /** expect_body's text so far. */
+  text = '';
+  testedAt = -1;
+  hash: Hash | null = null;
+}
+
 export class ResponseReader {
   readonly #o: ReaderOptions;
   /** Response bytes of the head so far (Latin-1, one char per byte) and where the current head starts. */
@@ -71,16 +85,8 @@ export class ResponseReader {
   bodyBytes = 0;
   /** digest mode: the body's MD5 in lower-case hex once the body is complete; null before. */
   digest: string | null = null;
-  #inBody = false;
-  #framing: Framing = { kind: 'close' };
-  #contentLength = -1;
-  #chunk: ChunkState = 'size';
-  #chunkLeft = 0;
-  #chunkLine = '';
-  #decoder: StringDecoder | null = null;
-  #body = '';
-  #testedAt = -1;
-  #hash: Hash | null = null;
+  /** The body's state, made once the head is in: a status check (the hot path) never allocates it. */
+  #b: BodyState | null = null;
   #done = false;
 
   constructor(options: ReaderOptions) {
@@ -90,7 +96,7 @@ export class ResponseReader {
   /** Feed bytes; the verdict once the response has decided the check, else null. Nothing is read after a verdict. */
   push(chunk: Uint8Array): Verdict | null {
     if (this.#done) return null;
-    const v = this.#inBody ? this.#bodyData(chunk) : this.#headData(chunk);
+    const v = this.#b !== null ? this.#bodyData(chunk) : this.#headData(chunk);
     if (v !== null) this.#done = true;
     return v;
   }
@@ -99,19 +105,19 @@ export class ResponseReader {
   end(): Verdict {
     this.#done = true;
     const mode = this.#o.mode;
-    if (!this.#inBody) {
+    if (this.#b === null) {
       if (mode === 'digest') return { up: false, code: 'reset', text: 'connection closed by server before the end of the headers' };
       if (mode === 'body' && this.status > 0) return this.#incomplete();
       const got = this.#head.length === 0 ? 'nothing' : `${this.#head.length} bytes: ${excerpt(this.#head)}`;
       return { up: false, code: 'reset', text: `connection closed by server before a status line (read ${got})` };
     }
     if (mode === 'digest') {
-      if (this.#contentLength >= 0 && this.bodyBytes < this.#contentLength) {
-        return { up: false, code: 'reset', text: `status ${this.status}, connection closed after ${this.bodyBytes} of ${this.#contentLength} body bytes` };
+      if (this.#b!.contentLength >= 0 && this.bodyBytes < this.#b!.contentLength) {
+        return { up: false, code: 'reset', text: `status ${this.status}, connection closed after ${this.bodyBytes} of ${this.#b!.contentLength} body bytes` };
       }
       return this.#digestComplete();
     }
-    if (this.#framing.kind !== 'close') return this.#incomplete();
+    if (this.#b!.framing.kind !== 'close') return this.#incomplete();
     return this.#bodyComplete();
   }
 
@@ -127,7 +133,7 @@ export class ResponseReader {
     const take = Math.min(chunk.length, room);
     this.#head += Buffer.from(chunk.buffer, chunk.byteOffset, take).toString('latin1');
     const v = this.#o.mode === 'digest' ? this.#digestHead() : this.#statusHead();
-    if (v !== null || this.#inBody) return v ?? (take < chunk.length ? this.#bodyData(chunk.subarray(take)) : null);
+    if (v !== null || this.#b !== null) return v ?? (take < chunk.length ? this.#bodyData(chunk.subarray(take)) : null);
     if (this.#head.length >= MAX_HEAD) {
       return this.status > 0 || this.#o.mode === 'digest'
         ? { up: false, code: 'error', text: `no end of the response headers in the first ${MAX_HEAD} bytes` }
@@ -162,8 +168,8 @@ export class ResponseReader {
     const rest = this.#head.slice(end + 4);
     this.#startBody(head);
     // A 204 or 304 has no body, whatever its headers say.
-    if (this.status === 204 || this.status === 304) this.#framing = { kind: 'none' };
-    if (this.#framing.kind === 'none' || (this.#framing.kind === 'length' && this.#framing.left === 0)) return this.#bodyComplete();
+    if (this.status === 204 || this.status === 304) this.#b!.framing = { kind: 'none' };
+    if (this.#b!.framing.kind === 'none' || (this.#b!.framing.kind === 'length' && this.#b!.framing.left === 0)) return this.#bodyComplete();
     return rest.length > 0 ? this.#bodyData(Buffer.from(rest, 'latin1')) : null;
   }
 
@@ -177,30 +183,31 @@ export class ResponseReader {
     this.status = Number(m[1]);
     const rest = this.#head.slice(end + 4);
     this.#startBody(head);
-    if (this.#contentLength === 0) return this.#digestComplete();
+    if (this.#b!.contentLength === 0) return this.#digestComplete();
     return rest.length > 0 ? this.#bodyData(Buffer.from(rest, 'latin1')) : null;
   }
 
   #startBody(head: string): void {
-    this.#inBody = true;
+    const b = new BodyState();
+    this.#b = b;
     this.#head = '';
     const cl = /^content-length:[ \t]*(\d+)[ \t]*$/im.exec(head);
     const chunked = /^transfer-encoding:.*chunked/im.test(head);
-    if (cl !== null && !chunked) this.#contentLength = Number(cl[1]);
+    if (cl !== null && !chunked) b.contentLength = Number(cl[1]);
     if (this.#o.mode === 'digest') {
-      this.#hash = createHash('md5');
-      if (this.#o.expectBody !== null) this.#decoder = new StringDecoder('utf8');
+      b.hash = createHash('md5');
+      if (this.#o.expectBody !== null) b.decoder = new StringDecoder('utf8');
       return;
     }
-    this.#decoder = new StringDecoder('utf8');
-    this.#framing = chunked ? { kind: 'chunked' } : this.#contentLength >= 0 ? { kind: 'length', left: this.#contentLength } : { kind: 'close' };
+    b.decoder = new StringDecoder('utf8');
+    b.framing = chunked ? { kind: 'chunked' } : b.contentLength >= 0 ? { kind: 'length', left: b.contentLength } : { kind: 'close' };
   }
 
   // --- body ----------------------------------------------------------------------------------
 
   #bodyData(chunk: Uint8Array): Verdict | null {
     if (this.#o.mode === 'digest') return this.#digestData(chunk);
-    const f = this.#framing;
+    const f = this.#b!.framing;
     if (f.kind === 'chunked') return this.#chunkedData(chunk);
     let part = chunk;
     if (f.kind === 'length') {
@@ -214,74 +221,76 @@ export class ResponseReader {
 
   /** Chunked transfer coding: size line (hex, extensions ignored), data, CRLF; a 0 size ends the body (trailers unread). */
   #chunkedData(chunk: Uint8Array): Verdict | null {
+    const b = this.#b!;
     let i = 0;
     while (i < chunk.length) {
-      if (this.#chunk === 'size') {
+      if (b.chunk === 'size') {
         const nl = chunk.indexOf(0x0a, i);
         const upto = nl < 0 ? chunk.length : nl;
-        this.#chunkLine += Buffer.from(chunk.buffer, chunk.byteOffset + i, upto - i).toString('latin1');
-        if (this.#chunkLine.length > MAX_CHUNK_LINE) return this.#badChunk();
+        b.chunkLine += Buffer.from(chunk.buffer, chunk.byteOffset + i, upto - i).toString('latin1');
+        if (b.chunkLine.length > MAX_CHUNK_LINE) return this.#badChunk();
         if (nl < 0) return null;
         i = nl + 1;
-        const m = /^([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r]*)?\r?$/.exec(this.#chunkLine);
+        const m = /^([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r]*)?\r?$/.exec(b.chunkLine);
         if (m === null) return this.#badChunk();
-        this.#chunkLine = '';
-        this.#chunkLeft = parseInt(m[1]!, 16);
-        if (this.#chunkLeft === 0) return this.#bodyComplete();
-        this.#chunk = 'data';
-      } else if (this.#chunk === 'data') {
-        const n = Math.min(this.#chunkLeft, chunk.length - i);
+        b.chunkLine = '';
+        b.chunkLeft = parseInt(m[1]!, 16);
+        if (b.chunkLeft === 0) return this.#bodyComplete();
+        b.chunk = 'data';
+      } else if (b.chunk === 'data') {
+        const n = Math.min(b.chunkLeft, chunk.length - i);
         const v = this.#content(chunk.subarray(i, i + n));
         if (v !== null) return v;
-        this.#chunkLeft -= n;
+        b.chunkLeft -= n;
         i += n;
-        if (this.#chunkLeft === 0) this.#chunk = 'data-end';
+        if (b.chunkLeft === 0) b.chunk = 'data-end';
       } else {
         // The CRLF after a chunk's data.
         const nl = chunk.indexOf(0x0a, i);
         if (nl < 0) {
-          this.#chunkLine += Buffer.from(chunk.buffer, chunk.byteOffset + i, chunk.length - i).toString('latin1');
-          if (this.#chunkLine.length > 2) return this.#badChunk();
+          b.chunkLine += Buffer.from(chunk.buffer, chunk.byteOffset + i, chunk.length - i).toString('latin1');
+          if (b.chunkLine.length > 2) return this.#badChunk();
           return null;
         }
-        this.#chunkLine += Buffer.from(chunk.buffer, chunk.byteOffset + i, nl - i).toString('latin1');
-        if (this.#chunkLine !== '\r' && this.#chunkLine !== '') return this.#badChunk();
-        this.#chunkLine = '';
+        b.chunkLine += Buffer.from(chunk.buffer, chunk.byteOffset + i, nl - i).toString('latin1');
+        if (b.chunkLine !== '\r' && b.chunkLine !== '') return this.#badChunk();
+        b.chunkLine = '';
         i = nl + 1;
-        this.#chunk = 'size';
+        b.chunk = 'size';
       }
     }
     return null;
   }
 
   #badChunk(): Verdict {
-    return { up: false, code: 'error', text: `status ${this.status}, invalid chunked body after ${this.bodyBytes} body bytes: ${excerpt(this.#chunkLine)}` };
+    return { up: false, code: 'error', text: `status ${this.status}, invalid chunked body after ${this.bodyBytes} body bytes: ${excerpt(this.#b!.chunkLine)}` };
   }
 
   /** Body bytes (decoded from their framing) for expect_body: at most HTTP_MAX_BODY, tested as they grow. */
   #content(part: Uint8Array): Verdict | null {
+    const b = this.#b!;
     const room = HTTP_MAX_BODY - this.bodyBytes;
     if (room <= 0) return null;
     const take = part.length > room ? part.subarray(0, room) : part;
     this.bodyBytes += take.length;
-    this.#body += this.#decoder!.write(Buffer.from(take.buffer, take.byteOffset, take.length));
+    b.text += b.decoder!.write(Buffer.from(take.buffer, take.byteOffset, take.length));
     const full = this.bodyBytes >= HTTP_MAX_BODY;
-    if (full || this.#testedAt < 0 || this.#body.length - this.#testedAt >= RETEST_AFTER) return this.#test(full);
+    if (full || b.testedAt < 0 || b.text.length - b.testedAt >= RETEST_AFTER) return this.#test(full);
     return null;
   }
 
   #bodyComplete(): Verdict {
-    this.#body += this.#decoder?.end() ?? '';
+    this.#b!.text += this.#b!.decoder?.end() ?? '';
     return this.#test(true)!;
   }
 
   #test(final: boolean): Verdict | null {
     const re = this.#o.expectBody!;
-    this.#testedAt = this.#body.length;
-    if (re.test(this.#body)) return { up: true, code: 'ok', text: `status ${this.status}, body matches ${re}` };
+    this.#b!.testedAt = this.#b!.text.length;
+    if (re.test(this.#b!.text)) return { up: true, code: 'ok', text: `status ${this.status}, body matches ${re}` };
     if (!final) return null;
     const span = this.bodyBytes >= HTTP_MAX_BODY ? `in the first ${HTTP_MAX_BODY} bytes` : `(${this.bodyBytes} bytes)`;
-    return { up: false, code: 'body_mismatch', text: `status ${this.status}, body does not match ${re} ${span}: ${excerpt(this.#body)}` };
+    return { up: false, code: 'body_mismatch', text: `status ${this.status}, body does not match ${re} ${span}: ${excerpt(this.#b!.text)}` };
   }
 
   #incomplete(): Verdict {
@@ -292,21 +301,22 @@ export class ResponseReader {
   // --- digest --------------------------------------------------------------------------------
 
   #digestData(chunk: Uint8Array): Verdict | null {
+    const b = this.#b!;
     let part = chunk;
-    if (this.#contentLength >= 0 && this.bodyBytes + part.length > this.#contentLength) {
-      part = part.subarray(0, this.#contentLength - this.bodyBytes);
+    if (b.contentLength >= 0 && this.bodyBytes + part.length > b.contentLength) {
+      part = part.subarray(0, b.contentLength - this.bodyBytes);
     }
-    this.#hash!.update(part);
-    if (this.#decoder !== null && this.bodyBytes < HTTP_MAX_BODY) {
+    b.hash!.update(part);
+    if (b.decoder !== null && this.bodyBytes < HTTP_MAX_BODY) {
       const text = part.subarray(0, HTTP_MAX_BODY - this.bodyBytes);
-      this.#body += this.#decoder.write(Buffer.from(text.buffer, text.byteOffset, text.length));
+      b.text += b.decoder.write(Buffer.from(text.buffer, text.byteOffset, text.length));
     }
     this.bodyBytes += part.length;
-    return this.#contentLength >= 0 && this.bodyBytes >= this.#contentLength ? this.#digestComplete() : null;
+    return b.contentLength >= 0 && this.bodyBytes >= b.contentLength ? this.#digestComplete() : null;
   }
 
   #digestComplete(): Verdict {
-    const digest = this.#hash?.digest('hex') ?? createHash('md5').digest('hex');
+    const digest = this.#b!.hash?.digest('hex') ?? createHash('md5').digest('hex');
     this.digest = digest;
     if (!inRanges(this.status, this.#o.expectStatus)) return { up: false, code: 'bad_status', text: `status ${this.status}` };
     const want = this.#o.expectDigest;
@@ -315,8 +325,8 @@ export class ResponseReader {
     }
     const re = this.#o.expectBody;
     if (re !== null) {
-      if (this.#decoder !== null) this.#body += this.#decoder.end();
-      if (!re.test(this.#body)) return { up: false, code: 'body_mismatch', text: `status ${this.status}, body does not match ${re}: ${excerpt(this.#body)}` };
+      if (this.#b!.decoder !== null) this.#b!.text += this.#b!.decoder.end();
+      if (!re.test(this.#b!.text)) return { up: false, code: 'body_mismatch', text: `status ${this.status}, body does not match ${re}: ${excerpt(this.#b!.text)}` };
     }
     return { up: true, code: 'ok', text: `status ${this.status}, digest ${digest}${re !== null ? `, body matches ${re}` : ''}` };
   }
