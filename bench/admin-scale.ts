@@ -322,7 +322,8 @@ thread ("log to pipe": on a loaded machine the reader falls behind, and a logger
   so paced log lines and the reconcile pass are inside it): how long one stretch of work held
   the daemon's event loop (or the daemon waited for a CPU). The goal is measured here. Beside it, the most CPU the
   daemon used inside one gap (process.cpuUsage, all its threads): a gap much longer than its CPU was the machine's
-  load (a busy 2-core machine keeps a process off the CPU for tens of ms), not lvsd's own work.
+  load (a busy 2-core machine keeps a process off the CPU for tens of ms), not lvsd's own work. Only gaps over 15 ms
+  are recorded: 0 ms means none was.
 - Slowest /healthz: back-to-back round trips from a worker thread of the benchmark over the same window; it adds the
   client's own lateness on a loaded machine, so it is an upper bound.
 
