@@ -6,6 +6,9 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../../src/config/model.js';
@@ -251,4 +254,47 @@ describe('check engine contract (in-thread and worker threads)', () => {
       await engine.stop();
     }
   });
+
+  /** A MISC check whose command writes its pid and then sleeps far past the test (it starts within 50 ms, never overlaps itself). */
+  function sleeper(pidFile: string): CheckSpec {
+    return { type: 'misc', intervalMs: 50, timeoutMs: 120_000, rise: 1, fall: 1, port: 80, command: ['/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 300`], dynamicWeight: false };
+  }
+
+  /** Gone: no such process, or a zombie (exited; only its reaping is pending). */
+  function gone(pid: number): boolean {
+    try {
+      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ')[0];
+      return state === 'Z';
+    } catch {
+      return true;
+    }
+  }
+
+  for (const how of ['stop', 'crash'] as const) {
+    it(`worker threads: a MISC command in flight is killed when its thread ${how === 'stop' ? 'stops' : 'dies'}`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lvsd-engine-misc-'));
+      const h = await harness(1, true);
+      const engine = h.engine as WorkerEngine;
+      try {
+        const pidFile = join(dir, 'pid');
+        const r = { ...real(a.port), check: sleeper(pidFile) };
+        engine.update(buildProbePlan(snapshotOf([service(9, [r])])));
+        await waitFor('the command runs', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        assert.ok(!gone(pid), 'the command is running');
+        if (how === 'stop') {
+          await engine.stop();
+          // The checker's own cleanup ran on the thread before it said stopped.
+          assert.ok(gone(pid), `pid ${pid} outlived the stop`);
+        } else {
+          engine.crash(0);
+          await waitFor('the dead thread\'s command killed by its run tag', () => gone(pid));
+          await waitFor('thread restarted', () => engine.restarts === 1);
+        }
+      } finally {
+        await engine.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
