@@ -6,7 +6,7 @@
 
 import type { Logger } from '../log.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import type { TrackedReal } from '../health/tracker.js';
 import type { EngineHooks, HealthReader } from './control-side.js';
 

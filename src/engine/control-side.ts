@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import { pairId } from '../model/keys.js';
 import type { PairId } from '../model/keys.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import type { FromThread, Results } from './protocol.js';
 import { EMPTY_STATS, countersOf, sumStats } from './stats.js';
 

@@ -9,7 +9,7 @@ import { FLUSH_MS } from './protocol.js';
 import { COALESCE_MS } from './check-engine.js';
 import type { CheckEngine, EngineOptions } from './check-engine.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import type { TrackedReal } from '../health/tracker.js';
 import type { Checker } from '../checks/types.js';
 

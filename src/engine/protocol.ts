@@ -14,7 +14,7 @@
 import type { CheckReasonCode } from '../checks/types.js';
 import type { HealthDetails, HealthEvent } from '../health/tracker.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 
 /** Routine batches: often enough for status and metrics, rare enough to cost nothing per check. */
 export const FLUSH_MS = 500;

@@ -2,8 +2,8 @@
 // worst thread's, the start-delay histogram added bucket by bucket. A thread that died leaves its
 // counters behind (retired), so a restart never makes a counter go down.
 
-import { START_DELAY_BOUNDS_MS } from '../scheduler/scheduler.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import { START_DELAY_BOUNDS_MS } from '../scheduler/types.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 
 export const EMPTY_STATS: SchedulerStats = Object.freeze({
   probes: 0,

@@ -11,7 +11,7 @@ import { killTaggedPrefix, newRunTagPrefix } from '../checks/escapees.js';
 import type { TrackedReal } from '../health/tracker.js';
 import type { Logger } from '../log.js';
 import type { ProbePlan, ProbePlanEntry } from '../scheduler/probe-key.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import { ControlSide } from './control-side.js';
 import type { HealthReader } from './control-side.js';
 import { partitionPlan } from './partition.js';

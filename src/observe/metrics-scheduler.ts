@@ -5,8 +5,8 @@
 
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
-import { START_DELAY_BOUNDS_MS } from '../scheduler/scheduler.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import { START_DELAY_BOUNDS_MS } from '../scheduler/types.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import { ReadHistogram } from './bound-metrics.js';
 import type { MetricsSources } from './metrics-sources.js';
 

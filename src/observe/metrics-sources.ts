@@ -6,7 +6,7 @@ import type { TrackedReal } from '../health/tracker.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
 import type { ReconcilerStats, ServiceRuntime } from '../reconcile/pass-report.js';
 import type { SlowStartState } from '../reconcile/slow-start.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import type { KernelState } from './kernel-view.js';
 import type { SyncSources } from './metrics-sync.js';
 import type { AdminStatusInputs, ReloadState } from './status-document.js';

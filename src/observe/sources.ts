@@ -5,7 +5,7 @@
 import type { AgentStatus } from '../agent/agent-poller.js';
 import type { AnnounceStatus } from '../announce/announcer.js';
 import type { CheckHealthSource, TrackedReal } from '../health/tracker.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 
 /**
  * Health of a (service, real) pair, undefined for a pair the engine does not track; and of each

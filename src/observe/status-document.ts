@@ -14,7 +14,7 @@ import type { ReconcilerStats, ServiceRuntime } from '../reconcile/reconciler.js
 import type { SlowStartState } from '../reconcile/slow-start.js';
 import type { AgentStatus } from '../agent/agent-poller.js';
 import { describeAgentState } from '../agent/agent-reply.js';
-import type { SchedulerStats } from '../scheduler/scheduler.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 import type { KernelState } from './kernel-view.js';
 import type { HealthzVerdict } from './healthz.js';
 import type { AdminEntry, AdminVerdict } from '../control/admin-model.js';

@@ -15,7 +15,7 @@ import type { ObserverOptions } from '../../src/observe/observer.js';
 import type { TableStats, TrafficStats } from '../../src/ipvs/model.js';
 import type { PassDecision, PassReport, ReconcilerStats } from '../../src/reconcile/reconciler.js';
 import { NO_DECISION } from '../../src/reconcile/pass-report.js';
-import type { SchedulerStats } from '../../src/scheduler/scheduler.js';
+import type { SchedulerStats } from '../../src/scheduler/types.js';
 import { probeKey } from '../../src/scheduler/probe-key.js';
 import { snapshot, table } from './reconcile-fixtures.js';
 import type { ServiceSpec } from './reconcile-fixtures.js';

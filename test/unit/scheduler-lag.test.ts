@@ -9,7 +9,7 @@ import { LoopLagMonitor } from '../../src/loop-lag.js';
 import type { LagSource } from '../../src/loop-lag.js';
 import type { ProbePlan } from '../../src/scheduler/probe-key.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import type { OverloadInfo } from '../../src/scheduler/scheduler.js';
+import type { OverloadInfo } from '../../src/scheduler/types.js';
 
 const OK: CheckResult = { up: true, code: 'ok', reason: 'ok', latencyMs: 1 };
 const TIMEOUT: CheckResult = { up: false, code: 'timeout', reason: 'timed out after 100 ms', latencyMs: 100 };

@@ -6,7 +6,7 @@ import type { CheckResult, CheckTarget } from '../../src/checks/types.js';
 import type { CheckSpec } from '../../src/config/model.js';
 import type { ProbePlan, ProbePlanEntry } from '../../src/scheduler/probe-key.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
-import type { SchedulerOptions } from '../../src/scheduler/scheduler.js';
+import type { SchedulerOptions } from '../../src/scheduler/types.js';
 
 const OK: CheckResult = { up: true, code: 'ok', reason: 'ok', latencyMs: 1 };
 const BAD: CheckResult = { up: false, code: 'refused', reason: 'refused', latencyMs: 1 };
