@@ -5,20 +5,29 @@
 import { START_DELAY_BOUNDS_MS } from '../scheduler/types.js';
 import type { SchedulerStats } from '../scheduler/types.js';
 
+type Scalars = { -readonly [K in Exclude<keyof SchedulerStats, 'startDelay'>]: number };
+
+/** Every scalar counter and gauge at zero: the start of a sum, and of the empty stats. */
+function zeros(): Scalars {
+  return {
+    probes: 0,
+    started: 0,
+    completed: 0,
+    aborted: 0,
+    inFlight: 0,
+    queued: 0,
+    maxQueueDepth: 0,
+    queuedTotal: 0,
+    queueWaitMsTotal: 0,
+    overruns: 0,
+    delayed: 0,
+    lateTimeouts: 0,
+    lagMs: 0,
+  };
+}
+
 export const EMPTY_STATS: SchedulerStats = Object.freeze({
-  probes: 0,
-  started: 0,
-  completed: 0,
-  aborted: 0,
-  inFlight: 0,
-  queued: 0,
-  maxQueueDepth: 0,
-  queuedTotal: 0,
-  queueWaitMsTotal: 0,
-  overruns: 0,
-  delayed: 0,
-  lateTimeouts: 0,
-  lagMs: 0,
+  ...zeros(),
   startDelay: { counts: new Float64Array(START_DELAY_BOUNDS_MS.length + 1), sumMs: 0, count: 0 },
 });
 
@@ -35,21 +44,7 @@ export function sumStats(all: readonly SchedulerStats[]): SchedulerStats {
   const counts = new Float64Array(START_DELAY_BOUNDS_MS.length + 1);
   let sumMs = 0;
   let count = 0;
-  const out = {
-    probes: 0,
-    started: 0,
-    completed: 0,
-    aborted: 0,
-    inFlight: 0,
-    queued: 0,
-    maxQueueDepth: 0,
-    queuedTotal: 0,
-    queueWaitMsTotal: 0,
-    overruns: 0,
-    delayed: 0,
-    lateTimeouts: 0,
-    lagMs: 0,
-  };
+  const out = zeros();
   for (const s of all) {
     out.probes += s.probes;
     out.started += s.started;
