@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../../src/config/model.js';
 import type { HealthEvent } from '../../src/health/tracker.js';
 import { buildProbePlan } from '../../src/scheduler/probe-key.js';
@@ -21,34 +19,10 @@ import type { ResultCounts } from '../../src/engine/control-side.js';
 import { WorkerEngine } from '../../src/engine/worker-pool.js';
 import { HealthBoard } from '../../src/reconcile/health-board.js';
 import { createLogger } from '../../src/log.js';
+import { close, listen } from '../helpers/closing-listener.js';
+import type { Listener } from '../helpers/closing-listener.js';
 
 const pos = { file: 'conf.d/it.yaml', line: 1, col: 1 };
-
-interface Listener {
-  server: Server;
-  port: number;
-  sockets: Set<Socket>;
-}
-
-async function listen(): Promise<Listener> {
-  const l: Listener = { server: createServer(), port: 0, sockets: new Set() };
-  l.server.on('connection', (s) => {
-    l.sockets.add(s);
-    s.on('error', () => {});
-    s.on('close', () => l.sockets.delete(s));
-    s.end();
-  });
-  await new Promise<void>((resolve) => l.server.listen(0, '127.0.0.1', resolve));
-  const addr = l.server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  l.port = addr.port;
-  return l;
-}
-
-async function close(l: Listener): Promise<void> {
-  for (const s of l.sockets) s.destroy();
-  if (l.server.listening) await new Promise<void>((resolve) => l.server.close(() => resolve()));
-}
 
 /** Poll until `cond` holds; the deadline only guards against a hang, it asserts no timing. */
 async function waitFor(what: string, cond: () => boolean, deadlineMs = 20_000): Promise<void> {

@@ -3,8 +3,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
 import { runCheck } from '../../src/checks/index.js';
 import type { CheckResult, CheckTarget } from '../../src/checks/types.js';
 import type { CheckSpec, RealConfig, ServiceConfig, Snapshot } from '../../src/config/model.js';
@@ -13,36 +11,10 @@ import type { HealthEvent } from '../../src/health/tracker.js';
 import { buildProbePlan } from '../../src/scheduler/probe-key.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import { realKey, serviceKey } from '../../src/model/keys.js';
+import { close, listen } from '../helpers/closing-listener.js';
+import type { Listener } from '../helpers/closing-listener.js';
 
 const pos = { file: 'conf.d/it.yaml', line: 1, col: 1 };
-
-interface Listener {
-  server: Server;
-  port: number;
-  accepted: number;
-  sockets: Set<Socket>;
-}
-
-async function listen(): Promise<Listener> {
-  const l: Listener = { server: createServer(), port: 0, accepted: 0, sockets: new Set() };
-  l.server.on('connection', (s) => {
-    l.accepted++;
-    l.sockets.add(s);
-    s.on('error', () => {});
-    s.on('close', () => l.sockets.delete(s));
-    s.end();
-  });
-  await new Promise<void>((resolve) => l.server.listen(0, '127.0.0.1', resolve));
-  const addr = l.server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  l.port = addr.port;
-  return l;
-}
-
-async function close(l: Listener): Promise<void> {
-  for (const s of l.sockets) s.destroy();
-  if (l.server.listening) await new Promise<void>((resolve) => l.server.close(() => resolve()));
-}
 
 /** Poll until `cond` holds; the deadline only guards against a hang, it asserts no timing. */
 async function waitFor(what: string, cond: () => boolean, deadlineMs = 15000): Promise<void> {
