@@ -1,5 +1,6 @@
 // The level-triggered pass loop: triggers coalesced into one pass, at most one pass at a time (the
-// triggers that arrive during a pass cause exactly one more), one timer for whatever is due next
+// triggers that arrive during a pass cause exactly one more), at most one pass begun per coalescing
+// window (a lone trigger runs at once, a storm is coalesced), one timer for whatever is due next
 // (retry, resync, drain poll, slow-start step: the owner says), each pass with its own abort and
 // deadline, and a stop that aborts the running pass. What a pass does is the owner's.
 
@@ -15,7 +16,12 @@ export interface PassLoopOptions<R> {
   readonly name: string;
   readonly timers: LoopTimers;
   readonly now: () => number;
-  /** A trigger while idle runs a pass after this (a burst within it is one pass); null: at once. */
+  /**
+   * At most one pass begins within this many ms. A trigger while idle, outside the window of the
+   * last pass's start, runs a pass on the next turn of the event loop (the triggers of the same turn
+   * are one pass); triggers inside the window, or during a pass, wait for the window's end (or the
+   * pass's, if later) and are one pass. null: at once, synchronously, whatever ran before.
+   */
   readonly coalesceMs: number | null;
   /** The pass; `signal` ends with stop() and at the deadline. */
   readonly run: (reasons: readonly string[], signal: AbortSignal) => Promise<R>;
@@ -41,6 +47,8 @@ export class PassLoop<R> {
   #abort: AbortController | null = null;
   #runningSince: number | null = null;
   #deadline = 0;
+  /** When the last pass began (the coalescing window counts from it). */
+  #lastStart = -Infinity;
 
   constructor(options: PassLoopOptions<R>) {
     this.#o = options;
@@ -77,7 +85,16 @@ export class PassLoop<R> {
       void this.#runPass();
       return;
     }
-    this.#schedule(Math.max(this.#o.coalesceMs, (this.#o.blockedUntil?.() ?? 0) - this.#o.now()));
+    this.#schedule(this.#waitMs());
+  }
+
+  /**
+   * How long a pass asked for now waits: the rest of the coalescing window of the last pass's
+   * start, and the runner's backoff; 0 (the next turn) when neither holds it back.
+   */
+  #waitMs(): number {
+    const now = this.#o.now();
+    return Math.max(0, this.#lastStart + (this.#o.coalesceMs ?? 0) - now, (this.#o.blockedUntil?.() ?? 0) - now);
   }
 
   /** Begin: run a pass now (reason `reason`), then keep the loop going. */
@@ -127,6 +144,7 @@ export class PassLoop<R> {
     const reasons = [...this.#reasons];
     this.#reasons.clear();
     this.#dirty = false;
+    this.#lastStart = this.#o.now();
     const running = this.#pass(reasons).finally(() => {
       this.#running = null;
       if (!this.#stopped) this.#scheduleNext();
@@ -144,9 +162,10 @@ export class PassLoop<R> {
     }
     let delay = next?.delayMs ?? Infinity;
     let reason = next?.reason ?? 'trigger';
-    // Triggers that arrived during the pass are already in #reasons.
+    // Triggers that arrived during the pass are already in #reasons. A pass that took longer than
+    // the window is followed at once: those triggers have waited for it already.
     if (this.#dirty) {
-      const ms = Math.max(this.#o.coalesceMs ?? 0, (this.#o.blockedUntil?.() ?? 0) - this.#o.now());
+      const ms = this.#waitMs();
       if (ms < delay) [delay, reason] = [ms, 'trigger'];
     }
     if (delay === Infinity) {

@@ -37,7 +37,7 @@ export interface ReconcilerOptions {
   readonly now?: () => number;
   /** Defaults to the global timers looked up at call time (so node:test mock.timers applies). */
   readonly timers?: LoopTimers;
-  /** A burst of triggers within this window becomes one pass. */
+  /** At most one pass begins per this window (default 50 ms): a lone trigger runs at once, a burst is one pass (pass-loop.ts). */
   readonly coalesceMs?: number;
   /** Full re-read and repair; default: the snapshot's resync_interval, else 30 s. */
   readonly resyncIntervalMs?: number;
@@ -139,7 +139,7 @@ export class Reconciler {
     this.#agents = view;
   }
 
-  /** Ask for a pass within ~coalesceMs (a health transition, a reload, a signal). */
+  /** Ask for a pass (a health transition, a reload, a signal): at once, or at the end of the coalescing window of the last pass. */
   trigger(reason: string): void {
     this.#loop.trigger(reason);
   }

@@ -688,3 +688,98 @@ describe('Reconciler: drift repair is due one resync interval after the last rea
     assert.deepEqual(r.runner.applies.at(-1), ['-e -t 192.0.2.10:80 -r 10.0.0.2:80 -m -w 20']);
   });
 });
+
+describe('Reconciler: a lone trigger runs at once, a storm is coalesced (issue 21: reconcile latency)', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 }));
+  afterEach(() => mock.timers.reset());
+
+  /** Let the passes that are already due run (a 0 ms timer is the next turn), without moving time. */
+  const turn = (r: Rig): Promise<void> => advance(r, 0);
+
+  it('a lone transition, no pass in the last 50 ms, is applied on the next turn instead of 50 ms later', async () => {
+    const r = rig();
+    await r.reconciler.start();
+    await advance(r, 1000);
+    const applies = r.runner.applies.length;
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    assert.equal(r.runner.applies.length, applies, 'not inside trigger(): the triggers of the same turn are one pass');
+    r.health.set(WEB, R2, 'down');
+    r.reconciler.trigger('health');
+    await turn(r);
+    assert.equal(r.runner.applies.length, applies + 1);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.1:80', '-d -t 192.0.2.10:80 -r 10.0.0.2:80']);
+    assert.equal(r.reports.at(-1)?.at, 1_001_000, 'begun without moving the clock');
+    await advance(r, 1000);
+    assert.equal(r.runner.applies.length, applies + 1, 'and nothing more');
+  });
+
+  it('a storm of transitions: the first applied at once, the rest of the 50 ms window in one more pass', async () => {
+    const r = rig({ config: [{ key: WEB, reals: [R1, R2, R3] }] });
+    await r.reconciler.start();
+    await advance(r, 1000);
+    const applies = r.runner.applies.length;
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    await turn(r);
+    assert.equal(r.runner.applies.length, applies + 1);
+    for (const [real, state] of [[R2, 'down'], [R3, 'down'], [R3, 'up']] as const) {
+      await advance(r, 10);
+      r.health.set(WEB, real, state);
+      r.reconciler.trigger('health');
+    }
+    await advance(r, 19);
+    assert.equal(r.runner.applies.length, applies + 1, 'no second pass inside the window of the first');
+    await advance(r, 1);
+    assert.equal(r.runner.applies.length, applies + 2);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.2:80']);
+    assert.equal(r.reports.at(-1)?.at, 1_001_050);
+    await advance(r, 1000);
+    assert.equal(r.runner.applies.length, applies + 2, 'the storm cost two passes');
+  });
+
+  it('triggers during a pass longer than the window run one pass as soon as it ends, not a window later', async () => {
+    const r = rig();
+    await r.reconciler.start();
+    await advance(r, 1000);
+    let open!: () => void;
+    r.runner.gate = new Promise<void>((res) => (open = res));
+    r.health.set(WEB, R1, 'down');
+    r.reconciler.trigger('health');
+    const before = r.runner.applies.length;
+    // The gate holds the pass (and settled()): start it, and wait for its ipvsadm -R to begin.
+    mock.timers.tick(0);
+    for (let i = 0; i < 100 && r.runner.applies.length === before; i++) await new Promise((res) => setImmediate(res));
+    assert.equal(r.runner.applies.length, before + 1, 'begun on the next turn');
+    const applies = r.runner.applies.length;
+    r.health.set(WEB, R2, 'down');
+    r.reconciler.trigger('health');
+    r.reconciler.trigger('admin');
+    mock.timers.tick(80);
+    assert.equal(r.runner.applies.length, applies, 'one pass at a time');
+    r.runner.gate = null;
+    open();
+    await r.reconciler.settled();
+    await turn(r);
+    assert.equal(r.runner.applies.length, applies + 1);
+    assert.deepEqual(r.runner.applies.at(-1), ['-d -t 192.0.2.10:80 -r 10.0.0.2:80']);
+    assert.equal(r.reports.at(-1)?.at, 1_001_080, 'begun when the long pass ended');
+    assert.deepEqual(r.reports.at(-1)?.reasons, ['health', 'admin']);
+    await advance(r, 1000);
+    assert.equal(r.runner.applies.length, applies + 1, 'exactly one more pass');
+  });
+
+  it('a trigger outside the window still waits for the backoff of a broken runner', async () => {
+    const r = rig({ extra: { retryInitialMs: 1000 } });
+    r.runner.broken = new LvsdError('LVSD_IPVSADM_MISSING', 'ipvsadm not found at /usr/sbin/ipvsadm');
+    await r.reconciler.start();
+    assert.equal(r.runner.reads, 1);
+    await advance(r, 100);
+    r.reconciler.trigger('health');
+    await turn(r);
+    await advance(r, 899);
+    assert.equal(r.runner.reads, 1, 'not before the backoff');
+    await advance(r, 1);
+    assert.equal(r.runner.reads, 2);
+  });
+});
