@@ -42,19 +42,18 @@ export function drainCandidates(
   owned: ReadonlySet<string>,
   admin?: AdminView,
 ): Map<string, Set<string>> {
-  const configured = indexOf(snapshot).byKey;
+  // Every pass asks this of every real in the kernel: look each one up in the snapshot's index
+  // rather than build the set of configured reals again (10,000 reals: the bulk of a pass's time).
+  const { realKeys, sorryKeys } = indexOf(snapshot);
   const out = new Map<string, Set<string>>();
   for (const service of actual.services.values()) {
     if (!owned.has(service.key)) continue;
     if (service.kind === 'address' && service.protocol === 'udp') continue;
-    const config = configured.get(service.key);
-    const listed = new Set<string>();
-    if (config) {
-      for (const r of config.reals) if (admin?.(config.key, r.key) !== 'maint') listed.add(r.key);
-      for (const r of config.sorry) listed.add(r.key);
-    }
+    const reals = realKeys.get(service.key);
+    const sorry = sorryKeys.get(service.key);
     for (const realKey of service.reals.keys()) {
-      if (listed.has(realKey)) continue;
+      if (sorry?.has(realKey)) continue;
+      if (reals?.has(realKey) && admin?.(service.key, realKey) !== 'maint') continue;
       let set = out.get(service.key);
       if (!set) out.set(service.key, (set = new Set()));
       set.add(realKey);

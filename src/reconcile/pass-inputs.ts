@@ -17,6 +17,8 @@ export interface PassInputs {
   readonly usable: HealthView;
   /** Absent: no admin source, every real is ready. */
   readonly admin?: AdminView;
+  /** Some configured pair is in maint (drain candidates ask `admin` only then). */
+  readonly maint?: boolean;
 }
 
 interface PairInput {
@@ -32,18 +34,32 @@ const UNKNOWN: RealHealth = Object.freeze({ state: 'unknown' });
 export function freezeInputs(snapshot: Snapshot, health: HealthView, admin?: AdminView, agent?: AgentView): PassInputs {
   const byService = new Map<string, Map<string, PairInput>>();
   const views = agent ? { health, agent } : { health };
+  let maint = false;
   for (const service of snapshot.services) {
     const reals = new Map<string, PairInput>();
     byService.set(service.key, reals);
-    for (const real of service.reals) reals.set(real.key, pairInput(service.key, real, views, admin));
+    for (const real of service.reals) {
+      const input = pairInput(service.key, real, views, admin);
+      if (input.admin === 'maint') maint = true;
+      reals.set(real.key, input);
+    }
   }
   // Pairs outside the snapshot are never asked for; were they, they would be unknown and ready.
-  const get = (s: string, r: string): PairInput | undefined => byService.get(s)?.get(r);
+  // The readers go service by service: the last service's reals are kept at hand.
+  let lastKey: string | undefined;
+  let last: Map<string, PairInput> | undefined;
+  const get = (s: string, r: string): PairInput | undefined => {
+    if (s !== lastKey) {
+      lastKey = s;
+      last = byService.get(s);
+    }
+    return last?.get(r);
+  };
   const inputs = {
     health: (s: string, r: string) => get(s, r)?.health ?? UNKNOWN,
     usable: (s: string, r: string) => get(s, r)?.usable ?? UNKNOWN,
   };
-  return admin ? { ...inputs, admin: (s, r) => get(s, r)?.admin ?? 'ready' } : inputs;
+  return admin ? { ...inputs, admin: (s, r) => get(s, r)?.admin ?? 'ready', maint } : inputs;
 }
 
 function pairInput(serviceKey: string, real: RealConfig, views: { health: HealthView; agent?: AgentView }, admin: AdminView | undefined): PairInput {

@@ -295,7 +295,8 @@ export class Reconciler {
     const owned = this.#kernel.owned(snapshot);
     const actual = await this.#kernel.current(signal, this.#o.resyncIntervalMs ?? snapshot.global.resyncIntervalMs ?? 30_000);
     let counters: TableCounters | null = null;
-    if (drainsToWatch(snapshot, actual, owned, inputs).size > 0) {
+    const candidates = drainsToWatch(snapshot, actual, owned, inputs);
+    if (candidates.size > 0) {
       try {
         this.#counts.exec('counters');
         counters = await runner.counters(signal ? { signal } : {});
@@ -304,7 +305,7 @@ export class Reconciler {
       }
     }
     const drainTimeoutMs = this.#o.drainTimeoutMs ?? snapshot.global.drainTimeoutMs ?? 60_000;
-    const r = step(this.#state, { snapshot, inputs, actual, owned, counters, now: this.#now(), drainTimeoutMs });
+    const r = step(this.#state, { snapshot, inputs, actual, owned, candidates, counters, now: this.#now(), drainTimeoutMs });
     if (commit) this.#commit(snapshot, r);
     return { snapshot, actual, owned, drains: r.drains, inputs: r.desiredInputs, ops: r.ops };
   }

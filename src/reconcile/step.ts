@@ -34,6 +34,8 @@ export interface StepInput {
   readonly actual: IpvsTable;
   /** Services lvsd manages (recorded ∪ configured): the only ones the diff may touch. */
   readonly owned: ReadonlySet<string>;
+  /** drainsToWatch() of these inputs, when the caller has it already (it is one pass over the kernel table). */
+  readonly candidates?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Connection counters of the drain candidates (drainsToWatch); null: not read, drains end on timeout. */
   readonly counters: TableCounters | null;
   readonly now: number;
@@ -54,12 +56,14 @@ export interface StepResult {
 
 /** The drain candidates of a step: the pass loop reads counters only when there are some. */
 export function drainsToWatch(snapshot: Snapshot, actual: IpvsTable, owned: ReadonlySet<string>, inputs: PassInputs): Map<string, Set<string>> {
-  return drainCandidates(snapshot, actual, owned, inputs.admin);
+  // Without a real in maint, asking the admin view of every real in the kernel would change nothing.
+  return drainCandidates(snapshot, actual, owned, inputs.maint === false ? undefined : inputs.admin);
 }
 
 export function step(prev: StepState, input: StepInput): StepResult {
   const { snapshot, inputs, actual, owned, now } = input;
-  const drains = updateDrains(prev.drains, drainsToWatch(snapshot, actual, owned, inputs), input.counters, now, input.drainTimeoutMs);
+  const candidates = input.candidates ?? drainsToWatch(snapshot, actual, owned, inputs);
+  const drains = updateDrains(prev.drains, candidates, input.counters, now, input.drainTimeoutMs);
   // A real the operator took out (drain, maint) is no part of the quorum and does not ramp while
   // out; once enabled it comes back from weight 0 or absent, so its slow start begins then.
   const usable = { health: inputs.usable };
