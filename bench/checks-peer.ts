@@ -5,7 +5,7 @@
 // Figures to bench/results/checks-peer.{md,json}; nothing is asserted.
 //
 // Options (after `node build/bench/run.js checks-peer`): --reals 1000,5000  --types tcp,http
-//   --warmup 10 (s)  --window 20 (s)  --cpu-prof (lvsd writes a V8 CPU profile to bench/results/profiles/)
+//   --warmup 10 (s)  --window 20 (s)  --cpu-prof (lvsd writes V8 CPU profiles, one per thread, to bench/results/profiles/lvsd-peer-<type>-<reals>[-label]/)
 //   --node-flags "--max-semi-space-size=2" (V8/Node flags for lvsd instead of the shipped LVSD_NODE_FLAGS;
 //   "" for Node's defaults)
 //   --lvsd /path/to/other/bin/lvsd.js --label before (another build; results go to checks-peer-LABEL.*)
@@ -193,9 +193,12 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
   writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(type, reals, port, join(dir, 'haproxy.sock')));
   const haproxy = o.peer ? spawn('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'ignore'] }) : null;
   const peerCpu = (): number => (haproxy === null ? NaN : cpuSeconds(haproxy.pid!));
-  const profDir = join(resultsDir, 'profiles');
+  // One directory per run and Node's own file names (CPU.<date>.<pid>.<thread id>...): a fixed
+  // --cpu-prof-name made the check threads and the main thread write the same file, the main
+  // thread's last, so the check threads' profiles were lost.
+  const profDir = join(resultsDir, 'profiles', `lvsd-peer-${type}-${reals}${o.label === '' ? '' : `-${o.label}`}`);
   if (o.cpuProf) mkdirSync(profDir, { recursive: true });
-  const execArgv = o.nodeFlags.concat(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `lvsd-peer-${type}-${reals}.cpuprofile`] : []);
+  const execArgv = o.nodeFlags.concat(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
   const lvsd = spawn(process.execPath, [...execArgv, o.lvsdBin, 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     await sleep(o.warmupS * 1000);
