@@ -27,6 +27,18 @@ export function checkHttpRaw(prepared: Prepared, spec: HttpCheckSpec, reader: Re
   });
 }
 
+/** The same check by callback: `done` exactly once (the scheduler's hot path, no promise). */
+export function startHttpRaw(
+  prepared: Prepared,
+  spec: HttpCheckSpec,
+  reader: ResponseReader,
+  family: number,
+  signal: AbortSignal,
+  done: (r: CheckResult) => void,
+): void {
+  new RawHttpProbe(prepared, spec, reader, done).start(family, signal);
+}
+
 // libuv calls these three from C++: a throw would be uncaught, so each ends inside the probe's boundary.
 function onConnect(status: number, _handle: RawTcp, req: ConnectReq): void {
   const probe = req.owner as RawHttpProbe | null;
@@ -80,14 +92,19 @@ class RawHttpProbe implements Boundary {
     this.#resolve = resolve;
   }
 
+  /** Never throws once the probe exists: a throw here is this check's failed result, settled once. */
   start(family: number, signal: AbortSignal): void {
-    const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop, this);
-    this.#deadline = deadline;
-    if (deadline.cause !== null) return;
-    const c = rawConnect(rawTcp!, family, this.#p.host, this.#p.port, this, onConnect);
-    if (typeof c === 'number') return this.failed(c);
-    this.#handle = c.handle;
-    this.#connectReq = c.req;
+    try {
+      const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop, this);
+      this.#deadline = deadline;
+      if (deadline.cause !== null) return;
+      const c = rawConnect(rawTcp!, family, this.#p.host, this.#p.port, this, onConnect);
+      if (typeof c === 'number') return this.failed(c);
+      this.#handle = c.handle;
+      this.#connectReq = c.req;
+    } catch (err) {
+      report(this, err);
+    }
   }
 
   connected(status: number): void {

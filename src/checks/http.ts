@@ -7,7 +7,7 @@
 import type { HttpCheckSpec, HttpUrlSpec } from '../config/model.js';
 import { prepare } from './http-prepare.js';
 import type { Prepared } from './http-prepare.js';
-import { checkHttpRaw, rawHttpFits } from './http-raw.js';
+import { checkHttpRaw, rawHttpFits, startHttpRaw } from './http-raw.js';
 import { ResponseReader } from './http-response.js';
 import type { ReadMode } from './http-response.js';
 import { checkHttpSocket } from './http-socket.js';
@@ -22,6 +22,16 @@ export const checkHttp: Checker = (target, signal) => {
   const p = prepare(target, spec, modeOf(spec));
   return send(p, spec, new ResponseReader(p.reader), target.address.family, signal);
 };
+
+/** Plain HTTP on the raw handle by callback (checks/index.ts startCheck); false for every other HTTP check. */
+export function startHttp(target: CheckTarget, signal: AbortSignal, done: (result: CheckResult) => void): boolean {
+  const spec = target.spec;
+  if ((spec.type !== 'http' && spec.type !== 'https') || spec.urls !== undefined) return false;
+  const p = prepare(target, spec, modeOf(spec));
+  if (!rawHttpFits(p)) return false;
+  startHttpRaw(p, spec, new ResponseReader(p.reader), target.address.family, signal, done);
+  return true;
+}
 
 function send(p: Prepared, spec: HttpCheckSpec, reader: ResponseReader, family: number, signal: AbortSignal): Promise<CheckResult> {
   return rawHttpFits(p) ? checkHttpRaw(p, spec, reader, family, signal) : checkHttpSocket(p, spec, reader, signal);

@@ -56,6 +56,11 @@ export function checkTcpConnect(target: CheckTarget, spec: TcpCheckSpec, signal:
   });
 }
 
+/** The same check by callback: `done` exactly once (the scheduler's hot path, no promise). */
+export function startTcpConnect(target: CheckTarget, spec: TcpCheckSpec, signal: AbortSignal, done: (r: CheckResult) => void): void {
+  new ConnectProbe(target, spec, done).start(signal);
+}
+
 // libuv calls this from C++: a throw would be uncaught, so it ends inside the probe's boundary.
 function onComplete(status: number, _handle: RawTcp, req: ConnectReq): void {
   const probe = req.owner as ConnectProbe | null;
@@ -85,14 +90,19 @@ class ConnectProbe implements Boundary {
     this.#resolve = resolve;
   }
 
+  /** Never throws once the probe exists: a throw here is this check's failed result, settled once. */
   start(signal: AbortSignal): void {
-    const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop, this);
-    this.#deadline = deadline;
-    if (deadline.cause !== null) return;
-    const c = rawConnect(binding!, this.#target.address.family, this.#target.address.host, this.#spec.port, this, onComplete);
-    if (typeof c === 'number') return this.#failed(c);
-    this.#handle = c.handle;
-    this.#req = c.req;
+    try {
+      const deadline = startDeadline(signal, this.#spec.timeoutMs, this.#onStop, this);
+      this.#deadline = deadline;
+      if (deadline.cause !== null) return;
+      const c = rawConnect(binding!, this.#target.address.family, this.#target.address.host, this.#spec.port, this, onComplete);
+      if (typeof c === 'number') return this.#failed(c);
+      this.#handle = c.handle;
+      this.#req = c.req;
+    } catch (err) {
+      report(this, err);
+    }
   }
 
   /** The connect finished (status 0) or failed (a negative errno). */

@@ -23,7 +23,7 @@ import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
 import { localErrno, notRunResult } from './local-error.js';
 import { classifyNetError, closeSocket, compilePattern, excerpt } from './socket-util.js';
-import { checkTcpConnect, isPlainConnect } from './tcp-connect.js';
+import { checkTcpConnect, isPlainConnect, startTcpConnect } from './tcp-connect.js';
 import type { CheckReasonCode, CheckResult, Checker, CheckTarget } from './types.js';
 
 /** Most bytes read while waiting for an `expect`; banners and short replies fit well inside. */
@@ -36,6 +36,14 @@ export const checkTcp: Checker = (target, signal) => {
   if (isPlainConnect(spec)) return checkTcpConnect(target, spec, signal);
   return runDialogue(target, spec, signal);
 };
+
+/** The plain connect by callback (checks/index.ts startCheck); false for a check with steps. */
+export function startTcp(target: CheckTarget, signal: AbortSignal, done: (result: CheckResult) => void): boolean {
+  const spec = target.spec;
+  if (spec.type !== 'tcp' || !isPlainConnect(spec)) return false;
+  startTcpConnect(target, spec, signal, done);
+  return true;
+}
 
 async function runDialogue(target: CheckTarget, spec: TcpCheckSpec, signal: AbortSignal): Promise<CheckResult> {
   const probe = new DialogueProbe(target, spec, signal);

@@ -52,3 +52,10 @@ export interface CheckTarget {
 }
 
 export type Checker = (target: CheckTarget, signal: AbortSignal) => Promise<CheckResult>;
+
+/**
+ * A check that reports by callback: `done` is called exactly once with the result. The hot paths
+ * (plain TCP connect, plain HTTP on the raw handle) run this way under the scheduler, without a
+ * promise, an executor and a reaction per check; `done` may be called before the call returns.
+ */
+export type CheckStarter = (target: CheckTarget, signal: AbortSignal, done: (result: CheckResult) => void) => void;

@@ -3,7 +3,7 @@
 // run), and the batching of what goes to the control thread (protocol.ts). It imports no logger,
 // metrics or config parser: a worker thread running it loads the checkers and little else.
 
-import type { Checker, CheckResult } from '../checks/types.js';
+import type { CheckResult, CheckStarter, Checker } from '../checks/types.js';
 import { checkInternalErrors } from '../checks/boundary.js';
 import { HealthTracker } from '../health/tracker.js';
 import type { HealthEvent } from '../health/tracker.js';
@@ -38,6 +38,8 @@ class ResultLog {
 
 export interface CoreOptions {
   readonly check: Checker;
+  /** The hot paths by callback (checks/index.ts startCheck); without it every check runs through `check`. */
+  readonly start?: CheckStarter;
   readonly maxConcurrent: number;
   readonly coalesceMs: number;
   readonly flushMs: number;
@@ -85,6 +87,7 @@ export class EngineCore {
     this.#lag.start();
     this.#scheduler = new Scheduler({
       check: options.check,
+      ...(options.start === undefined ? {} : { start: options.start }),
       maxConcurrent: options.maxConcurrent,
       // Checks due within the same slot start together (bench/results/checks-peer.md).
       coalesceMs: options.coalesceMs,

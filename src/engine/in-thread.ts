@@ -11,10 +11,20 @@ import type { CheckEngine, EngineOptions } from './check-engine.js';
 import type { ProbePlan } from '../scheduler/probe-key.js';
 import type { SchedulerStats } from '../scheduler/types.js';
 import type { TrackedReal } from '../health/tracker.js';
-import type { Checker } from '../checks/types.js';
+import type { CheckStarter, Checker } from '../checks/types.js';
+import { errorMessage } from '../errors.js';
 
 let checkers: Promise<Checker> | null = null;
 const runCheckLazily: Checker = async (target, signal) => (await (checkers ??= import('../checks/index.js').then((m) => m.runCheck)))(target, signal);
+let starter: Promise<CheckStarter> | null = null;
+let loadedStarter: CheckStarter | null = null;
+const startCheckLazily: CheckStarter = (target, signal, done) => {
+  if (loadedStarter !== null) return loadedStarter(target, signal, done);
+  (starter ??= import('../checks/index.js').then((m) => (loadedStarter = m.startCheck))).then(
+    (start) => start(target, signal, done),
+    (err: unknown) => done({ up: false, code: 'error', reason: `check threw: ${errorMessage(err)}`, latencyMs: 0 }),
+  );
+};
 
 export class InThreadEngine implements CheckEngine {
   readonly threads = 0;
@@ -43,6 +53,7 @@ export class InThreadEngine implements CheckEngine {
     if (this.#core !== null || this.#stopped) return;
     this.#core = new EngineCore({
       check: runCheckLazily,
+      start: startCheckLazily,
       maxConcurrent: this.#o.maxConcurrent,
       coalesceMs: COALESCE_MS,
       flushMs: this.#o.flushMs ?? FLUSH_MS,

@@ -4,7 +4,7 @@
 // plane's modules (logger, metrics, config parser).
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { runCheck } from '../checks/index.js';
+import { runCheck, startCheck } from '../checks/index.js';
 import { setRunTagPrefix } from '../checks/escapees.js';
 import { EngineCore } from './core.js';
 import { ENGINE_ROLE } from './protocol.js';
@@ -15,6 +15,7 @@ function serve(config: ThreadConfig): void {
   setRunTagPrefix(config.runTagPrefix);
   const core = new EngineCore({
     check: runCheck,
+    start: startCheck,
     maxConcurrent: config.maxConcurrent,
     coalesceMs: config.coalesceMs,
     flushMs: config.flushMs,

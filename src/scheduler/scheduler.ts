@@ -7,7 +7,7 @@
 // 38 % / 522 MB. See due-queue.ts for why not a binary heap of probes.
 
 import { performance } from 'node:perf_hooks';
-import type { CheckResult, CheckTarget, Checker } from '../checks/types.js';
+import type { CheckResult, CheckStarter, CheckTarget, Checker } from '../checks/types.js';
 import { errorMessage } from '../errors.js';
 import { DueQueue } from './due-queue.js';
 import type { LagSource } from '../loop-lag.js';
@@ -36,6 +36,9 @@ interface Probe {
   stalledAtStart: number;
   /** The last result of this probe failed: while it waits for a slot it goes ahead of routine checks. */
   failing: boolean;
+  /** Where its checks report, made on its first run and kept: not a closure pair per check. */
+  onDone: ((result: CheckResult) => void) | null;
+  onThrow: ((err: unknown) => void) | null;
 }
 
 const PROBE_REMOVED = new Error('probe removed from the plan');
@@ -47,6 +50,7 @@ function failedResult(reason: string): CheckResult {
 
 export class Scheduler {
   readonly #check: Checker;
+  readonly #startCheck: CheckStarter | null;
   readonly #max: number;
   readonly #onResult: (probeKey: string, result: CheckResult) => void;
   readonly #onError: (err: unknown, probeKey: string) => void;
@@ -83,6 +87,8 @@ export class Scheduler {
   #timerDue = Infinity;
   #stopped = false;
   #idle: (() => void) | null = null;
+  /** > 0 while the scheduler is inside a check's start or an abort: a result given then waits for a microtask. */
+  #inside = 0;
 
   // A counter, not a Set of running probes: a Set churning at 10,000 adds/deletes a second
   // showed up in profiles, and stop() finds running probes through #probes and #batches anyway.
@@ -103,6 +109,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#check = options.check;
+    this.#startCheck = options.start ?? null;
     this.#max = Math.max(1, Math.floor(options.maxConcurrent));
     this.#onResult = options.onResult;
     this.#onError =
@@ -191,7 +198,7 @@ export class Scheduler {
       for (const probe of this.#probes.values()) this.#remove(probe);
       for (const batch of this.#batches) {
         for (const probe of batch) {
-          if (probe.phase === 'running') probe.controller!.abort(SCHEDULER_STOPPED);
+          if (probe.phase === 'running') this.#abort(probe, SCHEDULER_STOPPED);
           else if (probe.phase === 'queued' || probe.phase === 'waiting') {
             probe.phase = 'done';
             probe.once!(failedResult('not run: scheduler stopped'));
@@ -239,8 +246,18 @@ export class Scheduler {
     if (probe.phase === 'queued') this.#queued--;
     // Only a running check listens. abort() with our own reason: the default DOMException captures
     // a stack trace, which made stopping 30,000 probes take seconds.
-    else if (probe.phase === 'running') probe.controller!.abort(PROBE_REMOVED);
+    else if (probe.phase === 'running') this.#abort(probe, PROBE_REMOVED);
     probe.phase = 'removed';
+  }
+
+  /** A check that ends at its abort reports in a microtask, after the loop that aborted it. */
+  #abort(probe: Probe, reason: Error): void {
+    this.#inside++;
+    try {
+      probe.controller!.abort(reason);
+    } finally {
+      this.#inside--;
+    }
   }
 
   /** Keep exactly one timer, armed for the earliest due millisecond. */
@@ -317,16 +334,33 @@ export class Scheduler {
         }
       }
     }
+    const done = (probe.onDone ??= (result) => this.#done(probe, result));
+    const start = this.#startCheck;
+    if (start !== null) {
+      this.#inside++;
+      try {
+        start(probe.target, controller.signal, done);
+      } catch (err) {
+        done(failedResult(`check threw: ${errorMessage(err)}`));
+      } finally {
+        this.#inside--;
+      }
+      return;
+    }
+    const threw = (probe.onThrow ??= (err) => this.#done(probe, failedResult(`check threw: ${errorMessage(err)}`)));
     let pending: Promise<CheckResult>;
     try {
       pending = this.#check(probe.target, controller.signal);
     } catch (err) {
       pending = Promise.resolve(failedResult(`check threw: ${errorMessage(err)}`));
     }
-    pending.then(
-      (result) => this.#finish(probe, result),
-      (err: unknown) => this.#finish(probe, failedResult(`check threw: ${errorMessage(err)}`)),
-    );
+    pending.then(done, threw);
+  }
+
+  /** A check's result; one given synchronously (inside its start, or an abort) waits for a microtask, as a promise's would. */
+  #done(probe: Probe, result: CheckResult): void {
+    if (this.#inside > 0) queueMicrotask(() => this.#finish(probe, result));
+    else this.#finish(probe, result);
   }
 
   #finish(probe: Probe, result: CheckResult): void {
@@ -430,5 +464,5 @@ export class Scheduler {
 }
 
 function newProbe(key: string, target: CheckTarget, intervalMs: number, once: Probe['once']): Probe {
-  return { key, due: 0, target, intervalMs, phase: 'waiting', controller: null, queuedAt: 0, once, startedAt: 0, stalledAtStart: 0, failing: false };
+  return { key, due: 0, target, intervalMs, phase: 'waiting', controller: null, queuedAt: 0, once, startedAt: 0, stalledAtStart: 0, failing: false, onDone: null, onThrow: null };
 }

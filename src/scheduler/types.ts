@@ -3,12 +3,18 @@
 // parts that only read its counters (the check engine's control side, metrics, status) import no
 // scheduling code.
 
-import type { CheckResult, Checker } from '../checks/types.js';
+import type { CheckResult, CheckStarter, Checker } from '../checks/types.js';
 import type { LagSource } from '../loop-lag.js';
 
 export interface SchedulerOptions {
   /** Runs one check; production passes runCheck. Expected never to throw (a throw becomes a failed result). */
   readonly check: Checker;
+  /**
+   * The same checks by callback (production passes startCheck): used instead of `check` when
+   * given. A result delivered while the scheduler is still inside the call (or inside an abort
+   * it made) is taken in a microtask, as a promise's would be.
+   */
+  readonly start?: CheckStarter;
   /** Most checks in flight at once, across periodic probes and runOnce. */
   readonly maxConcurrent: number;
   /** Every completed periodic check (not those of runOnce, nor checks aborted by update/stop). */
