@@ -30,6 +30,18 @@ export interface Prepared {
   readonly expectBody: RegExp | null;
   /** A config problem found while preparing (bad header, bad pattern); the check reports it. */
   readonly invalid: string | null;
+  /** The last verdict text and its reason (reasonOf): a healthy real's checks all say the same. */
+  readonly memo: { text: string; reason: string };
+}
+
+/** "LABEL: TEXT", the reason of a check of `p`; the same string object as long as the text repeats. */
+export function reasonOf(p: Prepared, text: string): string {
+  const memo = p.memo;
+  if (memo.text !== text) {
+    memo.text = text;
+    memo.reason = `${p.label}: ${text}`;
+  }
+  return memo.reason;
 }
 
 // Keyed by target: the scheduler keeps one target object per probe, so this runs once per probe.
@@ -72,6 +84,7 @@ export function prepare(target: CheckTarget, spec: HttpCheckSpec, mode: ReadMode
     request: invalid !== null ? Buffer.alloc(0) : mode === 'digest' ? digestRequest(spec, headers) : serialise(spec, headers),
     expectBody,
     invalid,
+    memo: { text: '', reason: '' },
   };
   preparedByTarget.set(target, prepared);
   return prepared;

@@ -8,6 +8,7 @@ import { internalErrorText, report } from './boundary.js';
 import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
+import { reasonOf } from './http-prepare.js';
 import type { Prepared } from './http-prepare.js';
 import type { ResponseReader, Verdict } from './http-response.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -162,7 +163,7 @@ class RawHttpProbe implements Boundary {
   };
 
   #finish(v: Verdict): void {
-    this.#settle({ up: v.up, code: v.code, reason: `${this.#p.label}: ${v.text}`, latencyMs: performance.now() - this.#start });
+    this.#settle({ up: v.up, code: v.code, reason: reasonOf(this.#p, v.text), latencyMs: performance.now() - this.#start });
   }
 
   #settle(result: CheckResult): void {

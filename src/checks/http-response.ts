@@ -51,6 +51,48 @@ export interface ReaderOptions {
   readonly expectDigest?: string | undefined;
 }
 
+/**
+ * The verdicts of a status decided by its line alone ("status 200", up or not), made once per status
+ * and shared: they are the same for every check, and the hot path then allocates none per check.
+ */
+const okByStatus: Verdict[] = [];
+const badByStatus: Verdict[] = [];
+
+function statusVerdict(status: number, up: boolean): Verdict {
+  const cache = up ? okByStatus : badByStatus;
+  return (cache[status] ??= Object.freeze({ up, code: up ? 'ok' : 'bad_status', text: `status ${status}` }));
+}
+
+/**
+ * The final status of a response whose first bytes are a whole status line, "HTTP/1.x NNN" then a
+ * space or its CRLF, and the line's CRLF: what STATUS_LINE reads, without a string per check. 0 when
+ * the bytes are anything else (a line not ended yet, an interim 1xx, another version, not HTTP): the
+ * general path reads them.
+ */
+function quickFinalStatus(b: Uint8Array): number {
+  if (b.length < 13) return 0;
+  // "HTTP/1." then 0 or 1, a space.
+  if (b[0] !== 72 || b[1] !== 84 || b[2] !== 84 || b[3] !== 80 || b[4] !== 47 || b[5] !== 49 || b[6] !== 46) return 0;
+  if ((b[7] !== 48 && b[7] !== 49) || b[8] !== 32) return 0;
+  const d0 = b[9]! - 48;
+  const d1 = b[10]! - 48;
+  const d2 = b[11]! - 48;
+  if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return 0;
+  if (b[12] === 13) {
+    // "HTTP/1.1 200" and its CRLF; a CR alone there is no status line (the general path says so).
+    if (b[13] !== 10) return 0;
+  } else if (b[12] === 32) {
+    // The line must have ended (CRLF) in these bytes: the general path waits for its end.
+    let cr = b.indexOf(13, 13);
+    while (cr >= 0 && b[cr + 1] !== 10) cr = b.indexOf(13, cr + 1);
+    if (cr < 0) return 0;
+  } else {
+    return 0;
+  }
+  const status = d0 * 100 + d1 * 10 + d2;
+  return status < 100 || status >= 200 || status === 101 ? status : 0;
+}
+
 /** Judge a final status against the configured ranges. */
 export function inRanges(status: number, ranges: StatusRanges): boolean {
   for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true;
@@ -129,6 +171,14 @@ export class ResponseReader {
   // --- head ----------------------------------------------------------------------------------
 
   #headData(chunk: Uint8Array): Verdict | null {
+    if (this.#o.mode === 'status' && this.#head.length === 0) {
+      // The hot path: the whole status line in the first chunk decides without reading it as text.
+      const status = quickFinalStatus(chunk);
+      if (status !== 0) {
+        this.status = status;
+        return statusVerdict(status, inRanges(status, this.#o.expectStatus));
+      }
+    }
     const room = MAX_HEAD - this.#head.length;
     const take = Math.min(chunk.length, room);
     this.#head += Buffer.from(chunk.buffer, chunk.byteOffset, take).toString('latin1');
@@ -153,8 +203,8 @@ export class ResponseReader {
       const status = Number(m[1]);
       if (status < 100 || status >= 200 || status === 101) {
         this.status = status;
-        if (!inRanges(status, this.#o.expectStatus)) return { up: false, code: 'bad_status', text: `status ${status}` };
-        if (this.#o.mode === 'status') return { up: true, code: 'ok', text: `status ${status}` };
+        if (!inRanges(status, this.#o.expectStatus)) return statusVerdict(status, false);
+        if (this.#o.mode === 'status') return statusVerdict(status, true);
         break;
       }
       // Interim response: its head ends with an empty line, then the next status line follows.

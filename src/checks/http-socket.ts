@@ -9,6 +9,7 @@ import { internalErrorText, netConnect, tlsConnect } from './boundary.js';
 import type { Boundary } from './boundary.js';
 import { startDeadline, stoppedResult } from './deadline.js';
 import type { Deadline, StopCause } from './deadline.js';
+import { reasonOf } from './http-prepare.js';
 import type { Prepared } from './http-prepare.js';
 import type { ResponseReader, Verdict } from './http-response.js';
 import { localErrno, notRunResult } from './local-error.js';
@@ -128,7 +129,7 @@ class SocketProbe implements Boundary {
   }
 
   #finish(v: Verdict): void {
-    this.#settle({ up: v.up, code: v.code, reason: `${this.#p.label}: ${v.text}`, latencyMs: performance.now() - this.#start });
+    this.#settle({ up: v.up, code: v.code, reason: reasonOf(this.#p, v.text), latencyMs: performance.now() - this.#start });
   }
 
   #settle(result: CheckResult): void {

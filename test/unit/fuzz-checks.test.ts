@@ -102,6 +102,31 @@ describe('fuzz: HTTP response reader (status, body and digest modes)', () => {
     report(t, 'HTTP response reader', cases);
   });
 
+  it('status mode: a response in one piece (the quick status-line path) gets the verdict it gets when its first byte comes alone (the general path)', (t) => {
+    let cases = 0;
+    const lines = fc
+      .tuple(
+        fc.constantFrom('HTTP/1.1 ', 'HTTP/1.0 ', 'HTTP/1.2 ', 'HTTP/1.1  ', 'HTTPS/1.1 '),
+        fc.constantFrom('200', '503', '100', '101', '199', '099', '2x0', '1000', '302'),
+        fc.constantFrom(' OK\r\n', '\r\n', '\r', '\rX\r\n', ' OK', ' OK\rstill\r\n', 'OK\r\n', ' \r\n'),
+        fc.constantFrom('', 'content-length: 0\r\n\r\n', 'HTTP/1.1 200 OK\r\n\r\n'),
+      )
+      .map(([v, code, end, rest]) => latin1(`${v}${code}${end}${rest}`));
+    fc.assert(
+      fc.property(fc.oneof(lines, response), ranges, (bytes, expect) => {
+        cases += 1;
+        const whole = new ResponseReader({ mode: 'status', expectStatus: expect, expectBody: null });
+        const split = new ResponseReader({ mode: 'status', expectStatus: expect, expectBody: null });
+        const a = whole.push(bytes) ?? whole.end();
+        const b = (bytes.length > 0 ? split.push(bytes.subarray(0, 1)) : null) ?? split.push(bytes.subarray(1)) ?? split.end();
+        assert.deepEqual({ ...a }, { ...b });
+        assert.equal(whole.status, split.status);
+      }),
+      { numRuns: RUNS, seed: 21 },
+    );
+    report(t, 'HTTP status line, whole vs split', cases);
+  });
+
   it('a chunked body is decoded before expect_body sees it, split anywhere', () => {
     const text = 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1\r\no\r\n1\r\nk\r\n0\r\n\r\n';
     fc.assert(
