@@ -7,19 +7,13 @@ import type { Boundary } from './boundary.js';
 import { startDeadline } from './deadline.js';
 import { killTagged, newRunTag, RUN_TAG_VAR } from './escapees.js';
 import { localErrno, notRunResult } from './local-error.js';
-import { OutputTail, signalGroup } from './process-group.js';
+import { OutputTail, PIPE_WAIT_MS, signalGroup } from './process-group.js';
 import type { Checker, CheckReasonCode, CheckResult, CheckTarget } from './types.js';
 
 /** How long a timed-out command gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 1000;
 /** How long to wait for a SIGKILLed process to be reaped before giving up on it (D state, ...). */
 const REAP_WAIT_MS = 5000;
-/**
- * How long to wait for the stdout/stderr pipes to close once everything we could find was
- * SIGKILLed. A process we cannot kill (D state, one that scrubbed its environment and left the
- * group) may hold them forever; after this the check reads no more and returns.
- */
-export const PIPE_WAIT_MS = 1000;
 const TAIL_BYTES = 4096;
 
 interface Exit {

@@ -1,4 +1,13 @@
 // Signalling a whole process group (a MISC command and everything it started) and keeping its output tail.
+// Shared by the MISC checker (check threads) and the notifier (control thread): the control thread
+// imports this file, never misc.ts, so it does not load a checker.
+
+/**
+ * How long to wait for the stdout/stderr pipes to close once everything we could find was
+ * SIGKILLed. A process we cannot kill (D state, one that scrubbed its environment and left the
+ * group) may hold them forever; after this the check reads no more and returns.
+ */
+export const PIPE_WAIT_MS = 1000;
 
 /**
  * Send `signal` to every process in the group led by `pgid` (the command ran with detached: true,

@@ -1,10 +1,11 @@
 // The check engine on the control thread itself (`check_threads: 0`): the same core and control side
-// as the worker threads, with messages handed over directly instead of posted. The checkers are
-// imported on the first check, so a daemon with check threads never loads them here.
+// as the worker threads, with messages handed over directly instead of posted. The core (scheduler,
+// tracker) is imported when the engine starts and the checkers on the first check, so a daemon with
+// check threads, which builds only the worker engine, never loads either on the control thread.
 
 import { ControlSide } from './control-side.js';
 import type { HealthReader } from './control-side.js';
-import { EngineCore } from './core.js';
+import type { EngineCore } from './core.js';
 import { FLUSH_MS } from './protocol.js';
 import { COALESCE_MS } from './check-engine.js';
 import type { CheckEngine, EngineOptions } from './check-engine.js';
@@ -32,6 +33,8 @@ export class InThreadEngine implements CheckEngine {
   readonly #o: EngineOptions;
   readonly #side: ControlSide;
   #core: EngineCore | null = null;
+  /** The core's import, from start(); checking() resolves with it. */
+  #starting: Promise<void> | null = null;
   #gen = 0;
   #plan: ProbePlan | null = null;
   #stopped = false;
@@ -50,17 +53,20 @@ export class InThreadEngine implements CheckEngine {
   }
 
   start(): void {
-    if (this.#core !== null || this.#stopped) return;
-    this.#core = new EngineCore({
-      check: runCheckLazily,
-      start: startCheckLazily,
-      maxConcurrent: this.#o.maxConcurrent,
-      coalesceMs: COALESCE_MS,
-      flushMs: this.#o.flushMs ?? FLUSH_MS,
-      post: (message) => this.#side.receive(0, message),
-      reportInternalErrors: false,
+    if (this.#starting !== null || this.#stopped) return;
+    this.#starting = import('./core.js').then(({ EngineCore }) => {
+      if (this.#stopped) return;
+      this.#core = new EngineCore({
+        check: runCheckLazily,
+        start: startCheckLazily,
+        maxConcurrent: this.#o.maxConcurrent,
+        coalesceMs: COALESCE_MS,
+        flushMs: this.#o.flushMs ?? FLUSH_MS,
+        post: (message) => this.#side.receive(0, message),
+        reportInternalErrors: false,
+      });
+      if (this.#plan !== null) this.#core.plan(this.#gen, this.#plan);
     });
-    if (this.#plan !== null) this.#core.plan(this.#gen, this.#plan);
   }
 
   update(plan: ProbePlan): void {
@@ -79,7 +85,7 @@ export class InThreadEngine implements CheckEngine {
   }
 
   checking(): Promise<void> {
-    return Promise.resolve();
+    return this.#starting ?? Promise.resolve();
   }
 
   stats(): SchedulerStats {
@@ -88,6 +94,7 @@ export class InThreadEngine implements CheckEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#starting;
     await this.#core?.stop();
   }
 }

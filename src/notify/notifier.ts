@@ -9,9 +9,8 @@ import type { NotifyEvent, ServiceConfig } from '../config/model.js';
 import { formatEndpoint } from '../config/endpoint.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { OutputTail, signalGroup } from '../checks/process-group.js';
+import { OutputTail, PIPE_WAIT_MS, signalGroup } from '../checks/process-group.js';
 import { killTagged, newRunTag, RUN_TAG_VAR } from '../checks/escapees.js';
-import { PIPE_WAIT_MS } from '../checks/misc.js';
 
 /** How long a SIGKILLed command may take to be reaped before its slot is freed anyway. */
 const REAP_WAIT_MS = 1000;
