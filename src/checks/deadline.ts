@@ -39,12 +39,14 @@ export function startDeadline(
   onStop: (cause: StopCause) => void,
   boundary: Boundary,
 ): Deadline {
-  const state = new DeadlineState(parent, onStop, timeoutMs, boundary);
+  const state = new DeadlineState(onStop, timeoutMs, boundary);
   if (parent.aborted) {
     state.stop('cancelled');
     return state;
   }
-  liveDeadlines(parent).add(state);
+  const live = liveDeadlines(parent);
+  live.add(state);
+  state.live = live;
   state.timer = setTimeout(state.onTimeout, timeoutMs);
   return state;
 }
@@ -71,8 +73,9 @@ function liveDeadlines(parent: AbortSignal): Set<DeadlineState> {
 class DeadlineState implements Deadline {
   cause: StopCause | null = null;
   timer: NodeJS.Timeout | null = null;
+  /** The parent's set of live deadlines this one is in (not looked up again at dispose). */
+  live: Set<DeadlineState> | null = null;
   #immediate: NodeJS.Immediate | null = null;
-  readonly #parent: AbortSignal;
   readonly #onStop: (cause: StopCause) => void;
   readonly #boundary: Boundary;
   #disposed = false;
@@ -83,8 +86,7 @@ class DeadlineState implements Deadline {
   readonly #timeoutMs: number;
   #credited = 0;
 
-  constructor(parent: AbortSignal, onStop: (cause: StopCause) => void, timeoutMs: number, boundary: Boundary) {
-    this.#parent = parent;
+  constructor(onStop: (cause: StopCause) => void, timeoutMs: number, boundary: Boundary) {
     this.#onStop = onStop;
     this.#boundary = boundary;
     this.#timeoutMs = timeoutMs;
@@ -92,7 +94,7 @@ class DeadlineState implements Deadline {
     this.#stalledAtStart = this.#clock === null ? 0 : this.#clock.stalledMs(performance.now());
   }
 
-  // Arrow properties so setTimeout gets a bound function without a closure per call site.
+  // An arrow property so setTimeout gets a bound function without a closure per call site.
   // The timer phase runs before the poll phase of the same loop turn: when the loop was busy, a
   // reply may already sit in the socket buffer. Deciding in the check phase (setImmediate), after
   // the poll phase has read it, keeps lvsd's own lateness from turning that reply into a timeout.
@@ -111,12 +113,11 @@ class DeadlineState implements Deadline {
         return;
       }
     }
-    this.#immediate = setImmediate(this.#onTimeoutChecked);
-  };
-
-  readonly #onTimeoutChecked = (): void => {
-    this.#immediate = null;
-    this.stop('timeout');
+    // A closure only here: most checks end before their timeout, and need none.
+    this.#immediate = setImmediate(() => {
+      this.#immediate = null;
+      this.stop('timeout');
+    });
   };
 
   stop(cause: StopCause): void {
@@ -139,7 +140,8 @@ class DeadlineState implements Deadline {
     this.timer = null;
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#immediate = null;
-    liveByParent.get(this.#parent)?.delete(this);
+    this.live?.delete(this);
+    this.live = null;
   }
 }
 
