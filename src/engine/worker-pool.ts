@@ -33,7 +33,10 @@ function entryUrl(): URL {
 
 /**
  * Heap limit of a check thread: far above what 100,000 probes need, so only a runaway (a leak, a
- * hostile reply that slipped past the size caps) hits it, and then the thread dies, not lvsd.
+ * hostile reply that slipped past the size caps) hits it, and then the thread dies, not lvsd. It
+ * does not size the heap (128 MB gave the same RSS), and no young-generation limit is set here:
+ * lvsd's --max-semi-space-size=1 applies to this isolate too and would override it
+ * (docs/behaviour.md, "Memory of the check threads").
  */
 const THREAD_HEAP_MB = 1024;
 const MAX_RESTART_DELAY_MS = 30_000;
