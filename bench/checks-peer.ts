@@ -8,6 +8,8 @@
 //   --warmup 10 (s)  --window 20 (s)  --cpu-prof (lvsd writes V8 CPU profiles, one per thread, to bench/results/profiles/lvsd-peer-<type>-<reals>[-label]/)
 //   --node-flags "--max-semi-space-size=2" (V8/Node flags for lvsd instead of the shipped LVSD_NODE_FLAGS;
 //   "" for Node's defaults)
+//   --node-env "MALLOC_ARENA_MAX=1" (environment for lvsd instead of the shipped LVSD_NODE_ENV; "" for none,
+//   e.g. for a build from before it had one)
 //   --lvsd /path/to/other/bin/lvsd.js --label before (another build; results go to checks-peer-LABEL.*)
 //   --backend haproxy|node (what plays the N realservers; see startServers)
 //   --max-concurrent N (lvsd's max_concurrent_checks; default: lvsd's own)
@@ -23,7 +25,7 @@ import { repoRoot, resultsDir } from './lib/paths.js';
 import { family, freePort, metric, startServers } from './lib/peer-backends.js';
 import type { Servers } from './lib/peer-backends.js';
 import { round } from './lib/stats.js';
-import { LVSD_NODE_FLAGS } from '../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../src/node-flags.js';
 import { loopbackHost } from './lib/synthetic.js';
 import type { BenchCheckType } from './lib/synthetic.js';
 
@@ -34,6 +36,8 @@ interface Options {
   windowS: number;
   cpuProf: boolean;
   nodeFlags: string[];
+  /** Environment lvsd starts with on top of the bench's (the entries' LVSD_NODE_ENV by default). */
+  nodeEnv: Record<string, string>;
   /** bin/lvsd.js of another build (e.g. the commit before a change), for before/after figures. */
   lvsdBin: string;
   label: string;
@@ -45,7 +49,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy', maxConcurrent: null, peer: true };
+  const o: Options = { reals: [1000, 5000], types: ['tcp', 'http'], warmupS: 10, windowS: 20, cpuProf: false, nodeFlags: [...LVSD_NODE_FLAGS], nodeEnv: { ...LVSD_NODE_ENV }, lvsdBin: join(repoRoot, 'bin', 'lvsd.js'), label: '', backend: 'haproxy', maxConcurrent: null, peer: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = (): string => {
@@ -59,6 +63,7 @@ function parseArgs(args: string[]): Options {
     else if (a === '--window') o.windowS = Number(v());
     else if (a === '--cpu-prof') o.cpuProf = true;
     else if (a === '--node-flags') o.nodeFlags = v().split(' ').filter(Boolean);
+    else if (a === '--node-env') o.nodeEnv = Object.fromEntries(v().split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     else if (a === '--lvsd') o.lvsdBin = v();
     else if (a === '--label') o.label = v();
     else if (a === '--backend') o.backend = v() as Options['backend'];
@@ -199,7 +204,7 @@ async function runCase(type: BenchCheckType, reals: number, o: Options, servers:
   const profDir = join(resultsDir, 'profiles', `lvsd-peer-${type}-${reals}${o.label === '' ? '' : `-${o.label}`}`);
   if (o.cpuProf) mkdirSync(profDir, { recursive: true });
   const execArgv = o.nodeFlags.concat(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
-  const lvsd = spawn(process.execPath, [...execArgv, o.lvsdBin, 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const lvsd = spawn(process.execPath, [...execArgv, o.lvsdBin, 'run', '--dry-run', '-c', dir], { env: { ...process.env, ...o.nodeEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     await sleep(o.warmupS * 1000);
     // Scrapes outside the CPU window: a /metrics of N reals costs lvsd real CPU, and HAProxy is
@@ -306,7 +311,7 @@ export async function run(args: string[]): Promise<void> {
     `- command: \`npm run build && node build/bench/run.js checks-peer ${args.join(' ')}\``.replace(/ `$/, '`'),
     `- date: ${startedAt}`,
     `- lvsd: ${o.lvsdBin}${o.label === '' ? '' : ` (${o.label})`}`,
-    `- node flags for lvsd: ${o.nodeFlags.length ? o.nodeFlags.join(' ') : '(Node defaults)'}`,
+    `- node flags for lvsd: ${o.nodeFlags.length ? o.nodeFlags.join(' ') : '(Node defaults)'}; environment: ${Object.keys(o.nodeEnv).length ? Object.entries(o.nodeEnv).map(([k, v]) => `${k}=${v}`).join(' ') : '(none added)'}`,
     `- node: ${process.version}; ${haproxyVersion}`,
     `- cores: ${cpus().length} (${cpus()[0]?.model.trim() ?? '?'})`,
     `- warm-up / window: ${o.warmupS} s / ${o.windowS} s; load average at start: ${load}; backends: ${o.backend}; peer: ${o.peer ? 'HAProxy' : 'none (--no-peer)'}; lvsd max_concurrent_checks: ${o.maxConcurrent ?? 'default'}`,

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LVSD_NODE_FLAGS } from '../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../src/node-flags.js';
 import { freePort } from '../test/helpers/daemon-process.js';
 import { repoRoot, resultsDir } from './lib/paths.js';
 import { round } from './lib/stats.js';
@@ -79,7 +79,7 @@ export async function run(args: string[]): Promise<void> {
     `name: web\naddress: 192.0.2.10:80\nforwarding: masq\ncheck: { type: tcp, interval: 5s, timeout: 1s }\nreals:\n  - address: 127.0.0.1:${realPort}\n  - address: 127.0.0.1:${realPort + 1}\n`,
   );
   const lvsdBin = join(repoRoot, 'bin', 'lvsd.js');
-  const daemon = spawn(process.execPath, [...LVSD_NODE_FLAGS, lvsdBin, 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const daemon = spawn(process.execPath, [...LVSD_NODE_FLAGS, lvsdBin, 'run', '--dry-run', '-c', dir], { env: { ...process.env, ...LVSD_NODE_ENV }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitFor('the daemon\'s /status', async () => {
       try {

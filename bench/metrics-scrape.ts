@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LVSD_NODE_FLAGS } from '../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../src/node-flags.js';
 import { freePort } from '../test/helpers/daemon-process.js';
 import { repoRoot, resultsDir } from './lib/paths.js';
 import { round } from './lib/stats.js';
@@ -75,7 +75,7 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-bench-metrics-'));
   const listen = `127.0.0.1:${await freePort()}`;
   writeConfig(dir, o.reals, listen);
-  const lvsd = spawn(process.execPath, [...o.nodeFlags, o.lvsdBin, 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const lvsd = spawn(process.execPath, [...o.nodeFlags, o.lvsdBin, 'run', '--dry-run', '-c', dir], { env: { ...process.env, ...LVSD_NODE_ENV }, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     // Every real has had its first check (a 10 s interval spreads them over 10 s) and the table is
     // built; polling /metrics meanwhile would grow the heap before the figure 'before the scrapes'.

@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { LVSD_NODE_FLAGS } from '../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../src/node-flags.js';
 import { repoRoot, resultsDir } from './lib/paths.js';
 import { freePort, metric, startServers } from './lib/peer-backends.js';
 import { percentile, round } from './lib/stats.js';
@@ -216,7 +216,7 @@ export async function run(args: string[]): Promise<void> {
   let firstApply: (() => void) | null = null;
   const firstApplied = new Promise<void>((r) => (firstApply = r));
   let transitions = 0;
-  const lvsd = spawn(process.execPath, [...LVSD_NODE_FLAGS, o.lvsdBin, 'run', '-c', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lvsd = spawn(process.execPath, [...LVSD_NODE_FLAGS, o.lvsdBin, 'run', '-c', dir], { env: { ...process.env, ...LVSD_NODE_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => lvsd.once('exit', () => r()));
   const lastDown = new Map<string, number>();
   createInterface({ input: lvsd.stdout! }).on('line', (line) => {

@@ -4,7 +4,7 @@
 // and soak.json: they must be flat (a leak in the reload path shows as a slope).
 // Options: --minutes N (default 10), --reals N (default 500), --type http|tcp (default http).
 
-import { LVSD_NODE_FLAGS } from '../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../src/node-flags.js';
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,7 +119,7 @@ export async function run(args: string[]): Promise<void> {
   let flip = false;
   writeServices(dir, reals, port, flip);
 
-  const daemon = spawn(process.execPath, [...LVSD_NODE_FLAGS, join(repoRoot, 'bin', 'lvsd.js'), 'run', '--dry-run', '-c', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const daemon = spawn(process.execPath, [...LVSD_NODE_FLAGS, join(repoRoot, 'bin', 'lvsd.js'), 'run', '--dry-run', '-c', dir], { env: { ...process.env, ...LVSD_NODE_ENV }, stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = daemon.pid!;
   const startedAt = Date.now();
   const samples: Sample[] = [];

@@ -1,10 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=1 node --max-semi-space-size=1
 // lvsd command-line entry point: runs the compiled CLI (npm run build produces build/).
 // --max-semi-space-size=1 (MiB; Node's default is 16): checks make short-lived garbage at a steady
 // rate, and a large young generation only lets it pile up: 1 MiB cut the RSS of `lvsd run` at 1,000
 // reals from ~120 to ~90 MB at the same CPU per check (issue 13). V8 reads it only at start-up, so it
 // is on the interpreter line here, in the packaged entry (packaging/tools/bundle.mjs) and in the
-// benchmarks (src/node-flags.ts).
+// benchmarks (src/node-flags.ts). MALLOC_ARENA_MAX=1 (glibc reads it at start-up, so it is set
+// there too): the check thread allocates in the process's one malloc arena instead of an arena of
+// its own, 3-5 MB of RSS at 1,000 reals (issue 21; docs/behaviour.md, "Memory of the check threads").
 
 // <early-signals> (copied verbatim into the packaged bundle's banner by packaging/tools/bundle.mjs)
 // The first instruction, before any module loads (that takes ~0.5 s): park HUP/TERM/INT/USR2 so

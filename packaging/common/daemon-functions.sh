@@ -28,6 +28,10 @@ lvsd_status() {
 # which a cluster manager waiting on the script's output needs), and writes the pid file.
 lvsd_spawn() {
     local pid logdir
+    # One glibc malloc arena for the daemon, as the systemd unit sets it: the check thread then
+    # has no arena of its own (src/node-flags.ts LVSD_NODE_ENV; docs/behaviour.md, "Memory of the
+    # check threads"). Exported to the daemon only, for this function's children.
+    local -x MALLOC_ARENA_MAX=1
     mkdir -p "$(dirname "$LVSD_PIDFILE")" || return 1
     # setsid: the daemon (and its logger) live in their own session, so that whatever kills the
     # caller's process group (a timed-out cluster action) leaves them alone. The subshell execs

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { repoRoot } from '../helpers/paths.js';
 import { loadConfig } from '../../src/config/load.js';
 import { defaultsSchema, globalSchema } from '../../src/config/schema.js';
-import { LVSD_NODE_FLAGS } from '../../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../../src/node-flags.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string; engines?: { node?: string } };
 const VERSION = pkg.version;
@@ -625,6 +625,9 @@ test('heartbeat resource script: LSB exit codes of start, status, reload, stop',
     await waitForAsync('the daemon past its first reconcile pass', async () => ((await statusOf(port))?.reconcile.passes ?? 0) >= 1);
     assert.equal(hb([dir, 'status'], { LVSD_LOGFILE: '' }).status, 0, 'the daemon runs with its log going to syslog');
     assert.equal((await statusOf(port))?.lvsd.pid, Number(readFileSync(pidfile, 'utf8').trim()), 'the pid file names the daemon that answers');
+    // The daemon starts with lvsd's environment (LVSD_NODE_ENV: glibc reads it only at start-up).
+    const environ = new Map(readFileSync(`/proc/${readFileSync(pidfile, 'utf8').trim()}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    for (const [k, v] of Object.entries(LVSD_NODE_ENV)) assert.equal(environ.get(k), v, `${k} in the daemon's environment`);
   } finally {
     assert.equal(hb([dir, 'stop']).status, 0);
   }
