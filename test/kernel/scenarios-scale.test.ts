@@ -8,7 +8,7 @@
 // launch to all 1,000 in the table, the fewest seen in a 10 s window, the time until the 100 are out,
 // CPU over 10 s as a ratio to keepalived's, in /vmout/kernel-scale.{md,json}.
 // lvsd runs as packaged: the single-file bundle of packaging/tools/bundle.mjs (built here, in the
-// guest) with the shipped V8 flags. The tree's ~450 module files cost ~3x its load time under TCG
+// guest) with the shipped V8 flags and the environment lvsd.service gives it (LVSD_NODE_ENV). The tree's ~450 module files cost ~3x its load time under TCG
 // (22 s against 7 s to load `lvsd run` in one boot), which is not what a director runs.
 
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LVSD_NODE_FLAGS } from '../../src/node-flags.js';
+import { LVSD_NODE_ENV, LVSD_NODE_FLAGS } from '../../src/node-flags.js';
 import { repoRoot } from '../helpers/paths.js';
 import { after, before, describe, it } from 'node:test';
 import { Daemon, startDaemon } from './lib/daemon.js';
@@ -227,7 +227,7 @@ describe('lvsd scenarios: 50 services x 20 reals, HTTP every 1 s, under TCG (ker
       `then ${FAILED} reals (2 a service) answer every connection with a RST (nft reject with tcp reset in`,
       'their namespace): seconds from the rule in place to none of them serving (removed, or weight 0).',
       'keepalived (`--check`, HTTP_GET, delay_loop 1, connect_timeout 1, retry 1, alpha) runs first, then lvsd',
-      '(http, interval 1s, timeout 900ms, rise 2, fall 2), as packaged: the bundle of packaging/tools/bundle.mjs with the shipped V8 flags.',
+      '(http, interval 1s, timeout 900ms, rise 2, fall 2), as packaged: the bundle of packaging/tools/bundle.mjs with the shipped V8 flags and the environment of lvsd.service (MALLOC_ARENA_MAX=1).',
       '',
       '| | populate (s) | held over 10 s | 100 refusing reals out (s) | CPU over 10 s (% of a core) | CPU vs keepalived | RSS (MB) |',
       '|---|---|---|---|---|---|---|',
@@ -291,7 +291,7 @@ describe('lvsd scenarios: 50 services x 20 reals, HTTP every 1 s, under TCG (ker
     }));
     const global = globalConfig({ log_level: 'info' });
     const t0 = performance.now();
-    daemon = await startDaemon({ global, services: { scale: services } }, { label: 'lvsd-scale', bin: packaged, nodeArgs: LVSD_NODE_FLAGS });
+    daemon = await startDaemon({ global, services: { scale: services } }, { label: 'lvsd-scale', bin: packaged, nodeArgs: LVSD_NODE_FLAGS, env: LVSD_NODE_ENV });
     const d = daemon;
     await pollUntil('lvsd populating 1,000 reals', async () => (populated(await readProcTable()) === TOTAL ? true : undefined), START_WAIT, 100);
     const populateS = (performance.now() - t0) / 1000;
