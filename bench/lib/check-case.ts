@@ -2,7 +2,7 @@
 // the production pipeline (buildProbePlan -> Scheduler -> runCheck -> HealthTracker) on N reals.
 
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { runCheck } from '../../src/checks/index.js';
+import { runCheck, startCheck } from '../../src/checks/index.js';
 import { HealthTracker } from '../../src/health/tracker.js';
 import { buildProbePlan } from '../../src/scheduler/probe-key.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
@@ -60,6 +60,7 @@ async function runCase(cfg: CaseConfig): Promise<CaseResult> {
   const failureCodes: Record<string, number> = {};
   const scheduler = new Scheduler({
     check: runCheck,
+    start: startCheck, // the check engine's hot paths by callback, as its threads run them (engine/thread-entry.ts)
     maxConcurrent: cfg.maxConcurrent,
     coalesceMs: 10, // as the daemon runs it (daemon.ts)
     onResult: (key, result) => {
