@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { CheckResult, CheckStarter, CheckTarget, Checker } from '../checks/types.js';
 import { errorMessage } from '../errors.js';
 import { DueQueue } from './due-queue.js';
+import { SlotQueue } from './slot-queue.js';
 import type { LagSource } from '../loop-lag.js';
 import type { ProbePlan } from './probe-key.js';
 
@@ -63,16 +64,14 @@ export class Scheduler {
   readonly #probes = new Map<string, Probe>();
   /** Waiting probes by due time; a probe that left the plan stays in it and is skipped when due. */
   readonly #waiting = new DueQueue<Probe>();
-  /** FIFO of probes waiting for a slot; removed ones are skipped lazily. `#qHead` avoids O(n) shift. */
-  #queue: Probe[] = [];
-  #qHead = 0;
+  /** Probes waiting for a slot, first come first served; removed ones are skipped lazily. */
+  readonly #queue = new SlotQueue<Probe>();
   /**
    * Probes whose last result failed wait here, and get slots first: when lvsd cannot keep up,
    * confirming a failure (the next of `fall` results) goes ahead of routine checks of healthy reals,
    * so detection is what degrades last (issue 21).
    */
-  #urgent: Probe[] = [];
-  #uHead = 0;
+  readonly #urgent = new SlotQueue<Probe>();
   /** Jobs of runOnce calls still in progress, so stop() can end them. */
   readonly #batches = new Set<Probe[]>();
   /**
@@ -206,10 +205,8 @@ export class Scheduler {
         }
       }
       this.#waiting.clear();
-      this.#queue = [];
-      this.#qHead = 0;
-      this.#urgent = [];
-      this.#uHead = 0;
+      this.#queue.clear();
+      this.#urgent.clear();
       this.#queued = 0;
     }
     if (this.#inFlight === 0) return Promise.resolve();
@@ -436,29 +433,20 @@ export class Scheduler {
     return live < probe.target.spec.timeoutMs * 0.9;
   }
 
-  /** Hand freed slots to waiting probes, first come first served. */
+  /** Hand freed slots to waiting probes: failing ones first, each queue first come first served. */
   #drain(): void {
-    while (this.#inFlight < this.#max && this.#uHead < this.#urgent.length) {
-      const probe = this.#urgent[this.#uHead++]!;
+    this.#startFrom(this.#urgent);
+    this.#startFrom(this.#queue);
+  }
+
+  #startFrom(queue: SlotQueue<Probe>): void {
+    while (this.#inFlight < this.#max) {
+      const probe = queue.shift();
+      if (probe === undefined) return;
       if (probe.phase !== 'queued') continue;
       this.#queued--;
       this.#queueWaitMsTotal += this.#now() - probe.queuedAt;
       this.#start(probe);
-    }
-    if (this.#uHead === this.#urgent.length && this.#uHead > 0) {
-      this.#urgent = [];
-      this.#uHead = 0;
-    }
-    while (this.#inFlight < this.#max && this.#qHead < this.#queue.length) {
-      const probe = this.#queue[this.#qHead++]!;
-      if (probe.phase !== 'queued') continue;
-      this.#queued--;
-      this.#queueWaitMsTotal += this.#now() - probe.queuedAt;
-      this.#start(probe);
-    }
-    if (this.#qHead > 1024 && this.#qHead * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#qHead);
-      this.#qHead = 0;
     }
   }
 }
